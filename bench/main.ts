@@ -1,0 +1,47 @@
+/**
+ * `npm run bench [-- --json] [-- --filter PREFIX]`: runs the benchmark suites and
+ * prints a table for people, or one JSON object `{"results": [...]}` on stdout.
+ */
+import { parseArgs } from "node:util";
+import type { BenchResult, BenchSuite } from "./result.ts";
+import { simBenchmarks } from "./sim.bench.ts";
+
+const suites: BenchSuite[] = [{ prefix: "sim.", run: simBenchmarks }];
+
+function formatValue(r: BenchResult): string {
+  const v = r.value >= 100 ? Math.round(r.value).toLocaleString("en-US") : r.value.toFixed(3);
+  const vs = r.ratio === undefined ? "" : `  (${r.ratio.toFixed(2)}x baseline)`;
+  return `${v} ${r.unit}${vs}`;
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: { json: { type: "boolean", default: false }, filter: { type: "string" } },
+    }));
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const filter = values.filter ?? "";
+  const chosen = suites.filter((s) => s.prefix.startsWith(filter) || filter.startsWith(s.prefix));
+  if (chosen.length === 0) {
+    process.stderr.write(`bench: no suite matches --filter ${filter}\n`);
+    return 2;
+  }
+  const results: BenchResult[] = [];
+  for (const suite of chosen) {
+    if (!values.json) process.stderr.write(`running ${suite.prefix}* ...\n`);
+    results.push(...(await suite.run()).filter((r) => r.id.startsWith(filter)));
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ results })}\n`);
+  } else {
+    const width = Math.max(...results.map((r) => r.id.length));
+    for (const r of results) process.stdout.write(`${r.id.padEnd(width)}  ${formatValue(r)}\n`);
+  }
+  return 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,382 @@
+/**
+ * The simulation kernel: tasks, the scheduler loop, blocking, time and reporting.
+ *
+ * Models the scheduler core (kernel/sched/core.c: schedule(), try_to_wake_up(),
+ * set_current_state()) for tasks that are generators. One step = one resumption of one
+ * task, up to its next `yield`. The strategy picks which runnable task takes the step;
+ * the pick is recorded, and the recording replays the run exactly.
+ *
+ * A task blocks in two moves, like set_current_state() + schedule():
+ *
+ *     k.block(channel, timeoutNs?)   // no longer runnable; optional timeout armed
+ *     yield label                    // give the CPU away
+ *
+ * and is made runnable again by `k.wake(task)` (try_to_wake_up) or by its timeout.
+ *
+ * The loop ends when no task can run and no timer is armed. Tasks still blocked then,
+ * other than idle ones (a kworker without work), are a deadlock.
+ */
+import { VirtualClock } from "./clock.ts";
+import { Kasan } from "./kasan.ts";
+import { Lockdep } from "./lockdep.ts";
+import { Prng } from "./rng.ts";
+import type { Strategy } from "./strategy.ts";
+import { UniformRandom } from "./strategies/uniformRandom.ts";
+import { Task, type KGen, type TaskGroup, type WaitChannel } from "./task.ts";
+import { Trace, type TraceFields } from "./trace.ts";
+import { KernelBug, type InternalError, type Violation, type ViolationKind } from "./violation.ts";
+
+export interface KernelOptions {
+  /** Derives every random choice of the run. Default 0. */
+  readonly seed?: number;
+  /** Default: uniform random. */
+  readonly strategy?: Strategy;
+  /** The run ends with status `step_bound` after this many steps. Default 1,000,000. */
+  readonly maxSteps?: number;
+  /** Record a trace entry per step and per event. Default false (fast). */
+  readonly trace?: boolean;
+  /** Stop at the first violation. Default true. */
+  readonly stopOnViolation?: boolean;
+}
+
+export type RunStatus = "ok" | "violation" | "step_bound" | "internal_error";
+
+export interface RunResult {
+  readonly status: RunStatus;
+  readonly steps: number;
+  readonly timeNs: number;
+  readonly violations: readonly Violation[];
+  readonly internalError: InternalError | null;
+  /** The id of the task run at each step: replaying it reproduces the run. */
+  readonly schedule: Uint32Array;
+  readonly trace: Trace | null;
+}
+
+/** A task's body: called once at spawn with the new task, returns its generator. */
+export type TaskFn = (task: Task) => KGen;
+
+const DEFAULT_MAX_STEPS = 1_000_000;
+const STRATEGY_STREAM = 1;
+const MODEL_STREAM = 2;
+
+export class Kernel {
+  readonly seed: number;
+  readonly clock = new VirtualClock();
+  /** Randomness for the model (fault injection), independent of the strategy's stream. */
+  readonly rng: Prng;
+  readonly lockdep: Lockdep;
+  readonly kasan: Kasan;
+  readonly trace: Trace | null;
+  readonly strategy: Strategy;
+  readonly maxSteps: number;
+  readonly stopOnViolation: boolean;
+
+  /** The task taking the current step, or null outside any step. */
+  current: Task | null = null;
+  private stepCount = 0;
+  private readonly tasks: Task[] = [];
+  /** Runnable tasks, kept ordered by id so strategies see a stable order. */
+  private readonly runnable: Task[] = [];
+  private readonly violationList: Violation[] = [];
+  private internalError: InternalError | null = null;
+  private stopped = false;
+  private schedule = new Uint32Array(1024);
+  private started = false;
+
+  constructor(options: KernelOptions = {}) {
+    this.seed = options.seed ?? 0;
+    const root = new Prng(this.seed);
+    this.strategy = options.strategy ?? new UniformRandom();
+    this.strategy.start({ seed: this.seed, rng: root.fork(STRATEGY_STREAM) });
+    this.rng = root.fork(MODEL_STREAM);
+    this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.stopOnViolation = options.stopOnViolation ?? true;
+    this.trace = options.trace === true ? new Trace() : null;
+    this.lockdep = new Lockdep(this);
+    this.kasan = new Kasan(this);
+  }
+
+  /** The number of steps taken so far (the index of the next step). */
+  get stepNow(): number {
+    return this.stepCount;
+  }
+
+  /** The label of the current task, or null outside any step. */
+  currentLabel(): string | null {
+    return this.current?.label ?? null;
+  }
+
+  /** The current task; calling this outside a task is an odpsim bug. */
+  currentTask(): Task {
+    const task = this.current;
+    if (task === null) throw new Error("a blocking primitive was used outside any task");
+    return task;
+  }
+
+  /** Creates a runnable task. A task spawned by a running task records it as parent. */
+  spawn(name: string, group: TaskGroup, fn: TaskFn): Task {
+    const id = this.tasks.length;
+    const task = new Task(id, name, group, this.current);
+    task.body = fn(task);
+    this.tasks.push(task);
+    this.runnable.push(task); // ids only grow, so pushing keeps the order
+    this.trace?.addTask({ id, name, group, parent: this.current?.id ?? null });
+    this.strategy.onSpawn?.(task);
+    return task;
+  }
+
+  /** Every task ever spawned, by id. */
+  allTasks(): readonly Task[] {
+    return this.tasks;
+  }
+
+  /**
+   * Marks the current task blocked on `channel`; the caller must `yield` next. With
+   * `timeoutNs`, the task wakes by itself then with `timedOut` set.
+   */
+  block(channel: WaitChannel, timeoutNs?: number, killable = false): void {
+    const task = this.currentTask();
+    if (task.atomicDepth > 0 && channel.idle !== true && !(channel instanceof SpinWait)) {
+      this.reportSleepInAtomic(task, channel.describe());
+    }
+    task.state = "blocked";
+    task.waitingOn = channel;
+    task.timedOut = false;
+    task.killableWait = killable;
+    const seq = ++task.blockSeq;
+    this.removeRunnable(task);
+    if (timeoutNs !== undefined) {
+      task.cancelTimeout = this.clock.arm(timeoutNs, () => {
+        if (task.state === "blocked" && task.blockSeq === seq) {
+          this.makeRunnable(task);
+          task.timedOut = true;
+        }
+      });
+    }
+  }
+
+  /** try_to_wake_up(): makes a blocked task runnable. Returns false if it was not blocked. */
+  wake(task: Task): boolean {
+    if (task.state !== "blocked") return false;
+    this.makeRunnable(task);
+    return true;
+  }
+
+  /**
+   * might_sleep(): a function that may sleep was entered; in atomic context (a
+   * spinlock held) that is a violation even if this call would not have slept.
+   */
+  mightSleep(what: string): void {
+    const task = this.current;
+    if (task !== null && task.atomicDepth > 0) this.reportSleepInAtomic(task, what);
+  }
+
+  /** Sleeps for `ns` of virtual time (usleep_range / msleep). */
+  *sleep(ns: number): KGen {
+    this.mightSleep("sleep");
+    this.block(timeWait, ns);
+    yield "sleep";
+  }
+
+  /** Blocks until `task` has ended. */
+  *join(task: Task): KGen {
+    const me = this.currentTask();
+    if (task === me) throw new Error(`${me.label} joins itself`);
+    this.mightSleep("join");
+    while (task.state !== "done") {
+      task.joiners.push(me);
+      this.block({ describe: () => `join of ${task.label}` });
+      yield "join";
+    }
+  }
+
+  /**
+   * Sends SIGKILL: the task's killable waits end early (they see `fatalSignal`), and
+   * a task that has not started yet never runs.
+   */
+  kill(task: Task): void {
+    task.fatalSignal = true;
+    if (task.state === "blocked" && task.killableWait) this.makeRunnable(task);
+  }
+
+  /** An event inside the current step, for the trace (no cost when tracing is off). */
+  event(label: string, fields?: TraceFields): void {
+    const trace = this.trace;
+    if (trace === null) return;
+    trace.record({
+      step: this.stepCount,
+      timeNs: this.clock.now(),
+      task: this.current?.id ?? -1,
+      kind: "event",
+      label,
+      ...(fields === undefined ? {} : { fields }),
+    });
+  }
+
+  /** Records a violation of the modelled system at the current step. */
+  report(kind: ViolationKind, message: string, details: Record<string, unknown> = {}): void {
+    this.violationList.push({
+      kind,
+      message,
+      step: this.stepCount,
+      timeNs: this.clock.now(),
+      task: this.current?.label ?? null,
+      details,
+    });
+    this.event("violation", { kind, message });
+    if (this.stopOnViolation) this.stopped = true;
+  }
+
+  /** WARN_ON(): reports `message` when `condition` holds; returns the condition. */
+  warnOn(condition: boolean, message: string, details?: Record<string, unknown>): boolean {
+    if (condition) this.report("warn_on", message, details);
+    return condition;
+  }
+
+  /** Violations so far. */
+  get violations(): readonly Violation[] {
+    return this.violationList;
+  }
+
+  /** Stops the run after the current step (an oracle that has seen enough). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Runs until nothing can happen, a violation (if stopping), or the step bound. */
+  run(): RunResult {
+    if (this.started) throw new Error("Kernel.run() may be called once per kernel");
+    this.started = true;
+    let status: RunStatus = "ok";
+    while (!this.stopped) {
+      if (this.clock.hasDue()) this.clock.fireDue();
+      if (this.runnable.length === 0) {
+        if (this.clock.jumpToNextTimer()) continue;
+        this.checkDeadlock();
+        break;
+      }
+      if (this.stepCount >= this.maxSteps) {
+        status = "step_bound";
+        break;
+      }
+      this.runStep(this.strategy.pick(this.runnable, this.stepCount));
+    }
+    if (this.internalError !== null) status = "internal_error";
+    else if (this.violationList.length > 0) status = "violation";
+    return {
+      status,
+      steps: this.stepCount,
+      timeNs: this.clock.now(),
+      violations: this.violationList,
+      internalError: this.internalError,
+      schedule: this.schedule.slice(0, this.stepCount),
+      trace: this.trace,
+    };
+  }
+
+  private runStep(task: Task): void {
+    const step = this.stepCount;
+    if (step === this.schedule.length) {
+      const grown = new Uint32Array(step * 2);
+      grown.set(this.schedule);
+      this.schedule = grown;
+    }
+    this.schedule[step] = task.id;
+    this.current = task;
+    let result: IteratorResult<string | undefined, void>;
+    try {
+      result = task.body.next();
+    } catch (error) {
+      this.current = null;
+      this.stepCount++;
+      this.taskFailed(task, error, step);
+      return;
+    }
+    if (this.trace !== null) {
+      this.trace.record({
+        step,
+        timeNs: this.clock.now(),
+        task: task.id,
+        kind: "step",
+        label: result.done === true ? "exit" : (result.value ?? ""),
+      });
+    }
+    this.current = null;
+    this.stepCount++;
+    if (result.done === true) this.finish(task);
+  }
+
+  private taskFailed(task: Task, error: unknown, step: number): void {
+    if (error instanceof KernelBug) {
+      this.current = task;
+      this.report(error.kind, error.message, { ...error.details });
+      this.current = null;
+    } else {
+      const err = error instanceof Error ? error : new Error(String(error));
+      this.internalError = { message: err.message, step, task: task.label, stack: err.stack };
+      this.stopped = true;
+    }
+    this.finish(task);
+  }
+
+  private finish(task: Task): void {
+    if (task.state === "runnable") this.removeRunnable(task);
+    task.state = "done";
+    task.endStep = this.stepCount;
+    for (const joiner of task.joiners.splice(0)) this.wake(joiner);
+  }
+
+  private makeRunnable(task: Task): void {
+    task.cancelTimeout?.();
+    task.cancelTimeout = null;
+    task.state = "runnable";
+    task.waitingOn = null;
+    task.timedOut = false;
+    task.killableWait = false;
+    const list = this.runnable;
+    let i = list.length;
+    while (i > 0 && (list[i - 1] as Task).id > task.id) i--;
+    list.splice(i, 0, task);
+  }
+
+  private removeRunnable(task: Task): void {
+    const i = this.runnable.indexOf(task);
+    if (i >= 0) this.runnable.splice(i, 1);
+  }
+
+  private reportSleepInAtomic(task: Task, what: string): void {
+    const spinlocks = task.heldLocks.map((h) => h.lock.name);
+    this.report("sleep_in_atomic", `BUG: sleeping function called from atomic context: ${what}`, {
+      task: task.label,
+      held: spinlocks,
+    });
+  }
+
+  private checkDeadlock(): void {
+    const stuck = this.tasks.filter((t) => t.state === "blocked" && t.waitingOn?.idle !== true);
+    if (stuck.length === 0) return;
+    const lines = stuck.map(
+      (t) =>
+        `${t.label} waits on ${t.waitingOn?.describe() ?? "?"}` +
+        ` holding [${this.lockdep.heldNames(t).join(", ")}]`,
+    );
+    this.report("deadlock", `deadlock: nothing can run\n  ${lines.join("\n  ")}`, {
+      blocked: stuck.map((t) => ({
+        task: t.label,
+        waitsOn: t.waitingOn?.describe() ?? "?",
+        holds: this.lockdep.heldNames(t),
+      })),
+    });
+  }
+}
+
+/** The channel of a task that only waits for time to pass. */
+const timeWait: WaitChannel = { describe: () => "a timer" };
+
+/** A spinning waiter: blocks in the model, but spinning is legal in atomic context. */
+export class SpinWait implements WaitChannel {
+  constructor(private readonly what: string) {}
+  describe(): string {
+    return `spinning on ${this.what}`;
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Lock-order checking in the manner of lockdep (kernel/locking/lockdep.c).
+ *
+ * Locks belong to classes by name. Every non-try acquisition made while other locks
+ * are held adds "held class -> new class" edges to one graph that spans the whole run.
+ * An edge A -> B whose reverse path B => A already exists is an inversion: some task
+ * took the locks in one order, another (or the same, earlier) in the other order. It
+ * is reported at once, even if this run never deadlocked, with both chains:
+ *
+ *     task X, step 40: holds A, acquires B        (the new edge)
+ *     task Y, step 12: holds B, acquires A        (the existing path, edge by edge)
+ *
+ * A trylock adds no edge (it cannot wait, so it cannot close a cycle) but is held, so
+ * locks taken under it do add edges, as in lockdep.
+ */
+import type { Task } from "./task.ts";
+
+export interface LockClass {
+  readonly id: number;
+  readonly name: string;
+}
+
+/** Anything lockdep tracks: a mutex, rw-semaphore, spinlock. */
+export interface LockInstance {
+  readonly lockClass: LockClass;
+  readonly name: string;
+}
+
+export type LockMode = "exclusive" | "read" | "write";
+
+export interface HeldLock {
+  readonly lock: LockInstance;
+  readonly mode: LockMode;
+  readonly step: number;
+  readonly trylock: boolean;
+}
+
+/** Where a dependency edge was first seen. */
+export interface DependencySite {
+  readonly task: string;
+  readonly step: number;
+  /** Class names held at that moment, outermost first, then the one acquired. */
+  readonly chain: readonly string[];
+}
+
+/** What lockdep needs of the kernel: where we are, and a way to report. */
+export interface LockdepHost {
+  readonly stepNow: number;
+  report(kind: string, message: string, details: Record<string, unknown>): void;
+}
+
+export class Lockdep {
+  private readonly classes = new Map<string, LockClass>();
+  private readonly edges = new Map<number, Map<number, DependencySite>>();
+  private readonly reportedPairs = new Set<string>();
+
+  constructor(private readonly host: LockdepHost) {}
+
+  /** The class named `name`, created on first use (lockdep's static key). */
+  classFor(name: string): LockClass {
+    let cls = this.classes.get(name);
+    if (cls === undefined) {
+      cls = { id: this.classes.size, name };
+      this.classes.set(name, cls);
+    }
+    return cls;
+  }
+
+  /** Records that `task` is acquiring `lock`; call before it can block on it. */
+  acquire(task: Task, lock: LockInstance, mode: LockMode, trylock: boolean): void {
+    if (this.findHeld(task, lock) >= 0) {
+      this.host.report(
+        "recursive_locking",
+        `${task.label} acquires ${lock.name} it already holds`,
+        {
+          lock: lock.name,
+          held: this.heldNames(task),
+        },
+      );
+    } else if (!trylock) {
+      for (const held of task.heldLocks) this.addEdge(task, held.lock.lockClass, lock.lockClass);
+    }
+    task.heldLocks.push({ lock, mode, step: this.host.stepNow, trylock });
+  }
+
+  /** Undoes `acquire` for a trylock that failed: the lock was never held. */
+  abandon(task: Task, lock: LockInstance): void {
+    const i = this.findHeld(task, lock);
+    if (i >= 0) task.heldLocks.splice(i, 1);
+  }
+
+  /** Records a release; returns false (and reports) if `task` did not hold `lock`. */
+  release(task: Task, lock: LockInstance): boolean {
+    const i = this.findHeld(task, lock);
+    if (i < 0) {
+      this.host.report("unlock_not_owner", `${task.label} releases ${lock.name} it does not hold`, {
+        lock: lock.name,
+        held: this.heldNames(task),
+      });
+      return false;
+    }
+    task.heldLocks.splice(i, 1);
+    return true;
+  }
+
+  isHeld(task: Task, lock: LockInstance): boolean {
+    return this.findHeld(task, lock) >= 0;
+  }
+
+  /** lockdep_assert_held(): a violation when `task` does not hold `lock`. */
+  assertHeld(task: Task, lock: LockInstance): void {
+    if (!this.isHeld(task, lock)) {
+      this.host.report("lock_not_held", `${task.label} must hold ${lock.name} here`, {
+        lock: lock.name,
+        held: this.heldNames(task),
+      });
+    }
+  }
+
+  /** Names of the locks `task` holds, outermost first. */
+  heldNames(task: Task): string[] {
+    return task.heldLocks.map((h) => h.lock.name);
+  }
+
+  private findHeld(task: Task, lock: LockInstance): number {
+    const held = task.heldLocks;
+    for (let i = held.length - 1; i >= 0; i--) if (held[i]?.lock === lock) return i;
+    return -1;
+  }
+
+  private addEdge(task: Task, from: LockClass, to: LockClass): void {
+    if (from === to) return; // same class, other instance: nesting, not an order.
+    let out = this.edges.get(from.id);
+    if (out === undefined) {
+      out = new Map();
+      this.edges.set(from.id, out);
+    }
+    if (out.has(to.id)) return;
+    const site: DependencySite = {
+      task: task.label,
+      step: this.host.stepNow,
+      chain: [...task.heldLocks.map((h) => h.lock.lockClass.name), to.name],
+    };
+    const reverse = this.findPath(to.id, from.id);
+    out.set(to.id, site);
+    if (reverse !== null) this.reportInversion(from, to, site, reverse);
+  }
+
+  /** The edges of a path from class `src` to class `dst`, or null (breadth first). */
+  private findPath(src: number, dst: number): DependencySite[] | null {
+    const via = new Map<number, { prev: number; site: DependencySite }>();
+    const queue = [src];
+    for (let head = 0; head < queue.length; head++) {
+      const node = queue[head] as number;
+      if (node === dst) return this.unwind(via, src, dst);
+      for (const [next, site] of this.edges.get(node) ?? []) {
+        if (next === src || via.has(next)) continue;
+        via.set(next, { prev: node, site });
+        queue.push(next);
+      }
+    }
+    return null;
+  }
+
+  private unwind(
+    via: Map<number, { prev: number; site: DependencySite }>,
+    src: number,
+    dst: number,
+  ): DependencySite[] {
+    const path: DependencySite[] = [];
+    for (let node = dst; node !== src;) {
+      const hop = via.get(node);
+      if (hop === undefined) break;
+      path.unshift(hop.site);
+      node = hop.prev;
+    }
+    return path;
+  }
+
+  private reportInversion(
+    from: LockClass,
+    to: LockClass,
+    site: DependencySite,
+    reverse: DependencySite[],
+  ): void {
+    const pair = from.id < to.id ? `${from.id}:${to.id}` : `${to.id}:${from.id}`;
+    if (this.reportedPairs.has(pair)) return;
+    this.reportedPairs.add(pair);
+    const describe = (s: DependencySite) => `${s.task} at step ${s.step}: ${s.chain.join(" -> ")}`;
+    this.host.report(
+      "lock_order_inversion",
+      `possible circular locking dependency: ${from.name} -> ${to.name} here, ` +
+        `${to.name} => ${from.name} earlier`,
+      {
+        newChain: describe(site),
+        existingChain: reverse.map(describe),
+        locks: [from.name, to.name],
+      },
+    );
+  }
+}

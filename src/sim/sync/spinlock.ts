@@ -1,0 +1,81 @@
+/**
+ * spinlock_t (kernel/locking/spinlock.c): a lock whose holder is in atomic context.
+ *
+ * While a task holds a spinlock it must not sleep: any blocking wait or might_sleep()
+ * is reported as "sleeping function called from atomic context". A contended
+ * spin_lock() waits in the model as a blocked task (so the scheduler does not burn
+ * steps on spinning) but that wait is legal in atomic context, since spinning is not
+ * sleeping.
+ */
+import { SpinWait, type Kernel } from "../kernel.ts";
+import type { LockClass, LockInstance } from "../lockdep.ts";
+import type { KGen, Task } from "../task.ts";
+import { WaitList } from "./waitList.ts";
+
+export class Spinlock implements LockInstance {
+  readonly lockClass: LockClass;
+  owner: Task | null = null;
+  private readonly waiters = new WaitList();
+  private readonly spin: SpinWait;
+  private readonly lockLabel: string;
+
+  constructor(
+    private readonly k: Kernel,
+    readonly name: string,
+    className: string = name,
+  ) {
+    this.lockClass = k.lockdep.classFor(className);
+    this.spin = new SpinWait(`spinlock ${name}`);
+    this.lockLabel = `spin_lock(${name})`;
+  }
+
+  /** spin_lock(). */
+  *lock(): KGen {
+    const k = this.k;
+    const task = k.currentTask();
+    k.lockdep.acquire(task, this, "exclusive", false);
+    yield this.lockLabel;
+    while (this.owner !== null) {
+      this.waiters.add(task);
+      k.block(this.spin);
+      yield this.lockLabel;
+    }
+    this.owner = task;
+    task.atomicDepth++;
+  }
+
+  /** spin_trylock(). */
+  trylock(): boolean {
+    const task = this.k.currentTask();
+    if (this.owner !== null) return false;
+    this.k.lockdep.acquire(task, this, "exclusive", true);
+    this.owner = task;
+    task.atomicDepth++;
+    return true;
+  }
+
+  /** spin_unlock(). */
+  unlock(): void {
+    const k = this.k;
+    const task = k.currentTask();
+    if (this.owner !== task) {
+      k.report("unlock_not_owner", `${task.label} unlocks spinlock ${this.name}`, {
+        lock: this.name,
+        owner: this.owner?.label ?? null,
+      });
+      return;
+    }
+    k.lockdep.release(task, this);
+    this.owner = null;
+    task.atomicDepth--;
+    this.waiters.wakeOne(k);
+  }
+
+  isLocked(): boolean {
+    return this.owner !== null;
+  }
+
+  assertHeld(): void {
+    this.k.lockdep.assertHeld(this.k.currentTask(), this);
+  }
+}

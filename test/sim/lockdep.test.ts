@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Kernel } from "../../src/sim/kernel.ts";
+import { FirstRunnable } from "../../src/sim/strategies/firstRunnable.ts";
+import { Mutex } from "../../src/sim/sync/mutex.ts";
+import { RwSemaphore } from "../../src/sim/sync/rwsem.ts";
+import type { KGen } from "../../src/sim/task.ts";
+
+const g = { kind: "process", name: "p" } as const;
+
+test("lockdep: an inversion is reported from one run where the orders never overlap", () => {
+  // "disassociate" takes mmap_lock then umap_lock and finishes; much later "close"
+  // takes umap_lock then mmap_lock. No deadlock can happen in this run, but the
+  // dependency graph has a cycle.
+  const k = new Kernel({ strategy: new FirstRunnable() });
+  const mmapLock = new RwSemaphore(k, "mmap_lock");
+  const umapLock = new Mutex(k, "umap_lock");
+  k.spawn("disassociate", g, function* (): KGen {
+    yield* mmapLock.downWrite();
+    yield* umapLock.lock();
+    umapLock.unlock();
+    mmapLock.upWrite();
+  });
+  k.spawn("close", g, function* (): KGen {
+    yield* k.sleep(1000);
+    yield* umapLock.lock();
+    yield* mmapLock.downRead();
+    mmapLock.upRead();
+    umapLock.unlock();
+  });
+  const r = k.run();
+  assert.equal(r.violations.length, 1);
+  const v = r.violations[0];
+  assert.equal(v?.kind, "lock_order_inversion");
+  assert.equal(v.task, "close#1");
+  assert.deepEqual(v.details.locks, ["umap_lock", "mmap_lock"]);
+  assert.equal(v.details.newChain, "close#1 at step 5: umap_lock -> mmap_lock");
+  assert.deepEqual(v.details.existingChain, ["disassociate#0 at step 1: mmap_lock -> umap_lock"]);
+});
+
+test("lockdep: a consistent order across many seeds is never reported", () => {
+  for (let seed = 0; seed < 50; seed++) {
+    const k = new Kernel({ seed });
+    const a = new Mutex(k, "A");
+    const b = new Mutex(k, "B");
+    for (let i = 0; i < 3; i++) {
+      k.spawn(`t${i}`, g, function* (): KGen {
+        yield* a.lock();
+        yield* b.lock();
+        b.unlock();
+        a.unlock();
+      });
+    }
+    assert.equal(k.run().status, "ok", `seed ${seed}`);
+  }
+});
+
+test("lockdep: a transitive cycle A->B, B->C, C->A is found with the whole path", () => {
+  const k = new Kernel({ strategy: new FirstRunnable() });
+  const [a, b, c] = ["A", "B", "C"].map((n) => new Mutex(k, n)) as [Mutex, Mutex, Mutex];
+  const pair = (x: Mutex, y: Mutex) =>
+    function* (): KGen {
+      yield* x.lock();
+      yield* y.lock();
+      y.unlock();
+      x.unlock();
+    };
+  k.spawn("ab", g, pair(a, b));
+  k.spawn("bc", g, pair(b, c));
+  k.spawn("ca", g, pair(c, a));
+  const v = k.run().violations[0];
+  assert.equal(v?.kind, "lock_order_inversion");
+  assert.equal((v.details.existingChain as string[]).length, 2);
+});
+
+test("lockdep: a trylock adds no dependency, but locks taken under it do", () => {
+  const k = new Kernel({ strategy: new FirstRunnable() });
+  const a = new Mutex(k, "A");
+  const b = new Mutex(k, "B");
+  k.spawn("ab", g, function* (): KGen {
+    yield* a.lock();
+    yield* b.lock();
+    b.unlock();
+    a.unlock();
+  });
+  k.spawn("b then try a", g, function* (): KGen {
+    yield* b.lock();
+    if (a.trylock()) a.unlock();
+    b.unlock();
+  });
+  assert.equal(k.run().status, "ok");
+});
+
+test("lockdep: the same class on two instances is nesting, not an inversion", () => {
+  const k = new Kernel({ strategy: new FirstRunnable() });
+  const m1 = new Mutex(k, "umem_mutex#1", "umem_mutex");
+  const m2 = new Mutex(k, "umem_mutex#2", "umem_mutex");
+  k.spawn("t", g, function* (): KGen {
+    yield* m1.lock();
+    yield* m2.lock();
+    m2.unlock();
+    m1.unlock();
+    yield* m2.lock();
+    yield* m1.lock();
+    m1.unlock();
+    m2.unlock();
+  });
+  assert.equal(k.run().status, "ok");
+});
+
+test("lockdep: lockdep_assert_held fires only when the lock is not held", () => {
+  const k = new Kernel({ stopOnViolation: false });
+  const m = new Mutex(k, "umem_mutex");
+  k.spawn("t", g, function* (): KGen {
+    yield* m.lock();
+    m.assertHeld();
+    m.unlock();
+    m.assertHeld();
+  });
+  const r = k.run();
+  assert.deepEqual(
+    r.violations.map((v) => v.kind),
+    ["lock_not_held"],
+  );
+});
