@@ -4,9 +4,13 @@
  */
 import { parseArgs } from "node:util";
 import type { BenchResult, BenchSuite } from "./result.ts";
+import { itreeBenchmarks } from "./itree.bench.ts";
 import { simBenchmarks } from "./sim.bench.ts";
 
-const suites: BenchSuite[] = [{ prefix: "sim.", run: simBenchmarks }];
+const suites: BenchSuite[] = [
+  { prefix: "sim.", run: simBenchmarks },
+  { prefix: "itree.", run: itreeBenchmarks },
+];
 
 function formatValue(r: BenchResult): string {
   const v = r.value >= 100 ? Math.round(r.value).toLocaleString("en-US") : r.value.toFixed(3);
