@@ -4,12 +4,14 @@
  */
 import { parseArgs } from "node:util";
 import type { BenchResult, BenchSuite } from "./result.ts";
+import { exploreBenchmarks } from "./explore.bench.ts";
 import { itreeBenchmarks } from "./itree.bench.ts";
 import { simBenchmarks } from "./sim.bench.ts";
 
 const suites: BenchSuite[] = [
   { prefix: "sim.", run: simBenchmarks },
   { prefix: "itree.", run: itreeBenchmarks },
+  { prefix: "explore.", run: exploreBenchmarks },
 ];
 
 function formatValue(r: BenchResult): string {

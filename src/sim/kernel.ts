@@ -37,6 +37,11 @@ export interface KernelOptions {
   readonly trace?: boolean;
   /** Stop at the first violation. Default true. */
   readonly stopOnViolation?: boolean;
+  /**
+   * Historical bugs switched back on, by catalog id. Model code asks `hasDefect(id)`
+   * at the one place where the buggy kernel differed from the fixed one.
+   */
+  readonly defects?: Iterable<string>;
 }
 
 export type RunStatus = "ok" | "violation" | "step_bound" | "internal_error";
@@ -70,6 +75,7 @@ export class Kernel {
   readonly strategy: Strategy;
   readonly maxSteps: number;
   readonly stopOnViolation: boolean;
+  readonly defects: ReadonlySet<string>;
 
   /** The task taking the current step, or null outside any step. */
   current: Task | null = null;
@@ -91,6 +97,7 @@ export class Kernel {
     this.rng = root.fork(MODEL_STREAM);
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     this.stopOnViolation = options.stopOnViolation ?? true;
+    this.defects = new Set(options.defects ?? []);
     this.trace = options.trace === true ? new Trace() : null;
     this.lockdep = new Lockdep(this);
     this.kasan = new Kasan(this);
@@ -99,6 +106,11 @@ export class Kernel {
   /** The number of steps taken so far (the index of the next step). */
   get stepNow(): number {
     return this.stepCount;
+  }
+
+  /** Whether the historical bug `id` is switched on for this run. */
+  hasDefect(id: string): boolean {
+    return this.defects.has(id);
   }
 
   /** The label of the current task, or null outside any step. */

@@ -1,0 +1,69 @@
+/**
+ * Explorer throughput: schedules per second on the toy flag-race scenario (about 40
+ * steps, four tasks) under PCT with one worker thread and with two, timed from the
+ * moment every worker has loaded (thread start-up is reported apart), and a DFS that
+ * exhausts 3 tasks x 3 steps (9!/(3!)^3 = 1680 schedules).
+ *
+ * Not yet wired into bench/main.ts: add `{ prefix: "explore.", run: exploreBenchmarks }`.
+ */
+import type { BenchResult } from "./result.ts";
+import { explore } from "../src/check/explore.ts";
+import { exploreParallel, type ParallelResult } from "../src/check/parallel.ts";
+import { interleavingsScenario } from "../src/check/toy/index.ts";
+
+const SCHEDULES = 60_000;
+const REPEATS = 3;
+const ref = {
+  module: new URL("../src/check/toy/flagRace.ts", import.meta.url).href,
+  exportName: "flagRace",
+};
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+async function timed(workers: number): Promise<{ perSec: number; startupMs: number }> {
+  const rates: number[] = [];
+  const startups: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const r: ParallelResult = await exploreParallel(ref, {
+      strategy: "pct",
+      schedules: SCHEDULES,
+      seed: 0,
+      stopAtFirst: false,
+      pctSteps: 43,
+      workers,
+    });
+    if (r.schedulesRun !== SCHEDULES) throw new Error(`ran ${r.schedulesRun} schedules`);
+    rates.push(SCHEDULES / (r.timing.searchMs / 1000));
+    startups.push(r.timing.startupMs);
+  }
+  return { perSec: median(rates), startupMs: median(startups) };
+}
+
+export async function exploreBenchmarks(): Promise<BenchResult[]> {
+  const w1 = await timed(1);
+  const w2 = await timed(2);
+  const t0 = performance.now();
+  const dfs = explore(interleavingsScenario(3, 3), {
+    strategy: "dfs",
+    schedules: 100_000,
+    preemptionBound: Infinity,
+  });
+  const dfsSeconds = (performance.now() - t0) / 1000;
+  if (dfs.exhausted !== true) throw new Error("DFS did not exhaust 3x3");
+  return [
+    { id: "explore.schedules_per_sec.w1", value: w1.perSec, unit: "schedules/s" },
+    {
+      id: "explore.schedules_per_sec.w2",
+      value: w2.perSec,
+      unit: "schedules/s",
+      baseline: w1.perSec,
+      ratio: w2.perSec / w1.perSec,
+    },
+    { id: "explore.worker_startup_ms.w2", value: w2.startupMs, unit: "ms" },
+    { id: "explore.dfs_exhaust_schedules", value: dfs.distinctSchedules ?? 0, unit: "schedules" },
+    { id: "explore.dfs_exhaust_seconds", value: dfsSeconds, unit: "s" },
+  ];
+}

@@ -1,0 +1,64 @@
+/**
+ * A scenario: how the explorer gets a fresh, unrun kernel for one schedule, and the
+ * oracle that judges the run once it is over.
+ *
+ * Models no kernel file. Every search (random, PCT, DFS, replay, shrinking) only ever
+ * builds a kernel from a `Scenario` and runs it, so memory/RDMA scenarios plug in later
+ * without the explorer knowing anything about them.
+ */
+import type { Kernel, RunResult } from "../sim/kernel.ts";
+import type { Strategy } from "../sim/strategy.ts";
+import type { Violation } from "../sim/violation.ts";
+import type { FaultPlan } from "./faults.ts";
+
+/** What one run is built from. */
+export interface ScenarioContext {
+  readonly seed: number;
+  readonly strategy: Strategy;
+  /** Record a trace (reports and replays want one; searches do not). */
+  readonly trace?: boolean;
+  /** The interlock design, for scenarios that have more than one. */
+  readonly design?: string;
+  /** Named historical defects to switch on. */
+  readonly defects?: readonly string[];
+  /** Faults to inject; no scenario reads it yet. */
+  readonly faults?: FaultPlan;
+}
+
+export interface Scenario {
+  /** Short stable name, used in tokens and on the command line. */
+  readonly name: string;
+  /**
+   * A stable description of what the scenario does (its tasks and their steps); its
+   * SHA-256 goes into a replay token, so a token made against another version of the
+   * scenario is refused instead of replaying something else. Change it whenever the
+   * scenario's behaviour changes.
+   */
+  readonly description: string;
+  /** A fresh kernel with the scenario's tasks spawned, not yet run. */
+  build(ctx: ScenarioContext): Kernel;
+  /** Oracles that judge the finished run (a lost update, a leak at teardown). */
+  check?(kernel: Kernel, result: RunResult): readonly Violation[];
+}
+
+/** One finished run of a scenario. */
+export interface ScenarioRun {
+  readonly kernel: Kernel;
+  readonly result: RunResult;
+  /** The kernel's violations, then the post-run oracle's. */
+  readonly violations: readonly Violation[];
+}
+
+/** Builds and runs one schedule of `scenario`, then applies its post-run oracle. */
+export function runScenario(scenario: Scenario, ctx: ScenarioContext): ScenarioRun {
+  const kernel = scenario.build(ctx);
+  const result = kernel.run();
+  const extra = scenario.check?.(kernel, result) ?? [];
+  const violations = extra.length === 0 ? result.violations : [...result.violations, ...extra];
+  return { kernel, result, violations };
+}
+
+/** The violation a run is judged by: its first one, or null for a clean run. */
+export function primaryViolation(run: ScenarioRun): Violation | null {
+  return run.violations[0] ?? null;
+}

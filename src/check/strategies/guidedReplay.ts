@@ -1,0 +1,50 @@
+/**
+ * Replays a schedule as a guide rather than a script: at step i it runs the task the
+ * schedule names if that task can run; otherwise, and past the schedule's end, it lets
+ * the task that ran last keep running (no preemption), or the lowest-id runnable task
+ * when that one blocked or ended.
+ *
+ * Models no kernel file. This is the shrinker's replay: deleting a step or a context
+ * switch from a failing schedule must not introduce new preemptions, so every gap is
+ * filled by "continue the current task", which is also what `nonPreemptiveChoice`
+ * computes for the preemption count and the DFS default.
+ */
+import type { Strategy } from "../../sim/strategy.ts";
+import type { Task } from "../../sim/task.ts";
+
+/** The task a non-preemptive scheduler runs: `previous` if still runnable, else the first. */
+export function nonPreemptiveChoice(runnable: readonly Task[], previous: number): Task {
+  if (previous >= 0) for (const task of runnable) if (task.id === previous) return task;
+  return runnable[0] as Task;
+}
+
+export class GuidedReplay implements Strategy {
+  readonly name = "guided";
+  /** Steps at which the schedule named a task that could not run. */
+  divergences = 0;
+  private previous = -1;
+
+  constructor(private readonly schedule: ArrayLike<number>) {}
+
+  start(): void {
+    this.divergences = 0;
+    this.previous = -1;
+  }
+
+  pick(runnable: readonly Task[], step: number): Task {
+    let chosen: Task | null = null;
+    if (step < this.schedule.length) {
+      const want = this.schedule[step];
+      for (const task of runnable) {
+        if (task.id === want) {
+          chosen = task;
+          break;
+        }
+      }
+      if (chosen === null) this.divergences++;
+    }
+    chosen ??= nonPreemptiveChoice(runnable, this.previous);
+    this.previous = chosen.id;
+    return chosen;
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Replay tokens: one URL-safe string that carries everything needed to reproduce a
+ * failing run byte for byte (`odpsim replay TOKEN`).
+ *
+ * Models no kernel file. A token is `odp1.` followed by the base64url of a JSON object:
+ *
+ *     { v: 1, sc: scenario name, h: scenario hash, de: design or null, df: [defects],
+ *       st: strategy that found it, sd: seed, s: schedule }
+ *
+ * The schedule is run-length encoded, `task*count` runs joined by commas (`0*17,1*4,0`),
+ * since a shrunk schedule is mostly long runs of one task. The hash is the first 16 hex
+ * digits of the SHA-256 of the scenario's description, so a token recorded against a
+ * different version of the scenario is refused rather than replayed into nonsense.
+ * Every way a token can be malformed is a `TokenError` with a `reason` and a message
+ * that says what is wrong; decoding never throws anything else.
+ */
+import { createHash } from "node:crypto";
+import { replayRecorded, type Replayed } from "./replay.ts";
+import type { Scenario } from "./scenario.ts";
+
+export const TOKEN_VERSION = 1;
+const PREFIX = `odp${TOKEN_VERSION}.`;
+/** Longest schedule a token may expand to: a bound against hostile run lengths. */
+export const MAX_TOKEN_STEPS = 10_000_000;
+
+export interface ReplayTokenData {
+  readonly version: number;
+  readonly scenario: string;
+  readonly scenarioHash: string;
+  readonly design: string | null;
+  readonly defects: readonly string[];
+  readonly strategy: string;
+  readonly seed: number;
+  /** The complete executed schedule. */
+  readonly schedule: Uint32Array;
+}
+
+export type TokenErrorReason =
+  | "prefix"
+  | "encoding"
+  | "json"
+  | "field"
+  | "version"
+  | "schedule"
+  | "unknown_scenario"
+  | "scenario_changed"
+  | "diverged";
+
+export class TokenError extends Error {
+  constructor(
+    readonly reason: TokenErrorReason,
+    message: string,
+  ) {
+    super(`bad replay token: ${message}`);
+    this.name = "TokenError";
+  }
+}
+
+/** The hash a token records for `scenario`. */
+export function scenarioHash(scenario: Scenario): string {
+  return createHash("sha256").update(scenario.description).digest("hex").slice(0, 16);
+}
+
+/** `0*17,1*4,0`: runs of one task id. */
+export function encodeSchedule(schedule: ArrayLike<number>): string {
+  const runs: string[] = [];
+  for (let i = 0; i < schedule.length;) {
+    const id = schedule[i] as number;
+    let j = i + 1;
+    while (j < schedule.length && schedule[j] === id) j++;
+    runs.push(j - i === 1 ? String(id) : `${id}*${j - i}`);
+    i = j;
+  }
+  return runs.join(",");
+}
+
+const RUN = /^(0|[1-9][0-9]{0,9})(?:\*([1-9][0-9]{0,9}))?$/;
+
+export function decodeSchedule(text: string): Uint32Array {
+  if (text === "") return new Uint32Array(0);
+  const ids: number[] = [];
+  const counts: number[] = [];
+  let total = 0;
+  for (const run of text.split(",")) {
+    const m = RUN.exec(run);
+    if (m === null) {
+      throw new TokenError(
+        "schedule",
+        `schedule run "${run.slice(0, 20)}" is not TASK or TASK*COUNT`,
+      );
+    }
+    const id = Number(m[1]);
+    const count = m[2] === undefined ? 1 : Number(m[2]);
+    if (id > 0xffffffff) throw new TokenError("schedule", `task id ${id} is out of range`);
+    total += count;
+    if (total > MAX_TOKEN_STEPS) {
+      throw new TokenError("schedule", `schedule is longer than ${MAX_TOKEN_STEPS} steps`);
+    }
+    ids.push(id);
+    counts.push(count);
+  }
+  const out = new Uint32Array(total);
+  let at = 0;
+  ids.forEach((id, i) => {
+    const count = counts[i] as number;
+    out.fill(id, at, at + count);
+    at += count;
+  });
+  return out;
+}
+
+export interface TokenInput {
+  readonly seed: number;
+  /** The complete executed schedule of the run (e.g. `ShrinkResult.executed`). */
+  readonly schedule: ArrayLike<number>;
+  readonly strategy: string;
+  readonly design?: string;
+  readonly defects?: readonly string[];
+}
+
+export function encodeToken(scenario: Scenario, input: TokenInput): string {
+  const body = {
+    v: TOKEN_VERSION,
+    sc: scenario.name,
+    h: scenarioHash(scenario),
+    de: input.design ?? null,
+    df: [...(input.defects ?? [])],
+    st: input.strategy,
+    sd: input.seed,
+    s: encodeSchedule(input.schedule),
+  };
+  return PREFIX + Buffer.from(JSON.stringify(body), "utf8").toString("base64url");
+}
+
+function field<T>(
+  body: Record<string, unknown>,
+  key: string,
+  what: string,
+  ok: (v: unknown) => v is T,
+): T {
+  const value = body[key];
+  if (!ok(value)) throw new TokenError("field", `field "${key}" (${what}) is missing or malformed`);
+  return value;
+}
+
+const isString = (v: unknown): v is string => typeof v === "string";
+const isSeed = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
+const isDesign = (v: unknown): v is string | null => v === null || typeof v === "string";
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+
+/** Decodes a token without replaying it. */
+export function decodeToken(token: string): ReplayTokenData {
+  const text = token.trim();
+  if (!text.startsWith("odp")) {
+    throw new TokenError("prefix", `it should start with "${PREFIX}"`);
+  }
+  if (!text.startsWith(PREFIX)) {
+    const version = /^odp([0-9]+)\./.exec(text)?.[1];
+    if (version !== undefined) {
+      throw new TokenError(
+        "version",
+        `token version ${version} is not supported (only ${TOKEN_VERSION})`,
+      );
+    }
+    throw new TokenError("prefix", `it should start with "${PREFIX}"`);
+  }
+  const payload = text.slice(PREFIX.length);
+  if (!/^[A-Za-z0-9_-]+$/.test(payload)) {
+    throw new TokenError(
+      "encoding",
+      "the part after the prefix is not base64url (A-Z a-z 0-9 - _)",
+    );
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+  } catch {
+    throw new TokenError("json", "the payload does not decode to JSON (truncated or mistyped?)");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new TokenError("json", "the payload is not a JSON object");
+  }
+  const b = body as Record<string, unknown>;
+  const version = field(b, "v", "version", isSeed);
+  if (version !== TOKEN_VERSION) {
+    throw new TokenError(
+      "version",
+      `payload version ${version} is not supported (only ${TOKEN_VERSION})`,
+    );
+  }
+  return {
+    version,
+    scenario: field(b, "sc", "scenario name", isString),
+    scenarioHash: field(b, "h", "scenario hash", isString),
+    design: field(b, "de", "design", isDesign),
+    defects: field(b, "df", "defects", isStrings),
+    strategy: field(b, "st", "strategy", isString),
+    seed: field(b, "sd", "seed", isSeed),
+    schedule: decodeSchedule(field(b, "s", "schedule", isString)),
+  };
+}
+
+export type ScenarioLookup =
+  ReadonlyMap<string, Scenario> | ((name: string) => Scenario | undefined);
+
+export interface TokenReplay {
+  readonly token: ReplayTokenData;
+  readonly scenario: Scenario;
+  readonly run: Replayed;
+  /** SHA-256 of the replayed trace. */
+  readonly traceHash: string;
+}
+
+/** Decodes `token`, finds its scenario and replays the run exactly, with the trace on. */
+export function replayToken(token: string, lookup: ScenarioLookup): TokenReplay {
+  const data = decodeToken(token);
+  const scenario = typeof lookup === "function" ? lookup(data.scenario) : lookup.get(data.scenario);
+  if (scenario === undefined) {
+    throw new TokenError("unknown_scenario", `no scenario named "${data.scenario}"`);
+  }
+  const hash = scenarioHash(scenario);
+  if (hash !== data.scenarioHash) {
+    throw new TokenError(
+      "scenario_changed",
+      `scenario "${data.scenario}" has changed since the token was made ` +
+        `(hash ${data.scenarioHash}, now ${hash})`,
+    );
+  }
+  const run = replayRecorded(scenario, {
+    seed: data.seed,
+    schedule: data.schedule,
+    ...(data.design === null ? {} : { design: data.design }),
+    defects: data.defects,
+  });
+  if (run.divergence >= 0) {
+    throw new TokenError(
+      "diverged",
+      `the run left the recorded schedule at step ${run.divergence} of ${data.schedule.length}`,
+    );
+  }
+  return { token: data, scenario, run, traceHash: run.result.trace?.hash() ?? "" };
+}

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { explore } from "../../src/check/explore.ts";
+import type { Scenario } from "../../src/check/scenario.ts";
+import { pctBound, replayShrunk, shrink, ShrinkError } from "../../src/check/shrink.ts";
+import { flagRace, interleavings2x2, lostUpdate, publishFree } from "../../src/check/toy/index.ts";
+
+function failing(scenario: Scenario, strategy: "random" | "pct") {
+  const r = explore(scenario, { strategy, schedules: 20_000, seed: 7 });
+  assert.ok(r.firstFailure !== null, `${scenario.name} not found`);
+  return r.firstFailure;
+}
+
+for (const [scenario, strategy, depth] of [
+  [publishFree, "random", 2],
+  [flagRace, "random", 1],
+  [lostUpdate, "random", 1],
+] as const) {
+  test(`shrinking ${scenario.name} (${strategy}) gives a 1-minimal schedule of depth ${depth}`, () => {
+    const f = failing(scenario, strategy);
+    const s = shrink(scenario, { seed: f.seed, schedule: f.schedule });
+    assert.equal(s.violation.kind, f.violation.kind);
+    assert.equal(s.minimal, true);
+    assert.ok(
+      s.schedule.length < f.schedule.length,
+      `${s.schedule.length} vs ${f.schedule.length}`,
+    );
+    assert.ok(s.preemptions <= s.originalPreemptions);
+    assert.equal(s.preemptions, depth);
+    // It still fails the same way...
+    const again = replayShrunk(scenario, { seed: f.seed, schedule: s.schedule });
+    assert.equal(again.violation?.kind, f.violation.kind);
+    assert.equal(again.preemptions, s.preemptions);
+    // ...and no single deletion does without more preemptions.
+    for (let i = 0; i < s.schedule.length; i++) {
+      const fewer = [...s.schedule.subarray(0, i), ...s.schedule.subarray(i + 1)];
+      const r = replayShrunk(scenario, { seed: f.seed, schedule: fewer });
+      const stillFails: boolean =
+        r.violation?.kind === f.violation.kind && r.preemptions <= s.preemptions;
+      assert.equal(stillFails, false, `deleting step ${i} still fails`);
+    }
+  });
+}
+
+test("shrinking removes the random schedule's needless preemptions", () => {
+  const f = failing(publishFree, "random");
+  const s = shrink(publishFree, { seed: f.seed, schedule: f.schedule });
+  assert.ok(s.originalPreemptions > s.preemptions, `${s.originalPreemptions} -> ${s.preemptions}`);
+});
+
+test("the PCT bound is 1/(n·k^(d-1)) with d = preemptions + 1", () => {
+  const b = pctBound(3, 15, 2);
+  assert.equal(b.d, 3);
+  assert.equal(b.probability, 1 / (3 * 15 * 15));
+  const f = failing(publishFree, "random");
+  const s = shrink(publishFree, { seed: f.seed, schedule: f.schedule });
+  assert.equal(s.pctBound.n, 3);
+  assert.equal(s.pctBound.k, s.steps);
+  assert.equal(s.pctBound.probability, 1 / (3 * s.steps ** 2));
+});
+
+test("a schedule that does not fail cannot be shrunk", () => {
+  assert.throws(() => shrink(interleavings2x2, { seed: 0, schedule: [0, 0, 1, 1] }), ShrinkError);
+});

@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { explore } from "../../src/check/explore.ts";
+import { buildRaceReport } from "../../src/check/report.ts";
+import { runScenario, type Scenario } from "../../src/check/scenario.ts";
+import { shrink } from "../../src/check/shrink.ts";
+import { Pct } from "../../src/check/strategies/pct.ts";
+import {
+  decodeSchedule,
+  decodeToken,
+  encodeSchedule,
+  encodeToken,
+  replayToken,
+  scenarioHash,
+  TokenError,
+  type TokenErrorReason,
+} from "../../src/check/token.ts";
+import { publishFree, toyScenarios } from "../../src/check/toy/index.ts";
+
+test("schedules are run-length encoded and decode back", () => {
+  const schedule = [0, 0, 0, 1, 2, 2, 0];
+  assert.equal(encodeSchedule(schedule), "0*3,1,2*2,0");
+  assert.deepEqual([...decodeSchedule("0*3,1,2*2,0")], schedule);
+  assert.deepEqual([...decodeSchedule("")], []);
+});
+
+test("a token round-trips every field and is URL-safe", () => {
+  const token = encodeToken(publishFree, {
+    seed: 42,
+    schedule: [0, 0, 1, 0],
+    strategy: "pct",
+    design: "classic",
+    defects: ["no-retry-check"],
+  });
+  assert.match(token, /^odp1\.[A-Za-z0-9_-]+$/);
+  const data = decodeToken(token);
+  assert.equal(data.scenario, "publish-free");
+  assert.equal(data.scenarioHash, scenarioHash(publishFree));
+  assert.equal(data.design, "classic");
+  assert.deepEqual(data.defects, ["no-retry-check"]);
+  assert.equal(data.strategy, "pct");
+  assert.equal(data.seed, 42);
+  assert.deepEqual([...data.schedule], [0, 0, 1, 0]);
+});
+
+test("a token replays a PCT run to the same trace hash", () => {
+  const r = explore(publishFree, { strategy: "pct", schedules: 5000, seed: 1 });
+  const f = r.firstFailure;
+  assert.ok(f !== null && r.pctSteps !== undefined);
+  const original = runScenario(publishFree, {
+    seed: f.seed,
+    strategy: new Pct({ depth: 3, steps: r.pctSteps }),
+    trace: true,
+  });
+  const token = encodeToken(publishFree, { seed: f.seed, schedule: f.schedule, strategy: "pct" });
+  const replay = replayToken(token, toyScenarios);
+  assert.equal(replay.traceHash, original.result.trace?.hash());
+  assert.equal(replay.run.violations[0]?.kind, "use_after_free");
+});
+
+test("a token of a shrunk run replays to the report's trace hash", () => {
+  const f = explore(publishFree, { strategy: "random", schedules: 5000, seed: 7 }).firstFailure;
+  assert.ok(f !== null);
+  const s = shrink(publishFree, { seed: f.seed, schedule: f.schedule });
+  const report = buildRaceReport(publishFree, { seed: f.seed, schedule: s.executed });
+  const token = encodeToken(publishFree, {
+    seed: f.seed,
+    schedule: s.executed,
+    strategy: "random",
+  });
+  assert.equal(replayToken(token, (name) => toyScenarios.get(name)).traceHash, report.traceHash);
+});
+
+function reasonOf(fn: () => unknown): TokenErrorReason {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof TokenError, `not a TokenError: ${String(error)}`);
+    assert.match(error.message, /^bad replay token: /);
+    return error.reason;
+  }
+  assert.fail("no error");
+}
+
+const b64 = (text: string) => `odp1.${Buffer.from(text).toString("base64url")}`;
+const good = encodeToken(publishFree, { seed: 1, schedule: [0, 1], strategy: "random" });
+const body = JSON.parse(Buffer.from(good.slice(5), "base64url").toString()) as Record<
+  string,
+  unknown
+>;
+const withField = (key: string, value: unknown) => b64(JSON.stringify({ ...body, [key]: value }));
+
+const malformed: [string, string, TokenErrorReason][] = [
+  ["empty", "", "prefix"],
+  ["another format", "hello", "prefix"],
+  ["a future version prefix", "odp9.eyJ2Ijo5fQ", "version"],
+  ["characters outside base64url", "odp1.abc+/=", "encoding"],
+  ["truncated payload", good.slice(0, 20), "json"],
+  ["JSON that is not an object", b64("[1,2]"), "json"],
+  ["payload version 2", withField("v", 2), "version"],
+  ["missing seed", withField("sd", undefined), "field"],
+  ["fractional seed", withField("sd", 1.5), "field"],
+  ["defects not a list", withField("df", "x"), "field"],
+  ["bad schedule run", withField("s", "0*x"), "schedule"],
+  ["zero-length run", withField("s", "0*0"), "schedule"],
+  ["huge run", withField("s", "0*99999999999"), "schedule"],
+];
+
+for (const [what, token, reason] of malformed) {
+  test(`a malformed token (${what}) is a TokenError of reason ${reason}`, () => {
+    assert.equal(
+      reasonOf(() => decodeToken(token)),
+      reason,
+    );
+  });
+}
+
+test("replay refuses unknown scenarios, changed scenarios and diverging schedules", () => {
+  assert.equal(
+    reasonOf(() => replayToken(withField("sc", "nope"), toyScenarios)),
+    "unknown_scenario",
+  );
+  const changed: Scenario = { ...publishFree, description: `${publishFree.description} v2` };
+  assert.equal(
+    reasonOf(() => replayToken(good, () => changed)),
+    "scenario_changed",
+  );
+  assert.equal(
+    reasonOf(() => replayToken(withField("s", "7*3"), toyScenarios)),
+    "diverged",
+  );
+});
