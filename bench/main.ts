@@ -6,11 +6,13 @@ import { parseArgs } from "node:util";
 import type { BenchResult, BenchSuite } from "./result.ts";
 import { exploreBenchmarks } from "./explore.bench.ts";
 import { itreeBenchmarks } from "./itree.bench.ts";
+import { mmBenchmarks } from "./mm.bench.ts";
 import { simBenchmarks } from "./sim.bench.ts";
 
 const suites: BenchSuite[] = [
   { prefix: "sim.", run: simBenchmarks },
   { prefix: "itree.", run: itreeBenchmarks },
+  { prefix: "mm.", run: mmBenchmarks },
   { prefix: "explore.", run: exploreBenchmarks },
 ];
 

@@ -1,0 +1,72 @@
+/**
+ * A process: a pid, its address space and its threads.
+ *
+ * Models the parts of struct task_struct / kernel/fork.c / kernel/exit.c that later
+ * layers need: a process owns one mm (task->mm), its threads are simulation tasks in
+ * the process's task group, fork() duplicates the mm (dup_mm), exit drops the task's
+ * mm_users reference (exit_mm → mmput, which runs exit_mmap when it was the last), and
+ * get_task_mm() takes an mm_users reference for someone else (uverbs, umem).
+ */
+import type { Kernel } from "../sim/kernel.ts";
+import type { KGen, Task, TaskGroup } from "../sim/task.ts";
+import { dupMm } from "./fork.ts";
+import { MmStruct, mmget, mmput } from "./mmStruct.ts";
+import type { PhysMem } from "./physMem.ts";
+
+const pids = new WeakMap<Kernel, number>();
+const FIRST_PID = 100;
+
+function nextPid(k: Kernel): number {
+  const pid = pids.get(k) ?? FIRST_PID;
+  pids.set(k, pid + 1);
+  return pid;
+}
+
+export class Process {
+  readonly pid: number;
+  readonly group: TaskGroup;
+  /** task->mm: null once the process has exited. */
+  mm: MmStruct | null;
+  readonly threads: Task[] = [];
+
+  constructor(
+    readonly k: Kernel,
+    readonly phys: PhysMem,
+    mm?: MmStruct,
+  ) {
+    this.pid = nextPid(k);
+    this.group = { kind: "process", name: `pid ${this.pid}` };
+    this.mm = mm ?? new MmStruct(k, phys, `pid${this.pid}`);
+  }
+
+  /** A new thread of this process running `fn` (a simulation task in its group). */
+  spawnThread(name: string, fn: (task: Task) => KGen): Task {
+    const task = this.k.spawn(name, this.group, fn);
+    this.threads.push(task);
+    return task;
+  }
+}
+
+/** get_task_mm(): the process's mm with an mm_users reference, or null if exited. */
+export function getTaskMm(p: Process): MmStruct | null {
+  const mm = p.mm;
+  if (mm === null) return null;
+  mmget(mm);
+  return mm;
+}
+
+/** fork(): a child process with a copy of the address space, or -ENOMEM. */
+export function* forkProcess(parent: Process): KGen<Process | number> {
+  if (parent.mm === null) throw new Error(`pid ${parent.pid} forks after exit`);
+  const mm = yield* dupMm(parent.mm);
+  if (typeof mm === "number") return mm;
+  return new Process(parent.k, parent.phys, mm);
+}
+
+/** exit_mm(): the process lets go of its address space. */
+export function* exitMm(p: Process): KGen {
+  const mm = p.mm;
+  if (mm === null) return;
+  p.mm = null;
+  yield* mmput(mm);
+}
