@@ -1,50 +1,324 @@
 /**
- * The odpsim command line. Exit codes: 0 clean, 1 a violation was found, 2 bad usage
- * or input. Errors are one clear line on stderr, never a stack trace.
+ * The odpsim command line. Exit codes: 0 clean, 1 a violation was found, 2 bad usage or
+ * input. Errors are one clear line on stderr, never a stack trace.
+ *
+ * Models no kernel file.
  */
-import { Command, CommanderError } from "commander";
-import { kernelDemo } from "./kernelDemo.ts";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import pc from "picocolors";
+import { CATALOG, catalogScenarios } from "../check/catalog/catalog.ts";
+import { catalogCheck } from "../check/catalog/catalogCheck.ts";
+import { explore, type StrategyName } from "../check/explore.ts";
+import { TokenError, replayToken } from "../check/token.ts";
+import { writeFileSync } from "node:fs";
+import { serializeChromeTrace, toChromeTrace } from "../output/perfetto.ts";
+import { failureArtifacts } from "./failureArtifacts.ts";
+import { viewCommand } from "./view.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_VIOLATION = 1;
 export const EXIT_USAGE = 2;
 
-function buildProgram(out: (line: string) => void, setCode: (code: number) => void): Command {
+/** A usage error: printed as one line, exit 2. */
+class UsageError extends Error {}
+
+const out = (line = ""): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function intOption(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(
+        `${name} must be an integer in [${min}, ${max}], got "${value}"`,
+      );
+    }
+    return n;
+  };
+}
+
+function strategyOption(value: string): StrategyName {
+  if (value === "random" || value === "pct" || value === "dfs") return value;
+  throw new InvalidArgumentError(`--strategy must be random, pct or dfs, got "${value}"`);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function singleWorker(workers: number): void {
+  if (workers !== 1) throw new UsageError("--workers > 1 is not wired into this command yet");
+}
+
+function catalogTable(): void {
+  for (const e of CATALOG)
+    out(`${String(e.number).padStart(2)}  ${e.id.padEnd(26)} ${e.design.padEnd(10)} ${e.title}`);
+}
+
+interface CheckOpts {
+  readonly json: boolean;
+  readonly budget: number;
+  readonly workers: number;
+}
+
+function runCatalogCheck(opts: CheckOpts): number {
+  singleWorker(opts.workers);
+  const result = catalogCheck(CATALOG, { budget: opts.budget });
+  const ok = result.entries.every((e) => e.found && e.fixedViolations === 0);
+  if (opts.json) {
+    out(JSON.stringify(result));
+  } else {
+    for (const e of result.entries) {
+      const verdict = e.found ? pc.green("found") : pc.red("NOT FOUND");
+      const fixed =
+        e.fixedViolations === 0 ? pc.green("clean") : pc.red(`${e.fixedViolations} violations`);
+      out(
+        `${e.id.padEnd(26)} ${verdict} after ${e.schedulesToFind ?? "-"} schedules ` +
+          `(${e.secondsToFind?.toFixed(3) ?? "-"} s, depth ${e.depth ?? "-"}, ${e.violation ?? "-"}); ` +
+          `fixed: ${fixed} in ${e.fixedSchedules}`,
+      );
+    }
+    out(`${Math.round(result.schedulesPerSecond)} schedules/s`);
+  }
+  return ok ? EXIT_OK : EXIT_VIOLATION;
+}
+
+function runDemo(budget: number): number {
+  out(pc.bold("odpsim demo: the catalog of real ODP bugs, found by the explorer"));
+  out();
+  const result = catalogCheck(CATALOG, { budget });
+  out(
+    `${"defect".padEnd(26)} ${"found after".padEnd(16)} ${"seconds".padEnd(8)} depth  fixed design`,
+  );
+  for (const e of result.entries) {
+    const found = e.found ? `${e.schedulesToFind} schedules` : pc.red("not found");
+    const fixed =
+      e.fixedViolations === 0
+        ? pc.green(`clean in ${e.fixedSchedules}`)
+        : pc.red(`${e.fixedViolations} bad`);
+    out(
+      `${e.id.padEnd(26)} ${found.padEnd(16)} ${(e.secondsToFind?.toFixed(3) ?? "-").padEnd(8)} ${String(e.depth ?? "-").padEnd(6)} ${fixed}`,
+    );
+  }
+  out(`(${Math.round(result.schedulesPerSecond)} schedules/s; budget ${budget} per search)`);
+  const first = CATALOG[0];
+  if (first === undefined) return EXIT_OK;
+  const found = explore(first.scenario, {
+    strategy: "random",
+    schedules: budget,
+    defects: [first.id],
+    design: first.design,
+  });
+  if (found.firstFailure === null) return EXIT_VIOLATION;
+  const art = failureArtifacts(
+    {
+      scenario: first.scenario,
+      seed: found.firstFailure.seed,
+      schedule: found.firstFailure.schedule,
+      strategy: "random",
+      design: first.design,
+      defects: [first.id],
+    },
+    "odpsim-out",
+  );
+  out();
+  out(pc.bold(`#${first.number} ${first.id}: ${first.title}`));
+  out(art.report);
+  out();
+  out(`replay:   odpsim replay ${art.token}`);
+  if (art.files !== null) {
+    out(`report:   ${art.files.report}`);
+    out(`perfetto: ${art.files.perfetto}  (open in https://ui.perfetto.dev)`);
+    out(`viewer:   odpsim view ${art.files.runFile}`);
+    out(`log:      ${art.files.log}`);
+  }
+  return result.entries.every((e) => e.found && e.fixedViolations === 0) ? EXIT_OK : EXIT_VIOLATION;
+}
+
+interface ExploreOpts {
+  readonly design?: string;
+  readonly defect: string[];
+  readonly strategy: StrategyName;
+  readonly schedules: number;
+  readonly seed: number;
+  readonly workers: number;
+  readonly json: boolean;
+}
+
+function runExplore(name: string, opts: ExploreOpts): number {
+  singleWorker(opts.workers);
+  const scenario = catalogScenarios().get(name);
+  if (scenario === undefined) {
+    throw new UsageError(
+      `unknown scenario "${name}"; known: ${[...catalogScenarios().keys()].join(", ")}`,
+    );
+  }
+  const design = opts.design ?? "classic";
+  if (design !== "classic")
+    throw new UsageError(`design "${design}" is not modelled for ${name} yet`);
+  const known = new Set(CATALOG.map((e) => e.id));
+  for (const d of opts.defect) if (!known.has(d)) throw new UsageError(`unknown defect "${d}"`);
+  const r = explore(scenario, {
+    strategy: opts.strategy,
+    schedules: opts.schedules,
+    seed: opts.seed,
+    design,
+    defects: opts.defect,
+  });
+  const failure = r.firstFailure;
+  if (failure === null) {
+    if (opts.json) out(JSON.stringify({ found: false, schedulesRun: r.schedulesRun }));
+    else out(`no violation in ${r.schedulesRun} schedules`);
+    return EXIT_OK;
+  }
+  const art = failureArtifacts(
+    {
+      scenario,
+      seed: failure.seed,
+      schedule: failure.schedule,
+      strategy: opts.strategy,
+      design,
+      defects: opts.defect,
+    },
+    null,
+  );
+  if (opts.json) {
+    out(
+      JSON.stringify({
+        found: true,
+        schedulesToFind: r.schedulesToFind,
+        violation: failure.violation,
+        depth: art.depth,
+        token: art.token,
+      }),
+    );
+  } else {
+    out(art.report);
+    out(`\nreplay: odpsim replay ${art.token}`);
+  }
+  return EXIT_VIOLATION;
+}
+
+function runReplay(token: string, traceFile: string | undefined): number {
+  let replay;
+  try {
+    replay = replayToken(token, catalogScenarios());
+  } catch (error) {
+    if (error instanceof TokenError)
+      throw new UsageError(`bad replay token (${error.reason}): ${error.message}`);
+    throw error;
+  }
+  const data = replay.token;
+  const art = failureArtifacts(
+    {
+      scenario: replay.scenario,
+      seed: data.seed,
+      schedule: Uint32Array.from(data.schedule),
+      strategy: data.strategy,
+      design: data.design ?? "classic",
+      defects: data.defects,
+    },
+    null,
+  );
+  out(art.report);
+  const trace = replay.run.result.trace;
+  if (traceFile !== undefined && trace !== null) {
+    writeFileSync(traceFile, serializeChromeTrace(toChromeTrace(trace, replay.run.violations)));
+    out(`trace written to ${traceFile}`);
+  }
+  return replay.run.violations.length > 0 ? EXIT_VIOLATION : EXIT_OK;
+}
+
+function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command("odpsim")
     .description("Deterministic simulator and race explorer for Linux RDMA on-demand paging")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .showHelpAfterError();
   program
     .command("demo")
-    .description("show the simulator at work (what `npm start` runs)")
-    .option("--seeds <n>", "seeds per scenario", "8")
-    .action((opts: { seeds: string }) => {
-      const seeds = Number(opts.seeds);
-      if (!Number.isInteger(seeds) || seeds < 1 || seeds > 10_000) {
-        throw new CommanderError(
-          EXIT_USAGE,
-          "odpsim.badSeeds",
-          `--seeds must be an integer in [1, 10000], got "${opts.seeds}"`,
+    .description("the catalog check in a quick mode, then the first defect's report and files")
+    .option("--budget <n>", "schedules per search", intOption("--budget", 1, 1_000_000), 1000)
+    .addHelpText("after", "\nExample:\n  odpsim demo --budget 500")
+    .action((o: { budget: number }) => {
+      setCode(runDemo(o.budget));
+    });
+  const catalog = program
+    .command("catalog")
+    .description("list the catalog of historical bugs")
+    .option("--json", "print JSON", false)
+    .action((o: { json: boolean }) => {
+      if (o.json)
+        out(
+          JSON.stringify(
+            CATALOG.map((e) => ({
+              id: e.id,
+              design: e.design,
+              title: e.title,
+              fix: e.fix,
+              scenario: e.scenario.name,
+            })),
+          ),
         );
-      }
-      setCode(kernelDemo(out, seeds));
+      else catalogTable();
+    });
+  catalog
+    .command("check")
+    .description("explore every entry with its defect on and off")
+    .option("--json", "print JSON", false)
+    .option("--budget <n>", "schedules per search", intOption("--budget", 1, 10_000_000), 20_000)
+    .option("--workers <n>", "worker threads", intOption("--workers", 1, 64), 1)
+    .addHelpText("after", "\nExample:\n  odpsim catalog check --budget 2000 --json")
+    .action((o: CheckOpts) => {
+      setCode(runCatalogCheck(o));
+    });
+  program
+    .command("explore <scenario>")
+    .description("search interleavings of a scenario for a violation")
+    .option("--design <d>", "classic | hmm-mirror | interval")
+    .option("--defect <id>", "switch a catalog defect on (repeatable)", collect, [])
+    .option("--strategy <s>", "random | pct | dfs", strategyOption, "random")
+    .option("--schedules <n>", "schedules to try", intOption("--schedules", 1, 100_000_000), 20_000)
+    .option("--seed <s>", "base seed", intOption("--seed", 0, Number.MAX_SAFE_INTEGER), 0)
+    .option("--workers <n>", "worker threads", intOption("--workers", 1, 64), 1)
+    .option("--json", "print JSON", false)
+    .addHelpText(
+      "after",
+      "\nExample:\n  odpsim explore fault-vs-invalidate --defect classic-no-retry-check",
+    )
+    .action((name: string, o: ExploreOpts) => {
+      setCode(runExplore(name, o));
+    });
+  program
+    .command("replay <token>")
+    .description("replay a run from its token and print its report")
+    .option("--trace <file>", "also write a Perfetto trace")
+    .action((token: string, o: { trace?: string }) => {
+      setCode(runReplay(token, o.trace));
+    });
+  program
+    .command("view <file>")
+    .description("serve the web viewer for a run file on 127.0.0.1")
+    .option("--port <n>", "port (0 = any free port)", intOption("--port", 0, 65535), 0)
+    .action(async (file: string, o: { port: number }) => {
+      setCode(await viewCommand(file, { port: o.port }));
     });
   return program;
 }
 
-export function runCli(argv: readonly string[]): number {
+export async function runCli(argv: readonly string[]): Promise<number> {
   let code = EXIT_OK;
-  const program = buildProgram(
-    (line) => process.stdout.write(`${line}\n`),
-    (c) => (code = c),
-  );
+  const program = buildProgram((c) => (code = c));
   try {
-    program.parse(argv, { from: "user" });
+    await program.parseAsync(argv, { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version")
-        return EXIT_OK;
-      if (error.code === "odpsim.badSeeds") process.stderr.write(`odpsim: ${error.message}\n`);
+      return error.code === "commander.helpDisplayed" || error.code === "commander.version"
+        ? EXIT_OK
+        : EXIT_USAGE;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`odpsim: ${error.message}\n`);
       return EXIT_USAGE;
     }
     throw error;
@@ -52,4 +326,4 @@ export function runCli(argv: readonly string[]): number {
   return code;
 }
 
-process.exitCode = runCli(process.argv.slice(2));
+process.exitCode = await runCli(process.argv.slice(2));

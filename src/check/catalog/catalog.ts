@@ -1,0 +1,96 @@
+/**
+ * The catalog of real bugs this subsystem has had, each re-introduced as a named
+ * defect at the place in the model where the buggy kernel differed.
+ *
+ * Models no kernel file: each entry cites the kernel fix it undoes. An entry counts as
+ * found only when the explorer, given the scenario, the design and the defect, finds
+ * the expected violation on its own; the same scenario without the defect must stay
+ * clean.
+ */
+import type { Scenario } from "../scenario.ts";
+import { faultVsDereg } from "./scenarios/faultVsDereg.ts";
+import { faultVsInvalidate } from "./scenarios/faultVsInvalidate.ts";
+
+export interface CatalogEntry {
+  /** The defect id passed to the model (k.hasDefect). */
+  readonly id: string;
+  /** The number in the project's list of historical bugs (issue #7). */
+  readonly number: number;
+  readonly design: string;
+  readonly title: string;
+  /** The kernel commit subject that fixed it (or the seed that introduced the fix). */
+  readonly fix: string;
+  /** One paragraph on the race. */
+  readonly race: string;
+  readonly scenario: Scenario;
+  /** The violation kind the oracles are expected to report. */
+  readonly expected: string;
+}
+
+export const CATALOG: readonly CatalogEntry[] = [
+  {
+    id: "classic-no-retry-check",
+    number: 1,
+    design: "classic",
+    title: "page fault writes the MTT without the notifiers_seq / notifiers_count check",
+    fix: "IB/mlx5: Implement on demand paging by adding support for MMU notifiers (seed 001)",
+    race:
+      "pagefault_mr maps pages with ib_umem_odp_map_dma_pages, drops umem_mutex, and " +
+      "retakes it to write the MTT. An invalidation that starts in that window zaps the " +
+      "(still empty) MTT entries, then waits for umem_mutex to unmap the pages. Without " +
+      "the retry check the fault writes the doomed page into the MTT first; the " +
+      "invalidation then unmaps and the CPU frees the page, while the device still " +
+      "translates to it.",
+    scenario: faultVsInvalidate,
+    expected: "device_use_after_free",
+  },
+  {
+    id: "classic-no-live-check",
+    number: 2,
+    design: "classic",
+    title: "fault handler uses an MR whose destruction has begun (no mr->live check)",
+    fix: "IB/mlx5: Implement on demand paging by adding support for MMU notifiers (seed 001)",
+    race:
+      "dereg_mr clears mr->live and waits for mr_srcu, so that faults raised later fail " +
+      "the key lookup. Without the live test a fault that arrives after the grace period " +
+      "finds the MR by key and works on its umem while dereg releases it.",
+    scenario: faultVsDereg,
+    expected: "use_after_free",
+  },
+  {
+    id: "classic-no-srcu-sync",
+    number: 3,
+    design: "classic",
+    title: "no synchronize_srcu before the MR dies: a running fault handler uses a freed MR",
+    fix: "IB/mlx5: Implement on demand paging by adding support for MMU notifiers (seed 001)",
+    race:
+      "A fault handler looks the MR up under mr_srcu before dereg clears mr->live. " +
+      "Without synchronize_srcu, dereg goes on to release the umem and free the MR while " +
+      "the handler is still mapping pages into them.",
+    scenario: faultVsDereg,
+    expected: "use_after_free",
+  },
+  {
+    id: "classic-mr-before-umem",
+    number: 4,
+    design: "classic",
+    title: "MR freed before its umem: an invalidation in flight uses the freed MR",
+    fix: "IB/mlx5: Implement on demand paging by adding support for MMU notifiers (seed 001: the error-path comment)",
+    race:
+      "The umem stays in the per-mm notifier tree until ib_umem_release. Freeing the MR " +
+      "first leaves a window in which an invalidation of the MR's range finds the umem, " +
+      "reads umem->private and calls mlx5_ib_invalidate_range on the freed MR.",
+    scenario: faultVsDereg,
+    expected: "use_after_free",
+  },
+];
+
+/** The entry with this id, or undefined. */
+export function catalogEntry(id: string): CatalogEntry | undefined {
+  return CATALOG.find((e) => e.id === id);
+}
+
+/** Every scenario the catalog uses, by name. */
+export function catalogScenarios(): Map<string, Scenario> {
+  return new Map(CATALOG.map((e) => [e.scenario.name, e.scenario] as const));
+}

@@ -1,0 +1,56 @@
+/**
+ * Catalog scenario: the device keeps faulting on an ODP MR while the process discards
+ * one of its pages and then deregisters the MR. Destruction must stop new faults
+ * (`live`), wait for running fault handlers (mr_srcu), and keep the MR alive until its
+ * umem has left the notifier tree; a design that gets any of that wrong lets a fault
+ * handler or an invalidation touch freed memory, which object lifetimes catch.
+ *
+ * Models no kernel file.
+ */
+import type { KGen } from "../../../sim/task.ts";
+import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
+import { PAGE_SIZE } from "../../../mm/page.ts";
+import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
+import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
+import type { Scenario } from "../../scenario.ts";
+import { odpHost, setupOdpBuffer } from "./odpHost.ts";
+
+const PAGES = 4;
+
+export const faultVsDereg: Scenario = {
+  name: "fault-vs-dereg",
+  description:
+    "fault-vs-dereg v1: 4-page anon ODP MR; nic: write each page in turn; cpu: madvise " +
+    "(DONTNEED) page 3; user: sleep one fault latency, dereg_mr",
+  build(ctx) {
+    const host = odpHost(ctx);
+    const { k, proc, dev, design } = host;
+    proc.spawnThread("setup", function* (): KGen {
+      const buf = yield* setupOdpBuffer(host, PAGES);
+      const mm = proc.mm;
+      if (mm === null) return;
+      k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
+        for (let page = 0; page < PAGES; page++) {
+          const data = new Uint8Array(16).fill(page);
+          const va = buf.addr + page * PAGE_SIZE;
+          const ret = yield* mlx5DeviceDma(dev, design, {
+            key: buf.mr.lkey,
+            va,
+            buf: data,
+            write: true,
+          });
+          if (ret < 0) return; // the QP went to the error state: the MR is gone
+        }
+      });
+      proc.spawnThread("cpu", function* (): KGen {
+        yield* k.sleep(dev.cost.pageFaultNs);
+        yield* doMadvise(mm, buf.addr + 3 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
+      });
+      proc.spawnThread("user", function* (): KGen {
+        yield* k.sleep(dev.cost.pageFaultNs);
+        yield* ibvDeregMr(buf.mr);
+      });
+    });
+    return k;
+  },
+};

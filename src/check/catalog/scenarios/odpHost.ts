@@ -1,0 +1,89 @@
+/**
+ * The common setup of the ODP catalog scenarios: one host with physical memory, one
+ * process, an mlx5 device registered with the chosen design, the device-access oracle
+ * attached, and an ODP MR over a fresh anonymous buffer.
+ *
+ * Models no kernel file: it is the test bench, the equivalent of a small rdma-core test
+ * program plus the machine it runs on.
+ */
+import { Kernel } from "../../../sim/kernel.ts";
+import type { KGen } from "../../../sim/task.ts";
+import { cpuWrite } from "../../../mm/access.ts";
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, vmMmap } from "../../../mm/mmap.ts";
+import { PAGE_SIZE } from "../../../mm/page.ts";
+import { PhysMem } from "../../../mm/physMem.ts";
+import { Process } from "../../../mm/process.ts";
+import type { IbMr } from "../../../rdma/core/ibMr.ts";
+import type { IbPd } from "../../../rdma/core/ibPd.ts";
+import {
+  IB_ACCESS_LOCAL_WRITE,
+  IB_ACCESS_ON_DEMAND,
+  IB_ACCESS_REMOTE_WRITE,
+  IB_ACCESS_REMOTE_READ,
+} from "../../../rdma/core/ibVerbs.ts";
+import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
+import { mlx5IbRegisterDevice } from "../../../rdma/mlx5/mlx5Driver.ts";
+import { Mlx5IbDev } from "../../../rdma/mlx5/mlx5IbDev.ts";
+import { classicMlx5Odp } from "../../../rdma/mlx5/odp/classicOdp.ts";
+import type { Mlx5OdpDesign } from "../../../rdma/mlx5/odp/mlx5OdpDesign.ts";
+import { attachDeviceAccessOracle } from "../../oracles/deviceAccess.ts";
+import type { ScenarioContext } from "../../scenario.ts";
+
+export interface OdpHost {
+  readonly k: Kernel;
+  readonly phys: PhysMem;
+  readonly proc: Process;
+  readonly dev: Mlx5IbDev;
+  readonly design: Mlx5OdpDesign;
+}
+
+/** The driver design modules by name. */
+export const MLX5_DESIGNS: Readonly<Record<string, Mlx5OdpDesign>> = {
+  classic: classicMlx5Odp,
+};
+
+export function odpHost(ctx: ScenarioContext, frames = 256): OdpHost {
+  const k = new Kernel({
+    seed: ctx.seed,
+    strategy: ctx.strategy,
+    trace: ctx.trace === true,
+    defects: ctx.defects ?? [],
+    maxSteps: 20_000,
+  });
+  const phys = new PhysMem(k, { frames });
+  const proc = new Process(k, phys);
+  const dev = new Mlx5IbDev(k, "mlx5_0", phys);
+  const designName = ctx.design ?? "classic";
+  const design = MLX5_DESIGNS[designName];
+  if (design === undefined) throw new Error(`no mlx5 design "${designName}"`);
+  design.kernelSetup(k);
+  mlx5IbRegisterDevice(dev, design);
+  attachDeviceAccessOracle(dev);
+  return { k, phys, proc, dev, design };
+}
+
+export interface OdpBuffer {
+  readonly addr: number;
+  readonly pd: IbPd;
+  readonly mr: IbMr;
+}
+
+/** mmap an anonymous buffer, touch it from the CPU, and register it as an ODP MR. */
+export function* setupOdpBuffer(host: OdpHost, pages: number): KGen<OdpBuffer> {
+  const mm = host.proc.mm;
+  if (mm === null) throw new Error("process has no mm");
+  const len = pages * PAGE_SIZE;
+  const addr = yield* vmMmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  if (addr < 0) throw new Error(`setup mmap failed: ${addr}`);
+  const w = yield* cpuWrite(mm, addr, new Uint8Array(len).fill(0x11));
+  if (!w.ok) throw new Error("setup CPU write faulted");
+  const ctx = yield* ibvOpenDevice(host.dev, mm, host.proc.pid);
+  if (typeof ctx === "number") throw new Error(`open device failed: ${ctx}`);
+  const pd = ibvAllocPd(ctx);
+  if (typeof pd === "number") throw new Error(`alloc_pd failed: ${pd}`);
+  const access =
+    IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_WRITE | IB_ACCESS_REMOTE_READ;
+  const mr = yield* ibvRegMr(pd, addr, len, access);
+  if (typeof mr === "number") throw new Error(`reg_mr failed: ${mr}`);
+  return { addr, pd, mr };
+}

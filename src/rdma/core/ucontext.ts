@@ -1,0 +1,43 @@
+/**
+ * A process's open RDMA device context.
+ *
+ * Models struct ib_ucontext (include/rdma/ib_verbs.h) as the seeds use it: the device,
+ * the opening process's address space (ucontext->tgid / current->mm at open), and the
+ * driver's invalidation hook `invalidate_range` that the per-mm notifier of the classic
+ * and hmm-mirror designs calls for each umem an invalidation overlaps. The per_mm list
+ * (one ib_ucontext_per_mm per mm with ODP MRs) is owned by those designs' modules.
+ */
+import { KObject } from "../../sim/kasan.ts";
+import { Mutex } from "../../sim/sync/mutex.ts";
+import type { Kernel } from "../../sim/kernel.ts";
+import type { KGen } from "../../sim/task.ts";
+import type { MmStruct } from "../../mm/mmStruct.ts";
+import type { IbDevice } from "./ibDevice.ts";
+import type { IbUmemOdp } from "./umemOdp.ts";
+
+/** ucontext->invalidate_range: the driver zaps and unmaps [start, end) of a umem. */
+export type InvalidateRangeHook = (umem: IbUmemOdp, start: number, end: number) => KGen;
+
+export class IbUcontext extends KObject {
+  /** Set by the driver in alloc_ucontext (mlx5_ib_invalidate_range). */
+  invalidateRange: InvalidateRangeHook | null = null;
+  /** Cleared when the device is disassociated (hot unplug); verbs then fail -EIO. */
+  live = true;
+  /** ucontext->per_mm_list (classic and hmm-mirror designs), typed by their module. */
+  readonly perMmList: KObject[] = [];
+  readonly perMmListLock: Mutex;
+  /** PDs allocated so far (the next pdn). */
+  pdCount = 0;
+
+  constructor(
+    readonly k: Kernel,
+    readonly device: IbDevice,
+    /** The mm of the process that opened the device. */
+    readonly mm: MmStruct,
+    /** ucontext->tgid: the opening process. */
+    readonly tgid: number,
+  ) {
+    super(k.kasan, "ib_ucontext");
+    this.perMmListLock = new Mutex(k, `per_mm_list_lock(${this.objName})`, "per_mm_list_lock");
+  }
+}

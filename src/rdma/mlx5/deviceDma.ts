@@ -1,0 +1,99 @@
+/**
+ * The device touching host memory through a key: translate each page through the mkey,
+ * raise a page fault when the translation is missing or lacks the access, wait for the
+ * driver to resolve it, and move the bytes.
+ *
+ * Models the hardware side of an mlx5 ODP access (what the HCA does for a WQE's
+ * scatter/gather entry or an RDMA responder access) and the driver's fault round trip
+ * (mlx5_ib_eqe_pf_action -> mlx5_ib_mr_pagefault_action -> pagefault_single_data_segment
+ * -> mlx5_ib_page_fault_resume). A fault that returns -EAGAIN resumes without error and
+ * the device re-executes, faulting again if it must; any other error is fatal to the
+ * access (the QP goes to the error state).
+ */
+import { EAGAIN, EFAULT } from "../../sim/errno.ts";
+import { Completion } from "../../sim/sync/completion.ts";
+import { WorkStruct } from "../../sim/sync/workqueue.ts";
+import type { KGen } from "../../sim/task.ts";
+import { PAGE_SIZE } from "../../mm/page.ts";
+import { mttPfn, mttReadable, mttWritable } from "./mkey.ts";
+import type { Mlx5IbDev } from "./mlx5IbDev.ts";
+import type { Mlx5OdpDesign } from "./odp/mlx5OdpDesign.ts";
+
+/** The outcome of a device access: 0, or the fatal errno that broke it. */
+export type DmaStatus = number;
+
+export interface DeviceDmaRequest {
+  readonly key: number;
+  readonly va: number;
+  /** For a write: the bytes to store. For a read: the buffer to fill. */
+  readonly buf: Uint8Array;
+  readonly write: boolean;
+}
+
+/** Performs one device access; returns 0 or a fatal errno. */
+export function* mlx5DeviceDma(
+  dev: Mlx5IbDev,
+  design: Mlx5OdpDesign,
+  req: DeviceDmaRequest,
+): KGen<DmaStatus> {
+  let done = 0;
+  while (done < req.buf.length) {
+    const va = req.va + done;
+    const chunk = Math.min(req.buf.length - done, PAGE_SIZE - (va % PAGE_SIZE));
+    const mkey = dev.mkeys.get(req.key);
+    if (mkey?.mtt == null || !mkey.valid) return EFAULT;
+    if (va < mkey.iova || va + chunk > mkey.iova + mkey.length) return EFAULT;
+    const idx = Math.floor((va - mkey.iova) / 2 ** mkey.pageShift);
+    const entry = mkey.mtt.get(idx);
+    const allowed = req.write ? mttWritable(entry) : mttReadable(entry);
+    if (!allowed) {
+      const ret = yield* raisePageFault(dev, design, req.key, va, req.buf.length - done, req.write);
+      if (ret < 0 && ret !== EAGAIN) return ret;
+      continue;
+    }
+    const pageOffset = (va - mkey.iova) % 2 ** mkey.pageShift;
+    const pfn = mttPfn(entry) + Math.floor(pageOffset / PAGE_SIZE);
+    dev.observeDma({
+      dev,
+      mkey,
+      va,
+      pfn,
+      write: req.write,
+      mappedGeneration: (mkey.mttGen?.get(idx) ?? 1) - 1,
+    });
+    const slice = req.buf.subarray(done, done + chunk);
+    if (req.write) dev.phys.writeBytes(pfn, va % PAGE_SIZE, slice);
+    else dev.phys.readBytes(pfn, va % PAGE_SIZE, slice, 0, chunk);
+    dev.k.clock.advance(dev.cost.dmaPerByteNs * chunk);
+    done += chunk;
+    yield req.write ? "dma write" : "dma read";
+  }
+  return 0;
+}
+
+/**
+ * A page fault event: the driver's fault work runs pagefault_single_data_segment on
+ * the page-fault workqueue while the access waits to be resumed.
+ */
+function* raisePageFault(
+  dev: Mlx5IbDev,
+  design: Mlx5OdpDesign,
+  key: number,
+  va: number,
+  bcnt: number,
+  write: boolean,
+): KGen<number> {
+  const k = dev.k;
+  const resumed = new Completion(k, `pf_resume(${key.toString(16)}@${va.toString(16)})`);
+  let result = 0;
+  k.event("page_fault", { key, va, bcnt, write });
+  const work = new WorkStruct("mlx5_ib_eqe_pf_action", function* (): KGen {
+    yield* k.sleep(dev.cost.pageFaultNs);
+    result = yield* design.pagefaultSingleDataSegment(dev, null, key, va, bcnt, { write });
+    k.event("page_fault_resume", { key, va, ret: result });
+    resumed.complete();
+  });
+  dev.pageFaultWq.queueWork(work);
+  yield* resumed.wait();
+  return result;
+}

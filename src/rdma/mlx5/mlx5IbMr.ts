@@ -1,0 +1,56 @@
+/**
+ * The driver's memory region.
+ *
+ * Models struct mlx5_ib_mr (drivers/infiniband/hw/mlx5/mlx5_ib.h) for the fields ODP
+ * uses: the mkey, the umem, `live` (seed 001: cleared first at destroy so new faults
+ * fail to find the MR), the implicit parent / children, and the count of prefetch work
+ * in flight.
+ */
+import type { Kernel } from "../../sim/kernel.ts";
+import { IbMr } from "../core/ibMr.ts";
+import type { IbPd } from "../core/ibPd.ts";
+import type { IbUmemOdp } from "../core/umemOdp.ts";
+import type { Mlx5Mkey } from "./mkey.ts";
+import type { Mlx5IbDev } from "./mlx5IbDev.ts";
+
+export interface Mlx5MrInit {
+  readonly dev: Mlx5IbDev;
+  readonly pd: IbPd;
+  readonly mkey: Mlx5Mkey;
+  readonly access: number;
+  readonly umem: IbUmemOdp | null;
+  readonly parent?: Mlx5IbMr;
+}
+
+export class Mlx5IbMr extends IbMr {
+  readonly dev: Mlx5IbDev;
+  readonly mmkey: Mlx5Mkey;
+  readonly umem: IbUmemOdp | null;
+  /** Pinned (non-ODP) MRs: the pfn behind each page, fixed at registration. */
+  pinnedPfns: number[] | null = null;
+  /** mr->live: page faults may use the MR. */
+  live = false;
+  /** The implicit parent of a child MR. */
+  readonly parent: Mlx5IbMr | null;
+  /** Implicit children by slot index (the modern design's xarray). */
+  readonly children = new Map<number, Mlx5IbMr>();
+  /** Prefetch work items still running against this MR. */
+  numPendingPrefetch = 0;
+
+  constructor(k: Kernel, init: Mlx5MrInit) {
+    super(
+      k,
+      "mlx5_ib_mr",
+      init.pd,
+      init.mkey.key,
+      init.mkey.key,
+      init.mkey.iova,
+      init.mkey.length,
+      init.access,
+    );
+    this.dev = init.dev;
+    this.mmkey = init.mkey;
+    this.umem = init.umem;
+    this.parent = init.parent ?? null;
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The driver's part of an ODP design, behind one interface: registering and destroying
+ * ODP MRs, handling a device page fault, and reacting to an invalidation.
+ *
+ * Models the design-dependent parts of drivers/infiniband/hw/mlx5/odp.c and mr.c.
+ * Each generation (classic, hmm-mirror, interval) implements it in its own module.
+ */
+import type { Kernel } from "../../../sim/kernel.ts";
+import type { KGen } from "../../../sim/task.ts";
+import type { IbPd } from "../../core/ibPd.ts";
+import type { UmemOdpDesign } from "../../core/odp/umemOdpDesign.ts";
+import type { IbUcontext } from "../../core/ucontext.ts";
+import type { Mlx5IbDev } from "../mlx5IbDev.ts";
+import type { Mlx5IbMr } from "../mlx5IbMr.ts";
+
+/** MLX5_PF_FLAGS_*: how a fault was raised. */
+export interface PagefaultFlags {
+  /** The access needs write (a responder RDMA WRITE, a receive into the buffer). */
+  readonly write: boolean;
+  /** A prefetch (advise_mr) rather than a hardware fault. */
+  readonly prefetch?: boolean;
+  /** MLX5_PF_FLAGS_DOWNGRADE: map read-only. */
+  readonly downgrade?: boolean;
+  /** MLX5_PF_FLAGS_SNAPSHOT: map only pages already present (PREFETCH_NO_FAULT). */
+  readonly snapshot?: boolean;
+}
+
+export interface Mlx5OdpDesign {
+  readonly core: UmemOdpDesign;
+  /** Puts the simulated kernel in this design's era (e.g. which lockdep maps exist). */
+  kernelSetup(k: Kernel): void;
+  /** Driver setup when a process opens the device (sets ucontext->invalidate_range). */
+  allocUcontext(dev: Mlx5IbDev, ctx: IbUcontext): void;
+  /** reg_user_mr for an ODP MR (explicit or implicit). */
+  regOdpMr(
+    dev: Mlx5IbDev,
+    pd: IbPd,
+    start: number,
+    length: number,
+    access: number,
+  ): KGen<Mlx5IbMr | number>;
+  /** dereg_mr of an ODP MR, in the design's order. */
+  deregOdpMr(mr: Mlx5IbMr): KGen<number>;
+  /**
+   * pagefault_single_data_segment(): resolve a fault of [va, va + bcnt) on `key`;
+   * returns pages mapped (>= 0), -EAGAIN (resume, the device retries) or a fatal errno.
+   */
+  pagefaultSingleDataSegment(
+    dev: Mlx5IbDev,
+    pd: IbPd | null,
+    key: number,
+    va: number,
+    bcnt: number,
+    flags: PagefaultFlags,
+  ): KGen<number>;
+}

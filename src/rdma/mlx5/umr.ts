@@ -1,0 +1,70 @@
+/**
+ * UMR: the driver rewriting an mkey's translation through the device's UMR queue.
+ *
+ * Models mlx5_ib_update_xlt() (drivers/infiniband/hw/mlx5/mr.c, umr.c): entries are
+ * written in blocks aligned to MLX5_UMR_MTT_ALIGNMENT, populated from the umem's DMA
+ * list (so the extra entries of a block get their current values) or zeroed (ZAP). The
+ * UMR is posted on one UMR QP and waited for, so UMRs are serialized and take virtual
+ * time; the new entries become visible to the device when the UMR completes.
+ */
+import { EFAULT } from "../../sim/errno.ts";
+import type { KGen } from "../../sim/task.ts";
+import { ODP_READ_ALLOWED_BIT, ODP_WRITE_ALLOWED_BIT } from "../core/umemOdp.ts";
+import { MLX5_UMR_MTT_BLOCK_ENTRIES, mttEntry } from "./mkey.ts";
+import type { Mlx5IbMr } from "./mlx5IbMr.ts";
+
+/** MLX5_IB_UPD_XLT_ZAP: write empty entries. */
+export const MLX5_IB_UPD_XLT_ZAP = 1 << 0;
+
+/** mlx5_ib_update_xlt(mr, idx, npages, flags): returns 0 (UMR failure injection later). */
+export function* mlx5IbUpdateXlt(
+  mr: Mlx5IbMr,
+  idx: number,
+  npages: number,
+  flags: number,
+): KGen<number> {
+  const dev = mr.dev;
+  const k = dev.k;
+  if (!k.kasan.check(mr, "mlx5_ib_update_xlt uses the mr")) return EFAULT;
+  const mtt = mr.mmkey.mtt;
+  const gen = mr.mmkey.mttGen;
+  if (mtt === null || gen === null) throw new Error("update_xlt on a non-MTT mkey");
+  const first = idx - (idx % MLX5_UMR_MTT_BLOCK_ENTRIES);
+  const end = Math.min(
+    mtt.length,
+    Math.ceil((idx + npages) / MLX5_UMR_MTT_BLOCK_ENTRIES) * MLX5_UMR_MTT_BLOCK_ENTRIES,
+  );
+  const zap = (flags & MLX5_IB_UPD_XLT_ZAP) !== 0;
+  const values = zap ? null : populate(mr, first, end);
+  const qp = dev.umrSem;
+  yield* qp.lock();
+  k.event("umr_post", { mkey: mr.mmkey.key, first, count: end - first, zap });
+  yield* k.sleep(dev.cost.umrNs + dev.cost.umrPerEntryNs * (end - first));
+  for (let i = first; i < end; i++) {
+    const v = values === null ? null : (values[i - first] as [number, number]);
+    mtt.set(i, v === null ? 0 : v[0]);
+    gen.set(i, v === null ? 0 : v[1]);
+  }
+  k.event("umr_done", { mkey: mr.mmkey.key, first, count: end - first, zap });
+  qp.unlock();
+  return 0;
+}
+
+/** The MTT entries (and frame generations) of [first, end) from the umem's lists. */
+function populate(mr: Mlx5IbMr, first: number, end: number): [number, number][] {
+  const umem = mr.umem;
+  const out: [number, number][] = [];
+  for (let i = first; i < end; i++) {
+    const pfnPlus1 = umem?.pageList?.get(i) ?? 0;
+    const access = umem?.dmaList?.get(i) ?? 0;
+    if (pfnPlus1 === 0) {
+      out.push([0, 0]);
+      continue;
+    }
+    const page = mr.dev.phys.pfnToPage(pfnPlus1 - 1);
+    const read = (access & ODP_READ_ALLOWED_BIT) !== 0 || (access & ODP_WRITE_ALLOWED_BIT) !== 0;
+    const write = (access & ODP_WRITE_ALLOWED_BIT) !== 0;
+    out.push([mttEntry(pfnPlus1 - 1, read, write), page.generation + 1]);
+  }
+  return out;
+}
