@@ -10,6 +10,7 @@
 import type { Scenario } from "../scenario.ts";
 import { faultVsDereg } from "./scenarios/faultVsDereg.ts";
 import { faultVsInvalidate } from "./scenarios/faultVsInvalidate.ts";
+import { oomVsOdp } from "./scenarios/oomVsOdp.ts";
 
 export interface CatalogEntry {
   /** The defect id passed to the model (k.hasDefect). */
@@ -82,6 +83,21 @@ export const CATALOG: readonly CatalogEntry[] = [
       "reads umem->private and calls mlx5_ib_invalidate_range on the freed MR.",
     scenario: faultVsDereg,
     expected: "use_after_free",
+  },
+  {
+    id: "classic-missed-unlock",
+    number: 5,
+    design: "classic",
+    title: "non-blockable invalidate_range_start returns -EAGAIN still holding umem_rwsem",
+    fix: "RDMA/odp: Fix missed unlock in non-blocking invalidate_start",
+    race:
+      "The per-mm notifier takes umem_rwsem for read in invalidate_range_start and drops " +
+      "it in invalidate_range_end. A non-blockable start (the OOM reaper) that finds a " +
+      "umem in the range refuses with -EAGAIN, and no end follows a refused start, so " +
+      "the read lock is never dropped: the next down_write (deregistering an MR) waits " +
+      "for ever.",
+    scenario: oomVsOdp,
+    expected: "deadlock",
   },
 ];
 

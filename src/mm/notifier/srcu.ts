@@ -25,6 +25,13 @@ interface NotifierGlobals {
   readonly startMap: LockInstance;
   /** The map exists since v5.4 ("mm/mmu_notifiers: prime lockdep"); v5.3 had none. */
   startMapEnabled: boolean;
+  /**
+   * Whether a failed non-blockable start ends the subscribers that started (the fix
+   * "mm/mmu_notifiers: ensure range_end() is paired with range_start()"). Kernels of
+   * the classic design's era did not; neither does catalog defect
+   * mmu-notifier-unpaired-end.
+   */
+  pairEndsOnFailedStart: boolean;
 }
 
 const perKernel = new WeakMap<Kernel, NotifierGlobals>();
@@ -37,6 +44,7 @@ function globals(k: Kernel): NotifierGlobals {
       srcu: new SrcuStruct(k, "mmu_notifier_srcu"),
       startMap: { lockClass: k.lockdep.classFor(name), name },
       startMapEnabled: true,
+      pairEndsOnFailedStart: true,
     };
     perKernel.set(k, g);
   }
@@ -55,6 +63,16 @@ export function mmuNotifierSrcu(k: Kernel): SrcuStruct {
  */
 export function setInvalidateStartMap(k: Kernel, enabled: boolean): void {
   globals(k).startMapEnabled = enabled;
+}
+
+/** Puts the notifier core in the era before the start/end pairing fix (see above). */
+export function setPairEndsOnFailedStart(k: Kernel, enabled: boolean): void {
+  globals(k).pairEndsOnFailedStart = enabled;
+}
+
+/** Whether this kernel ends started subscribers after a failed non-blockable start. */
+export function pairsEndsOnFailedStart(k: Kernel): boolean {
+  return globals(k).pairEndsOnFailedStart && !k.hasDefect("mmu-notifier-unpaired-end");
 }
 
 /** lock_map_acquire(&__mmu_notifier_invalidate_range_start_map). */

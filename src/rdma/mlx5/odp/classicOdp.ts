@@ -21,7 +21,7 @@
 import { EAGAIN, EFAULT, EINVAL } from "../../../sim/errno.ts";
 import { NSEC_PER_MSEC } from "../../../sim/clock.ts";
 import type { KGen } from "../../../sim/task.ts";
-import { setInvalidateStartMap } from "../../../mm/notifier/srcu.ts";
+import { setInvalidateStartMap, setPairEndsOnFailedStart } from "../../../mm/notifier/srcu.ts";
 import { classicDesign } from "../../core/odp/classicDesign.ts";
 import {
   ClassicUmemOdp,
@@ -137,8 +137,11 @@ export const classicMlx5Odp: Mlx5OdpDesign = {
   core: classicDesign,
 
   kernelSetup(k) {
-    // v5.3 predates the invalidate_range_start lockdep map (added in v5.4).
+    // v5.3 predates the invalidate_range_start lockdep map (added in v5.4) and the
+    // pairing of ends after a failed non-blockable start: its per-mm notifier holds
+    // umem_rwsem from start to end, so it could not have lived with either.
     setInvalidateStartMap(k, false);
+    setPairEndsOnFailedStart(k, false);
   },
 
   allocUcontext(_dev, ctx: IbUcontext) {

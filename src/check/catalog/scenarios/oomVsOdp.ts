@@ -1,0 +1,56 @@
+/**
+ * Catalog scenario: the OOM reaper reaps a process that has an ODP MR while the device
+ * is faulting on it, and the MR is then deregistered (the dying process closing its
+ * device file). The reaper's invalidations are non-blockable, so the ODP notifier
+ * refuses every VMA that holds a umem (-EAGAIN) and the reaper retries later.
+ *
+ * Models no kernel file: the situation of "RDMA/odp: Fix missed unlock in
+ * non-blocking invalidate_start" (the refusal left umem_rwsem held, so the
+ * deregistration's down_write waited for ever).
+ */
+import type { KGen } from "../../../sim/task.ts";
+import { oomReapTask } from "../../../mm/oomReaper.ts";
+import { PAGE_SIZE } from "../../../mm/page.ts";
+import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
+import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
+import type { Scenario } from "../../scenario.ts";
+import { odpHost, setupOdpBuffer } from "./odpHost.ts";
+
+const PAGES = 2;
+
+export const oomVsOdp: Scenario = {
+  name: "oom-vs-odp",
+  description:
+    "oom-vs-odp v1: 2-page anon ODP MR; nic: write each page; oom_reaper: oom_reap_task " +
+    "(non-blockable, retries); user: sleep one fault latency, dereg_mr",
+  build(ctx) {
+    const host = odpHost(ctx);
+    const { k, proc, dev, design } = host;
+    proc.spawnThread("setup", function* (): KGen {
+      const buf = yield* setupOdpBuffer(host, PAGES);
+      const mm = proc.mm;
+      if (mm === null) return;
+      k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
+        for (let page = 0; page < PAGES; page++) {
+          const va = buf.addr + page * PAGE_SIZE;
+          const data = new Uint8Array(16).fill(page + 1);
+          const ret = yield* mlx5DeviceDma(dev, design, {
+            key: buf.mr.lkey,
+            va,
+            buf: data,
+            write: true,
+          });
+          if (ret < 0) return;
+        }
+      });
+      k.spawn("oom_reaper", { kind: "host", name: "kthreads" }, function* (): KGen {
+        yield* oomReapTask(mm);
+      });
+      proc.spawnThread("user", function* (): KGen {
+        yield* k.sleep(dev.cost.pageFaultNs);
+        yield* ibvDeregMr(buf.mr);
+      });
+    });
+    return k;
+  },
+};
