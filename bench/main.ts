@@ -7,12 +7,14 @@ import type { BenchResult, BenchSuite } from "./result.ts";
 import { exploreBenchmarks } from "./explore.bench.ts";
 import { itreeBenchmarks } from "./itree.bench.ts";
 import { mmBenchmarks } from "./mm.bench.ts";
+import { notifierBenchmarks } from "./notifier.bench.ts";
 import { simBenchmarks } from "./sim.bench.ts";
 
 const suites: BenchSuite[] = [
   { prefix: "sim.", run: simBenchmarks },
   { prefix: "itree.", run: itreeBenchmarks },
   { prefix: "mm.", run: mmBenchmarks },
+  { prefix: "mm.", run: notifierBenchmarks },
   { prefix: "explore.", run: exploreBenchmarks },
 ];
 

@@ -8,6 +8,8 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import pc from "picocolors";
 import { CATALOG, catalogScenarios } from "../check/catalog/catalog.ts";
 import { catalogCheck } from "../check/catalog/catalogCheck.ts";
+import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
+import type { Scenario } from "../check/scenario.ts";
 import { explore, type StrategyName } from "../check/explore.ts";
 import { TokenError, replayToken } from "../check/token.ts";
 import { writeFileSync } from "node:fs";
@@ -146,6 +148,13 @@ interface ExploreOpts {
   readonly json: boolean;
 }
 
+/** The designs a catalog scenario runs under: its entries' and, for ODP, every mlx5 design. */
+function designsOf(scenario: Scenario): string[] {
+  const own = CATALOG.filter((e) => e.scenario === scenario).map((e) => e.design);
+  const odp = own.some((d) => d in MLX5_DESIGNS) ? Object.keys(MLX5_DESIGNS) : [];
+  return [...new Set([...own, ...odp])];
+}
+
 function runExplore(name: string, opts: ExploreOpts): number {
   singleWorker(opts.workers);
   const scenario = catalogScenarios().get(name);
@@ -154,9 +163,13 @@ function runExplore(name: string, opts: ExploreOpts): number {
       `unknown scenario "${name}"; known: ${[...catalogScenarios().keys()].join(", ")}`,
     );
   }
-  const design = opts.design ?? "classic";
-  if (design !== "classic")
-    throw new UsageError(`design "${design}" is not modelled for ${name} yet`);
+  const design = opts.design ?? CATALOG.find((e) => e.scenario === scenario)?.design ?? "classic";
+  const designs = designsOf(scenario);
+  if (!designs.includes(design)) {
+    throw new UsageError(
+      `design "${design}" is not modelled for ${name}; try ${designs.join(", ")}`,
+    );
+  }
   const known = new Set(CATALOG.map((e) => e.id));
   for (const d of opts.defect) if (!known.has(d)) throw new UsageError(`unknown defect "${d}"`);
   const r = explore(scenario, {

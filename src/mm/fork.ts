@@ -48,8 +48,12 @@ export function* dupMm(oldMm: MmStruct, name?: string): KGen<MmStruct | number> 
     child.vmFlags &= ~VM_LOCKED;
     if (child.vmFile !== null) getFile(child.vmFile);
     vmaLink(mm, child);
+    // ->open runs after copy_page_range(), as dup_mmap() did until v6.11 ("fork: defer
+    // linking file vma until vma is fully initialized" moved it first): a driver that
+    // zaps the copy in ->open (uverbs racing disassociation) must see the copied PTEs.
+    const copied = yield* copyPageRange(child, vma);
     if (child.vmOps?.open !== undefined) yield* child.vmOps.open(child);
-    if (!(yield* copyPageRange(child, vma))) {
+    if (!copied) {
       err = ENOMEM;
       break;
     }

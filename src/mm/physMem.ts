@@ -25,15 +25,36 @@ export interface PhysMemOptions {
   readonly hugetlbPages?: number;
 }
 
+/** Sees every load/store that reaches IO memory, and the region's release. */
+export interface IoRegionObserver {
+  access?(region: IoRegion, pfn: number, write: boolean): void;
+  release?(region: IoRegion): void;
+}
+
 /** A range of device IO memory (a BAR) that drivers map with remap_pfn_range(). */
 export class IoRegion {
   private readonly bytes = new Map<number, Uint8Array>();
+  /** The hardware is gone (PCI hot unplug): an access now would machine-check. */
+  released = false;
+  /** Oracles watching accesses to this region (a narrow hook; the model never reads it). */
+  readonly observers: IoRegionObserver[] = [];
 
   constructor(
     readonly name: string,
     readonly basePfn: number,
     readonly npages: number,
   ) {}
+
+  /** The device is unplugged: its IO memory no longer exists. */
+  release(): void {
+    this.released = true;
+    for (const o of this.observers) o.release?.(this);
+  }
+
+  /** Tells the observers about an access to `pfn` (called on every load and store). */
+  noteAccess(pfn: number, write: boolean): void {
+    for (const o of this.observers) o.access?.(this, pfn, write);
+  }
 
   /** The bytes of one IO page (created on first use). */
   frame(pfn: number): Uint8Array {
@@ -222,6 +243,7 @@ export class PhysMem {
     }
     const io = this.ioRegionOf(pfn);
     if (io === undefined) throw new Error(`pfn ${pfn} is neither RAM nor IO memory`);
+    io.noteAccess(pfn, forWrite);
     return io.frame(pfn);
   }
 

@@ -11,6 +11,7 @@ import type { Scenario } from "../scenario.ts";
 import { faultVsDereg } from "./scenarios/faultVsDereg.ts";
 import { faultVsInvalidate } from "./scenarios/faultVsInvalidate.ts";
 import { oomVsOdp } from "./scenarios/oomVsOdp.ts";
+import { UVERBS_CATALOG } from "./uverbs/index.ts";
 
 export interface CatalogEntry {
   /** The defect id passed to the model (k.hasDefect). */
@@ -28,7 +29,7 @@ export interface CatalogEntry {
   readonly expected: string;
 }
 
-export const CATALOG: readonly CatalogEntry[] = [
+const ODP_CATALOG: readonly CatalogEntry[] = [
   {
     id: "classic-no-retry-check",
     number: 1,
@@ -100,6 +101,11 @@ export const CATALOG: readonly CatalogEntry[] = [
     expected: "deadlock",
   },
 ];
+
+/** Every entry, by number. */
+export const CATALOG: readonly CatalogEntry[] = [...ODP_CATALOG, ...UVERBS_CATALOG].sort(
+  (a, b) => a.number - b.number,
+);
 
 /** The entry with this id, or undefined. */
 export function catalogEntry(id: string): CatalogEntry | undefined {

@@ -233,7 +233,10 @@ export function* mmuIntervalNotifierRemove(sub: MmuIntervalNotifier): KGen {
     invalidateStartMapAcquire(k);
     invalidateStartMapRelease(k);
   }
-  if (seq !== 0) yield* waitSeqReleased(subs, seq);
+  if (seq !== 0) {
+    yield "mmu_interval_notifier_remove: wait_event";
+    yield* waitSeqReleased(subs, seq);
+  }
   k.event("mmu_interval_notifier_remove", { ops: sub.ops.name });
   mmdrop(mm); // pairs with the mmgrab of insert
 }

@@ -167,7 +167,11 @@ function* findGetMmuNotifier(
   yield* subs.lock.lock();
   for (let sub = subs.first; sub !== null; sub = sub.hlistNext) {
     if (sub.ops !== ops) continue;
-    const found: MmuNotifier | number = sub.users < 0xffff_ffff ? (sub.users++, sub) : EOVERFLOW;
+    let found: MmuNotifier | number = EOVERFLOW;
+    if (sub.users < 0xffff_ffff) {
+      sub.users++;
+      found = sub;
+    }
     subs.lock.unlock();
     return found;
   }

@@ -16,9 +16,10 @@ import {
   type MmuNotifierSubscriptionsState,
 } from "../../../src/mm/notifier/mmuNotifierSubscriptions.ts";
 import { EAGAIN, EINVAL, EOVERFLOW } from "../../../src/sim/errno.ts";
+import { KObject } from "../../../src/sim/kasan.ts";
 import { Mutex } from "../../../src/sim/sync/mutex.ts";
 import type { KGen } from "../../../src/sim/task.ts";
-import { g, invalidate, setup } from "./fixture.ts";
+import { g, invalidate, runOk, setup } from "./fixture.ts";
 
 const PAGE = 0x1000;
 
@@ -278,3 +279,37 @@ test("exit_mmap invalidates every interval notifier with a RELEASE range", () =>
   assert.equal(events[0], "RELEASE");
   assert.equal(mm.freed, true);
 });
+
+test("remove() does not return while mn_itree_inv_end still walks the deferred list (locked seq read)", () => {
+  for (let seed = 0; seed < 80; seed++) {
+    const { k, mm } = setup({ seed });
+    const owner = new Owner(k);
+    const sub = new MmuIntervalNotifier(recordingOps([]), owner);
+    const others = [0, 1, 2].map(() => new MmuIntervalNotifier(recordingOps([])));
+    let inside = false;
+    k.spawn("invalidator", g, function* (): KGen {
+      yield* mmuIntervalNotifierInsert(sub, mm, 0, PAGE);
+      for (const o of others) yield* mmuIntervalNotifierInsert(o, mm, 0, PAGE);
+      yield* invalidate(mm, 0, PAGE, {
+        *during() {
+          inside = true;
+          for (let i = 0; i < 5; i++) yield "PTEs change";
+        },
+      });
+    });
+    k.spawn("remover", g, function* (): KGen {
+      while (!inside) yield "wait";
+      // Deferred removals of several notifiers, this one among them.
+      for (const o of others) k.spawn("other remover", g, () => mmuIntervalNotifierRemove(o));
+      yield* mmuIntervalNotifierRemove(sub);
+      k.kasan.free(owner); // safe only once no invalidation can touch `sub`
+    });
+    runOk(k, `seed ${seed}`);
+  }
+});
+
+class Owner extends KObject {
+  constructor(k: ReturnType<typeof setup>["k"]) {
+    super(k.kasan, "owner");
+  }
+}

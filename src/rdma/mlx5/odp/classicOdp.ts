@@ -36,8 +36,12 @@ import {
   ibUmemStart,
   type IbUmemOdp,
 } from "../../core/umemOdp.ts";
-import { Mlx5Mkey } from "../mkey.ts";
 import { Mlx5IbMr } from "../mlx5IbMr.ts";
+import {
+  deregOdpMrSrcuEra,
+  pagefaultSingleDataSegmentSrcuEra,
+  regOdpMrSrcuEra,
+} from "./srcuEraMr.ts";
 import { MLX5_IB_UPD_XLT_ZAP, mlx5IbUpdateXlt } from "../umr.ts";
 import { MLX5_UMR_MTT_BLOCK_ENTRIES } from "../mkey.ts";
 import type { Mlx5OdpDesign, PagefaultFlags } from "./mlx5OdpDesign.ts";
@@ -148,82 +152,11 @@ export const classicMlx5Odp: Mlx5OdpDesign = {
     ctx.invalidateRange = mlx5IbInvalidateRange;
   },
 
-  *regOdpMr(dev, pd, start, length, access) {
-    const umem = yield* classicDesign.get(pd.uctx, start, length, access, {});
-    if (typeof umem === "number") return umem;
-    const mkey = new Mlx5Mkey(
-      dev.allocKey(),
-      "mtt",
-      pd.pdn,
-      umem.address,
-      umem.length,
-      umem.pageShift,
-    );
-    const mr = new Mlx5IbMr(dev.k, { dev, pd, mkey, access, umem });
-    dev.mkeys.set(mkey.key, mkey);
-    dev.mrs.set(mkey.key, mr);
-    mr.live = true;
-    yield "mr live";
-    // Publish the MR to invalidations only once it is fully set up (the smp_wmb()s
-    // around umem->odp_data->private in seed 001).
-    umem.driverPrivate = mr;
-    return mr;
-  },
+  regOdpMr: (dev, pd, start, length, access) =>
+    regOdpMrSrcuEra(classicDesign, dev, pd, start, length, access),
 
-  *deregOdpMr(mr) {
-    const dev = mr.dev;
-    const k = dev.k;
-    const umem = mr.umem;
-    if (!(umem instanceof ClassicUmemOdp)) return EINVAL;
-    // Prevent new page faults from succeeding.
-    mr.live = false;
-    yield "mr dead";
-    // Catalog defect classic-no-srcu-sync drops this wait: a fault handler that found
-    // the MR before `live` went false then uses it after it is freed.
-    if (!k.hasDefect("classic-no-srcu-sync")) yield* dev.mrSrcu.synchronize();
-    yield* mlx5IbInvalidateRange(umem, ibUmemStart(umem), ibUmemEnd(umem));
-    if (k.hasDefect("classic-mr-before-umem")) {
-      // The order seed 001's error path warns against: the MR dies while its umem is
-      // still in the notifier tree, so an invalidation in flight finds the freed MR
-      // through umem->private.
-      destroyMkey(mr);
-      k.kasan.free(mr);
-      yield "mr freed";
-      yield* classicDesign.release(umem);
-      return 0;
-    }
-    yield* classicDesign.release(umem);
-    destroyMkey(mr);
-    yield* dev.mrSrcu.synchronize();
-    k.kasan.free(mr);
-    return 0;
-  },
+  deregOdpMr: (mr) => deregOdpMrSrcuEra(mr, classicDesign, mlx5IbInvalidateRange),
 
-  *pagefaultSingleDataSegment(dev, pd, key, va, bcnt, flags) {
-    const k = dev.k;
-    const idx = dev.mrSrcu.readLock();
-    let ret: number;
-    const mr = dev.mrs.get(key);
-    yield "mkey lookup";
-    // Catalog defect classic-no-live-check: before seed 001 the lookup did not test
-    // mr->live, so a fault could start on an MR whose destruction had begun.
-    const dead = mr !== undefined && !mr.live && !k.hasDefect("classic-no-live-check");
-    if (mr === undefined || !k.kasan.check(mr, "pagefault finds mr by key") || dead) {
-      ret = EFAULT;
-    } else if (flags.prefetch === true && pd !== null && mr.pd !== pd) {
-      ret = EFAULT;
-    } else {
-      ret = yield* pagefaultMr(mr, va, bcnt, flags);
-    }
-    dev.mrSrcu.readUnlock(idx);
-    return ret;
-  },
+  pagefaultSingleDataSegment: (dev, pd, key, va, bcnt, flags) =>
+    pagefaultSingleDataSegmentSrcuEra(dev, pd, key, va, bcnt, flags, pagefaultMr),
 };
-
-/** destroy_mkey(): the device stops translating the key. */
-function destroyMkey(mr: Mlx5IbMr): void {
-  mr.mmkey.valid = false;
-  mr.dev.mkeys.delete(mr.mmkey.key);
-  mr.dev.mrs.delete(mr.mmkey.key);
-  mr.dev.k.event("destroy_mkey", { mkey: mr.mmkey.key });
-}

@@ -1,0 +1,41 @@
+/**
+ * Destroying the hardware side of a uverbs file: on close, and on hot unplug.
+ *
+ * Models uverbs_destroy_ufile_hw() and ufile_destroy_ucontext()
+ * (drivers/infiniband/core/rdma_core.c, as seed 004 left them): under hw_destroy_rwsem
+ * for write, a driver removal first disassociates every mmap of the file (seed 004's
+ * addition) and the driver's hardware context, then the driver deallocates the
+ * ucontext and ufile->ucontext becomes NULL. On close there is nothing to disassociate:
+ * every VMA holds a file reference, so a closing file has no VMAs left. The objects of
+ * the file (QPs, MRs: uverbs_destroy_uobjects) are not modelled here.
+ */
+import type { KGen } from "../../../sim/task.ts";
+import { uverbsUserMmapDisassociate } from "./disassociate.ts";
+import type { IbUverbsFile } from "./uverbsFile.ts";
+
+/** enum rdma_remove_reason, the two that matter here. */
+export type RdmaRemoveReason = "close" | "driver_remove";
+
+/** ufile_destroy_ucontext(); the caller holds hw_destroy_rwsem for write. */
+export function* ufileDestroyUcontext(ufile: IbUverbsFile, reason: RdmaRemoveReason): KGen {
+  const ucontext = ufile.ucontext;
+  if (ucontext === null) return;
+  const k = ufile.k;
+  const driver = ufile.device.driver;
+  if (reason === "driver_remove") {
+    yield* uverbsUserMmapDisassociate(ufile);
+    driver.disassociateUcontext?.(ucontext);
+    ufile.disassociated = true;
+  }
+  ucontext.live = false;
+  if (driver.deallocUcontext !== undefined) yield* driver.deallocUcontext(ucontext);
+  ufile.ucontext = null;
+  k.kasan.free(ucontext);
+}
+
+/** uverbs_destroy_ufile_hw(). */
+export function* uverbsDestroyUfileHw(ufile: IbUverbsFile, reason: RdmaRemoveReason): KGen {
+  yield* ufile.hwDestroyRwsem.downWrite();
+  yield* ufileDestroyUcontext(ufile, reason);
+  ufile.hwDestroyRwsem.upWrite();
+}

@@ -1,0 +1,134 @@
+/**
+ * The MR lifecycle of the SRCU era of mlx5 ODP (v3.19 – v5.3), shared by the classic
+ * and hmm-mirror designs: registration that publishes the MR to invalidations last,
+ * destruction in seed 001's order, and the fault entry point that finds an MR by key
+ * under mr_srcu.
+ *
+ * Models mlx5_ib_reg_user_mr / dereg_mr / clean_mr / destroy_mkey (drivers/infiniband/
+ * hw/mlx5/mr.c) and pagefault_single_data_segment (odp.c) of that era:
+ *
+ *     dereg:  live = 0                       stop new faults finding the MR
+ *             synchronize_srcu(mr_srcu)      wait for fault handlers that did
+ *             invalidate_range(whole umem)   zap the MTT, unmap the pages
+ *             ib_umem_release                leave the notifier tree
+ *             destroy_mkey; synchronize_srcu; free the MR
+ */
+import { EFAULT, EINVAL } from "../../../sim/errno.ts";
+import type { KGen } from "../../../sim/task.ts";
+import type { IbPd } from "../../core/ibPd.ts";
+import type { UmemOdpDesign } from "../../core/odp/umemOdpDesign.ts";
+import type { InvalidateRangeHook } from "../../core/ucontext.ts";
+import { ibUmemEnd, ibUmemStart, type IbUmemOdp } from "../../core/umemOdp.ts";
+import { Mlx5Mkey } from "../mkey.ts";
+import type { Mlx5IbDev } from "../mlx5IbDev.ts";
+import { Mlx5IbMr } from "../mlx5IbMr.ts";
+import type { PagefaultFlags } from "./mlx5OdpDesign.ts";
+
+/** The design's pagefault_mr. */
+export type PagefaultMr = (
+  mr: Mlx5IbMr,
+  va: number,
+  bcnt: number,
+  flags: PagefaultFlags,
+) => KGen<number>;
+
+/** mlx5_ib_reg_user_mr() for an explicit ODP MR. */
+export function* regOdpMrSrcuEra<U extends IbUmemOdp>(
+  core: UmemOdpDesign<U>,
+  dev: Mlx5IbDev,
+  pd: IbPd,
+  start: number,
+  length: number,
+  access: number,
+): KGen<Mlx5IbMr | number> {
+  const umem = yield* core.get(pd.uctx, start, length, access, {});
+  if (typeof umem === "number") return umem;
+  const mkey = new Mlx5Mkey(
+    dev.allocKey(),
+    "mtt",
+    pd.pdn,
+    umem.address,
+    umem.length,
+    umem.pageShift,
+  );
+  const mr = new Mlx5IbMr(dev.k, { dev, pd, mkey, access, umem });
+  dev.mkeys.set(mkey.key, mkey);
+  dev.mrs.set(mkey.key, mr);
+  mr.live = true;
+  yield "mr live";
+  // Publish the MR to invalidations only once it is fully set up (the smp_wmb()s
+  // around umem->odp_data->private in seed 001).
+  umem.driverPrivate = mr;
+  return mr;
+}
+
+/** dereg_mr() of an ODP MR, in seed 001's order. */
+export function* deregOdpMrSrcuEra<U extends IbUmemOdp>(
+  mr: Mlx5IbMr,
+  core: UmemOdpDesign<U>,
+  invalidate: InvalidateRangeHook,
+): KGen<number> {
+  const dev = mr.dev;
+  const k = dev.k;
+  const umem = mr.umem as U | null;
+  if (umem === null) return EINVAL;
+  // Prevent new page faults from succeeding.
+  mr.live = false;
+  yield "mr dead";
+  // Catalog defect classic-no-srcu-sync drops this wait: a fault handler that found
+  // the MR before `live` went false then uses it after it is freed.
+  if (!k.hasDefect("classic-no-srcu-sync")) yield* dev.mrSrcu.synchronize();
+  yield* invalidate(umem, ibUmemStart(umem), ibUmemEnd(umem));
+  if (k.hasDefect("classic-mr-before-umem")) {
+    // The order seed 001's error path warns against: the MR dies while its umem is
+    // still in the notifier tree, so an invalidation in flight finds the freed MR
+    // through umem->private.
+    destroyMkey(mr);
+    k.kasan.free(mr);
+    yield "mr freed";
+    yield* core.release(umem);
+    return 0;
+  }
+  yield* core.release(umem);
+  destroyMkey(mr);
+  yield* dev.mrSrcu.synchronize();
+  k.kasan.free(mr);
+  return 0;
+}
+
+/** pagefault_single_data_segment(): find the MR by key under mr_srcu, then fault. */
+export function* pagefaultSingleDataSegmentSrcuEra(
+  dev: Mlx5IbDev,
+  pd: IbPd | null,
+  key: number,
+  va: number,
+  bcnt: number,
+  flags: PagefaultFlags,
+  pagefaultMr: PagefaultMr,
+): KGen<number> {
+  const k = dev.k;
+  const idx = dev.mrSrcu.readLock();
+  let ret: number;
+  const mr = dev.mrs.get(key);
+  yield "mkey lookup";
+  // Catalog defect classic-no-live-check: before seed 001 the lookup did not test
+  // mr->live, so a fault could start on an MR whose destruction had begun.
+  const dead = mr !== undefined && !mr.live && !k.hasDefect("classic-no-live-check");
+  if (mr === undefined || !k.kasan.check(mr, "pagefault finds mr by key") || dead) {
+    ret = EFAULT;
+  } else if (flags.prefetch === true && pd !== null && mr.pd !== pd) {
+    ret = EFAULT;
+  } else {
+    ret = yield* pagefaultMr(mr, va, bcnt, flags);
+  }
+  dev.mrSrcu.readUnlock(idx);
+  return ret;
+}
+
+/** destroy_mkey(): the device stops translating the key. */
+export function destroyMkey(mr: Mlx5IbMr): void {
+  mr.mmkey.valid = false;
+  mr.dev.mkeys.delete(mr.mmkey.key);
+  mr.dev.mrs.delete(mr.mmkey.key);
+  mr.dev.k.event("destroy_mkey", { mkey: mr.mmkey.key });
+}
