@@ -9,6 +9,7 @@
  */
 import type { Scenario } from "../scenario.ts";
 import { faultVsDereg } from "./scenarios/faultVsDereg.ts";
+import { faultVsExit } from "./scenarios/faultVsExit.ts";
 import { faultVsInvalidate } from "./scenarios/faultVsInvalidate.ts";
 import { oomVsOdp } from "./scenarios/oomVsOdp.ts";
 import { UVERBS_CATALOG } from "./uverbs/index.ts";
@@ -99,6 +100,35 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "for ever.",
     scenario: oomVsOdp,
     expected: "deadlock",
+  },
+  {
+    id: "hmm-fault-no-mmget",
+    number: 7,
+    design: "hmm-mirror",
+    title: "hmm_range_fault walks the VMAs of an mm being torn down, without mmget_not_zero",
+    fix: 'review of "RDMA/odp: convert to use HMM for ODP" (seed 002): hold mmget_not_zero() across hmm_range_fault(), as ib_umem_odp_map_dma_and_lock() later does',
+    race:
+      "The posted ib_umem_odp_map_dma_pages checks hmm_mirror_mm_is_alive (an unlocked " +
+      "read of hmm->dead) and then walks the mm under mmap_sem. A process exiting in " +
+      "between drops the last mm_users and exit_mmap runs the release and tears the " +
+      "VMAs down: the fault handler walks an address space that is being freed.",
+    scenario: faultVsExit,
+    expected: "hmm_walk_without_mmget",
+  },
+  {
+    id: "hmm-notifier-uses-freed-hmm",
+    number: 8,
+    design: "hmm-mirror",
+    title: "struct hmm freed while an SRCU-protected notifier callback still runs",
+    fix: "mm/hmm: Fix use after free with struct hmm in the mmu notifiers",
+    race:
+      "The hmm's notifier callbacks found their hmm through mm->hmm, and hmm_free " +
+      "unlinked the notifier with mmu_notifier_unregister_no_release and freed the hmm " +
+      "at once. A callback already inside the SRCU-protected notifier list then touches " +
+      "the freed hmm, or finds mm->hmm NULL and hits VM_BUG_ON. The fix takes the hmm " +
+      "with container_of and kref_get_unless_zero and frees it after a grace period.",
+    scenario: faultVsDereg,
+    expected: "use_after_free",
   },
 ];
 

@@ -72,6 +72,7 @@ import {
 import {
   __mmuNotifierRegister,
   MmuNotifier,
+  mmuNotifierCallSrcu,
   mmuNotifierUnregisterNoRelease,
 } from "./mmuNotifier.ts";
 import type { MmuNotifierRange } from "./subscriptions.ts";
@@ -260,8 +261,24 @@ export function* mmGetHmm(mm: MmStruct): KGen<Hmm | null> {
  * be NULL or another hmm by now; the fix uses container_of(mn) and
  * kref_get_unless_zero on it, safe because the fix also frees the hmm after SRCU.
  */
-export function* mmGetHmmForNotifier(_mn: MmuNotifier, mm: MmStruct): KGen<Hmm | null> {
-  return yield* mmGetHmm(mm);
+export function* mmGetHmmForNotifier(mn: MmuNotifier, mm: MmStruct): KGen<Hmm | null> {
+  if (mm.k.hasDefect(HMM_NOTIFIER_UAF)) return yield* mmGetHmm(mm);
+  const hmm = mn.container;
+  if (!(hmm instanceof Hmm)) throw new Error("hmm notifier without its hmm");
+  yield "hmm notifier: kref_get_unless_zero(&hmm->kref)";
+  if (!mm.k.kasan.check(hmm, "hmm notifier: kref_get_unless_zero(&hmm->kref)")) return null;
+  return hmm.kref.getUnlessZero() ? hmm : null;
+}
+
+/** Catalog defect #8: the posted code, before the struct hmm use-after-free fix. */
+export const HMM_NOTIFIER_UAF = "hmm-notifier-uses-freed-hmm";
+
+/**
+ * What a callback does when it finds no hmm: as posted it dereferences NULL
+ * (VM_BUG_ON); with the fix the hmm is merely going away and the callback returns.
+ */
+function noHmm(k: Kernel, where: string): void {
+  if (k.hasDefect(HMM_NOTIFIER_UAF)) throw new KernelBug("bug_on", `VM_BUG_ON(!hmm) in ${where}`);
 }
 
 /** hmm_get_or_create(): mm->hmm, or a new one registered on the mm (mmap_lock write). */
@@ -296,7 +313,14 @@ function* hmmGetOrCreate(mm: MmStruct): KGen<Hmm | null> {
  * hmm inside SRCU; the fix frees it with mmu_notifier_call_srcu().
  */
 export function hmmFreeMemory(hmm: Hmm): void {
-  hmm.k.kasan.free(hmm);
+  if (hmm.k.hasDefect(HMM_NOTIFIER_UAF)) {
+    hmm.k.kasan.free(hmm);
+    return;
+  }
+  mmuNotifierCallSrcu(hmm.k, () => {
+    hmm.k.kasan.free(hmm);
+    return undefined;
+  });
 }
 
 /** hmm_free(): the last reference is gone. */
@@ -338,8 +362,10 @@ function hmmCheck(k: Kernel, hmm: Hmm, what: string): boolean {
 function* hmmRelease(mn: MmuNotifier, mm: MmStruct): KGen {
   const k = mm.k;
   const hmm = yield* mmGetHmmForNotifier(mn, mm);
-  if (hmm === null)
-    throw new KernelBug("bug_on", "hmm_release: mm->hmm is gone (NULL dereference)");
+  if (hmm === null) {
+    noHmm(k, "hmm_release");
+    return;
+  }
   yield "hmm_release: hmm->dead = true";
   hmm.dead = true; // reported to every user through unlocked reads
   yield* hmm.lock.lock();
@@ -383,7 +409,10 @@ export function* hmmSyncMirrors(hmm: Hmm, update: HmmUpdate): KGen<number> {
 function* hmmInvalidateRangeStart(mn: MmuNotifier, nrange: MmuNotifierRange): KGen<number> {
   const k = nrange.mm.k;
   const hmm = yield* mmGetHmmForNotifier(mn, nrange.mm);
-  if (hmm === null) throw new KernelBug("bug_on", "VM_BUG_ON(!hmm) in hmm_invalidate_range_start");
+  if (hmm === null) {
+    noHmm(k, "hmm_invalidate_range_start");
+    return 0;
+  }
   const update: HmmUpdate = {
     start: nrange.start,
     end: nrange.end,
@@ -413,7 +442,10 @@ function* hmmInvalidateRangeStart(mn: MmuNotifier, nrange: MmuNotifierRange): KG
 function* hmmInvalidateRangeEnd(mn: MmuNotifier, nrange: MmuNotifierRange): KGen {
   const k = nrange.mm.k;
   const hmm = yield* mmGetHmmForNotifier(mn, nrange.mm);
-  if (hmm === null) throw new KernelBug("bug_on", "VM_BUG_ON(!hmm) in hmm_invalidate_range_end");
+  if (hmm === null) {
+    noHmm(k, "hmm_invalidate_range_end");
+    return;
+  }
   hmmCheck(k, hmm, "hmm_invalidate_range_end: hmm->lock");
   yield* hmm.lock.lock();
   hmm.notifiers--;

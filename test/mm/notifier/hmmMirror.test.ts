@@ -77,8 +77,10 @@ function* register(mirror: HmmMirror, mm: MmStruct): KGen<number> {
   return ret;
 }
 
-test("hmm_mirror_register: one struct hmm per mm, shared by mirrors; the last unregister frees it", () => {
+test("hmm_mirror_register: one struct hmm per mm, shared by mirrors; the last unregister frees it after a grace period", () => {
   const { k, mm } = setup({ seed: 1 });
+  let freedAtUnregister = true;
+  let theHmm: unknown = null;
   const log: string[] = [];
   const a = recordingMirror(log);
   const b = recordingMirror(log);
@@ -96,10 +98,14 @@ test("hmm_mirror_register: one struct hmm per mm, shared by mirrors; the last un
     assert.equal(a.hmm, null);
     yield* hmmMirrorUnregister(a); // a double unregister is harmless
     yield* hmmMirrorUnregister(b);
-    assert.equal(hmm.freed, true);
+    // With the fix the struct is freed by call_srcu, once callbacks in flight are out.
+    freedAtUnregister = hmm.freed;
+    theHmm = hmm;
     assert.equal(mmHmmOf(mm), null);
   });
   runOk(k);
+  assert.equal(freedAtUnregister, false);
+  assert.equal((theHmm as { freed: boolean } | null)?.freed, true);
   assert.deepEqual(log, ["sync 4096-8192", "sync 4096-8192"]);
 });
 
@@ -241,7 +247,7 @@ test("as posted, a read-only walk over the zero page fails with -EFAULT (special
 test("the review thread's race: struct hmm freed while an SRCU-protected callback still uses it", () => {
   const caught = new Set<string>();
   for (let seed = 0; seed < 60; seed++) {
-    const { k, mm } = setup({ seed });
+    const { k, mm } = setup({ seed, defects: ["hmm-notifier-uses-freed-hmm"] });
     const mirror = recordingMirror([]);
     k.spawn("per_mm teardown", g, function* (): KGen {
       yield* register(mirror, mm);
@@ -257,6 +263,24 @@ test("the review thread's race: struct hmm freed while an SRCU-protected callbac
   }
   // Either the callback dereferences the freed hmm, or finds mm->hmm already NULL.
   assert.ok(caught.has("use_after_free") || caught.has("bug_on"), [...caught].join(","));
+});
+
+test("with the fix, the same teardown races an invalidation cleanly (60 seeds)", () => {
+  for (let seed = 0; seed < 60; seed++) {
+    const { k, mm } = setup({ seed });
+    const mirror = recordingMirror([]);
+    k.spawn("per_mm teardown", g, function* (): KGen {
+      yield* register(mirror, mm);
+      yield "ready";
+      yield* hmmMirrorUnregister(mirror);
+    });
+    k.spawn("munmap", g, function* (): KGen {
+      while (mmHmmOf(mm) === null) yield "wait for the mirror";
+      yield* invalidate(mm, 0, PAGE_SIZE);
+    });
+    const r = k.run();
+    assert.deepEqual(r.violations, [], `seed ${seed}`);
+  }
 });
 
 test("the review thread's race: hmm_range_fault walks the VMAs of an exiting mm without mmget", () => {

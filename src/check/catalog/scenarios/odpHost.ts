@@ -25,6 +25,7 @@ import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts
 import { mlx5IbRegisterDevice } from "../../../rdma/mlx5/mlx5Driver.ts";
 import { Mlx5IbDev } from "../../../rdma/mlx5/mlx5IbDev.ts";
 import { classicMlx5Odp } from "../../../rdma/mlx5/odp/classicOdp.ts";
+import { hmmMirrorMlx5Odp } from "../../../rdma/mlx5/odp/hmmMirrorOdp.ts";
 import type { Mlx5OdpDesign } from "../../../rdma/mlx5/odp/mlx5OdpDesign.ts";
 import { attachDeviceAccessOracle } from "../../oracles/deviceAccess.ts";
 import type { ScenarioContext } from "../../scenario.ts";
@@ -40,6 +41,7 @@ export interface OdpHost {
 /** The driver design modules by name. */
 export const MLX5_DESIGNS: Readonly<Record<string, Mlx5OdpDesign>> = {
   classic: classicMlx5Odp,
+  "hmm-mirror": hmmMirrorMlx5Odp,
 };
 
 export function odpHost(ctx: ScenarioContext, frames = 256): OdpHost {

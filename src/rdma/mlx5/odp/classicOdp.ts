@@ -71,7 +71,7 @@ export function* mlx5IbInvalidateRange(umem: IbUmemOdp, start: number, end: numb
  * the first unmapped entry that starts an aligned UMR block, the last run reaching to
  * the end of the range.
  */
-function zapBlocks(umem: IbUmemOdp, from: number, to: number): [number, number][] {
+export function zapBlocks(umem: IbUmemOdp, from: number, to: number): [number, number][] {
   const dma = umem.dmaList;
   if (dma === null) return [];
   const firstIdx = Math.floor((from - ibUmemStart(umem)) / umem.pageSize);

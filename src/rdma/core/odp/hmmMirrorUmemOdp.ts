@@ -1,0 +1,200 @@
+/**
+ * The hmm-mirror design's umem and per-mm mirror: seed 002's "RDMA/odp: convert to use
+ * HMM for ODP" (v5, on v5.2-rc1), as posted.
+ *
+ * Models drivers/infiniband/core/umem_odp.c and include/rdma/ib_umem_odp.h after that
+ * patch: struct ib_ucontext_per_mm embeds a struct hmm_mirror instead of an
+ * mmu_notifier; ib_sync_cpu_device_pagetables() replaces invalidate_range_start (and
+ * there is no end: validity is tracked per hmm_range); the umem keeps `pfns` (HMM
+ * device entries: ODP_READ_BIT / ODP_WRITE_BIT flags above ODP_FLAGS_BITS) and
+ * `dma_list` (bus addresses). The IB core's device view (pageList / dmaList of
+ * IbUmemOdp) is kept in step with them, so the driver's UMR and the oracles read the
+ * same record in every design.
+ */
+import { EAGAIN } from "../../../sim/errno.ts";
+import { KObject } from "../../../sim/kasan.ts";
+import { RwSemaphore } from "../../../sim/sync/rwsem.ts";
+import type { KGen } from "../../../sim/task.ts";
+import { IntervalTree, type IntervalTreeNode } from "../../../mm/intervalTree.ts";
+import { mmapWriteLock, mmapWriteUnlock, type MmStruct } from "../../../mm/mmStruct.ts";
+import {
+  HmmMirror,
+  hmmMirrorRegister,
+  hmmMirrorUnregister,
+  type HmmUpdate,
+} from "../../../mm/notifier/hmmMirror.ts";
+import { IbUmemOdp, ibUmemEnd, ibUmemStart, type UmemOdpInit } from "../umemOdp.ts";
+import type { IbUcontext } from "../ucontext.ts";
+
+export const ODP_READ_BIT = 1 << 0;
+export const ODP_WRITE_BIT = 1 << 1;
+/** Unused by RDMA; there to fill HMM's flag table (device-private memory). */
+export const ODP_DEVICE_BIT = 1 << 2;
+export const ODP_FLAGS_BITS = 3;
+/** odp_hmm_flags[HMM_PFN_FLAG_MAX]: VALID, WRITE, DEVICE_PRIVATE. */
+export const ODP_HMM_FLAGS: readonly number[] = [ODP_READ_BIT, ODP_WRITE_BIT, ODP_DEVICE_BIT];
+/** odp_hmm_values[HMM_PFN_VALUE_MAX]: ERROR, NONE, SPECIAL. */
+export const ODP_HMM_VALUES: readonly number[] = [-1, 0, -2];
+
+export class HmmMirrorUmemOdp extends IbUmemOdp {
+  /** umem_odp->pfns: HMM device entries, one per page. */
+  readonly pfns: number[];
+  /** umem_odp->dma_list: bus addresses, one per page. */
+  readonly daddrs: number[];
+  perMm: HmmPerMm | null = null;
+  treeNode: IntervalTreeNode<HmmMirrorUmemOdp> | null = null;
+
+  constructor(init: UmemOdpInit) {
+    super(init);
+    const pages = this.kind === "implicit_root" ? 0 : this.length / this.pageSize;
+    this.pfns = new Array<number>(pages).fill(0);
+    this.daddrs = new Array<number>(pages).fill(0);
+  }
+}
+
+/** struct ib_ucontext_per_mm with its hmm_mirror. */
+export class HmmPerMm extends KObject {
+  readonly mirror: HmmMirror;
+  readonly umemTree = new IntervalTree<HmmMirrorUmemOdp>();
+  readonly umemRwsem: RwSemaphore;
+  active = true;
+  odpMrsCount = 0;
+
+  constructor(
+    readonly context: IbUcontext,
+    readonly mm: MmStruct,
+  ) {
+    super(context.k.kasan, "ib_ucontext_per_mm");
+    this.umemRwsem = new RwSemaphore(context.k, `umem_rwsem(${this.objName})`, "umem_rwsem");
+    this.mirror = new HmmMirror(
+      {
+        name: "ib_umem_notifiers",
+        release: () => ibUmemNotifierRelease(this),
+        syncCpuDevicePagetables: (_m, update) => ibSyncCpuDevicePagetables(this, update),
+      },
+      this,
+    );
+  }
+}
+
+/** The umems of [start, last) in the tree; refuses (-EAGAIN) when !blockable. */
+function* forEachUmemInRange(
+  perMm: HmmPerMm,
+  start: number,
+  end: number,
+  blockable: boolean,
+  cb: (umem: HmmMirrorUmemOdp) => KGen,
+): KGen<number> {
+  if (start === end) return 0;
+  const hits: HmmMirrorUmemOdp[] = [];
+  perMm.umemTree.forEachOverlap(start, end - 1, (node) => hits.push(node.value));
+  for (const umem of hits) {
+    if (!blockable) return EAGAIN;
+    yield* cb(umem);
+  }
+  return 0;
+}
+
+/** ib_sync_cpu_device_pagetables(): the mirror's one invalidation callback. */
+function* ibSyncCpuDevicePagetables(perMm: HmmPerMm, update: HmmUpdate): KGen<number> {
+  if (update.blockable) yield* perMm.umemRwsem.downRead();
+  else if (!perMm.umemRwsem.downReadTrylock()) return EAGAIN;
+  if (!perMm.active) {
+    perMm.umemRwsem.upRead();
+    return 0;
+  }
+  const ret = yield* forEachUmemInRange(perMm, update.start, update.end, update.blockable, (umem) =>
+    invalidateRangeTrampoline(umem, update.start, update.end),
+  );
+  perMm.umemRwsem.upRead();
+  return ret;
+}
+
+function* invalidateRangeTrampoline(umem: HmmMirrorUmemOdp, start: number, end: number): KGen {
+  const hook = umem.context.invalidateRange;
+  if (hook !== null) yield* hook(umem, start, end);
+}
+
+/** ib_umem_notifier_release(): the mm is exiting; every umem dies. */
+function* ibUmemNotifierRelease(perMm: HmmPerMm): KGen {
+  yield* perMm.umemRwsem.downRead();
+  if (perMm.active) {
+    yield* forEachUmemInRange(perMm, 0, Number.MAX_SAFE_INTEGER, true, function* (umem) {
+      umem.dying = true;
+      yield "odp dying";
+      const hook = umem.context.invalidateRange;
+      if (hook !== null) yield* hook(umem, ibUmemStart(umem), ibUmemEnd(umem));
+    });
+  }
+  perMm.umemRwsem.upRead();
+}
+
+function isPerMmOf(mm: MmStruct) {
+  return (p: KObject): p is HmmPerMm => p instanceof HmmPerMm && p.mm === mm;
+}
+
+/** get_per_mm() with alloc_per_mm(): hmm_mirror_register under mmap_sem for write. */
+export function* getPerMm(umem: HmmMirrorUmemOdp): KGen<number> {
+  const ctx = umem.context;
+  yield* ctx.perMmListLock.lock();
+  let perMm = ctx.perMmList.find(isPerMmOf(umem.owningMm)) ?? null;
+  if (perMm === null) {
+    perMm = new HmmPerMm(ctx, umem.owningMm);
+    yield* mmapWriteLock(perMm.mm);
+    const ret = yield* hmmMirrorRegister(perMm.mirror, perMm.mm);
+    mmapWriteUnlock(perMm.mm);
+    if (ret !== 0) {
+      ctx.k.kasan.free(perMm);
+      ctx.perMmListLock.unlock();
+      return ret;
+    }
+    ctx.perMmList.push(perMm);
+  }
+  umem.perMm = perMm;
+  perMm.odpMrsCount++;
+  ctx.perMmListLock.unlock();
+  return 0;
+}
+
+/** put_per_mm(): the last umem unregisters the mirror and frees the per_mm. */
+export function* putPerMm(umem: HmmMirrorUmemOdp): KGen {
+  const perMm = umem.perMm;
+  if (perMm === null) throw new Error("put_per_mm without a per_mm");
+  const ctx = umem.context;
+  yield* ctx.perMmListLock.lock();
+  umem.perMm = null;
+  perMm.odpMrsCount--;
+  const needFree = perMm.odpMrsCount === 0;
+  if (needFree) ctx.perMmList.splice(ctx.perMmList.indexOf(perMm), 1);
+  ctx.perMmListLock.unlock();
+  if (!needFree) return;
+  yield* perMm.umemRwsem.downWrite();
+  perMm.active = false;
+  perMm.umemRwsem.upWrite();
+  ctx.k.warnOn(!perMm.umemTree.isEmpty(), "put_per_mm: umem_tree not empty");
+  yield* hmmMirrorUnregister(perMm.mirror);
+  ctx.k.kasan.free(perMm);
+}
+
+/** add_umem_to_per_mm(). */
+export function* addUmemToPerMm(umem: HmmMirrorUmemOdp): KGen {
+  const perMm = umem.perMm;
+  if (perMm === null) throw new Error("add_umem_to_per_mm without a per_mm");
+  yield* perMm.umemRwsem.downWrite();
+  if (!umem.isImplicitOdp) {
+    umem.treeNode = perMm.umemTree.insert(ibUmemStart(umem), ibUmemEnd(umem) - 1, umem);
+  }
+  perMm.umemRwsem.upWrite();
+}
+
+/** remove_umem_from_per_mm(). */
+export function* removeUmemFromPerMm(umem: HmmMirrorUmemOdp): KGen {
+  const perMm = umem.perMm;
+  if (perMm === null) throw new Error("remove_umem_from_per_mm without a per_mm");
+  yield* perMm.umemRwsem.downWrite();
+  if (umem.treeNode !== null) {
+    perMm.umemTree.remove(umem.treeNode);
+    umem.treeNode = null;
+  }
+  perMm.umemRwsem.upWrite();
+}
