@@ -8,6 +8,7 @@
  * clean.
  */
 import type { Scenario } from "../scenario.ts";
+import { dmirrorCloseVsMunmap } from "./scenarios/dmirrorCloseVsMunmap.ts";
 import { faultVsDereg } from "./scenarios/faultVsDereg.ts";
 import { faultVsExit } from "./scenarios/faultVsExit.ts";
 import { faultVsInvalidate } from "./scenarios/faultVsInvalidate.ts";
@@ -128,6 +129,22 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "the freed hmm, or finds mm->hmm NULL and hits VM_BUG_ON. The fix takes the hmm " +
       "with container_of and kref_get_unless_zero and frees it after a grace period.",
     scenario: faultVsDereg,
+    expected: "use_after_free",
+  },
+  {
+    id: "interval-remove-lockless-seq",
+    number: 9,
+    design: "interval",
+    title:
+      "mmu_interval_notifier_remove returns while the invalidation's end still walks the deferred list",
+    fix: "mm/mmu_notifier.c: fix race in mmu_interval_notifier_remove()",
+    race:
+      "A removal during an invalidation is deferred: remove waits until invalidate_seq " +
+      "moves on. mn_itree_inv_end bumps the seq and then, still under the lock, applies " +
+      "the deferred list, which holds the notifier being removed. Reading the seq " +
+      "without the lock lets remove return after the bump but before the walk, so its " +
+      "caller frees the notifier that inv_end is about to touch.",
+    scenario: dmirrorCloseVsMunmap,
     expected: "use_after_free",
   },
 ];

@@ -182,6 +182,12 @@ export function* mmuIntervalSeqReleased(
   subs: MmuNotifierSubscriptionsState,
   seq: number,
 ): KGen<boolean> {
+  // Catalog defect interval-remove-lockless-seq: the original read, without the lock,
+  // sees the seq bumped while mn_itree_inv_end() still walks the deferred list.
+  if (subs.mm.k.hasDefect("interval-remove-lockless-seq")) {
+    yield "mmu_interval_seq_released: READ_ONCE(invalidate_seq)";
+    return subs.invalidateSeq !== seq;
+  }
   yield* subs.lock.lock();
   const released = subs.invalidateSeq !== seq;
   subs.lock.unlock();
