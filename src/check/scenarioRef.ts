@@ -28,9 +28,17 @@ function isScenario(value: unknown): value is Scenario {
   return typeof s.name === "string" && typeof s.build === "function";
 }
 
+/**
+ * Imports the scenario. A module may instead export `scenarioByName(name)` (a registry
+ * such as the catalog); then `exportName` is looked up through it.
+ */
 export async function loadScenario(ref: ScenarioRef): Promise<Scenario> {
   const mod = (await import(moduleUrl(ref))) as Record<string, unknown>;
-  const value = mod[ref.exportName];
+  const registry = mod.scenarioByName;
+  const value =
+    typeof registry === "function" && !(ref.exportName in mod)
+      ? (registry as (name: string) => unknown)(ref.exportName)
+      : mod[ref.exportName];
   if (!isScenario(value)) {
     throw new Error(`${ref.module} has no Scenario export named ${ref.exportName}`);
   }

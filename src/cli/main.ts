@@ -64,9 +64,8 @@ interface CheckOpts {
   readonly workers: number;
 }
 
-function runCatalogCheck(opts: CheckOpts): number {
-  singleWorker(opts.workers);
-  const result = catalogCheck(CATALOG, { budget: opts.budget });
+async function runCatalogCheck(opts: CheckOpts): Promise<number> {
+  const result = await catalogCheck(CATALOG, { budget: opts.budget, workers: opts.workers });
   const ok = result.entries.every((e) => e.found && e.fixedViolations === 0);
   if (opts.json) {
     out(JSON.stringify(result));
@@ -86,10 +85,10 @@ function runCatalogCheck(opts: CheckOpts): number {
   return ok ? EXIT_OK : EXIT_VIOLATION;
 }
 
-function runDemo(budget: number): number {
+async function runDemo(budget: number): Promise<number> {
   out(pc.bold("odpsim demo: the catalog of real ODP bugs, found by the explorer"));
   out();
-  const result = catalogCheck(CATALOG, { budget });
+  const result = await catalogCheck(CATALOG, { budget });
   out(
     `${"defect".padEnd(26)} ${"found after".padEnd(16)} ${"seconds".padEnd(8)} depth  fixed design`,
   );
@@ -253,8 +252,8 @@ function buildProgram(setCode: (code: number) => void): Command {
     .description("the catalog check in a quick mode, then the first defect's report and files")
     .option("--budget <n>", "schedules per search", intOption("--budget", 1, 1_000_000), 1000)
     .addHelpText("after", "\nExample:\n  odpsim demo --budget 500")
-    .action((o: { budget: number }) => {
-      setCode(runDemo(o.budget));
+    .action(async (o: { budget: number }) => {
+      setCode(await runDemo(o.budget));
     });
   const catalog = program
     .command("catalog")
@@ -282,8 +281,8 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option("--budget <n>", "schedules per search", intOption("--budget", 1, 10_000_000), 20_000)
     .option("--workers <n>", "worker threads", intOption("--workers", 1, 64), 1)
     .addHelpText("after", "\nExample:\n  odpsim catalog check --budget 2000 --json")
-    .action((o: CheckOpts) => {
-      setCode(runCatalogCheck(o));
+    .action(async (o: CheckOpts) => {
+      setCode(await runCatalogCheck(o));
     });
   program
     .command("explore <scenario>")

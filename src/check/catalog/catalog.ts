@@ -12,6 +12,8 @@ import { dmirrorCloseVsMunmap } from "./scenarios/dmirrorCloseVsMunmap.ts";
 import { faultVsDereg } from "./scenarios/faultVsDereg.ts";
 import { faultVsExit } from "./scenarios/faultVsExit.ts";
 import { faultVsInvalidate } from "./scenarios/faultVsInvalidate.ts";
+import { implicitChildReap } from "./scenarios/implicitChildReap.ts";
+import { implicitChildVsExit } from "./scenarios/implicitChildVsExit.ts";
 import { oomVsOdp } from "./scenarios/oomVsOdp.ts";
 import { UVERBS_CATALOG } from "./uverbs/index.ts";
 
@@ -147,6 +149,51 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
     scenario: dmirrorCloseVsMunmap,
     expected: "use_after_free",
   },
+  {
+    id: "implicit-child-no-mmget",
+    number: 10,
+    design: "interval",
+    title: "implicit child created without a live mm, racing exit_mmap",
+    fix: "RDMA/odp: Ensure the mm is still alive before creating an implicit child",
+    race:
+      "A device fault on a new region of an implicit MR creates a child umem from the " +
+      "page-fault worker, where the only hold on the mm is the root's mmgrab. Without " +
+      "mmget_not_zero the child inserts its interval notifier while the exiting process " +
+      "has already dropped the last mm_users and exit_mmap is tearing the address " +
+      "space down.",
+    scenario: implicitChildVsExit,
+    expected: "warn_on",
+  },
+  {
+    id: "implicit-child-double-destroy",
+    number: 11,
+    design: "interval",
+    title: "an empty implicit child queued for destruction twice (CVE-2025-21714)",
+    fix: "RDMA/mlx5: Fix implicit ODP use after free",
+    race:
+      "An invalidation that leaves a child without pages takes it out of the parent's " +
+      "table and queues its destruction; the work first waits for the child's users. A " +
+      "fault that looked the child up before that still maps a page into it, and a " +
+      "second invalidation empties it again. Erasing the slot unconditionally lets that " +
+      "invalidation queue the same work again while the first run is going on; the " +
+      "second run then touches the child the first one freed.",
+    scenario: implicitChildReap,
+    expected: "use_after_free",
+  },
+  {
+    id: "implicit-parent-ref-leak",
+    number: 12,
+    design: "interval",
+    title: "a losing child reap leaks the parent's usecount: deregistration hangs",
+    fix: "RDMA/mlx5: Fix implicit ODP hang on parent deregistration",
+    race:
+      "destroy_unused_implicit_child_mr takes a count on the parent before trying to " +
+      "take the child out of the table. When another reap already took it (the race of " +
+      "CVE-2025-21714, now refused by compare-and-swap), the early return kept that " +
+      "count, so the parent's deregistration waits forever for its usecount to drop.",
+    scenario: implicitChildReap,
+    expected: "deadlock",
+  },
 ];
 
 /** Every entry, by number. */
@@ -157,6 +204,11 @@ export const CATALOG: readonly CatalogEntry[] = [...ODP_CATALOG, ...UVERBS_CATAL
 /** The entry with this id, or undefined. */
 export function catalogEntry(id: string): CatalogEntry | undefined {
   return CATALOG.find((e) => e.id === id);
+}
+
+/** The catalog scenario named `name`, or undefined (worker threads load through this). */
+export function scenarioByName(name: string): Scenario | undefined {
+  return CATALOG.find((e) => e.scenario.name === name)?.scenario;
 }
 
 /** Every scenario the catalog uses, by name. */

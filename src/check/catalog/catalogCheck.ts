@@ -6,7 +6,10 @@
  * took; it never enters a run.
  */
 import { performance } from "node:perf_hooks";
-import { explore, type StrategyName } from "../explore.ts";
+import { explore, type ExploreOptions, type ExploreResult, type StrategyName } from "../explore.ts";
+import { exploreParallel } from "../parallel.ts";
+import type { Scenario } from "../scenario.ts";
+import { catalogScenarioRef } from "./scenarioRefs.ts";
 import { shrink } from "../shrink.ts";
 import type { CatalogEntry } from "./catalog.ts";
 
@@ -15,6 +18,8 @@ export interface CatalogCheckOptions {
   readonly budget?: number;
   readonly strategy?: StrategyName;
   readonly seed?: number;
+  /** Worker threads per search. Default 1 (in this thread). */
+  readonly workers?: number;
   /** Called after each entry (progress bars). */
   readonly onEntry?: (done: number, total: number) => void;
 }
@@ -36,10 +41,21 @@ export interface CatalogCheckResult {
   readonly schedulesPerSecond: number;
 }
 
-export function catalogCheck(
+/** One search, in this thread or on worker threads (same results either way). */
+async function search(
+  scenario: Scenario,
+  options: ExploreOptions,
+  workers: number,
+): Promise<ExploreResult> {
+  if (workers <= 1) return explore(scenario, options);
+  return exploreParallel(catalogScenarioRef(scenario), { ...options, workers });
+}
+
+export async function catalogCheck(
   entries: readonly CatalogEntry[],
   options: CatalogCheckOptions = {},
-): CatalogCheckResult {
+): Promise<CatalogCheckResult> {
+  const workers = options.workers ?? 1;
   const budget = options.budget ?? 20_000;
   const strategy = options.strategy ?? "random";
   const seed = options.seed ?? 0;
@@ -49,9 +65,13 @@ export function catalogCheck(
   for (const entry of entries) {
     const base = { strategy, schedules: budget, seed, design: entry.design } as const;
     const t0 = performance.now();
-    const buggy = explore(entry.scenario, { ...base, defects: [entry.id] });
+    const buggy = await search(entry.scenario, { ...base, defects: [entry.id] }, workers);
     const t1 = performance.now();
-    const fixed = explore(entry.scenario, { ...base, defects: [], stopAtFirst: false });
+    const fixed = await search(
+      entry.scenario,
+      { ...base, defects: [], stopAtFirst: false },
+      workers,
+    );
     const t2 = performance.now();
     schedules += buggy.schedulesRun + fixed.schedulesRun;
     seconds += (t2 - t0) / 1000;

@@ -8,14 +8,15 @@
  * (mlx5_ib_eqe_pf_action -> mlx5_ib_mr_pagefault_action -> pagefault_single_data_segment
  * -> mlx5_ib_page_fault_resume). A fault that returns -EAGAIN resumes without error and
  * the device re-executes, faulting again if it must; any other error is fatal to the
- * access (the QP goes to the error state).
+ * access (the QP goes to the error state). An implicit MR's key is a KSM mkey: each
+ * fixed-size slot points at a child MTT mkey, which translates the page.
  */
 import { EAGAIN, EFAULT } from "../../sim/errno.ts";
 import { Completion } from "../../sim/sync/completion.ts";
 import { WorkStruct } from "../../sim/sync/workqueue.ts";
 import type { KGen } from "../../sim/task.ts";
 import { PAGE_SIZE } from "../../mm/page.ts";
-import { mttPfn, mttReadable, mttWritable } from "./mkey.ts";
+import { mttPfn, mttReadable, mttWritable, type Mlx5Mkey } from "./mkey.ts";
 import type { Mlx5IbDev } from "./mlx5IbDev.ts";
 import type { Mlx5OdpDesign } from "./odp/mlx5OdpDesign.ts";
 
@@ -40,13 +41,16 @@ export function* mlx5DeviceDma(
   while (done < req.buf.length) {
     const va = req.va + done;
     const chunk = Math.min(req.buf.length - done, PAGE_SIZE - (va % PAGE_SIZE));
-    const mkey = dev.mkeys.get(req.key);
-    if (mkey?.mtt == null || !mkey.valid) return EFAULT;
-    if (va < mkey.iova || va + chunk > mkey.iova + mkey.length) return EFAULT;
-    const idx = Math.floor((va - mkey.iova) / 2 ** mkey.pageShift);
-    const entry = mkey.mtt.get(idx);
+    const top = dev.mkeys.get(req.key);
+    if (top === undefined || !top.valid || top.kind === "null") return EFAULT;
+    if (va < top.iova || va + chunk > top.iova + top.length) return EFAULT;
+    // An implicit MR's KSM slot leads to a child MTT mkey; an empty slot (the null mkey)
+    // faults like an empty MTT entry, on the key the access used.
+    const mkey = top.kind === "ksm" ? ksmChild(top, va) : top;
+    const idx = mkey === null ? 0 : Math.floor((va - mkey.iova) / 2 ** mkey.pageShift);
+    const entry = mkey?.mtt?.get(idx) ?? 0;
     const allowed = req.write ? mttWritable(entry) : mttReadable(entry);
-    if (!allowed) {
+    if (mkey === null || !allowed) {
       const ret = yield* raisePageFault(dev, design, req.key, va, req.buf.length - done, req.write);
       if (ret < 0 && ret !== EAGAIN) return ret;
       continue;
@@ -71,6 +75,13 @@ export function* mlx5DeviceDma(
   return 0;
 }
 
+/** The child mkey a KSM slot points `va` at, or null (the null mkey, or one revoked). */
+function ksmChild(ksm: Mlx5Mkey, va: number): Mlx5Mkey | null {
+  const child = ksm.ksm?.get(Math.floor((va - ksm.iova) / ksm.slotSize));
+  if (child === undefined || !child.valid || child.kind !== "mtt") return null;
+  return child;
+}
+
 /**
  * A page fault event: the driver's fault work runs pagefault_single_data_segment on
  * the page-fault workqueue while the access waits to be resumed.
@@ -91,6 +102,7 @@ function* raisePageFault(
     yield* k.sleep(dev.cost.pageFaultNs);
     result = yield* design.pagefaultSingleDataSegment(dev, null, key, va, bcnt, { write });
     k.event("page_fault_resume", { key, va, ret: result });
+    dev.notePageFault({ dev, key, va, write, ret: result });
     resumed.complete();
   });
   dev.pageFaultWq.queueWork(work);

@@ -40,6 +40,17 @@ export interface DmaAccess {
 
 export type DmaObserver = (access: DmaAccess) => void;
 
+/** A device page fault as the driver resolved it (ret: pages, -EAGAIN, or fatal). */
+export interface PageFaultOutcome {
+  readonly dev: Mlx5IbDev;
+  readonly key: number;
+  readonly va: number;
+  readonly write: boolean;
+  readonly ret: number;
+}
+
+export type PageFaultObserver = (fault: PageFaultOutcome) => void;
+
 /** The ODP capabilities of seed 001 (RC send/recv/read/write, UD send) plus implicit. */
 export const MLX5_ODP_CAPS: IbOdpCaps = {
   generalCaps: IB_ODP_SUPPORT | IB_ODP_SUPPORT_IMPLICIT,
@@ -69,6 +80,7 @@ export class Mlx5IbDev extends IbDevice {
   readonly odpCaps: IbOdpCaps;
   readonly cost: CostModel;
   readonly dmaObservers: DmaObserver[] = [];
+  readonly pageFaultObservers: PageFaultObserver[] = [];
   private nextKeyIndex = 1;
   private nextPdn = 1;
 
@@ -93,6 +105,11 @@ export class Mlx5IbDev extends IbDevice {
 
   allocPdn(): number {
     return this.nextPdn++;
+  }
+
+  /** Tells every observer how a page fault ended; called at the resume. */
+  notePageFault(fault: PageFaultOutcome): void {
+    for (const observe of this.pageFaultObservers) observe(fault);
   }
 
   /** Tells every observer about a DMA; called by the device before it moves bytes. */

@@ -4,9 +4,12 @@
  * Models struct mlx5_ib_mr (drivers/infiniband/hw/mlx5/mlx5_ib.h) for the fields ODP
  * uses: the mkey, the umem, `live` (seed 001: cleared first at destroy so new faults
  * fail to find the MR), the implicit parent / children, and the count of prefetch work
- * in flight.
+ * in flight; for the interval design (v5.13+) struct mlx5_ib_mkey's usecount with its
+ * wait queue, whether the key is in dev->odp_mkeys, and the odp_destroy work.
  */
 import type { Kernel } from "../../sim/kernel.ts";
+import { WaitQueueHead } from "../../sim/sync/waitQueue.ts";
+import type { WorkStruct } from "../../sim/sync/workqueue.ts";
 import { IbMr } from "../core/ibMr.ts";
 import type { IbPd } from "../core/ibPd.ts";
 import type { IbUmemOdp } from "../core/umemOdp.ts";
@@ -36,6 +39,14 @@ export class Mlx5IbMr extends IbMr {
   readonly children = new Map<number, Mlx5IbMr>();
   /** Prefetch work items still running against this MR. */
   numPendingPrefetch = 0;
+  /** mmkey.usecount: users that found the MR (fault handlers, work); 0 = unpublished. */
+  usecount = 0;
+  /** mmkey.wait: woken when usecount drops to zero. */
+  readonly usecountWait: WaitQueueHead;
+  /** Present in dev->odp_mkeys, where page faults look keys up. */
+  inOdpMkeys = false;
+  /** mr->odp_destroy.work: the deferred destruction of an implicit child. */
+  odpDestroyWork: WorkStruct | null = null;
 
   constructor(k: Kernel, init: Mlx5MrInit) {
     super(
@@ -52,5 +63,6 @@ export class Mlx5IbMr extends IbMr {
     this.mmkey = init.mkey;
     this.umem = init.umem;
     this.parent = init.parent ?? null;
+    this.usecountWait = new WaitQueueHead(k, `mmkey_wait(${this.objName})`);
   }
 }

@@ -5,12 +5,14 @@
  * written in blocks aligned to MLX5_UMR_MTT_ALIGNMENT, populated from the umem's DMA
  * list (so the extra entries of a block get their current values) or zeroed (ZAP). The
  * UMR is posted on one UMR QP and waited for, so UMRs are serialized and take virtual
- * time; the new entries become visible to the device when the UMR completes.
+ * time; the new entries become visible to the device when the UMR completes. For an
+ * implicit parent, the INDIRECT form rewrites KSM slots from the children table; the
+ * revoke (mlx5r_umr_revoke_mr, v5.19+) disables an mkey.
  */
 import { EFAULT } from "../../sim/errno.ts";
 import type { KGen } from "../../sim/task.ts";
 import { ODP_READ_ALLOWED_BIT, ODP_WRITE_ALLOWED_BIT } from "../core/umemOdp.ts";
-import { MLX5_UMR_MTT_BLOCK_ENTRIES, mttEntry } from "./mkey.ts";
+import { MLX5_UMR_MTT_BLOCK_ENTRIES, mttEntry, type Mlx5Mkey } from "./mkey.ts";
 import type { Mlx5IbMr } from "./mlx5IbMr.ts";
 
 /** MLX5_IB_UPD_XLT_ZAP: write empty entries. */
@@ -67,4 +69,52 @@ function populate(mr: Mlx5IbMr, first: number, end: number): [number, number][] 
     out.push([mttEntry(pfnPlus1 - 1, read, write), page.generation + 1]);
   }
   return out;
+}
+
+/**
+ * mlx5_ib_update_xlt(imr, idx, n, MLX5_IB_UPD_XLT_INDIRECT): rewrites KSM slots
+ * [idx, idx + n) of an implicit parent from its children table (populate_klm): a slot
+ * points at its child's mkey, or at the null mkey when the table has none.
+ */
+export function* mlx5IbUpdateKsm(imr: Mlx5IbMr, idx: number, n: number): KGen<number> {
+  const dev = imr.dev;
+  const k = dev.k;
+  if (!k.kasan.check(imr, "mlx5_ib_update_xlt(INDIRECT) uses the parent mr")) return EFAULT;
+  const ksm = imr.mmkey.ksm;
+  if (ksm === null) throw new Error("update_xlt(INDIRECT) on a non-KSM mkey");
+  const slots = new Map<number, Mlx5Mkey | null>();
+  for (let i = idx; i < idx + n; i++) slots.set(i, imr.children.get(i)?.mmkey ?? null);
+  yield* dev.umrSem.lock();
+  k.event("umr_post", { mkey: imr.mmkey.key, first: idx, count: n, ksm: true });
+  yield* k.sleep(dev.cost.umrNs + dev.cost.umrPerEntryNs * n);
+  for (const [slot, child] of slots) {
+    if (child === null) ksm.delete(slot);
+    else ksm.set(slot, child);
+  }
+  k.event("umr_done", { mkey: imr.mmkey.key, first: idx, count: n, ksm: true });
+  dev.umrSem.unlock();
+  return 0;
+}
+
+/**
+ * MLX5_IB_UPD_XLT_ENABLE over a fresh, empty MTT (an implicit child's creation): one
+ * UMR that enables the mkey; every entry is already empty, so none is written here.
+ */
+export function* mlx5IbUmrEnable(mr: Mlx5IbMr): KGen<number> {
+  const dev = mr.dev;
+  yield* dev.umrSem.lock();
+  yield* dev.k.sleep(dev.cost.umrNs);
+  dev.umrSem.unlock();
+  return 0;
+}
+
+/** mlx5r_umr_revoke_mr(): a UMR that disables the mkey; the device stops using it. */
+export function* mlx5rUmrRevokeMr(mr: Mlx5IbMr): KGen<number> {
+  const dev = mr.dev;
+  yield* dev.umrSem.lock();
+  yield* dev.k.sleep(dev.cost.umrNs);
+  mr.mmkey.valid = false;
+  dev.k.event("umr_revoke", { mkey: mr.mmkey.key });
+  dev.umrSem.unlock();
+  return 0;
 }

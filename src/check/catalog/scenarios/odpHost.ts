@@ -23,11 +23,13 @@ import {
 } from "../../../rdma/core/ibVerbs.ts";
 import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { mlx5IbRegisterDevice } from "../../../rdma/mlx5/mlx5Driver.ts";
-import { Mlx5IbDev } from "../../../rdma/mlx5/mlx5IbDev.ts";
+import { Mlx5IbDev, type Mlx5DevOptions } from "../../../rdma/mlx5/mlx5IbDev.ts";
 import { classicMlx5Odp } from "../../../rdma/mlx5/odp/classicOdp.ts";
+import { intervalMlx5Odp } from "../../../rdma/mlx5/odp/intervalOdp.ts";
 import { hmmMirrorMlx5Odp } from "../../../rdma/mlx5/odp/hmmMirrorOdp.ts";
 import type { Mlx5OdpDesign } from "../../../rdma/mlx5/odp/mlx5OdpDesign.ts";
 import { attachDeviceAccessOracle } from "../../oracles/deviceAccess.ts";
+import { attachFaultProgressOracle } from "../../oracles/faultProgress.ts";
 import type { ScenarioContext } from "../../scenario.ts";
 
 export interface OdpHost {
@@ -42,9 +44,14 @@ export interface OdpHost {
 export const MLX5_DESIGNS: Readonly<Record<string, Mlx5OdpDesign>> = {
   classic: classicMlx5Odp,
   "hmm-mirror": hmmMirrorMlx5Odp,
+  interval: intervalMlx5Odp,
 };
 
-export function odpHost(ctx: ScenarioContext, frames = 256): OdpHost {
+export function odpHost(
+  ctx: ScenarioContext,
+  frames = 256,
+  devOptions: Mlx5DevOptions = {},
+): OdpHost {
   const k = new Kernel({
     seed: ctx.seed,
     strategy: ctx.strategy,
@@ -54,13 +61,14 @@ export function odpHost(ctx: ScenarioContext, frames = 256): OdpHost {
   });
   const phys = new PhysMem(k, { frames });
   const proc = new Process(k, phys);
-  const dev = new Mlx5IbDev(k, "mlx5_0", phys);
+  const dev = new Mlx5IbDev(k, "mlx5_0", phys, devOptions);
   const designName = ctx.design ?? "classic";
   const design = MLX5_DESIGNS[designName];
   if (design === undefined) throw new Error(`no mlx5 design "${designName}"`);
   design.kernelSetup(k);
   mlx5IbRegisterDevice(dev, design);
   attachDeviceAccessOracle(dev);
+  attachFaultProgressOracle(dev);
   return { k, phys, proc, dev, design };
 }
 

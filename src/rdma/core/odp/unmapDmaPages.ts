@@ -33,7 +33,8 @@ export function unmapDmaPagesLocked(umem: IbUmemOdp, virt: number, bound: number
     if ((access & ODP_WRITE_ALLOWED_BIT) !== 0 && !k.hasDefect("unmap-no-dirty")) {
       setPageDirty(compoundHead(page));
     }
-    phys.putPage(page);
+    // The classic design pinned the page when it mapped it; hmm_range_fault takes none.
+    if (umem.pinsPages) phys.putPage(page);
     pageList.set(idx, 0);
     dmaList.set(idx, 0);
     umem.npages--;

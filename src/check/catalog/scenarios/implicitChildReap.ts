@@ -1,0 +1,89 @@
+/**
+ * Catalog scenario: an implicit ODP MR whose one child keeps losing all its pages. The
+ * device writes two pages of a buffer in turn while the process discards them
+ * (MADV_DONTNEED) in turn, so invalidations leave the child empty and queue its reaping
+ * while page faults still use it; at the end the process deregisters the implicit MR.
+ * A reap queued twice frees the child under the second run of its work; a parent
+ * count leaked by a reap that lost the race makes the deregistration wait forever.
+ *
+ * Models no kernel file: the kind of program (an implicit MR over a buffer the
+ * allocator keeps returning to the kernel) that hit CVE-2025-21714.
+ */
+import type { KGen } from "../../../sim/task.ts";
+import { cpuWrite } from "../../../mm/access.ts";
+import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, vmMmap } from "../../../mm/mmap.ts";
+import { PAGE_SIZE } from "../../../mm/page.ts";
+import {
+  IB_ACCESS_LOCAL_WRITE,
+  IB_ACCESS_ON_DEMAND,
+  IMPLICIT_ODP_LENGTH,
+} from "../../../rdma/core/ibVerbs.ts";
+import { ibvAllocPd, ibvDeregMr, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
+import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
+import type { Scenario } from "../../scenario.ts";
+import { odpHost } from "./odpHost.ts";
+
+const ROUNDS = 6;
+const PAGES = 2;
+/** The process discards a page, alternating, this many times. */
+const DISCARDS = 20;
+/**
+ * Faults and UMRs take no virtual time here, so which of the device's faults and the
+ * process's discards overlap is left to the interleaving alone.
+ */
+const INSTANT = { pageFaultNs: 0, umrNs: 0, umrPerEntryNs: 0 };
+
+export const implicitChildReap: Scenario = {
+  name: "implicit-child-reap",
+  description:
+    "implicit-child-reap v2: 2-page anon buffer under an implicit ODP MR, zero-cost faults " +
+    "and UMRs; 6 rounds of " +
+    "nic: write page 0, write page 1; cpu: 20 times madvise(DONTNEED) " +
+    "of page 0 and page 1 in turn; user: join both, dereg_mr",
+  build(ctx) {
+    const host = odpHost(ctx, 256, { cost: INSTANT });
+    const { k, proc, dev, design } = host;
+    proc.spawnThread("setup", function* (): KGen {
+      const mm = proc.mm;
+      if (mm === null) return;
+      const len = PAGES * PAGE_SIZE;
+      const addr = yield* vmMmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+      if (addr < 0) throw new Error(`setup mmap failed: ${addr}`);
+      yield* cpuWrite(mm, addr, new Uint8Array(len).fill(0x11));
+      const uctx = yield* ibvOpenDevice(dev, mm, proc.pid);
+      if (typeof uctx === "number") throw new Error(`open device failed: ${uctx}`);
+      const pd = ibvAllocPd(uctx);
+      if (typeof pd === "number") throw new Error(`alloc_pd failed: ${pd}`);
+      const access = IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE;
+      const imr = yield* ibvRegMr(pd, 0, IMPLICIT_ODP_LENGTH, access);
+      if (typeof imr === "number") throw new Error(`implicit reg_mr failed: ${imr}`);
+      const nic = k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
+        for (let round = 0; round < ROUNDS; round++) {
+          for (let page = 0; page < PAGES; page++) {
+            const data = new Uint8Array(16).fill(0xa0 + round);
+            const va = addr + page * PAGE_SIZE;
+            const ret = yield* mlx5DeviceDma(dev, design, {
+              key: imr.lkey,
+              va,
+              buf: data,
+              write: true,
+            });
+            if (ret < 0) return;
+          }
+        }
+      });
+      const cpu = proc.spawnThread("cpu", function* (): KGen {
+        for (let i = 0; i < DISCARDS; i++) {
+          yield* doMadvise(mm, addr + (i % PAGES) * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
+        }
+      });
+      proc.spawnThread("user", function* (): KGen {
+        yield* k.join(nic);
+        yield* k.join(cpu);
+        yield* ibvDeregMr(imr);
+      });
+    });
+    return k;
+  },
+};

@@ -1,0 +1,59 @@
+/**
+ * Oracle: device page faults make progress. A fault on memory the process has mapped
+ * with the access the device needs, through a live MR, must not end in a fatal error
+ * (which puts the QP in the error state); and one access must not fault for ever.
+ *
+ * Models no kernel file: it states what a user of ODP relies on. It watches through the
+ * device's page-fault observer hook only.
+ *
+ *   qp_error_on_valid_memory  a fatal fault although the MR is live and the VMA allows it
+ *   fault_livelock            the same access faulted more than FAULT_LIMIT times
+ */
+import { EAGAIN } from "../../sim/errno.ts";
+import { errnoName } from "../../sim/errno.ts";
+import { vmaLookup } from "../../mm/mmStruct.ts";
+import { VM_READ, VM_WRITE } from "../../mm/vma.ts";
+import type { Mlx5IbDev, PageFaultOutcome } from "../../rdma/mlx5/mlx5IbDev.ts";
+
+/** Faults of one (key, va) in a row after which the device is deemed stuck. */
+export const FAULT_LIMIT = 64;
+
+export function attachFaultProgressOracle(dev: Mlx5IbDev): void {
+  const streak = new Map<string, number>();
+  dev.pageFaultObservers.push((fault) => {
+    const where = `${fault.key}@${fault.va}`;
+    const n = (streak.get(where) ?? 0) + 1;
+    streak.set(where, fault.ret === EAGAIN ? n : 0);
+    if (n > FAULT_LIMIT) reportLivelock(fault, n);
+    else if (fault.ret < 0 && fault.ret !== EAGAIN) checkFatal(fault);
+  });
+}
+
+function reportLivelock(fault: PageFaultOutcome, n: number): void {
+  fault.dev.k.report(
+    "fault_livelock",
+    `page fault at va 0x${fault.va.toString(16)} retried ${n} times`,
+    {
+      key: fault.key,
+      va: fault.va,
+    },
+  );
+}
+
+function checkFatal(fault: PageFaultOutcome): void {
+  const { dev, key, va } = fault;
+  const mr = dev.mrs.get(key);
+  const umem = mr?.umem;
+  if (mr === undefined || !mr.live || umem === null || umem === undefined || umem.dying) return;
+  const mm = umem.owningMm;
+  if (mm.freed || mm.mmUsers.read() === 0) return;
+  const vma = vmaLookup(mm, va);
+  if (vma === null) return;
+  const needed = fault.write ? VM_WRITE : VM_READ;
+  if ((vma.vmFlags & needed) === 0) return;
+  dev.k.report(
+    "qp_error_on_valid_memory",
+    `page fault at va 0x${va.toString(16)} failed ${errnoName(fault.ret)} although the MR is live and the memory mapped`,
+    { key, va, ret: fault.ret, write: fault.write },
+  );
+}

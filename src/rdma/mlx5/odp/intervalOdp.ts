@@ -1,0 +1,509 @@
+/**
+ * The driver side of the interval design: pagefault_real_mr / pagefault_implicit_mr on
+ * ib_umem_odp_map_dma_and_lock, mlx5_ib_invalidate_range as each umem's interval
+ * notifier op, implicit children in the parent's table by compare-and-swap, reaping of
+ * children whose pages are all gone, and the MR destroy order.
+ *
+ * Models drivers/infiniband/hw/mlx5/odp.c and mr.c as of v6.14 (both 2025 implicit ODP
+ * fixes applied). Users of an MR found by key hold mmkey.usecount (v5.13+, replacing
+ * the odp_srcu of earlier kernels); a key is looked up in dev->odp_mkeys, which only
+ * registered ODP MRs are in (implicit children are reached through the parent's KSM).
+ *
+ *     fault (kworker)                         ->invalidate (notifier of the umem)
+ *     mr = odp_mkeys[key]; usecount++         !blockable: refuse
+ *     np = map_dma_and_lock (mutex held)      lock umem_mutex; set_seq
+ *     update_xlt(MTT of the pages)            zap mapped MTT blocks; unmap DMA pages
+ *     unlock umem_mutex; usecount--           child with no pages left: queue its reap
+ *                                             unlock umem_mutex
+ *
+ * Destroy (mlx5_ib_dereg_mr): erase the key from odp_mkeys and wait for usecount to
+ * reach zero (running faults and child reaps), revoke the mkey (the device stops DMA),
+ * release the umem (unmap everything, remove the notifier: no invalidation runs after),
+ * destroy an implicit parent's remaining children, free.
+ */
+import { EFAULT, EINVAL } from "../../../sim/errno.ts";
+import type { Kernel } from "../../../sim/kernel.ts";
+import { WorkStruct, Workqueue } from "../../../sim/sync/workqueue.ts";
+import type { KGen } from "../../../sim/task.ts";
+import { TASK_SIZE } from "../../../mm/mmStruct.ts";
+import { PAGE_SHIFT } from "../../../mm/page.ts";
+import { mmuIntervalSetSeq } from "../../../mm/notifier/mmuIntervalNotifier.ts";
+import type { MmuNotifierRange } from "../../../mm/notifier/subscriptions.ts";
+import type { IbPd } from "../../core/ibPd.ts";
+import { intervalDesign } from "../../core/odp/intervalDesign.ts";
+import {
+  IntervalUmemOdp,
+  ibUmemOdpMapDmaAndLock,
+  intervalUnmapDmaPages,
+} from "../../core/odp/intervalUmemOdp.ts";
+import type { UmemOdpDriverOps } from "../../core/odp/umemOdpDesign.ts";
+import {
+  ODP_READ_ALLOWED_BIT,
+  ODP_WRITE_ALLOWED_BIT,
+  ibUmemEnd,
+  ibUmemStart,
+  type IbUmemOdp,
+} from "../../core/umemOdp.ts";
+import { MLX5_UMR_MTT_BLOCK_ENTRIES, Mlx5Mkey } from "../mkey.ts";
+import type { Mlx5IbDev } from "../mlx5IbDev.ts";
+import { Mlx5IbMr } from "../mlx5IbMr.ts";
+import {
+  MLX5_IB_UPD_XLT_ZAP,
+  mlx5IbUmrEnable,
+  mlx5IbUpdateKsm,
+  mlx5IbUpdateXlt,
+  mlx5rUmrRevokeMr,
+} from "../umr.ts";
+import type { Mlx5OdpDesign, PagefaultFlags } from "./mlx5OdpDesign.ts";
+
+/** MLX5_IMR_MTT_SIZE by default: each implicit child covers 1 GiB. */
+export const MLX5_IMR_MTT_SIZE = 2 ** 30;
+
+/** Per-device settings of the interval driver (module parameters of the real one). */
+const imrMttSizes = new WeakMap<Mlx5IbDev, number>();
+/** system_unbound_wq of each simulated kernel, made when first needed. */
+const unboundWqs = new WeakMap<Kernel, Workqueue>();
+
+/** Sets the size an implicit child covers on `dev` (a power of two, >= 2 MiB). */
+export function mlx5SetImrMttSize(dev: Mlx5IbDev, bytes: number): void {
+  if (!Number.isSafeInteger(bytes) || bytes < 2 ** 21 || !Number.isInteger(Math.log2(bytes))) {
+    throw new RangeError(`implicit child size must be a power of two >= 2 MiB, got ${bytes}`);
+  }
+  imrMttSizes.set(dev, bytes);
+}
+
+/** MLX5_IMR_MTT_SIZE of `dev`. */
+export function mlx5ImrMttSize(dev: Mlx5IbDev): number {
+  return imrMttSizes.get(dev) ?? MLX5_IMR_MTT_SIZE;
+}
+
+function systemUnboundWq(k: Kernel): Workqueue {
+  let wq = unboundWqs.get(k);
+  if (wq === undefined) {
+    wq = new Workqueue(k, "events_unbound", { workers: 2 });
+    unboundWqs.set(k, wq);
+  }
+  return wq;
+}
+
+/** mlx5_mn_ops: what every umem of this driver is created with. */
+const mlx5MnOps: UmemOdpDriverOps = { invalidate: mlx5IbInvalidateRange };
+
+// --- mmkey usecount ---------------------------------------------------------------
+
+/** mlx5r_deref_odp_mkey(). */
+function mlx5rDerefOdpMkey(mr: Mlx5IbMr): void {
+  const k = mr.dev.k;
+  if (mr.usecount <= 0) {
+    k.report("refcount_underflow", `refcount_t: underflow (usecount of ${mr.objName})`, {
+      mr: mr.objName,
+    });
+    return;
+  }
+  if (--mr.usecount === 0) mr.usecountWait.wakeUp();
+}
+
+/** mlx5r_deref_wait_odp_mkey(): drop the caller's count and wait for all others. */
+function* mlx5rDerefWaitOdpMkey(mr: Mlx5IbMr): KGen {
+  mlx5rDerefOdpMkey(mr);
+  yield* mr.usecountWait.waitEvent(() => mr.usecount === 0);
+}
+
+// --- invalidation ------------------------------------------------------------------
+
+/**
+ * The blocks mlx5_ib_invalidate_range zaps: runs of mapped entries, a run ending at
+ * the first unmapped entry that starts an aligned UMR block, the last run reaching to
+ * the end of the range.
+ */
+function zapBlocks(umem: IbUmemOdp, from: number, to: number): [number, number][] {
+  const dma = umem.dmaList;
+  if (dma === null) return [];
+  const firstIdx = Math.floor((from - ibUmemStart(umem)) / umem.pageSize);
+  const lastIdx = Math.ceil((to - ibUmemStart(umem)) / umem.pageSize) - 1;
+  const blocks: [number, number][] = [];
+  let blkStart = -1;
+  let prev = -1;
+  dma.forEachSet(firstIdx, lastIdx + 1, (idx, access) => {
+    if ((access & (ODP_READ_ALLOWED_BIT | ODP_WRITE_ALLOWED_BIT)) === 0) return;
+    if (blkStart >= 0) {
+      const aligned =
+        (Math.floor(prev / MLX5_UMR_MTT_BLOCK_ENTRIES) + 1) * MLX5_UMR_MTT_BLOCK_ENTRIES;
+      if (aligned < idx) {
+        blocks.push([blkStart, aligned - blkStart]);
+        blkStart = -1;
+      }
+    }
+    if (blkStart < 0) blkStart = idx;
+    prev = idx;
+  });
+  if (blkStart >= 0) blocks.push([blkStart, lastIdx - blkStart + 1]);
+  return blocks;
+}
+
+/**
+ * mlx5_ib_invalidate_range(), the notifier's ->invalidate: refuses a non-blockable
+ * range; else, in one hold of umem_mutex, records the invalidation (set_seq), zaps the
+ * mapped MTT entries, unmaps the DMA pages and, for an implicit child left without
+ * pages, queues its destruction.
+ */
+export function* mlx5IbInvalidateRange(
+  umem: IbUmemOdp,
+  range: MmuNotifierRange,
+  curSeq: number,
+): KGen<boolean> {
+  const k = umem.context.k;
+  if (!(umem instanceof IntervalUmemOdp)) throw new Error("interval invalidate on a foreign umem");
+  if (!range.blockable) return false;
+  if (!k.kasan.check(umem, "mlx5_ib_invalidate_range locks umem_mutex")) return true;
+  yield* umem.umemMutex.lock();
+  mmuIntervalSetSeq(umem.notifier, curSeq);
+  // With no page mapped, umem->private may not be set up yet.
+  if (umem.npages === 0) {
+    umem.umemMutex.unlock();
+    return true;
+  }
+  const mr = umem.driverPrivate;
+  if (!(mr instanceof Mlx5IbMr) || !k.kasan.check(mr, "mlx5_ib_invalidate_range uses mr")) {
+    umem.umemMutex.unlock();
+    return true;
+  }
+  const from = Math.max(ibUmemStart(umem), range.start);
+  const to = Math.min(ibUmemEnd(umem), range.end);
+  for (const [blkStart, count] of zapBlocks(umem, from, to)) {
+    yield* mlx5IbUpdateXlt(mr, blkStart, count, MLX5_IB_UPD_XLT_ZAP);
+  }
+  // The device no longer sees the pages: unmap them, dirtying the written ones.
+  intervalUnmapDmaPages(umem, from, to);
+  if (umem.npages === 0 && mr.parent !== null) destroyUnusedImplicitChildMr(mr);
+  umem.umemMutex.unlock();
+  return true;
+}
+
+/** The slot of the implicit parent an implicit child fills. */
+function childSlot(mr: Mlx5IbMr): number {
+  return Math.floor(mr.iova / mr.length);
+}
+
+/**
+ * destroy_unused_implicit_child_mr(): under the children table's lock, take the child
+ * out and queue its destruction, holding a count on the parent until the work is done.
+ */
+function destroyUnusedImplicitChildMr(mr: Mlx5IbMr): void {
+  const imr = mr.parent;
+  if (imr === null) return;
+  const k = mr.dev.k;
+  // refcount_inc_not_zero(): a parent being destroyed frees its children itself.
+  if (imr.usecount === 0) return;
+  imr.usecount++;
+  const idx = childSlot(mr);
+  if (k.hasDefect("implicit-child-double-destroy")) {
+    // Catalog defect implicit-child-double-destroy (CVE-2025-21714): before "RDMA/mlx5:
+    // Fix implicit ODP use after free" the slot was erased unconditionally, so a second
+    // invalidation of an already-reaped child queued its destruction again.
+    imr.children.delete(idx);
+  } else if (imr.children.get(idx) !== mr) {
+    // Someone else reaps it. Catalog defect implicit-parent-ref-leak: the early return
+    // that the CVE fix added kept the parent's count until "RDMA/mlx5: Fix implicit
+    // ODP hang on parent deregistration".
+    if (!k.hasDefect("implicit-parent-ref-leak")) mlx5rDerefOdpMkey(imr);
+    return;
+  } else {
+    imr.children.delete(idx);
+  }
+  k.event("implicit_child_reap_queued", { child: mr.objName, slot: idx });
+  // Freeing an MR sleeps: bounce to a work queue.
+  mr.odpDestroyWork ??= new WorkStruct("free_implicit_child_mr_work", () =>
+    freeImplicitChildMrWork(mr),
+  );
+  systemUnboundWq(k).queueWork(mr.odpDestroyWork);
+}
+
+/**
+ * free_implicit_child_mr_work(): wait for the child's users, point its KSM slot back
+ * at whatever the table holds (the null mkey) before the child dies, destroy it, and
+ * let go of the parent.
+ */
+function* freeImplicitChildMrWork(mr: Mlx5IbMr): KGen {
+  const k = mr.dev.k;
+  if (!k.kasan.check(mr, "free_implicit_child_mr_work uses the child mr")) return;
+  const imr = mr.parent;
+  if (imr === null) return;
+  yield* mlx5rDerefWaitOdpMkey(mr);
+  const odpImr = imr.umem;
+  if (odpImr === null) throw new Error("implicit parent without its umem");
+  yield* odpImr.umemMutex.lock();
+  yield* mlx5IbUpdateKsm(imr, childSlot(mr), 1);
+  odpImr.umemMutex.unlock();
+  yield* mlx5IbDeregMr(mr);
+  mlx5rDerefOdpMkey(imr);
+}
+
+// --- page faults -------------------------------------------------------------------
+
+/**
+ * pagefault_real_mr(): map the pages of [userVa, userVa + bcnt) of one MTT MR and write
+ * them into its MTT while map_dma_and_lock's umem_mutex is still held. Returns the
+ * number of 4 KiB pages mapped or an errno.
+ */
+function* pagefaultRealMr(
+  mr: Mlx5IbMr,
+  odp: IntervalUmemOdp,
+  userVa: number,
+  bcnt: number,
+  flags: PagefaultFlags,
+): KGen<number> {
+  const k = mr.dev.k;
+  if (!k.kasan.check(odp, "pagefault_real_mr uses the umem")) return EFAULT;
+  const startIdx = Math.floor((userVa - ibUmemStart(odp)) / odp.pageSize);
+  let accessMask = ODP_READ_ALLOWED_BIT;
+  if (odp.writable && flags.downgrade !== true) accessMask |= ODP_WRITE_ALLOWED_BIT;
+  const fault = flags.snapshot !== true;
+  const np = yield* ibUmemOdpMapDmaAndLock(odp, userVa, bcnt, accessMask, fault);
+  if (np < 0) return np;
+  // map_dma_and_lock checked the pages belong to this MR; the MTT follows in the same hold.
+  const ret = yield* mlx5IbUpdateXlt(mr, startIdx, np, 0);
+  odp.umemMutex.unlock();
+  if (ret < 0) return ret;
+  return np * 2 ** (odp.pageShift - PAGE_SHIFT);
+}
+
+/** The number of KSM slots of an implicit MR: the user address space / child size. */
+function imrKsmEntries(dev: Mlx5IbDev): number {
+  return TASK_SIZE / mlx5ImrMttSize(dev);
+}
+
+/**
+ * implicit_get_child_mr(): a new child umem + MTT MR for slot `idx`, published in the
+ * parent's table by compare-and-swap; a loser destroys its own and uses the winner's.
+ * Returns the child with a usecount held for the caller, or an errno.
+ */
+function* implicitGetChildMr(imr: Mlx5IbMr, idx: number): KGen<Mlx5IbMr | number> {
+  const dev = imr.dev;
+  const root = imr.umem;
+  if (!(root instanceof IntervalUmemOdp)) return EINVAL;
+  const size = mlx5ImrMttSize(dev);
+  const odp = yield* intervalDesign.allocChild(root, idx * size, size, mlx5MnOps);
+  if (typeof odp === "number") return odp;
+  const mkey = new Mlx5Mkey(dev.allocKey(), "mtt", imr.pd.pdn, idx * size, size, PAGE_SHIFT);
+  const mr = new Mlx5IbMr(dev.k, {
+    dev,
+    pd: imr.pd,
+    mkey,
+    access: imr.access,
+    umem: odp,
+    parent: imr,
+  });
+  dev.mkeys.set(mkey.key, mkey);
+  dev.mrs.set(mkey.key, mr);
+  odp.driverPrivate = mr;
+  // One count for the table, one for the caller.
+  mr.usecount = 2;
+  mr.live = true;
+  yield* mlx5IbUmrEnable(mr);
+  const winner = imr.children.get(idx);
+  if (winner !== undefined) {
+    // Another fault created this child first: use theirs.
+    winner.usecount++;
+    mr.usecount = 0;
+    yield* mlx5IbDeregMr(mr);
+    return winner;
+  }
+  imr.children.set(idx, mr);
+  dev.k.event("implicit_child_created", { child: mr.objName, slot: idx, key: mkey.key });
+  return mr;
+}
+
+/**
+ * pagefault_implicit_mr(): for each child slot [va, va + bcnt) touches, find or create
+ * the child and fault its pages in; then, if children were created, rewrite those KSM
+ * slots under the parent's umem_mutex.
+ */
+function* pagefaultImplicitMr(
+  imr: Mlx5IbMr,
+  odpImr: IntervalUmemOdp,
+  va: number,
+  bcnt: number,
+  flags: PagefaultFlags,
+): KGen<number> {
+  const dev = imr.dev;
+  const size = mlx5ImrMttSize(dev);
+  const limit = imrKsmEntries(dev) * size;
+  if (va >= limit || limit - va < bcnt) return EFAULT;
+  const endIdx = Math.floor((va + bcnt - 1) / size);
+  let updStart = endIdx + 1;
+  let updLen = 0;
+  let npages = 0;
+  let ret = 0;
+  let userVa = va;
+  let left = bcnt;
+  while (left > 0) {
+    const idx = Math.floor(userVa / size);
+    let mtt = imr.children.get(idx);
+    if (mtt === undefined) {
+      const made = yield* implicitGetChildMr(imr, idx);
+      if (typeof made === "number") {
+        ret = made;
+        break;
+      }
+      mtt = made;
+      updStart = Math.min(updStart, idx);
+      updLen = idx - updStart + 1;
+    } else {
+      mtt.usecount++;
+    }
+    const odp = mtt.umem as IntervalUmemOdp;
+    const len = Math.min(userVa + left, ibUmemEnd(odp)) - userVa;
+    ret = yield* pagefaultRealMr(mtt, odp, userVa, len, flags);
+    mlx5rDerefOdpMkey(mtt);
+    if (ret < 0) break;
+    userVa += len;
+    left -= len;
+    npages += ret;
+  }
+  if (ret >= 0) ret = npages;
+  if (updLen === 0) return ret;
+  // The table changed: make the KSM agree before the device is resumed.
+  yield* odpImr.umemMutex.lock();
+  const err = yield* mlx5IbUpdateKsm(imr, updStart, updLen);
+  odpImr.umemMutex.unlock();
+  return err < 0 ? err : ret;
+}
+
+/** pagefault_mr(): an explicit MR's range check, or the implicit path. */
+function* pagefaultMr(mr: Mlx5IbMr, va: number, bcnt: number, flags: PagefaultFlags): KGen<number> {
+  const odp = mr.umem;
+  if (!(odp instanceof IntervalUmemOdp)) return EINVAL;
+  if (odp.isImplicitOdp) return yield* pagefaultImplicitMr(mr, odp, va, bcnt, flags);
+  const userVa = va - mr.iova + odp.address;
+  if (userVa < ibUmemStart(odp) || userVa >= ibUmemEnd(odp) || ibUmemEnd(odp) - userVa < bcnt) {
+    return EFAULT;
+  }
+  return yield* pagefaultRealMr(mr, odp, userVa, bcnt, flags);
+}
+
+// --- registration and destruction --------------------------------------------------
+
+/** mlx5r_store_odp_mkey(): faults may now find the MR by key. */
+function mlx5rStoreOdpMkey(mr: Mlx5IbMr): void {
+  mr.usecount = 1;
+  mr.inOdpMkeys = true;
+  mr.live = true;
+}
+
+function* createUserOdpMr(
+  dev: Mlx5IbDev,
+  pd: IbPd,
+  start: number,
+  length: number,
+  access: number,
+): KGen<Mlx5IbMr | number> {
+  const odp = yield* intervalDesign.get(pd.uctx, start, length, access, mlx5MnOps);
+  if (typeof odp === "number") return odp;
+  const mkey = new Mlx5Mkey(dev.allocKey(), "mtt", pd.pdn, odp.address, odp.length, odp.pageShift);
+  const mr = new Mlx5IbMr(dev.k, { dev, pd, mkey, access, umem: odp });
+  dev.mkeys.set(mkey.key, mkey);
+  dev.mrs.set(mkey.key, mr);
+  odp.driverPrivate = mr;
+  mlx5rStoreOdpMkey(mr);
+  // mlx5_ib_init_odp_mr(): map what the CPU already has (snapshot) and enable the mkey.
+  const ret = yield* pagefaultRealMr(mr, odp, odp.address, odp.length, {
+    write: false,
+    snapshot: true,
+  });
+  if (ret < 0) {
+    yield* mlx5IbDeregMr(mr);
+    return ret;
+  }
+  return mr;
+}
+
+/** mlx5_ib_alloc_implicit_mr(): the root umem and a KSM mkey over the address space. */
+function* mlx5IbAllocImplicitMr(dev: Mlx5IbDev, pd: IbPd, access: number): KGen<Mlx5IbMr | number> {
+  const root = yield* intervalDesign.allocImplicit(pd.uctx, access, mlx5MnOps);
+  if (typeof root === "number") return root;
+  const size = mlx5ImrMttSize(dev);
+  const mkey = new Mlx5Mkey(
+    dev.allocKey(),
+    "ksm",
+    pd.pdn,
+    0,
+    imrKsmEntries(dev) * size,
+    PAGE_SHIFT,
+    size,
+  );
+  const imr = new Mlx5IbMr(dev.k, { dev, pd, mkey, access, umem: root });
+  root.driverPrivate = imr;
+  // Every slot starts at the null mkey: the KSM's Map holds no entry.
+  yield* mlx5IbUmrEnable(imr);
+  dev.mkeys.set(mkey.key, mkey);
+  dev.mrs.set(mkey.key, imr);
+  mlx5rStoreOdpMkey(imr);
+  return imr;
+}
+
+/**
+ * mlx5_ib_dereg_mr() of an ODP MR: unpublish and wait for users, revoke the mkey,
+ * release the umem, destroy an implicit parent's remaining children, free.
+ */
+export function* mlx5IbDeregMr(mr: Mlx5IbMr): KGen<number> {
+  const dev = mr.dev;
+  const k = dev.k;
+  if (!k.kasan.check(mr, "mlx5_ib_dereg_mr")) return EINVAL;
+  const umem = mr.umem;
+  if (!(umem instanceof IntervalUmemOdp)) return EINVAL;
+  if (mr.usecount !== 0 && mr.inOdpMkeys) {
+    mr.inOdpMkeys = false;
+    mr.live = false;
+    yield* mlx5rDerefWaitOdpMkey(mr);
+  }
+  // Stop DMA.
+  yield* mlx5rUmrRevokeMr(mr);
+  yield* intervalDesign.release(umem);
+  // mlx5_ib_free_odp_mr(): an implicit parent's children are already unreachable.
+  for (const [idx, child] of [...mr.children]) {
+    mr.children.delete(idx);
+    yield* mlx5IbDeregMr(child);
+  }
+  dev.mkeys.delete(mr.mmkey.key);
+  dev.mrs.delete(mr.mmkey.key);
+  k.event("destroy_mkey", { mkey: mr.mmkey.key });
+  k.kasan.free(mr);
+  return 0;
+}
+
+export const intervalMlx5Odp: Mlx5OdpDesign = {
+  core: intervalDesign,
+
+  kernelSetup() {
+    // The modern notifier core: the lockdep map and the start/end pairing are on.
+  },
+
+  allocUcontext() {
+    // Interval notifiers are per umem: nothing to hook on the ucontext.
+  },
+
+  *regOdpMr(dev, pd, start, length, access) {
+    if (start === 0 && length === Number.MAX_SAFE_INTEGER) {
+      return yield* mlx5IbAllocImplicitMr(dev, pd, access);
+    }
+    return yield* createUserOdpMr(dev, pd, start, length, access);
+  },
+
+  deregOdpMr: mlx5IbDeregMr,
+
+  *pagefaultSingleDataSegment(dev, pd, key, va, bcnt, flags) {
+    const k = dev.k;
+    // xa_load(&dev->odp_mkeys) and refcount_inc under xa_lock: one atomic step.
+    yield "odp_mkeys lookup";
+    const mr = dev.mrs.get(key);
+    if (mr === undefined || !mr.inOdpMkeys) return EFAULT;
+    if (!k.kasan.check(mr, "pagefault finds mr by key")) return EFAULT;
+    mr.usecount++;
+    let ret: number;
+    if (flags.prefetch === true && pd !== null && mr.pd !== pd) ret = EFAULT;
+    else ret = yield* pagefaultMr(mr, va, bcnt, flags);
+    mlx5rDerefOdpMkey(mr);
+    return ret;
+  },
+};
