@@ -6,6 +6,7 @@
  * first step at which it names a task that cannot run, or where the run ends before or
  * after the schedule does, is reported as `divergence`, which means the scenario no longer behaves as it did when the schedule was recorded.
  */
+import type { Kernel } from "../sim/kernel.ts";
 import { ReplaySchedule } from "../sim/strategies/replay.ts";
 import { runScenario, type Scenario, type ScenarioRun } from "./scenario.ts";
 import { Recording } from "./strategies/recording.ts";
@@ -25,13 +26,19 @@ export interface Replayed extends ScenarioRun {
   readonly preemptions: number;
 }
 
-export function replayRecorded(scenario: Scenario, recorded: RecordedRun, trace = true): Replayed {
+export function replayRecorded(
+  scenario: Scenario,
+  recorded: RecordedRun,
+  trace = true,
+  onKernel?: (kernel: Kernel) => void,
+): Replayed {
   const replay = new ReplaySchedule(recorded.schedule);
   const recording = new Recording(replay);
   const run = runScenario(scenario, {
     seed: recorded.seed,
     strategy: recording,
     trace,
+    ...(onKernel === undefined ? {} : { onKernel }),
     ...(recorded.design === undefined ? {} : { design: recorded.design }),
     ...(recorded.defects === undefined ? {} : { defects: recorded.defects }),
   });

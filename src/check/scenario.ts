@@ -23,6 +23,8 @@ export interface ScenarioContext {
   readonly defects?: readonly string[];
   /** Faults to inject; no scenario reads it yet. */
   readonly faults?: FaultPlan;
+  /** Called with the built kernel before it runs (to attach observers, e.g. snapshots). */
+  readonly onKernel?: (kernel: Kernel) => void;
 }
 
 export interface Scenario {
@@ -52,6 +54,7 @@ export interface ScenarioRun {
 /** Builds and runs one schedule of `scenario`, then applies its post-run oracle. */
 export function runScenario(scenario: Scenario, ctx: ScenarioContext): ScenarioRun {
   const kernel = scenario.build(ctx);
+  ctx.onKernel?.(kernel);
   const result = kernel.run();
   const extra = scenario.check?.(kernel, result) ?? [];
   const violations = extra.length === 0 ? result.violations : [...result.violations, ...extra];

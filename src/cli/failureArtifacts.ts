@@ -13,8 +13,40 @@ import type { Scenario } from "../check/scenario.ts";
 import { shrink } from "../check/shrink.ts";
 import { encodeToken } from "../check/token.ts";
 import { serializeChromeTrace, toChromeTrace } from "../output/perfetto.ts";
-import { buildRunFile, serializeRunFile } from "../output/runFile.ts";
+import { buildRunFile, serializeRunFile, type Snapshot } from "../output/runFile.ts";
+import { SnapshotRecorder } from "../output/snapshotRecorder.ts";
+import type { Kernel } from "../sim/kernel.ts";
+import { odpHostOf } from "../check/catalog/scenarios/odpHost.ts";
+import { odpSnapshotSource } from "../check/snapshots/odpSnapshot.ts";
 import { toTextLog } from "../output/textLog.ts";
+
+/** The moments worth a snapshot: the device view or the CPU's page tables changed. */
+const SNAPSHOT_EVENTS = [
+  "umr_done",
+  "odp_map_page",
+  "odp_unmap_page",
+  "invalidate_range_start",
+  "invalidate_range_end",
+  "page_fault",
+  "page_fault_resume",
+  "destroy_mkey",
+];
+
+/** Records snapshots of an ODP host's state while a replay runs (other scenarios: none). */
+class SnapshotCollector {
+  private recorder: SnapshotRecorder | null = null;
+
+  attach(k: Kernel): void {
+    const host = odpHostOf(k);
+    if (host === undefined || k.trace === null) return;
+    this.recorder = new SnapshotRecorder(odpSnapshotSource(host), SNAPSHOT_EVENTS);
+    this.recorder.attach(k.trace);
+  }
+
+  taken(): readonly Snapshot[] {
+    return this.recorder?.snapshots ?? [];
+  }
+}
 
 export interface Failure {
   readonly scenario: Scenario;
@@ -27,6 +59,8 @@ export interface Failure {
 
 export interface FailureArtifacts {
   readonly report: string;
+  /** The viewer's run file of the shrunk run (null when no files were asked for). */
+  readonly runFileJson: string | null;
   readonly token: string;
   readonly depth: number;
   readonly files: {
@@ -48,8 +82,12 @@ export function failureArtifacts(failure: Failure, outDir: string | null): Failu
   const recorded = { seed, schedule: shrunk.executed, design, defects };
   const report = renderRaceReport(buildRaceReport(scenario, recorded));
   const token = encodeToken(scenario, { ...recorded, strategy: failure.strategy });
-  if (outDir === null) return { report, token, depth: shrunk.preemptions, files: null };
-  const replayed = replayRecorded(scenario, recorded, true);
+  if (outDir === null)
+    return { report, token, depth: shrunk.preemptions, files: null, runFileJson: null };
+  const snapshots = new SnapshotCollector();
+  const replayed = replayRecorded(scenario, recorded, true, (k) => {
+    snapshots.attach(k);
+  });
   const trace = replayed.result.trace;
   if (trace === null) throw new Error(`scenario ${scenario.name} ignores ctx.trace`);
   mkdirSync(outDir, { recursive: true });
@@ -63,11 +101,12 @@ export function failureArtifacts(failure: Failure, outDir: string | null): Failu
   const run = buildRunFile(
     replayed.result,
     { scenario: scenario.name, design, defects, seed, strategy: failure.strategy },
-    [],
+    snapshots.taken(),
     report,
   );
-  writeFileSync(files.runFile, serializeRunFile(run));
+  const runFileJson = serializeRunFile(run);
+  writeFileSync(files.runFile, runFileJson);
   writeFileSync(files.log, toTextLog(trace, replayed.violations));
   writeFileSync(files.report, `${report}\n\nreplay: odpsim replay ${token}\n`);
-  return { report, token, depth: shrunk.preemptions, files };
+  return { report, token, depth: shrunk.preemptions, files, runFileJson };
 }

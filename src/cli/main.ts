@@ -14,6 +14,9 @@ import { explore, type StrategyName } from "../check/explore.ts";
 import { TokenError, replayToken } from "../check/token.ts";
 import { writeFileSync } from "node:fs";
 import { serializeChromeTrace, toChromeTrace } from "../output/perfetto.ts";
+import { loadScenario, type CompiledScenario } from "../scenario/compile.ts";
+import { ScenarioError } from "../scenario/errors.ts";
+import { checkOverrides, effectiveConfig, renderRunReport, runOnce } from "../scenario/runOnce.ts";
 import { failureArtifacts } from "./failureArtifacts.ts";
 import { viewCommand } from "./view.ts";
 
@@ -154,29 +157,41 @@ function designsOf(scenario: Scenario): string[] {
   return [...new Set([...own, ...odp])];
 }
 
+/** A scenario file rather than a catalog scenario name. */
+function isScenarioFile(name: string): boolean {
+  return /\.ya?ml$/i.test(name) || name.includes("/");
+}
+
 function runExplore(name: string, opts: ExploreOpts): number {
   singleWorker(opts.workers);
-  const scenario = catalogScenarios().get(name);
+  const file: CompiledScenario | null = isScenarioFile(name) ? loadScenario(name) : null;
+  const scenario = file ?? catalogScenarios().get(name);
   if (scenario === undefined) {
     throw new UsageError(
-      `unknown scenario "${name}"; known: ${[...catalogScenarios().keys()].join(", ")}`,
+      `unknown scenario "${name}"; known: ${[...catalogScenarios().keys()].join(", ")} or a .yaml file`,
     );
   }
-  const design = opts.design ?? CATALOG.find((e) => e.scenario === scenario)?.design ?? "classic";
-  const designs = designsOf(scenario);
+  const fileConfig = file === null ? null : effectiveConfig(file, opts.design, opts.defect);
+  const defects = fileConfig?.defects ?? opts.defect;
+  const design =
+    fileConfig?.design ??
+    opts.design ??
+    CATALOG.find((e) => e.scenario === scenario)?.design ??
+    "classic";
+  const designs = file === null ? designsOf(scenario) : Object.keys(MLX5_DESIGNS);
   if (!designs.includes(design)) {
     throw new UsageError(
       `design "${design}" is not modelled for ${name}; try ${designs.join(", ")}`,
     );
   }
   const known = new Set(CATALOG.map((e) => e.id));
-  for (const d of opts.defect) if (!known.has(d)) throw new UsageError(`unknown defect "${d}"`);
+  for (const d of defects) if (!known.has(d)) throw new UsageError(`unknown defect "${d}"`);
   const r = explore(scenario, {
     strategy: opts.strategy,
     schedules: opts.schedules,
     seed: opts.seed,
     design,
-    defects: opts.defect,
+    defects,
   });
   const failure = r.firstFailure;
   if (failure === null) {
@@ -191,7 +206,7 @@ function runExplore(name: string, opts: ExploreOpts): number {
       schedule: failure.schedule,
       strategy: opts.strategy,
       design,
-      defects: opts.defect,
+      defects,
     },
     null,
   );
@@ -207,9 +222,38 @@ function runExplore(name: string, opts: ExploreOpts): number {
     );
   } else {
     out(art.report);
-    out(`\nreplay: odpsim replay ${art.token}`);
+    if (file !== null && opts.strategy === "random")
+      out(`\nrerun: odpsim run ${name} --seed ${failure.seed} --trace trace.json`);
+    else out(`\nreplay: odpsim replay ${art.token}`);
   }
   return EXIT_VIOLATION;
+}
+
+interface RunOpts {
+  readonly design?: string;
+  readonly defect: string[];
+  readonly seed: number;
+  readonly trace?: string;
+  readonly json: boolean;
+}
+
+function runRun(file: string, opts: RunOpts): number {
+  const problem = checkOverrides(opts.design, opts.defect);
+  if (problem !== null) throw new UsageError(problem);
+  const scenario = loadScenario(file);
+  const { report, run } = runOnce(scenario, {
+    seed: opts.seed,
+    design: opts.design,
+    defects: opts.defect,
+    trace: opts.trace !== undefined,
+  });
+  out(opts.json ? JSON.stringify(report) : renderRunReport(report));
+  const trace = run.result.trace;
+  if (opts.trace !== undefined && trace !== null) {
+    writeFileSync(opts.trace, serializeChromeTrace(toChromeTrace(trace, run.violations)));
+    if (!opts.json) out(`trace written to ${opts.trace} (open it in https://ui.perfetto.dev)`);
+  }
+  return report.clean ? EXIT_OK : EXIT_VIOLATION;
 }
 
 function runReplay(token: string, traceFile: string | undefined): number {
@@ -296,10 +340,32 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option("--json", "print JSON", false)
     .addHelpText(
       "after",
-      "\nExample:\n  odpsim explore fault-vs-invalidate --defect classic-no-retry-check",
+      "\nExamples:\n  odpsim explore fault-vs-invalidate --defect classic-no-retry-check\n" +
+        "  odpsim explore examples/10-catalog-no-retry-check.yaml --schedules 500",
     )
     .action((name: string, o: ExploreOpts) => {
       setCode(runExplore(name, o));
+    });
+  program
+    .command("run <scenario>")
+    .description("run a scenario file once (uniform random schedule from the seed)")
+    .option("--design <d>", "classic | hmm-mirror | interval (overrides the file's)")
+    .option(
+      "--defect <id>",
+      "switch a catalog defect on (repeatable; overrides the file's)",
+      collect,
+      [],
+    )
+    .option("--seed <s>", "the run's seed", intOption("--seed", 0, Number.MAX_SAFE_INTEGER), 0)
+    .option("--trace <file>", "also write a Perfetto trace of the run")
+    .option("--json", "print JSON", false)
+    .addHelpText(
+      "after",
+      "\nExamples:\n  odpsim run examples/01-explicit-fault-in.yaml\n" +
+        "  odpsim run examples/10-catalog-no-retry-check.yaml --seed 7 --trace trace.json",
+    )
+    .action((file: string, o: RunOpts) => {
+      setCode(runRun(file, o));
     });
   program
     .command("replay <token>")
@@ -328,6 +394,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       return error.code === "commander.helpDisplayed" || error.code === "commander.version"
         ? EXIT_OK
         : EXIT_USAGE;
+    }
+    if (error instanceof ScenarioError) {
+      process.stderr.write(`${error.format()}\n`);
+      return EXIT_USAGE;
     }
     if (error instanceof UsageError) {
       process.stderr.write(`odpsim: ${error.message}\n`);

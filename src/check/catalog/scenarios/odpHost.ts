@@ -47,6 +47,14 @@ export const MLX5_DESIGNS: Readonly<Record<string, Mlx5OdpDesign>> = {
   interval: intervalMlx5Odp,
 };
 
+/** The host each kernel was built with, for observers (snapshots) that need the model. */
+const hosts = new WeakMap<Kernel, OdpHost>();
+
+/** The ODP host a scenario built on `k`, if it used odpHost(). */
+export function odpHostOf(k: Kernel): OdpHost | undefined {
+  return hosts.get(k);
+}
+
 export function odpHost(
   ctx: ScenarioContext,
   frames = 256,
@@ -69,7 +77,9 @@ export function odpHost(
   mlx5IbRegisterDevice(dev, design);
   attachDeviceAccessOracle(dev);
   attachFaultProgressOracle(dev);
-  return { k, phys, proc, dev, design };
+  const host = { k, phys, proc, dev, design };
+  hosts.set(k, host);
+  return host;
 }
 
 export interface OdpBuffer {

@@ -1,0 +1,71 @@
+/**
+ * A validated scenario file → a `Scenario` the explorer, the replayer and `odpsim run`
+ * can build kernels from.
+ *
+ * Models no kernel file. `build(ctx)` creates the hosts, runs every process's setup in
+ * one setup task, then spawns the threads (no schedule hints: the strategy decides every
+ * interleaving). The context's design and defects override the file's. `check` turns the
+ * file's data expectations into post-run violations. Per-run state is kept in a WeakMap
+ * owned by the compiled scenario, keyed by the run's kernel.
+ */
+import type { Kernel, RunResult } from "../sim/kernel.ts";
+import type { KGen } from "../sim/task.ts";
+import type { Scenario, ScenarioContext } from "../check/scenario.ts";
+import { dataCheckViolations, runDataChecks, type DataCheckResult } from "./dataCheck.ts";
+import { loadScenarioFile, type ParsedScenario } from "./parse.ts";
+import type { ScenarioSpec } from "./schema.ts";
+import { setupProcess } from "./setup.ts";
+import { spawnThreads } from "./threads.ts";
+import { buildWorld, type World } from "./world.ts";
+
+/** The description prefix: bump it when the compiler's meaning of a file changes. */
+const DESCRIPTION_VERSION = "odpsim scenario file v1";
+
+export interface CompiledScenario extends Scenario {
+  readonly file: string;
+  readonly spec: ScenarioSpec;
+  /** The expected violation kind, or null when every run must be clean. */
+  readonly expectedViolation: string | null;
+  /** The data checks of a finished run of a kernel this scenario built. */
+  dataChecks(kernel: Kernel, result: RunResult): readonly DataCheckResult[];
+}
+
+/** Reads, validates and compiles `file`; throws ScenarioError. */
+export function loadScenario(file: string): CompiledScenario {
+  return compileScenario(loadScenarioFile(file));
+}
+
+export function compileScenario(parsed: ParsedScenario): CompiledScenario {
+  const { spec, file } = parsed;
+  const worlds = new WeakMap<Kernel, World>();
+  const checks = spec.expect?.data ?? [];
+  const expected = spec.expect?.violation;
+  const dataChecks = (kernel: Kernel, result: RunResult): DataCheckResult[] => {
+    const world = worlds.get(kernel);
+    if (world === undefined) throw new Error(`kernel not built by scenario ${spec.name}`);
+    return runDataChecks(world, checks, result);
+  };
+  return {
+    name: spec.name,
+    description: `${DESCRIPTION_VERSION}: ${JSON.stringify(spec)}`,
+    file,
+    spec,
+    expectedViolation: expected === undefined || expected === "none" ? null : expected,
+    build(ctx: ScenarioContext): Kernel {
+      const world = buildWorld(spec, ctx);
+      worlds.set(world.k, world);
+      const firstHost = world.hosts.values().next().value;
+      const group = { kind: "host" as const, name: firstHost?.name ?? "host0" };
+      world.k.spawn("setup", group, function* (): KGen {
+        const procs = [...world.procs.values()];
+        for (const p of procs) if (!(yield* setupProcess(world, p))) return;
+        for (const p of procs) spawnThreads(world, p);
+      });
+      return world.k;
+    },
+    check(kernel, result) {
+      return checks.length === 0 ? [] : dataCheckViolations(dataChecks(kernel, result), result);
+    },
+    dataChecks,
+  };
+}

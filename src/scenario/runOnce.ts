@@ -1,0 +1,144 @@
+/**
+ * One execution of a scenario file, as `odpsim run` reports it: the run's status, its
+ * violations, the data checks and whether the file's expectation was met.
+ *
+ * Models no kernel file. The schedule is uniform random from the seed — the same run
+ * the explorer's random strategy makes for that seed, so `odpsim explore FILE` and
+ * `odpsim run FILE --seed S` agree on what schedule S does.
+ */
+import type { RunStatus } from "../sim/kernel.ts";
+import { UniformRandom } from "../sim/strategies/uniformRandom.ts";
+import type { Violation } from "../sim/violation.ts";
+import { CATALOG } from "../check/catalog/catalog.ts";
+import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
+import { runScenario, type ScenarioRun } from "../check/scenario.ts";
+import type { CompiledScenario } from "./compile.ts";
+import type { DataCheckResult } from "./dataCheck.ts";
+
+export interface RunOnceOptions {
+  readonly seed: number;
+  /** Overrides the file's design. */
+  readonly design?: string | undefined;
+  /** Overrides the file's defects when non-empty. */
+  readonly defects?: readonly string[] | undefined;
+  readonly trace?: boolean;
+}
+
+export interface RunReport {
+  readonly scenario: string;
+  readonly file: string;
+  readonly design: string;
+  readonly defects: readonly string[];
+  readonly seed: number;
+  readonly status: RunStatus;
+  readonly steps: number;
+  readonly timeNs: number;
+  readonly violations: readonly Violation[];
+  readonly internalError: string | null;
+  readonly dataChecks: readonly DataCheckResult[];
+  /** The file's expected violation kind, or null for "none". */
+  readonly expectedViolation: string | null;
+  /** Whether this run shows what the file expects. */
+  readonly expectationMet: boolean;
+  /** Whether the run was clean: exit status 0. */
+  readonly clean: boolean;
+  readonly notes: readonly string[];
+}
+
+/** Command-line overrides the model cannot take, as a message; null when fine. */
+export function checkOverrides(
+  design: string | undefined,
+  defects: readonly string[],
+): string | null {
+  if (design !== undefined && MLX5_DESIGNS[design] === undefined) {
+    return `design "${design}" is not implemented in the model yet (implemented: ${Object.keys(MLX5_DESIGNS).join(", ")})`;
+  }
+  const known = new Set(CATALOG.map((e) => e.id));
+  const unknown = defects.find((d) => !known.has(d));
+  return unknown === undefined ? null : `unknown defect "${unknown}"`;
+}
+
+/** The design and defects a run of `scenario` uses under these overrides. */
+export function effectiveConfig(
+  scenario: CompiledScenario,
+  design: string | undefined,
+  defects: readonly string[] | undefined,
+): { design: string; defects: readonly string[] } {
+  return {
+    design: design ?? scenario.spec.design ?? "classic",
+    defects: defects !== undefined && defects.length > 0 ? defects : (scenario.spec.defects ?? []),
+  };
+}
+
+export function runOnce(
+  scenario: CompiledScenario,
+  opts: RunOnceOptions,
+): { report: RunReport; run: ScenarioRun } {
+  const { design, defects } = effectiveConfig(scenario, opts.design, opts.defects);
+  const run = runScenario(scenario, {
+    seed: opts.seed,
+    strategy: new UniformRandom(),
+    trace: opts.trace === true,
+    design,
+    defects,
+  });
+  const { result, violations } = run;
+  const dataChecks = scenario.dataChecks(run.kernel, result);
+  const expected = scenario.expectedViolation;
+  const clean = result.status === "ok" && violations.length === 0;
+  const notes: string[] = [];
+  if (scenario.spec.faults !== undefined) notes.push("fault injection is not acted on yet");
+  const report: RunReport = {
+    scenario: scenario.name,
+    file: scenario.file,
+    design,
+    defects,
+    seed: opts.seed,
+    status: result.status,
+    steps: result.steps,
+    timeNs: result.timeNs,
+    violations,
+    internalError: result.internalError?.message ?? null,
+    dataChecks,
+    expectedViolation: expected,
+    expectationMet: expected === null ? clean : violations.some((v) => v.kind === expected),
+    clean,
+    notes,
+  };
+  return { report, run };
+}
+
+/** The human-readable form `odpsim run` prints. */
+export function renderRunReport(r: RunReport): string {
+  const lines = [
+    `scenario ${r.scenario} (${r.file}): design ${r.design}, defects ${r.defects.length === 0 ? "none" : r.defects.join(", ")}, seed ${r.seed}`,
+    `status: ${r.status} after ${r.steps} steps, ${(r.timeNs / 1000).toFixed(1)} us of virtual time`,
+  ];
+  if (r.internalError !== null) lines.push(`odpsim internal error: ${r.internalError}`);
+  if (r.violations.length === 0) lines.push("violations: none");
+  else {
+    lines.push(`violations: ${r.violations.length}`);
+    for (const v of r.violations) {
+      lines.push(
+        `  ${v.kind} at step ${v.step}${v.task === null ? "" : ` in ${v.task}`}: ${v.message}`,
+      );
+    }
+  }
+  if (r.dataChecks.length > 0) {
+    const passed = r.dataChecks.filter((c) => c.status === "passed").length;
+    lines.push(`data checks: ${passed} of ${r.dataChecks.length} passed`);
+    for (const c of r.dataChecks) {
+      const range = `${c.process} ${c.buffer}[${c.offset}, ${c.offset + c.bytes})`;
+      lines.push(`  ${c.status.padEnd(7)} ${range}${c.message === "" ? "" : `: ${c.message}`}`);
+    }
+  }
+  const want = r.expectedViolation ?? "no violation";
+  const verdict = r.expectationMet ? "met by this run" : "not met by this run";
+  const hint =
+    !r.expectationMet && r.expectedViolation !== null
+      ? ` (a race needs the right schedule: odpsim explore ${r.file})`
+      : "";
+  lines.push(`expectation (${want}): ${verdict}${hint}`);
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  return lines.join("\n");
+}

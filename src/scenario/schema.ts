@@ -1,0 +1,373 @@
+/**
+ * The scenario language: the shape of a YAML scenario file, as a zod 4 schema.
+ *
+ * Models no kernel file. A scenario describes the machine (hosts and their NICs), the
+ * programs (processes, their setup and their threads of operations), the interlock
+ * design and the historical defects to switch on, and what the run is expected to show.
+ * This file is the single source of the language: `npm run schema` turns it into
+ * schema/scenario.schema.json for editor completion, and parse.ts validates files with
+ * it. Structural rules live here; rules that need names or sizes (does that buffer
+ * exist, is the offset inside it) live in validate.ts.
+ *
+ * Conventions: fields are camelCase (`hugetlbPages`, `odpCaps`), operation names are the
+ * snake_case of the syscall or verb they stand for (`cpu_write`, `dereg_mr`). Offsets
+ * and sizes in bytes are `offset` / `bytes`; page counts are `pages` (4 KiB pages).
+ */
+import { z } from "zod";
+
+/** The page size every count of `pages` is in. */
+export const SCENARIO_PAGE_SIZE = 4096;
+
+const ident = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, "a name: letters, digits, '_', '.', '-'")
+  .describe("A name other parts of the scenario refer to.");
+
+const byteValue = z.int().min(0).max(255).describe("A byte value, 0..255 (0xa0 works).");
+const offset = z.int().min(0).describe("Byte offset from the start of the buffer or MR.");
+const bytes = z.int().min(1).max(1_048_576).describe("Length in bytes.");
+const pages = z.int().min(1).max(1_048_576).describe("Length in 4 KiB pages.");
+
+// ---------------------------------------------------------------------------------------
+// Hosts
+
+const costSchema = z
+  .strictObject({
+    umrNs: z.number().min(0).optional().describe("A UMR work request (post + completion)."),
+    umrPerEntryNs: z.number().min(0).optional().describe("Per MTT entry a UMR writes."),
+    pageFaultNs: z.number().min(0).optional().describe("Device page-fault round trip."),
+    dmaPerByteNs: z.number().min(0).optional().describe("DMA of one byte over PCIe."),
+    wireHopNs: z.number().min(0).optional().describe("One wire hop between hosts."),
+    wirePerByteNs: z.number().min(0).optional().describe("One byte on the wire."),
+  })
+  .describe("Virtual-time costs of the NIC (README, 'Cost model'); unset fields keep defaults.");
+
+export const TRANSPORT_CAPS = ["send", "recv", "write", "read", "atomic", "srq_recv"] as const;
+const transportCaps = z.array(z.enum(TRANSPORT_CAPS));
+
+const odpCapsSchema = z
+  .strictObject({
+    odp: z.boolean().optional().describe("IB_ODP_SUPPORT (default true)."),
+    implicit: z.boolean().optional().describe("IB_ODP_SUPPORT_IMPLICIT (default true)."),
+    rc: transportCaps.optional().describe("RC transport caps (default send, recv, write, read)."),
+    uc: transportCaps.optional(),
+    ud: transportCaps.optional().describe("UD transport caps (default send)."),
+    xrc: transportCaps.optional(),
+  })
+  .describe("The ODP capabilities the NIC reports (struct ib_odp_caps).");
+
+const nicSchema = z.strictObject({
+  name: ident.optional().describe("The IB device name (default mlx5_0)."),
+  odpCaps: odpCapsSchema.optional(),
+  cost: costSchema.optional(),
+});
+
+const hostSchema = z.strictObject({
+  name: ident,
+  frames: z.int().min(16).max(16_777_216).optional().describe("Frames of RAM (default 256)."),
+  hugetlbPages: z.int().min(0).optional().describe("The hugetlb pool, in 2 MiB pages."),
+  nic: nicSchema.optional().describe("The host's mlx5-like NIC (one per host)."),
+});
+
+// ---------------------------------------------------------------------------------------
+// Process setup
+
+export const PROTS = ["read", "write", "exec"] as const;
+const protSchema = z.array(z.enum(PROTS)).describe("PROT_* bits; an empty list is PROT_NONE.");
+
+export const MAP_FLAGS = ["private", "shared", "anonymous", "file", "hugetlb"] as const;
+
+const fileSchema = z.strictObject({
+  name: ident,
+  pages: pages,
+  shmem: z.boolean().optional().describe("A shmem (tmpfs) file: no disk behind it."),
+  fill: byteValue.optional().describe("Initial contents: every byte this value."),
+});
+
+const bufferSchema = z.strictObject({
+  name: ident,
+  pages: pages,
+  prot: protSchema.optional().describe("Default [read, write]."),
+  flags: z
+    .array(z.enum(MAP_FLAGS))
+    .optional()
+    .describe("MAP_* flags; default [private, anonymous]. 'file' needs `file`."),
+  file: ident.optional().describe("The file to map (implies the 'file' flag)."),
+  fileOffset: z.int().min(0).optional().describe("Byte offset into the file (page-aligned)."),
+  fill: byteValue
+    .optional()
+    .describe("Write this byte over the whole buffer from the CPU during setup."),
+});
+
+export const ACCESS_FLAGS = [
+  "LOCAL_WRITE",
+  "REMOTE_WRITE",
+  "REMOTE_READ",
+  "REMOTE_ATOMIC",
+  "ON_DEMAND",
+  "HUGETLB",
+] as const;
+
+/** The access of a registration that does not say (what the catalog scenarios use). */
+export const DEFAULT_ACCESS: readonly (typeof ACCESS_FLAGS)[number][] = [
+  "LOCAL_WRITE",
+  "REMOTE_WRITE",
+  "REMOTE_READ",
+  "ON_DEMAND",
+];
+
+const registrationSchema = z.strictObject({
+  name: ident,
+  buffer: ident.optional().describe("The buffer the MR covers (not for an implicit MR)."),
+  offset: offset.optional().describe("Where the MR starts in the buffer (default 0)."),
+  bytes: bytes.optional().describe("MR length (default: to the end of the buffer)."),
+  access: z
+    .array(z.enum(ACCESS_FLAGS))
+    .optional()
+    .describe("IB_ACCESS_* flags; default LOCAL_WRITE, REMOTE_WRITE, REMOTE_READ, ON_DEMAND."),
+  implicit: z.boolean().optional().describe("Implicit ODP: the whole address space."),
+});
+
+const setupSchema = z.strictObject({
+  files: z.array(fileSchema).optional(),
+  buffers: z.array(bufferSchema).optional().describe("mmap()s made before the threads start."),
+  registrations: z.array(registrationSchema).optional().describe("ibv_reg_mr()s."),
+});
+
+// ---------------------------------------------------------------------------------------
+// Operations
+
+const dataMatch = {
+  pattern: byteValue.optional().describe("Every byte equals this value."),
+  text: z.string().optional().describe("The bytes are this UTF-8 text."),
+  hex: z
+    .string()
+    .regex(/^([0-9a-fA-F]{2}\s*)+$/, "hex bytes such as 'de ad be ef'")
+    .optional()
+    .describe("The bytes, in hex."),
+};
+
+export const SIGNALS = ["none", "any", "SIGSEGV", "SIGBUS", "OOM"] as const;
+const signal = z
+  .enum(SIGNALS)
+  .describe("What the CPU access may raise: none (the default), any, or one signal.");
+
+const cpuReadSchema = z.strictObject({
+  buffer: ident,
+  offset: offset.optional(),
+  bytes: bytes,
+  expect: z
+    .strictObject({ ...dataMatch, signal: signal.optional() })
+    .optional()
+    .describe("What the load must return (or the signal it must raise)."),
+});
+
+const writeData = {
+  bytes: bytes.optional().describe("How many bytes (with `pattern`)."),
+  pattern: byteValue.optional().describe("Write `bytes` bytes of this value."),
+  text: z.string().min(1).optional().describe("Write this UTF-8 text."),
+};
+
+const cpuWriteSchema = z.strictObject({
+  buffer: ident,
+  offset: offset.optional(),
+  ...writeData,
+  expect: z.strictObject({ signal: signal.optional() }).optional(),
+});
+
+const rangeOp = {
+  buffer: ident,
+  offset: offset.optional().describe("Byte offset, page-aligned (default 0)."),
+  pages: pages.optional().describe("Default: to the end of the buffer."),
+};
+
+export const ADVICE = [
+  "dontneed",
+  "free",
+  "willneed",
+  "dontfork",
+  "dofork",
+  "hugepage",
+  "nohugepage",
+  "normal",
+  "random",
+  "sequential",
+] as const;
+
+export const ADVISE_MR = ["prefetch", "prefetch_write", "prefetch_no_fault"] as const;
+
+const dmaRange = {
+  mr: ident,
+  buffer: ident
+    .optional()
+    .describe("Address relative to this buffer (needed for an implicit MR); default the MR."),
+  offset: offset.optional(),
+};
+
+const noArgs = z.union([z.null(), z.strictObject({})]);
+
+const opObject = z
+  .strictObject({
+    cpu_read: cpuReadSchema.optional().describe("A load by this thread (user threads)."),
+    cpu_write: cpuWriteSchema.optional().describe("A store by this thread (user threads)."),
+    munmap: z.strictObject(rangeOp).optional().describe("munmap(2) of part of a buffer."),
+    mprotect: z
+      .strictObject({ ...rangeOp, prot: protSchema })
+      .optional()
+      .describe("mprotect(2) of part of a buffer."),
+    madvise: z
+      .strictObject({ ...rangeOp, advice: z.enum(ADVICE) })
+      .optional()
+      .describe("madvise(2) of part of a buffer."),
+    mremap: z
+      .strictObject({
+        buffer: ident,
+        pages: pages.describe("The new size."),
+        maymove: z.boolean().optional().describe("MREMAP_MAYMOVE (default true)."),
+      })
+      .optional()
+      .describe("mremap(2) of a whole buffer; the buffer name follows the move."),
+    migrate: z
+      .strictObject(rangeOp)
+      .optional()
+      .describe("Migrate the buffer's pages to new frames (move_pages / NUMA balancing)."),
+    fork: z
+      .strictObject({ child: ident.describe("The process (with forkOf) the child becomes.") })
+      .optional()
+      .describe("fork(2); the child's threads start when it returns."),
+    exit: noArgs.optional().describe("The process exits (exit_mm)."),
+    sleep_us: z.number().min(0).max(1e9).optional().describe("Sleep this many virtual us."),
+    dereg_mr: z.strictObject({ mr: ident }).optional().describe("ibv_dereg_mr()."),
+    advise_mr: z
+      .strictObject({
+        mr: ident,
+        advice: z.enum(ADVISE_MR).optional().describe("Default prefetch_write."),
+        offset: offset.optional(),
+        bytes: bytes.optional(),
+        flush: z.boolean().optional().describe("IB_UVERBS_ADVISE_MR_FLAG_FLUSH."),
+      })
+      .optional()
+      .describe("ibv_advise_mr()."),
+    oom_reap: noArgs
+      .optional()
+      .describe("The OOM reaper reaps this process's memory (kernel threads)."),
+    dma_read: z
+      .strictObject({ ...dmaRange, bytes, expect: z.strictObject(dataMatch).optional() })
+      .optional()
+      .describe("The NIC reads through the MR (nic threads)."),
+    dma_write: z
+      .strictObject({ ...dmaRange, ...writeData })
+      .optional()
+      .describe("The NIC writes through the MR (nic threads)."),
+  })
+  .meta({ minProperties: 1, maxProperties: 1 })
+  .describe("One operation: an object with exactly one key, the operation's name.");
+
+export const NO_ARG_OPS = ["exit", "oom_reap"] as const;
+
+const opSchema = z
+  .union([z.enum(NO_ARG_OPS), opObject])
+  .describe("An operation: `- exit`, or `- cpu_write: {buffer: buf, bytes: 8, pattern: 1}`.");
+
+export const THREAD_KINDS = ["user", "nic", "kernel"] as const;
+
+const threadSchema = z.strictObject({
+  name: ident,
+  kind: z
+    .enum(THREAD_KINDS)
+    .optional()
+    .describe(
+      "user: a thread of the process (default); nic: the host's NIC acting on the " +
+        "process's MRs (a device task); kernel: a kernel thread acting on the process.",
+    ),
+  repeat: z.int().min(1).max(1000).optional().describe("Run the ops this many times."),
+  ops: z.array(opSchema),
+});
+
+const processSchema = z.strictObject({
+  name: ident,
+  host: ident.optional().describe("The host it runs on (default the first)."),
+  forkOf: ident
+    .optional()
+    .describe("This process is the child a `fork` op of that process creates."),
+  setup: setupSchema.optional(),
+  threads: z.array(threadSchema).optional(),
+});
+
+// ---------------------------------------------------------------------------------------
+// Expectations, faults, the whole file
+
+const dataCheckSchema = z.strictObject({
+  process: ident.optional().describe("Default the first process."),
+  buffer: ident,
+  offset: offset.optional(),
+  bytes: bytes.optional().describe("Needed with `pattern`."),
+  ...dataMatch,
+});
+
+const expectSchema = z.strictObject({
+  violation: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/, "a violation kind such as device_use_after_free, or none")
+    .optional()
+    .describe("none (the default): every run is clean; a kind: exploration must find it."),
+  data: z
+    .array(dataCheckSchema)
+    .optional()
+    .describe("Memory contents after a clean run, read through the process's page tables."),
+});
+
+export const FAULT_SITES = [
+  "alloc",
+  "dma_map",
+  "umr",
+  "nonblockable_invalidate",
+  "process_kill",
+  "device_removal",
+] as const;
+
+const faultsSchema = z
+  .strictObject({
+    sites: z.array(z.enum(FAULT_SITES)),
+    probability: z.number().min(0).max(1).optional(),
+  })
+  .describe("Fault injection. Validated and carried to the run, but not acted on yet.");
+
+export const DESIGNS = ["classic", "hmm-mirror", "interval"] as const;
+
+export const scenarioSchema = z
+  .strictObject({
+    name: ident.describe("The scenario's name (in reports and replay tokens)."),
+    description: z.string().optional(),
+    design: z.enum(DESIGNS).optional().describe("The interlock design (default classic)."),
+    defects: z.array(z.string()).optional().describe("Catalog defect ids to switch on."),
+    maxSteps: z.int().min(1).max(10_000_000).optional().describe("Step bound (default 50000)."),
+    hosts: z.array(hostSchema).min(1).optional().describe("Default: one host, host0."),
+    processes: z.array(processSchema).min(1),
+    expect: expectSchema.optional(),
+    faults: faultsSchema.optional(),
+  })
+  .describe("An odpsim scenario.");
+
+export type ScenarioSpec = z.infer<typeof scenarioSchema>;
+export type HostSpec = z.infer<typeof hostSchema>;
+export type ProcessSpec = z.infer<typeof processSchema>;
+export type ThreadSpec = z.infer<typeof threadSchema>;
+export type BufferSpec = z.infer<typeof bufferSchema>;
+export type FileSpec = z.infer<typeof fileSchema>;
+export type RegistrationSpec = z.infer<typeof registrationSchema>;
+export type OpSpec = z.infer<typeof opSchema>;
+export type OpObject = z.infer<typeof opObject>;
+export type DataCheckSpec = z.infer<typeof dataCheckSchema>;
+export type CostSpec = z.infer<typeof costSchema>;
+export type OdpCapsSpec = z.infer<typeof odpCapsSchema>;
+
+/** The JSON Schema editors use (yaml-language-server). */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(scenarioSchema, { io: "input", unrepresentable: "any" });
+  return {
+    ...schema,
+    $id: "https://odpsim.invalid/schema/scenario.schema.json",
+    title: "odpsim scenario",
+  };
+}

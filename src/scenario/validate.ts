@@ -1,0 +1,690 @@
+/**
+ * The rules of the scenario language that the schema cannot say: names refer to things
+ * that exist, offsets and lengths stay inside their mapping or MR, operations run in a
+ * thread of the right kind, forks have their child, and the design and defects are ones
+ * the model has.
+ *
+ * Models no kernel file. Each problem carries the path of the YAML node at fault, so the
+ * error points at it. Checks that the kernel itself would make at run time (an mmap of
+ * a file beyond EOF, an mprotect above the file's mode) are left to the run: they are
+ * part of what a scenario may explore.
+ */
+import { CATALOG } from "../check/catalog/catalog.ts";
+import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
+import type { PathProblem, SpecPath } from "./errors.ts";
+import { OP_THREAD_KINDS, opNames, toOp, type Op } from "./opSpec.ts";
+import {
+  DEFAULT_ACCESS,
+  SCENARIO_PAGE_SIZE as PAGE,
+  type BufferSpec,
+  type OpSpec,
+  type ProcessSpec,
+  type RegistrationSpec,
+  type ScenarioSpec,
+  type ThreadSpec,
+} from "./schema.ts";
+
+/** 2 MiB in 4 KiB pages: a hugetlb buffer is made of whole huge pages. */
+const HUGE_PAGES = 512;
+
+interface BufferInfo {
+  readonly bytes: number;
+}
+
+interface MrInfo {
+  readonly buffer: string;
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+interface Scope {
+  readonly process: string;
+  readonly buffers: ReadonlyMap<string, BufferInfo>;
+  readonly mrs: ReadonlyMap<string, MrInfo>;
+  readonly forked: boolean;
+}
+
+class Problems {
+  readonly list: PathProblem[] = [];
+  add(path: SpecPath, message: string): void {
+    this.list.push({ path, message });
+  }
+}
+
+/** Every problem of `spec` beyond its shape; empty when the scenario is sound. */
+export function validateSpec(spec: ScenarioSpec): PathProblem[] {
+  const p = new Problems();
+  checkDesign(spec, p);
+  checkHosts(spec, p);
+  const procs = spec.processes;
+  unique(
+    procs.map((x) => x.name),
+    (i) => ["processes", i, "name"],
+    "process",
+    p,
+  );
+  const scopes = new Map<string, Scope>();
+  procs.forEach((proc, i) => {
+    if (proc.forkOf === undefined) scopes.set(proc.name, setupScope(proc, ["processes", i], p));
+  });
+  procs.forEach((proc, i) => {
+    if (proc.forkOf !== undefined) checkForkedProcess(spec, proc, i, scopes, p);
+  });
+  procs.forEach((proc, i) => {
+    const scope = scopes.get(proc.name);
+    if (scope !== undefined) checkThreads(spec, proc, ["processes", i], scope, p);
+  });
+  checkExpect(spec, scopes, p);
+  return p.list;
+}
+
+function unique(
+  names: readonly string[],
+  pathOf: (i: number) => SpecPath,
+  what: string,
+  p: Problems,
+): void {
+  const seen = new Set<string>();
+  names.forEach((name, i) => {
+    if (seen.has(name)) p.add(pathOf(i), `${what} "${name}" is defined twice`);
+    seen.add(name);
+  });
+}
+
+function checkDesign(spec: ScenarioSpec, p: Problems): void {
+  const design = spec.design ?? "classic";
+  if (MLX5_DESIGNS[design] === undefined) {
+    const have = Object.keys(MLX5_DESIGNS).join(", ");
+    p.add(
+      ["design"],
+      `design "${design}" is not implemented in the model yet (implemented: ${have})`,
+    );
+  }
+  (spec.defects ?? []).forEach((id, i) => {
+    const entry = CATALOG.find((e) => e.id === id);
+    if (entry === undefined) {
+      p.add(["defects", i], `unknown defect "${id}" (odpsim catalog lists them)`);
+    } else if (entry.design !== design) {
+      p.add(["defects", i], `defect "${id}" belongs to design ${entry.design}, not ${design}`);
+    }
+  });
+}
+
+function checkHosts(spec: ScenarioSpec, p: Problems): void {
+  const hosts = spec.hosts ?? [];
+  unique(
+    hosts.map((h) => h.name),
+    (i) => ["hosts", i, "name"],
+    "host",
+    p,
+  );
+  const names = new Set(hosts.length === 0 ? ["host0"] : hosts.map((h) => h.name));
+  spec.processes.forEach((proc, i) => {
+    if (proc.host !== undefined && !names.has(proc.host)) {
+      p.add(["processes", i, "host"], `no host "${proc.host}" (hosts: ${[...names].join(", ")})`);
+    }
+  });
+}
+
+/** The buffers and MRs a process's setup creates. */
+function setupScope(proc: ProcessSpec, at: SpecPath, p: Problems): Scope {
+  const setup = proc.setup ?? {};
+  const files = setup.files ?? [];
+  unique(
+    files.map((f) => f.name),
+    (i) => [...at, "setup", "files", i, "name"],
+    "file",
+    p,
+  );
+  const fileNames = new Set(files.map((f) => f.name));
+  const buffers = new Map<string, BufferInfo>();
+  const grown = mremapSizes(proc);
+  (setup.buffers ?? []).forEach((buf, i) => {
+    const path = [...at, "setup", "buffers", i];
+    if (buffers.has(buf.name)) p.add([...path, "name"], `buffer "${buf.name}" is defined twice`);
+    checkBuffer(buf, path, fileNames, p);
+    const pages = Math.max(buf.pages, grown.get(buf.name) ?? 0);
+    buffers.set(buf.name, { bytes: pages * PAGE });
+  });
+  const mrs = new Map<string, MrInfo>();
+  (setup.registrations ?? []).forEach((reg, i) => {
+    const path = [...at, "setup", "registrations", i];
+    if (mrs.has(reg.name)) p.add([...path, "name"], `MR "${reg.name}" is defined twice`);
+    const info = checkRegistration(reg, path, proc.name, buffers, p);
+    if (info !== null) mrs.set(reg.name, info);
+  });
+  return { process: proc.name, buffers, mrs, forked: false };
+}
+
+/** The largest size any mremap of each buffer asks for. */
+function mremapSizes(proc: ProcessSpec): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const thread of proc.threads ?? []) {
+    for (const op of thread.ops) {
+      if (typeof op === "string" || op.mremap === undefined) continue;
+      const { buffer, pages } = op.mremap;
+      sizes.set(buffer, Math.max(sizes.get(buffer) ?? 0, pages));
+    }
+  }
+  return sizes;
+}
+
+/** The effective MAP_* flags: explicit, or private plus anonymous / file. */
+export function bufferFlags(buf: BufferSpec): readonly string[] {
+  return buf.flags ?? ["private", buf.file === undefined ? "anonymous" : "file"];
+}
+
+function checkBuffer(buf: BufferSpec, path: SpecPath, files: Set<string>, p: Problems): void {
+  const flags = new Set(bufferFlags(buf));
+  const fpath = [...path, buf.flags === undefined ? "name" : "flags"];
+  const kind = (flags.has("private") ? 1 : 0) + (flags.has("shared") ? 1 : 0);
+  if (kind !== 1) p.add(fpath, `buffer "${buf.name}": flags need exactly one of private, shared`);
+  if (flags.has("anonymous") && flags.has("file")) {
+    p.add(fpath, `buffer "${buf.name}": flags anonymous and file exclude each other`);
+  } else if (!flags.has("anonymous") && !flags.has("file")) {
+    p.add(fpath, `buffer "${buf.name}": flags need anonymous or file`);
+  }
+  if (flags.has("file") && buf.file === undefined) {
+    p.add(fpath, `buffer "${buf.name}": the file flag needs a "file" key naming the file`);
+  }
+  if (buf.file !== undefined) {
+    if (flags.has("anonymous"))
+      p.add([...path, "file"], `buffer "${buf.name}" is anonymous but names a file`);
+    else if (!files.has(buf.file)) {
+      p.add([...path, "file"], `no file "${buf.file}" in this process's setup.files`);
+    }
+  }
+  if (buf.fileOffset !== undefined) {
+    if (buf.file === undefined) p.add([...path, "fileOffset"], "fileOffset without a file");
+    else if (buf.fileOffset % PAGE !== 0) {
+      p.add([...path, "fileOffset"], `fileOffset ${buf.fileOffset} is not a multiple of 4096`);
+    }
+  }
+  const prot = buf.prot ?? ["read", "write"];
+  if (buf.fill !== undefined && !prot.includes("write")) {
+    p.add([...path, "fill"], `buffer "${buf.name}": fill is a CPU store and needs prot write`);
+  }
+  if (flags.has("hugetlb")) {
+    if (!flags.has("private") || !flags.has("anonymous")) {
+      p.add(fpath, `buffer "${buf.name}": the model has private anonymous hugetlb mappings only`);
+    }
+    if (buf.pages % HUGE_PAGES !== 0) {
+      p.add(
+        [...path, "pages"],
+        `a hugetlb buffer is whole 2 MiB pages: pages must be a multiple of 512, got ${buf.pages}`,
+      );
+    }
+  }
+}
+
+function checkRegistration(
+  reg: RegistrationSpec,
+  path: SpecPath,
+  process: string,
+  buffers: ReadonlyMap<string, BufferInfo>,
+  p: Problems,
+): MrInfo | null {
+  const access = new Set(reg.access ?? DEFAULT_ACCESS);
+  if (reg.implicit === true) {
+    p.add([...path, "implicit"], "implicit ODP MRs are not modelled yet (README: planned)");
+    return null;
+  }
+  if (!access.has("ON_DEMAND")) {
+    p.add(
+      [...path, reg.access === undefined ? "name" : "access"],
+      "only ODP MRs are modelled: access needs ON_DEMAND",
+    );
+  }
+  const remoteWrite = access.has("REMOTE_WRITE") || access.has("REMOTE_ATOMIC");
+  if (remoteWrite && !access.has("LOCAL_WRITE")) {
+    p.add(
+      [...path, "access"],
+      "REMOTE_WRITE / REMOTE_ATOMIC need LOCAL_WRITE (reg_mr returns -EINVAL)",
+    );
+  }
+  if (reg.buffer === undefined) {
+    p.add(path, `MR "${reg.name}" needs a buffer (or implicit: true)`);
+    return null;
+  }
+  const buf = buffers.get(reg.buffer);
+  if (buf === undefined) {
+    p.add([...path, "buffer"], noSuch("buffer", reg.buffer, process, buffers));
+    return null;
+  }
+  const offset = reg.offset ?? 0;
+  const bytes = reg.bytes ?? buf.bytes - offset;
+  if (!inside(offset, bytes, buf.bytes)) {
+    p.add(
+      [...path, reg.offset === undefined ? "bytes" : "offset"],
+      outside("MR", offset, bytes, reg.buffer, buf.bytes),
+    );
+    return null;
+  }
+  return { buffer: reg.buffer, offset, bytes };
+}
+
+function noSuch(
+  what: string,
+  name: string,
+  process: string,
+  have: ReadonlyMap<string, unknown>,
+): string {
+  const list = have.size === 0 ? "none" : [...have.keys()].join(", ");
+  return `no ${what} "${name}" in process "${process}" (${what}s: ${list})`;
+}
+
+function inside(offset: number, bytes: number, size: number): boolean {
+  return bytes > 0 && offset + bytes <= size;
+}
+
+function outside(
+  what: string,
+  offset: number,
+  bytes: number,
+  buffer: string,
+  size: number,
+): string {
+  return `${what} [${offset}, ${offset + bytes}) is outside buffer "${buffer}" (${size} bytes)`;
+}
+
+function checkForkedProcess(
+  spec: ScenarioSpec,
+  proc: ProcessSpec,
+  i: number,
+  scopes: Map<string, Scope>,
+  p: Problems,
+): void {
+  const at: SpecPath = ["processes", i];
+  if (proc.setup !== undefined) {
+    p.add([...at, "setup"], "a forked process inherits its parent's memory: it has no setup");
+  }
+  // Follow forkOf to the process with a setup; the child inherits its buffers, not MRs.
+  let parent = proc.forkOf;
+  const seen = new Set([proc.name]);
+  while (parent !== undefined) {
+    const name: string = parent;
+    const parentSpec = spec.processes.find((x) => x.name === name);
+    if (parentSpec === undefined || seen.has(name)) {
+      p.add(
+        [...at, "forkOf"],
+        parentSpec === undefined ? `no process "${name}"` : "forkOf goes round in a circle",
+      );
+      return;
+    }
+    seen.add(name);
+    const root = scopes.get(name);
+    if (root !== undefined) {
+      scopes.set(proc.name, {
+        process: proc.name,
+        buffers: root.buffers,
+        mrs: new Map(),
+        forked: true,
+      });
+      break;
+    }
+    parent = parentSpec.forkOf;
+  }
+  const forks = spec.processes
+    .filter((x) => x.name === proc.forkOf)
+    .flatMap((x) => (x.threads ?? []).flatMap((t) => t.ops))
+    .filter((op) => typeof op !== "string" && op.fork?.child === proc.name);
+  if (forks.length === 0) {
+    p.add(
+      [...at, "forkOf"],
+      `no fork op of process "${proc.forkOf}" creates "${proc.name}" (add - fork: {child: ${proc.name}})`,
+    );
+  }
+}
+
+function checkThreads(
+  spec: ScenarioSpec,
+  proc: ProcessSpec,
+  at: SpecPath,
+  scope: Scope,
+  p: Problems,
+): void {
+  const threads = proc.threads ?? [];
+  unique(
+    threads.map((t) => t.name),
+    (i) => [...at, "threads", i, "name"],
+    "thread",
+    p,
+  );
+  const forked = new Set<string>();
+  threads.forEach((thread, ti) => {
+    thread.ops.forEach((op, oi) => {
+      const path = [...at, "threads", ti, "ops", oi];
+      const names = opNames(op);
+      if (names.length !== 1) {
+        p.add(
+          path,
+          names.length === 0
+            ? "an operation needs a name (cpu_read, munmap, ...)"
+            : `one operation per list item, got ${names.join(" and ")}`,
+        );
+        return;
+      }
+      checkOp(
+        spec,
+        toOp(op),
+        op,
+        thread,
+        [...path, ...(typeof op === "string" ? [] : [names[0] ?? ""])],
+        scope,
+        forked,
+        p,
+      );
+    });
+  });
+}
+
+function checkOp(
+  spec: ScenarioSpec,
+  op: Op,
+  raw: OpSpec,
+  thread: ThreadSpec,
+  path: SpecPath,
+  scope: Scope,
+  forked: Set<string>,
+  p: Problems,
+): void {
+  const kind = thread.kind ?? "user";
+  const allowed = OP_THREAD_KINDS[op.name];
+  if (!allowed.includes(kind)) {
+    const where = allowed.map((k) => `kind: ${k}`).join(" or ");
+    p.add(
+      typeof raw === "string" ? path : path.slice(0, -1).concat(op.name),
+      `${op.name} cannot run in a ${kind} thread: put it in a thread with ${where}`,
+    );
+    return;
+  }
+  switch (op.name) {
+    case "cpu_read":
+      checkRead(op.args, path, scope, p);
+      return;
+    case "cpu_write":
+      checkWrite(op.args, path, scope, p);
+      return;
+    case "munmap":
+    case "madvise":
+    case "mprotect":
+    case "migrate":
+      checkRange(op.args, path, scope, p);
+      return;
+    case "mremap":
+      bufferOf(op.args.buffer, [...path, "buffer"], scope, p);
+      return;
+    case "fork":
+      checkFork(spec, op.args.child, thread, path, scope, forked, p);
+      return;
+    case "dereg_mr":
+      mrOf(op.args.mr, [...path, "mr"], scope, p);
+      return;
+    case "advise_mr":
+      checkAdvise(op.args, path, scope, p);
+      return;
+    case "dma_read":
+    case "dma_write":
+      checkDma(op.name, op.args, path, scope, p);
+      return;
+    case "exit":
+    case "oom_reap":
+    case "sleep_us":
+      return;
+  }
+}
+
+function bufferOf(name: string, path: SpecPath, scope: Scope, p: Problems): BufferInfo | null {
+  const buf = scope.buffers.get(name);
+  if (buf === undefined) p.add(path, noSuch("buffer", name, scope.process, scope.buffers));
+  return buf ?? null;
+}
+
+function mrOf(name: string, path: SpecPath, scope: Scope, p: Problems): MrInfo | null {
+  const mr = scope.mrs.get(name);
+  if (mr === undefined) {
+    const note = scope.forked ? " (a forked child inherits no MRs)" : "";
+    p.add(path, noSuch("MR", name, scope.process, scope.mrs) + note);
+  }
+  return mr ?? null;
+}
+
+interface DataMatchArgs {
+  readonly pattern?: number | undefined;
+  readonly text?: string | undefined;
+  readonly hex?: string | undefined;
+}
+
+/** The length of the expected bytes, or null when it is a pattern (any length). */
+function matchLength(m: DataMatchArgs, path: SpecPath, p: Problems): number | null {
+  const given = [m.pattern, m.text, m.hex].filter((x) => x !== undefined).length;
+  if (given !== 1) {
+    p.add(path, "give exactly one of pattern, text, hex");
+    return null;
+  }
+  if (m.text !== undefined) return Buffer.byteLength(m.text, "utf8");
+  if (m.hex !== undefined) return m.hex.replace(/\s+/g, "").length / 2;
+  return null;
+}
+
+function checkRead(
+  args: {
+    buffer: string;
+    offset?: number | undefined;
+    bytes: number;
+    expect?: (DataMatchArgs & { signal?: string | undefined }) | undefined;
+  },
+  path: SpecPath,
+  scope: Scope,
+  p: Problems,
+): void {
+  const buf = bufferOf(args.buffer, [...path, "buffer"], scope, p);
+  const offset = args.offset ?? 0;
+  if (buf !== null && !inside(offset, args.bytes, buf.bytes)) {
+    p.add(
+      [...path, "offset" in args ? "offset" : "bytes"],
+      outside("the read", offset, args.bytes, args.buffer, buf.bytes),
+    );
+  }
+  const e = args.expect;
+  if (e === undefined) return;
+  const hasData = e.pattern !== undefined || e.text !== undefined || e.hex !== undefined;
+  if (!hasData) return;
+  const len = matchLength(e, [...path, "expect"], p);
+  if (len !== null && len !== args.bytes) {
+    p.add([...path, "expect"], `the expected bytes are ${len} long but the read is ${args.bytes}`);
+  }
+}
+
+interface WriteArgs {
+  readonly bytes?: number | undefined;
+  readonly pattern?: number | undefined;
+  readonly text?: string | undefined;
+}
+
+/** The number of bytes a write stores, or null after reporting why it is unclear. */
+export function writeLength(args: WriteArgs): number | null {
+  if (args.text !== undefined) return Buffer.byteLength(args.text, "utf8");
+  if (args.pattern !== undefined) return args.bytes ?? null;
+  return null;
+}
+
+function checkWriteData(args: WriteArgs, path: SpecPath, p: Problems): number | null {
+  if ((args.text === undefined) === (args.pattern === undefined)) {
+    p.add(path, "a write needs exactly one of pattern (with bytes) or text");
+    return null;
+  }
+  if (args.text !== undefined && args.bytes !== undefined) {
+    p.add([...path, "bytes"], "bytes goes with pattern; a text write stores the text's bytes");
+    return null;
+  }
+  if (args.pattern !== undefined && args.bytes === undefined) {
+    p.add(path, "a pattern write needs bytes (how many)");
+    return null;
+  }
+  return writeLength(args);
+}
+
+function checkWrite(
+  args: WriteArgs & { buffer: string; offset?: number | undefined },
+  path: SpecPath,
+  scope: Scope,
+  p: Problems,
+): void {
+  const buf = bufferOf(args.buffer, [...path, "buffer"], scope, p);
+  const len = checkWriteData(args, path, p);
+  const offset = args.offset ?? 0;
+  if (buf !== null && len !== null && !inside(offset, len, buf.bytes)) {
+    p.add(
+      [...path, args.offset === undefined ? "buffer" : "offset"],
+      outside("the write", offset, len, args.buffer, buf.bytes),
+    );
+  }
+}
+
+function checkRange(
+  args: { buffer: string; offset?: number | undefined; pages?: number | undefined },
+  path: SpecPath,
+  scope: Scope,
+  p: Problems,
+): void {
+  const buf = bufferOf(args.buffer, [...path, "buffer"], scope, p);
+  const offset = args.offset ?? 0;
+  if (offset % PAGE !== 0) {
+    p.add([...path, "offset"], `offset ${offset} is not page-aligned (a multiple of 4096)`);
+    return;
+  }
+  if (buf === null) return;
+  const bytes = args.pages === undefined ? buf.bytes - offset : args.pages * PAGE;
+  if (!inside(offset, bytes, buf.bytes)) {
+    p.add(
+      [...path, args.pages === undefined ? "offset" : "pages"],
+      outside("the range", offset, bytes, args.buffer, buf.bytes),
+    );
+  }
+}
+
+function checkFork(
+  spec: ScenarioSpec,
+  child: string,
+  thread: ThreadSpec,
+  path: SpecPath,
+  scope: Scope,
+  forked: Set<string>,
+  p: Problems,
+): void {
+  const target = spec.processes.find((x) => x.name === child);
+  if (target === undefined) {
+    p.add([...path, "child"], `no process "${child}" (declare it with forkOf: ${scope.process})`);
+  } else if (target.forkOf !== scope.process) {
+    p.add(
+      [...path, "child"],
+      `process "${child}" must say forkOf: ${scope.process} to be this fork's child`,
+    );
+  } else if ((thread.repeat ?? 1) > 1) {
+    p.add(
+      [...path, "child"],
+      `fork of "${child}" in a thread that repeats: each child is created once`,
+    );
+  } else if (forked.has(child)) {
+    p.add([...path, "child"], `process "${child}" is already created by another fork`);
+  }
+  forked.add(child);
+}
+
+function checkAdvise(
+  args: { mr: string; offset?: number | undefined; bytes?: number | undefined },
+  path: SpecPath,
+  scope: Scope,
+  p: Problems,
+): void {
+  const mr = mrOf(args.mr, [...path, "mr"], scope, p);
+  if (mr === null) return;
+  const offset = args.offset ?? 0;
+  const bytes = args.bytes ?? mr.bytes - offset;
+  if (!inside(offset, bytes, mr.bytes)) {
+    p.add(
+      [...path, args.offset === undefined ? "bytes" : "offset"],
+      `[${offset}, ${offset + bytes}) is outside MR "${args.mr}" (${mr.bytes} bytes)`,
+    );
+  }
+}
+
+function checkDma(
+  name: "dma_read" | "dma_write",
+  args: WriteArgs & {
+    mr: string;
+    buffer?: string | undefined;
+    offset?: number | undefined;
+    expect?: DataMatchArgs | undefined;
+  },
+  path: SpecPath,
+  scope: Scope,
+  p: Problems,
+): void {
+  const mr = mrOf(args.mr, [...path, "mr"], scope, p);
+  const len = name === "dma_write" ? checkWriteData(args, path, p) : (args.bytes ?? null);
+  if (name === "dma_read" && args.expect !== undefined) {
+    const want = matchLength(args.expect, [...path, "expect"], p);
+    if (want !== null && want !== len) {
+      p.add([...path, "expect"], `the expected bytes are ${want} long but the read is ${len ?? 0}`);
+    }
+  }
+  if (mr === null || len === null) return;
+  const offset = args.offset ?? 0;
+  let start = offset;
+  if (args.buffer !== undefined && args.buffer !== mr.buffer) {
+    if (bufferOf(args.buffer, [...path, "buffer"], scope, p) !== null) {
+      p.add(
+        [...path, "buffer"],
+        `MR "${args.mr}" covers buffer "${mr.buffer}", not "${args.buffer}"`,
+      );
+    }
+    return;
+  }
+  if (args.buffer !== undefined) start = offset - mr.offset;
+  if (start < 0 || !inside(start, len, mr.bytes)) {
+    const base =
+      args.buffer === undefined
+        ? `MR "${args.mr}"`
+        : `the part of buffer "${mr.buffer}" MR "${args.mr}" covers`;
+    p.add(
+      [...path, args.offset === undefined ? "bytes" : "offset"],
+      `[${offset}, ${offset + len}) is outside ${base} (${mr.bytes} bytes)`,
+    );
+  }
+}
+
+function checkExpect(spec: ScenarioSpec, scopes: Map<string, Scope>, p: Problems): void {
+  const first = spec.processes[0]?.name ?? "";
+  (spec.expect?.data ?? []).forEach((check, i) => {
+    const path: SpecPath = ["expect", "data", i];
+    const name = check.process ?? first;
+    const scope = scopes.get(name);
+    if (scope === undefined) {
+      if (!spec.processes.some((x) => x.name === name))
+        p.add([...path, "process"], `no process "${name}"`);
+      return;
+    }
+    const buf = bufferOf(check.buffer, [...path, "buffer"], scope, p);
+    const len = matchLength(check, path, p) ?? check.bytes;
+    if (check.pattern !== undefined && check.bytes === undefined) {
+      p.add(path, "a pattern check needs bytes (how many)");
+      return;
+    }
+    if (check.pattern === undefined && check.bytes !== undefined && len !== check.bytes) {
+      p.add(
+        [...path, "bytes"],
+        `bytes ${check.bytes} does not match the expected ${len ?? 0} bytes`,
+      );
+      return;
+    }
+    const offset = check.offset ?? 0;
+    if (buf !== null && len !== undefined && !inside(offset, len, buf.bytes)) {
+      p.add(
+        [...path, check.offset === undefined ? "buffer" : "offset"],
+        outside("the check", offset, len, check.buffer, buf.bytes),
+      );
+    }
+  });
+}

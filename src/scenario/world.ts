@@ -1,0 +1,170 @@
+/**
+ * The machine a compiled scenario runs on: its kernel, hosts (memory and a NIC each),
+ * processes with their buffers, files and MRs, as they stand during one run.
+ *
+ * Models no kernel file: this is the test bench, like odpHost.ts for the catalog
+ * scenarios but built from a scenario file (several hosts, several processes).
+ */
+import { Kernel } from "../sim/kernel.ts";
+import type { File } from "../mm/file.ts";
+import { PhysMem } from "../mm/physMem.ts";
+import { Process } from "../mm/process.ts";
+import type { IbMr } from "../rdma/core/ibMr.ts";
+import type { IbPd } from "../rdma/core/ibPd.ts";
+import {
+  IB_ODP_SUPPORT,
+  IB_ODP_SUPPORT_ATOMIC,
+  IB_ODP_SUPPORT_IMPLICIT,
+  IB_ODP_SUPPORT_READ,
+  IB_ODP_SUPPORT_RECV,
+  IB_ODP_SUPPORT_SEND,
+  IB_ODP_SUPPORT_SRQ_RECV,
+  IB_ODP_SUPPORT_WRITE,
+  type IbOdpCaps,
+} from "../rdma/core/ibVerbs.ts";
+import { mlx5IbRegisterDevice } from "../rdma/mlx5/mlx5Driver.ts";
+import { MLX5_ODP_CAPS, Mlx5IbDev } from "../rdma/mlx5/mlx5IbDev.ts";
+import type { Mlx5OdpDesign } from "../rdma/mlx5/odp/mlx5OdpDesign.ts";
+import { attachDeviceAccessOracle } from "../check/oracles/deviceAccess.ts";
+import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
+import type { ScenarioContext } from "../check/scenario.ts";
+import type { HostSpec, OdpCapsSpec, ProcessSpec, ScenarioSpec } from "./schema.ts";
+
+export const DEFAULT_FRAMES = 256;
+export const DEFAULT_MAX_STEPS = 50_000;
+
+export interface HostRt {
+  readonly name: string;
+  readonly phys: PhysMem;
+  readonly dev: Mlx5IbDev;
+}
+
+/** A buffer's mapping now: mremap moves and resizes it. */
+export interface BufferRt {
+  addr: number;
+  bytes: number;
+}
+
+export interface MrRt {
+  readonly mr: IbMr;
+  readonly pd: IbPd;
+  /** The buffer it was registered over, and where in it. */
+  readonly buffer: string;
+  readonly offset: number;
+  deregistered: boolean;
+}
+
+export interface ProcessRt {
+  readonly name: string;
+  readonly spec: ProcessSpec;
+  readonly host: HostRt;
+  readonly proc: Process;
+  readonly buffers: Map<string, BufferRt>;
+  readonly mrs: Map<string, MrRt>;
+  readonly files: Map<string, File>;
+}
+
+export interface World {
+  readonly k: Kernel;
+  readonly spec: ScenarioSpec;
+  readonly design: Mlx5OdpDesign;
+  readonly hosts: ReadonlyMap<string, HostRt>;
+  /** Every process created so far, forked children included, by name. */
+  readonly procs: Map<string, ProcessRt>;
+}
+
+/** The design a run uses: the context's, else the file's, else classic. */
+export function designName(spec: ScenarioSpec, ctx: ScenarioContext): string {
+  return ctx.design ?? spec.design ?? "classic";
+}
+
+/** The kernel and hosts of one run, with the processes that have a setup. */
+export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
+  const name = designName(spec, ctx);
+  const design = MLX5_DESIGNS[name];
+  if (design === undefined) throw new Error(`no mlx5 design "${name}"`);
+  const k = new Kernel({
+    seed: ctx.seed,
+    strategy: ctx.strategy,
+    trace: ctx.trace === true,
+    defects: ctx.defects ?? spec.defects ?? [],
+    maxSteps: spec.maxSteps ?? DEFAULT_MAX_STEPS,
+  });
+  design.kernelSetup(k);
+  const hostSpecs = spec.hosts ?? [{ name: "host0" }];
+  const hosts = new Map<string, HostRt>();
+  hostSpecs.forEach((h, i) => hosts.set(h.name, buildHost(k, h, i, design)));
+  const world: World = { k, spec, design, hosts, procs: new Map() };
+  for (const p of spec.processes) {
+    if (p.forkOf !== undefined) continue;
+    const host = hostOf(world, p);
+    world.procs.set(p.name, newProcessRt(p, host, new Process(k, host.phys)));
+  }
+  return world;
+}
+
+function buildHost(k: Kernel, h: HostSpec, index: number, design: Mlx5OdpDesign): HostRt {
+  const phys = new PhysMem(k, {
+    frames: h.frames ?? DEFAULT_FRAMES,
+    ...(h.hugetlbPages === undefined ? {} : { hugetlbPages: h.hugetlbPages }),
+  });
+  const dev = new Mlx5IbDev(k, h.nic?.name ?? `mlx5_${index}`, phys, {
+    odpCaps: odpCaps(h.nic?.odpCaps),
+    ...(h.nic?.cost === undefined ? {} : { cost: h.nic.cost }),
+  });
+  mlx5IbRegisterDevice(dev, design);
+  attachDeviceAccessOracle(dev);
+  return { name: h.name, phys, dev };
+}
+
+const TRANSPORT_BITS: Readonly<Record<string, number>> = {
+  send: IB_ODP_SUPPORT_SEND,
+  recv: IB_ODP_SUPPORT_RECV,
+  write: IB_ODP_SUPPORT_WRITE,
+  read: IB_ODP_SUPPORT_READ,
+  atomic: IB_ODP_SUPPORT_ATOMIC,
+  srq_recv: IB_ODP_SUPPORT_SRQ_RECV,
+};
+
+function bits(list: readonly string[] | undefined, fallback: number): number {
+  if (list === undefined) return fallback;
+  return list.reduce((acc, name) => acc | (TRANSPORT_BITS[name] ?? 0), 0);
+}
+
+/** struct ib_odp_caps from the file: the mlx5 defaults, overridden field by field. */
+export function odpCaps(spec: OdpCapsSpec | undefined): IbOdpCaps {
+  if (spec === undefined) return MLX5_ODP_CAPS;
+  const base = MLX5_ODP_CAPS;
+  const general =
+    ((spec.odp ?? true) ? IB_ODP_SUPPORT : 0) |
+    ((spec.implicit ?? true) ? IB_ODP_SUPPORT_IMPLICIT : 0);
+  const t = base.perTransportCaps;
+  return {
+    generalCaps: general,
+    perTransportCaps: {
+      rcOdpCaps: bits(spec.rc, t.rcOdpCaps),
+      ucOdpCaps: bits(spec.uc, t.ucOdpCaps),
+      udOdpCaps: bits(spec.ud, t.udOdpCaps),
+      xrcOdpCaps: bits(spec.xrc, t.xrcOdpCaps),
+    },
+  };
+}
+
+export function hostOf(world: World, p: ProcessSpec): HostRt {
+  const name = p.host ?? world.hosts.keys().next().value;
+  const host = name === undefined ? undefined : world.hosts.get(name);
+  if (host === undefined) throw new Error(`no host for process ${p.name}`);
+  return host;
+}
+
+export function newProcessRt(spec: ProcessSpec, host: HostRt, proc: Process): ProcessRt {
+  return {
+    name: spec.name,
+    spec,
+    host,
+    proc,
+    buffers: new Map(),
+    mrs: new Map(),
+    files: new Map(),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * `odpsim run` and `odpsim explore FILE.yaml` as a user runs them: exit codes, the one-line
+ * error for a bad file, JSON output, the Perfetto trace.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+
+function odpsim(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ["bin/odpsim.js", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("run of a clean example exits 0 and says what happened", () => {
+  const r = odpsim("run", "examples/03-invalidate-madvise.yaml", "--seed", "4");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /status: ok/);
+  assert.match(r.stdout, /data checks: 1 of 1 passed/);
+});
+
+test("run of a malformed file prints FILE:LINE:COL: message and exits 2", () => {
+  const file = "test/scenario/malformed/no-such-buffer.yaml";
+  const r = odpsim("run", file);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, readFileSync(file.replace(/\.yaml$/, ".error"), "utf8"));
+  assert.equal(r.stdout, "");
+});
+
+test("run --json reports the violation, --trace writes a Perfetto trace, exit 1", () => {
+  const dir = mkdtempSync(join(tmpdir(), "odpsim-run-"));
+  const trace = join(dir, "trace.json");
+  // The seed the explorer finds for this example (see examples.test.ts).
+  const found = odpsim(
+    "explore",
+    "examples/10-catalog-no-retry-check.yaml",
+    "--strategy",
+    "random",
+    "--schedules",
+    "300",
+  );
+  assert.equal(found.code, 1);
+  const seed = /odpsim run \S+ --seed (\d+)/.exec(found.stdout)?.[1];
+  assert.ok(seed !== undefined, found.stdout);
+  const r = odpsim(
+    "run",
+    "examples/10-catalog-no-retry-check.yaml",
+    "--seed",
+    seed,
+    "--json",
+    "--trace",
+    trace,
+  );
+  assert.equal(r.code, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as {
+    violations: { kind: string }[];
+    expectationMet: boolean;
+  };
+  assert.equal(report.violations[0]?.kind, "device_use_after_free");
+  assert.equal(report.expectationMet, true);
+  const chrome = JSON.parse(readFileSync(trace, "utf8")) as { traceEvents: unknown[] };
+  assert.ok(chrome.traceEvents.length > 0);
+});
+
+test("run refuses an unknown design or defect, and a missing file, with exit 2", () => {
+  assert.equal(odpsim("run", "examples/01-explicit-fault-in.yaml", "--design", "x").code, 2);
+  assert.equal(odpsim("run", "examples/01-explicit-fault-in.yaml", "--defect", "x").code, 2);
+  const missing = odpsim("run", "examples/none.yaml");
+  assert.equal(missing.code, 2);
+  assert.match(
+    missing.stderr,
+    /^examples\/none\.yaml:1:1: cannot read the scenario file \(ENOENT\)\n$/,
+  );
+});

@@ -1,0 +1,22 @@
+/**
+ * The example in docs/scenarios.md is a real scenario: it parses and runs clean.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { compileScenario } from "../../src/scenario/compile.ts";
+import { parseScenarioText } from "../../src/scenario/parse.ts";
+import { runOnce } from "../../src/scenario/runOnce.ts";
+
+test("the scenario in docs/scenarios.md runs clean and passes its checks", () => {
+  const md = readFileSync("docs/scenarios.md", "utf8");
+  const blocks = [...md.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+  const text = blocks.find((b) => b.includes("processes:"));
+  assert.ok(text !== undefined, "no scenario in docs/scenarios.md");
+  const scenario = compileScenario(parseScenarioText(text, "docs/scenarios.md"));
+  for (let seed = 0; seed < 20; seed++) {
+    const { report } = runOnce(scenario, { seed });
+    assert.ok(report.clean, `seed ${seed}: ${JSON.stringify(report.violations)}`);
+    assert.equal(report.dataChecks[0]?.status, "passed");
+  }
+});
