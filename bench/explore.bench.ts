@@ -1,22 +1,21 @@
 /**
- * Explorer throughput: schedules per second on the toy flag-race scenario (about 40
- * steps, four tasks) under PCT with one worker thread and with two, timed from the
- * moment every worker has loaded (thread start-up is reported apart), and a DFS that
- * exhausts 3 tasks x 3 steps (9!/(3!)^3 = 1680 schedules).
- *
- * Not yet wired into bench/main.ts: add `{ prefix: "explore.", run: exploreBenchmarks }`.
+ * Explorer throughput: schedules per second on the catalog scenario fault-vs-invalidate
+ * (classic design, about 60 steps and five tasks per run) under uniform random with one
+ * worker thread and with two, timed from the moment every worker has loaded (thread
+ * start-up is reported apart), and a DFS that exhausts 3 tasks x 3 steps
+ * (9!/(3!)^3 = 1680 schedules).
  */
 import type { BenchResult } from "./result.ts";
 import { explore } from "../src/check/explore.ts";
 import { exploreParallel, type ParallelResult } from "../src/check/parallel.ts";
 import { interleavingsScenario } from "../src/check/toy/index.ts";
+import { catalogScenarioRef } from "../src/check/catalog/scenarioRefs.ts";
+import { faultVsInvalidate } from "../src/check/catalog/scenarios/faultVsInvalidate.ts";
 
-const SCHEDULES = 60_000;
+const SCHEDULES = 6_000;
 const REPEATS = 3;
-const ref = {
-  module: new URL("../src/check/toy/flagRace.ts", import.meta.url).href,
-  exportName: "flagRace",
-};
+/** The catalog's fault-vs-invalidate scenario (classic design, no defect: full budget). */
+const ref = catalogScenarioRef(faultVsInvalidate);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -28,11 +27,11 @@ async function timed(workers: number): Promise<{ perSec: number; startupMs: numb
   const startups: number[] = [];
   for (let i = 0; i < REPEATS; i++) {
     const r: ParallelResult = await exploreParallel(ref, {
-      strategy: "pct",
+      strategy: "random",
       schedules: SCHEDULES,
       seed: 0,
       stopAtFirst: false,
-      pctSteps: 43,
+      design: "classic",
       workers,
     });
     if (r.schedulesRun !== SCHEDULES) throw new Error(`ran ${r.schedulesRun} schedules`);

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import type { BenchResult, BenchSuite } from "./result.ts";
+import { catalogBenchmarks } from "./catalog.bench.ts";
 import { exploreBenchmarks } from "./explore.bench.ts";
 import { itreeBenchmarks } from "./itree.bench.ts";
 import { mmBenchmarks } from "./mm.bench.ts";
@@ -16,6 +17,7 @@ const suites: BenchSuite[] = [
   { prefix: "mm.", run: mmBenchmarks },
   { prefix: "mm.", run: notifierBenchmarks },
   { prefix: "explore.", run: exploreBenchmarks },
+  { prefix: "catalog.", run: catalogBenchmarks },
 ];
 
 function formatValue(r: BenchResult): string {
