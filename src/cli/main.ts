@@ -56,6 +56,21 @@ function singleWorker(workers: number): void {
   if (workers !== 1) throw new UsageError("--workers > 1 is not wired into this command yet");
 }
 
+/**
+ * A progress bar on stderr, drawn only when stderr is a terminal (so pipes, CI logs and
+ * JSON output stay clean); cleared when done.
+ */
+function progressBar(label: string): (done: number, total: number) => void {
+  const tty = process.stderr.isTTY;
+  return (done, total) => {
+    if (!tty) return;
+    const width = 30;
+    const filled = Math.round((width * done) / total);
+    const bar = `${"#".repeat(filled)}${"-".repeat(width - filled)}`;
+    process.stderr.write(done < total ? `\r${label} [${bar}] ${done}/${total}` : "\r\x1b[K");
+  };
+}
+
 function catalogTable(): void {
   for (const e of CATALOG)
     out(`${String(e.number).padStart(2)}  ${e.id.padEnd(26)} ${e.design.padEnd(10)} ${e.title}`);
@@ -68,7 +83,11 @@ interface CheckOpts {
 }
 
 async function runCatalogCheck(opts: CheckOpts): Promise<number> {
-  const result = await catalogCheck(CATALOG, { budget: opts.budget, workers: opts.workers });
+  const result = await catalogCheck(CATALOG, {
+    budget: opts.budget,
+    workers: opts.workers,
+    onEntry: progressBar("catalog check"),
+  });
   const ok = result.entries.every((e) => e.found && e.fixedViolations === 0);
   if (opts.json) {
     out(JSON.stringify(result));
@@ -91,7 +110,7 @@ async function runCatalogCheck(opts: CheckOpts): Promise<number> {
 async function runDemo(budget: number): Promise<number> {
   out(pc.bold("odpsim demo: the catalog of real ODP bugs, found by the explorer"));
   out();
-  const result = await catalogCheck(CATALOG, { budget });
+  const result = await catalogCheck(CATALOG, { budget, onEntry: progressBar("catalog") });
   out(
     `${"defect".padEnd(26)} ${"found after".padEnd(16)} ${"seconds".padEnd(8)} depth  fixed design`,
   );
@@ -290,6 +309,7 @@ function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command("odpsim")
     .description("Deterministic simulator and race explorer for Linux RDMA on-demand paging")
     .exitOverride()
+    .enablePositionalOptions()
     .showHelpAfterError();
   program
     .command("demo")

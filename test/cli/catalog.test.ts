@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
+function odpsim(...args: string[]) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("odpsim catalog --json lists {id, design, title, fix, scenario} per entry", () => {
+  const r = odpsim("catalog", "--json");
+  assert.equal(r.code, 0);
+  const entries = JSON.parse(r.stdout) as Record<string, unknown>[];
+  assert.ok(entries.length >= 13);
+  for (const e of entries)
+    assert.deepEqual(Object.keys(e).sort(), ["design", "fix", "id", "scenario", "title"]);
+});
+
+test("odpsim catalog check --json follows the contract and exits 0 when all are found and clean", () => {
+  const r = odpsim("catalog", "check", "--budget", "300", "--json");
+  const out = JSON.parse(r.stdout) as {
+    entries: Record<string, unknown>[];
+    schedulesPerSecond: number;
+  };
+  const keys = [
+    "depth",
+    "fixedSchedules",
+    "fixedViolations",
+    "found",
+    "id",
+    "schedulesToFind",
+    "secondsToFind",
+    "violation",
+  ];
+  for (const e of out.entries) assert.deepEqual(Object.keys(e).sort(), keys);
+  assert.ok(out.schedulesPerSecond > 0);
+  const allGood = out.entries.every((e) => e.found === true && e.fixedViolations === 0);
+  assert.equal(r.code, allGood ? 0 : 1);
+  assert.equal(r.stderr.includes("\r"), false, "no progress bar when stderr is not a terminal");
+});
+
+test("bad input exits 2 with one line and no stack trace", () => {
+  for (const args of [
+    ["explore", "no-such-scenario"],
+    ["explore", "fault-vs-invalidate", "--schedules", "zero"],
+    ["replay", "odp1.not-a-token"],
+    ["explore", "fault-vs-invalidate", "--defect", "no-such-defect"],
+  ]) {
+    const r = odpsim(...args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+  }
+});
