@@ -6,7 +6,12 @@
  * returning NULL, dma_map_page() failing, a UMR post failing, the OOM reaper's
  * non-blockable invalidation, SIGKILL, device hot-unplug); the layers that own those
  * points (mm, rdma) will draw from the run's model PRNG (`Kernel.rng`) according to the
- * plan. Only the types exist yet: nothing in src/check injects faults.
+ * plan: `faultSitesOf(plan)` is what a scenario hands to its Kernel, and model code asks
+ * `k.shouldFail(site)` at each failure point. Sites acted on so far: alloc (page
+ * allocation, so ENOMEM), dma_map (the classic design's DMA mapping of a page), umr (a
+ * UMR post), nonblockable_invalidate and process_kill (extra tasks the ODP host spawns:
+ * an OOM reaper pass, an exit of the process). device_removal is accepted but no
+ * scenario acts on it yet.
  */
 
 /** The named fault sites of issue #7. */
@@ -22,3 +27,22 @@ export interface FaultPlan {
 
 /** No faults: the default plan. */
 export const NO_FAULTS: FaultPlan = { sites: [] };
+
+/** The default chance that one visit of an enabled site fails. */
+export const DEFAULT_FAULT_PROBABILITY = 0.05;
+
+/** The Kernel's fault-site table for a plan. */
+export function faultSitesOf(plan: FaultPlan | undefined): Map<string, number> {
+  const p = plan?.probability ?? DEFAULT_FAULT_PROBABILITY;
+  return new Map((plan?.sites ?? []).map((site) => [site, p] as const));
+}
+
+/** Every site name, for argument checking. */
+export const FAULT_SITES: readonly FaultSite[] = [
+  "alloc",
+  "dma_map",
+  "umr",
+  "nonblockable_invalidate",
+  "process_kill",
+  "device_removal",
+];

@@ -11,6 +11,7 @@ import { catalogCheck } from "../check/catalog/catalogCheck.ts";
 import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
 import type { Scenario } from "../check/scenario.ts";
 import { explore, type StrategyName } from "../check/explore.ts";
+import { FAULT_SITES, type FaultPlan } from "../check/faults.ts";
 import { TokenError, replayToken } from "../check/token.ts";
 import { writeFileSync } from "node:fs";
 import { serializeChromeTrace, toChromeTrace } from "../output/perfetto.ts";
@@ -46,6 +47,13 @@ function intOption(name: string, min: number, max: number) {
 function strategyOption(value: string): StrategyName {
   if (value === "random" || value === "pct" || value === "dfs") return value;
   throw new InvalidArgumentError(`--strategy must be random, pct or dfs, got "${value}"`);
+}
+
+function rateOption(value: string): number {
+  const p = Number(value);
+  if (!(p > 0 && p <= 1))
+    throw new InvalidArgumentError(`--fault-rate must be in (0, 1], got "${value}"`);
+  return p;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -167,6 +175,21 @@ interface ExploreOpts {
   readonly seed: number;
   readonly workers: number;
   readonly json: boolean;
+  readonly fault: string[];
+  readonly faultRate?: number;
+}
+
+/** --fault values: known sites only. */
+function faultPlanOf(opts: ExploreOpts): FaultPlan | undefined {
+  if (opts.fault.length === 0) return undefined;
+  const sites = opts.fault.map((f) => {
+    const site = FAULT_SITES.find((s) => s === f);
+    if (site === undefined) {
+      throw new UsageError(`unknown fault site "${f}"; known: ${FAULT_SITES.join(", ")}`);
+    }
+    return site;
+  });
+  return opts.faultRate === undefined ? { sites } : { sites, probability: opts.faultRate };
 }
 
 /** The designs a catalog scenario runs under: its entries' and, for ODP, every mlx5 design. */
@@ -205,14 +228,23 @@ function runExplore(name: string, opts: ExploreOpts): number {
   }
   const known = new Set(CATALOG.map((e) => e.id));
   for (const d of defects) if (!known.has(d)) throw new UsageError(`unknown defect "${d}"`);
+  const faults = faultPlanOf(opts);
   const r = explore(scenario, {
     strategy: opts.strategy,
     schedules: opts.schedules,
     seed: opts.seed,
     design,
     defects,
+    ...(faults === undefined ? {} : { faults }),
   });
   const failure = r.firstFailure;
+  if (failure !== null && faults !== undefined) {
+    // Shrinking and tokens do not carry a fault plan yet: report the raw finding.
+    const v = failure.violation;
+    if (opts.json) out(JSON.stringify({ found: true, seed: failure.seed, violation: v }));
+    else out(`${v.kind} at seed ${failure.seed} (step ${v.step}): ${v.message}`);
+    return EXIT_VIOLATION;
+  }
   if (failure === null) {
     if (opts.json) out(JSON.stringify({ found: false, schedulesRun: r.schedulesRun }));
     else out(`no violation in ${r.schedulesRun} schedules`);
@@ -357,10 +389,18 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option("--schedules <n>", "schedules to try", intOption("--schedules", 1, 100_000_000), 20_000)
     .option("--seed <s>", "base seed", intOption("--seed", 0, Number.MAX_SAFE_INTEGER), 0)
     .option("--workers <n>", "worker threads", intOption("--workers", 1, 64), 1)
+    .option(
+      "--fault <site>",
+      `inject faults at a site (repeatable): ${FAULT_SITES.join(", ")}`,
+      collect,
+      [],
+    )
+    .option("--fault-rate <p>", "chance that one visit of a site fails (default 0.05)", rateOption)
     .option("--json", "print JSON", false)
     .addHelpText(
       "after",
       "\nExamples:\n  odpsim explore fault-vs-invalidate --defect classic-no-retry-check\n" +
+        "  odpsim explore fault-vs-invalidate --design interval --fault umr\n" +
         "  odpsim explore examples/10-catalog-no-retry-check.yaml --schedules 500",
     )
     .action((name: string, o: ExploreOpts) => {

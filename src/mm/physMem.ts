@@ -123,6 +123,7 @@ export class PhysMem {
 
   /** alloc_page(): a zeroed frame with one reference, or null (ENOMEM). */
   allocPage(kind: PageKind): Page | null {
+    if (this.k.shouldFail("alloc")) return null;
     let pfn = this.freeSmall.pop();
     if (pfn === undefined) {
       const fresh = this.pages.length < this.nrFrames ? this.grow() : undefined;
@@ -138,6 +139,7 @@ export class PhysMem {
 
   /** alloc_pages(order 9) for THP, or a page from the hugetlb pool; null if none. */
   allocHugePage(kind: "anon" | "hugetlb"): Page | null {
+    if (this.k.shouldFail("alloc")) return null;
     if (kind === "hugetlb" && this.hugetlbInUse >= this.hugetlbPages) return null;
     const headPfn = this.freeHuge.pop() ?? this.growHugeBlock();
     if (headPfn === undefined) return null;

@@ -42,6 +42,12 @@ export interface KernelOptions {
    * at the one place where the buggy kernel differed from the fixed one.
    */
   readonly defects?: Iterable<string>;
+  /**
+   * Fault injection: site name -> chance that one visit of the site fails, drawn from
+   * the model's PRNG (so the seed decides which visits fail). Model code asks
+   * `shouldFail(site)` at the kernel's failure points.
+   */
+  readonly faultSites?: ReadonlyMap<string, number>;
 }
 
 export type RunStatus = "ok" | "violation" | "step_bound" | "internal_error";
@@ -76,6 +82,11 @@ export class Kernel {
   readonly maxSteps: number;
   readonly stopOnViolation: boolean;
   readonly defects: ReadonlySet<string>;
+  readonly faultSites: ReadonlyMap<string, number>;
+  /** Faults injected so far (oracles excuse errors a run was forced into). */
+  faultsInjected = 0;
+  /** False while a scenario sets itself up: injection targets the run, not its setup. */
+  faultsArmed = true;
 
   /** The task taking the current step, or null outside any step. */
   current: Task | null = null;
@@ -98,6 +109,7 @@ export class Kernel {
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     this.stopOnViolation = options.stopOnViolation ?? true;
     this.defects = new Set(options.defects ?? []);
+    this.faultSites = options.faultSites ?? new Map();
     this.trace = options.trace === true ? new Trace() : null;
     this.lockdep = new Lockdep(this);
     this.kasan = new Kasan(this);
@@ -111,6 +123,20 @@ export class Kernel {
   /** Whether the historical bug `id` is switched on for this run. */
   hasDefect(id: string): boolean {
     return this.defects.has(id);
+  }
+
+  /**
+   * Whether this visit of the failure point `site` fails (fault injection). Sites not
+   * enabled never fail and draw nothing from the PRNG, so enabling none leaves every
+   * run as it was.
+   */
+  shouldFail(site: string): boolean {
+    const p = this.faultSites.get(site);
+    if (p === undefined || p <= 0 || !this.faultsArmed) return false;
+    if (!this.rng.chance(p)) return false;
+    this.faultsInjected++;
+    this.event("fault_injected", { site });
+    return true;
   }
 
   /** The label of the current task, or null outside any step. */

@@ -42,6 +42,8 @@ function reportLivelock(fault: PageFaultOutcome, n: number): void {
 
 function checkFatal(fault: PageFaultOutcome): void {
   const { dev, key, va } = fault;
+  // An injected failure (ENOMEM, a failed UMR or DMA mapping) may legitimately kill a QP.
+  if (dev.k.faultsInjected > 0) return;
   const mr = dev.mrs.get(key);
   const umem = mr?.umem;
   if (mr === undefined || !mr.live || umem === null || umem === undefined || umem.dying) return;

@@ -9,7 +9,7 @@
  * implicit parent, the INDIRECT form rewrites KSM slots from the children table; the
  * revoke (mlx5r_umr_revoke_mr, v5.19+) disables an mkey.
  */
-import { EFAULT } from "../../sim/errno.ts";
+import { EFAULT, EIO } from "../../sim/errno.ts";
 import type { KGen } from "../../sim/task.ts";
 import { ODP_READ_ALLOWED_BIT, ODP_WRITE_ALLOWED_BIT } from "../core/umemOdp.ts";
 import { MLX5_UMR_MTT_BLOCK_ENTRIES, mttEntry, type Mlx5Mkey } from "./mkey.ts";
@@ -28,6 +28,8 @@ export function* mlx5IbUpdateXlt(
   const dev = mr.dev;
   const k = dev.k;
   if (!k.kasan.check(mr, "mlx5_ib_update_xlt uses the mr")) return EFAULT;
+  // Fault injection: the UMR post fails (mlx5_ib_post_send_wait returning an error).
+  if (k.shouldFail("umr")) return EIO;
   const mtt = mr.mmkey.mtt;
   const gen = mr.mmkey.mttGen;
   if (mtt === null || gen === null) throw new Error("update_xlt on a non-MTT mkey");

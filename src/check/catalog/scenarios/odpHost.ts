@@ -31,6 +31,10 @@ import type { Mlx5OdpDesign } from "../../../rdma/mlx5/odp/mlx5OdpDesign.ts";
 import { attachDeviceAccessOracle } from "../../oracles/deviceAccess.ts";
 import { attachFaultProgressOracle } from "../../oracles/faultProgress.ts";
 import type { ScenarioContext } from "../../scenario.ts";
+import { faultSitesOf, type FaultPlan } from "../../faults.ts";
+import { mmgetNotZero, mmput } from "../../../mm/mmStruct.ts";
+import { oomReapTaskMm } from "../../../mm/oomReaper.ts";
+import { exitMm } from "../../../mm/process.ts";
 
 export interface OdpHost {
   readonly k: Kernel;
@@ -46,6 +50,41 @@ export const MLX5_DESIGNS: Readonly<Record<string, Mlx5OdpDesign>> = {
   "hmm-mirror": hmmMirrorMlx5Odp,
   interval: intervalMlx5Odp,
 };
+
+/** The latest virtual time an injected kill or OOM-reaper pass may happen at. */
+const FAULT_TASK_WINDOW_NS = 200_000;
+
+/**
+ * The fault sites that are tasks rather than failure points: an OOM reaper pass over the
+ * process (non-blockable invalidations) and the process being killed, each at a time
+ * drawn from the run's model PRNG.
+ */
+function spawnFaultTasks(host: OdpHost, plan: FaultPlan | undefined): void {
+  const { k, proc } = host;
+  const sites = new Set(plan?.sites ?? []);
+  if (sites.has("nonblockable_invalidate")) {
+    const at = k.rng.nextInt(FAULT_TASK_WINDOW_NS);
+    k.spawn("oom_reaper", { kind: "host", name: "kthreads" }, function* (): KGen {
+      yield* k.sleep(at);
+      const mm = proc.mm;
+      if (mm !== null && mmgetNotZero(mm)) {
+        k.event("fault_injected", { site: "nonblockable_invalidate" });
+        k.faultsInjected++;
+        yield* oomReapTaskMm(mm);
+        yield* mmput(mm);
+      }
+    });
+  }
+  if (sites.has("process_kill")) {
+    const at = k.rng.nextInt(FAULT_TASK_WINDOW_NS);
+    k.spawn("sigkill", { kind: "host", name: "kthreads" }, function* (): KGen {
+      yield* k.sleep(at);
+      k.event("fault_injected", { site: "process_kill" });
+      k.faultsInjected++;
+      yield* exitMm(proc);
+    });
+  }
+}
 
 /** The host each kernel was built with, for observers (snapshots) that need the model. */
 const hosts = new WeakMap<Kernel, OdpHost>();
@@ -65,6 +104,7 @@ export function odpHost(
     strategy: ctx.strategy,
     trace: ctx.trace === true,
     defects: ctx.defects ?? [],
+    faultSites: faultSitesOf(ctx.faults),
     maxSteps: 20_000,
   });
   const phys = new PhysMem(k, { frames });
@@ -79,6 +119,7 @@ export function odpHost(
   attachFaultProgressOracle(dev);
   const host = { k, phys, proc, dev, design };
   hosts.set(k, host);
+  spawnFaultTasks(host, ctx.faults);
   return host;
 }
 
@@ -90,6 +131,14 @@ export interface OdpBuffer {
 
 /** mmap an anonymous buffer, touch it from the CPU, and register it as an ODP MR. */
 export function* setupOdpBuffer(host: OdpHost, pages: number): KGen<OdpBuffer> {
+  // Fault injection is about the run, not about setting it up.
+  host.k.faultsArmed = false;
+  const buf = yield* setupOdpBufferUnarmed(host, pages);
+  host.k.faultsArmed = true;
+  return buf;
+}
+
+function* setupOdpBufferUnarmed(host: OdpHost, pages: number): KGen<OdpBuffer> {
   const mm = host.proc.mm;
   if (mm === null) throw new Error("process has no mm");
   const len = pages * PAGE_SIZE;

@@ -9,6 +9,7 @@
  * deregistration's down_write waited for ever).
  */
 import type { KGen } from "../../../sim/task.ts";
+import { mmdrop, mmgrab } from "../../../mm/mmStruct.ts";
 import { oomReapTask } from "../../../mm/oomReaper.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
@@ -43,8 +44,11 @@ export const oomVsOdp: Scenario = {
           if (ret < 0) return;
         }
       });
+      // mark_oom_victim() holds the victim's mm struct (mmgrab) for the reaper.
+      mmgrab(mm);
       k.spawn("oom_reaper", { kind: "host", name: "kthreads" }, function* (): KGen {
         yield* oomReapTask(mm);
+        mmdrop(mm);
       });
       proc.spawnThread("user", function* (): KGen {
         yield* k.sleep(dev.cost.pageFaultNs);

@@ -100,6 +100,9 @@ export function* ibUmemOdpMapDmaSinglePage(
   let removeExisting = false;
   if (ibUmemMmuNotifierRetry(umem, currentSeq)) {
     ret = EAGAIN;
+  } else if (dmaList.get(pageIndex) === 0 && k.shouldFail("dma_map")) {
+    // ib_dma_map_page() failed (ib_dma_mapping_error): fault injection.
+    ret = EFAULT;
   } else if (dmaList.get(pageIndex) === 0) {
     dmaList.set(pageIndex, accessMask);
     pageList.set(pageIndex, pfn + 1);
