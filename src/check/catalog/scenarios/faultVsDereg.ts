@@ -3,7 +3,8 @@
  * one of its pages and then deregisters the MR. Destruction must stop new faults
  * (`live`), wait for running fault handlers (mr_srcu), and keep the MR alive until its
  * umem has left the notifier tree; a design that gets any of that wrong lets a fault
- * handler or an invalidation touch freed memory, which object lifetimes catch.
+ * handler or an invalidation touch freed memory, which object lifetimes catch. After the
+ * run nothing of the MR may be left allocated (teardown leak check).
  *
  * Models no kernel file.
  */
@@ -13,6 +14,7 @@ import { PAGE_SIZE } from "../../../mm/page.ts";
 import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
+import { teardownLeaks } from "../../oracles/teardownLeaks.ts";
 import { odpHost, setupOdpBuffer } from "./odpHost.ts";
 
 const PAGES = 4;
@@ -53,4 +55,5 @@ export const faultVsDereg: Scenario = {
     });
     return k;
   },
+  check: teardownLeaks,
 };
