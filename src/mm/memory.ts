@@ -180,13 +180,22 @@ function* doCowFault(vma: VmAreaStruct, addr: number, src: Page): KGen<number> {
   return 0;
 }
 
+/**
+ * maybe_mkwrite(): a write fault makes the entry writable only if the VMA allows writes.
+ * A fault forced on a read-only VMA (GUP with FOLL_FORCE, a mirror's walk) leaves it
+ * read-only.
+ */
+function maybeMkwrite(vma: VmAreaStruct): boolean {
+  return (vma.vmFlags & VM_WRITE) !== 0;
+}
+
 /** do_wp_page(): a write to a present, write-protected PTE. */
 function* doWpPage(vma: VmAreaStruct, addr: number, pte: Pte): KGen<number> {
   const mm = vma.vmMm;
   const isZero = mm.phys.isZeroPfn(pte.pfn);
   if ((vma.vmFlags & VM_SHARED) !== 0 && !isZero && !pte.special) {
     // wp_page_shared(): a shared page just becomes writable (and dirty).
-    pte.writable = true;
+    pte.writable = maybeMkwrite(vma);
     touch(pte, true);
     setPageDirty(mm.phys.pfnToPage(pte.pfn));
     return 0;
@@ -195,7 +204,7 @@ function* doWpPage(vma: VmAreaStruct, addr: number, pte: Pte): KGen<number> {
   const old = isZero ? null : mm.phys.pfnToPage(pte.pfn);
   if (old !== null && old.anonExclusive) {
     // wp_page_reuse(): nobody else maps it, so it may simply become writable.
-    pte.writable = true;
+    pte.writable = maybeMkwrite(vma);
     touch(pte, true);
     return 0;
   }
@@ -253,7 +262,7 @@ function* hugetlbFault(vma: VmAreaStruct, addr: number, flags: number): KGen<num
   }
   const old = mm.phys.pfnToPage(pmd.pfn);
   if (old.anonExclusive || shared) {
-    pmd.writable = true;
+    pmd.writable = maybeMkwrite(vma);
     touch(pmd, true);
     return 0;
   }

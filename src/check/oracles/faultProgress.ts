@@ -7,11 +7,13 @@
  * device's page-fault observer hook only.
  *
  *   qp_error_on_valid_memory  a fatal fault although the MR is live and the VMA allows it
- *   fault_livelock            the same access faulted more than FAULT_LIMIT times
+ *   fault_livelock            one page faulted more than FAULT_LIMIT times in a row
+ *                             without the device getting to access it
  */
 import { EAGAIN } from "../../sim/errno.ts";
 import { errnoName } from "../../sim/errno.ts";
 import { vmaLookup } from "../../mm/mmStruct.ts";
+import { PAGE_SIZE } from "../../mm/page.ts";
 import { VM_READ, VM_WRITE } from "../../mm/vma.ts";
 import type { Mlx5IbDev, PageFaultOutcome } from "../../rdma/mlx5/mlx5IbDev.ts";
 
@@ -19,11 +21,16 @@ import type { Mlx5IbDev, PageFaultOutcome } from "../../rdma/mlx5/mlx5IbDev.ts";
 export const FAULT_LIMIT = 64;
 
 export function attachFaultProgressOracle(dev: Mlx5IbDev): void {
+  // Faults in a row at one (key, page) with no access of the device there in between.
   const streak = new Map<string, number>();
+  const where = (key: number, va: number) => `${key}@${Math.floor(va / PAGE_SIZE)}`;
+  dev.dmaObservers.push((access) => {
+    streak.delete(where(access.mkey.key, access.va));
+  });
   dev.pageFaultObservers.push((fault) => {
-    const where = `${fault.key}@${fault.va}`;
-    const n = (streak.get(where) ?? 0) + 1;
-    streak.set(where, fault.ret === EAGAIN ? n : 0);
+    const at = where(fault.key, fault.va);
+    const n = (streak.get(at) ?? 0) + 1;
+    streak.set(at, n);
     if (n > FAULT_LIMIT) reportLivelock(fault, n);
     else if (fault.ret < 0 && fault.ret !== EAGAIN) checkFatal(fault);
   });
