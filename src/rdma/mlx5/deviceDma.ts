@@ -97,15 +97,23 @@ function* raisePageFault(
   const k = dev.k;
   const resumed = new Completion(k, `pf_resume(${key.toString(16)}@${va.toString(16)})`);
   let result = 0;
-  k.event("page_fault", { key, va, bcnt, write });
+  // A Perfetto flow from the fault through its handler to the resume, and a counter of
+  // the faults in flight (trace events cost nothing when tracing is off).
+  const flow = dev.nextFaultFlow();
+  dev.faultsInFlight++;
+  k.event("page_fault", { key, va, bcnt, write, flow, flowPhase: "start" });
+  k.event("faults_in_flight", { counter: "faults in flight", value: dev.faultsInFlight });
   const work = new WorkStruct("mlx5_ib_eqe_pf_action", function* (): KGen {
     yield* k.sleep(dev.cost.pageFaultNs);
+    k.event("pagefault_single_data_segment", { key, va, flow });
     result = yield* design.pagefaultSingleDataSegment(dev, null, key, va, bcnt, { write });
-    k.event("page_fault_resume", { key, va, ret: result });
+    k.event("page_fault_resume", { key, va, ret: result, flow, flowPhase: "end" });
     dev.notePageFault({ dev, key, va, write, ret: result });
     resumed.complete();
   });
   dev.pageFaultWq.queueWork(work);
   yield* resumed.wait();
+  dev.faultsInFlight--;
+  k.event("faults_in_flight", { counter: "faults in flight", value: dev.faultsInFlight });
   return result;
 }

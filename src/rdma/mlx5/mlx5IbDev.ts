@@ -81,6 +81,9 @@ export class Mlx5IbDev extends IbDevice {
   readonly cost: CostModel;
   readonly dmaObservers: DmaObserver[] = [];
   readonly pageFaultObservers: PageFaultObserver[] = [];
+  /** Device page faults raised and not yet resumed (a trace counter). */
+  faultsInFlight = 0;
+  private faultFlows = 0;
   private nextKeyIndex = 1;
   private nextPdn = 1;
 
@@ -105,6 +108,11 @@ export class Mlx5IbDev extends IbDevice {
 
   allocPdn(): number {
     return this.nextPdn++;
+  }
+
+  /** A fresh id linking one fault's trace events into a Perfetto flow. */
+  nextFaultFlow(): number {
+    return ++this.faultFlows;
   }
 
   /** Tells every observer how a page fault ended; called at the resume. */
