@@ -17,7 +17,9 @@ test("a model run's Perfetto trace links each device fault to its resume and cou
   assert.ok(trace);
   const faults = trace.entries.filter((e) => e.label === "page_fault").length;
   assert.ok(faults > 0);
-  const events = toChromeTrace(trace, run.violations).traceEvents as {
+  const doc = toChromeTrace(trace, run.violations);
+  checkChromeTrace(doc);
+  const events = doc.traceEvents as {
     ph: string;
     id?: number;
     name: string;
