@@ -19,11 +19,7 @@ test("a model run's Perfetto trace links each device fault to its resume and cou
   assert.ok(faults > 0);
   const doc = toChromeTrace(trace, run.violations);
   checkChromeTrace(doc);
-  const events = doc.traceEvents as {
-    ph: string;
-    id?: number;
-    name: string;
-  }[];
+  const events = doc.traceEvents;
   const starts = events.filter((e) => e.ph === "s");
   const ends = events.filter((e) => e.ph === "f");
   assert.equal(starts.length, faults, "one flow per fault");
