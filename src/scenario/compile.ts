@@ -58,7 +58,10 @@ export function compileScenario(parsed: ParsedScenario): CompiledScenario {
       const group = { kind: "host" as const, name: firstHost?.name ?? "host0" };
       world.k.spawn("setup", group, function* (): KGen {
         const procs = [...world.procs.values()];
+        // Fault injection targets the run, not the setup that precedes it.
+        world.k.faultsArmed = false;
         for (const p of procs) if (!(yield* setupProcess(world, p))) return;
+        world.k.faultsArmed = true;
         for (const p of procs) spawnThreads(world, p);
       });
       return world.k;

@@ -87,7 +87,11 @@ export function runOnce(
   const expected = scenario.expectedViolation;
   const clean = result.status === "ok" && violations.length === 0;
   const notes: string[] = [];
-  if (scenario.spec.faults !== undefined) notes.push("fault injection is not acted on yet");
+  if (scenario.spec.faults !== undefined) {
+    notes.push(
+      "fault injection: alloc, dma_map and umr act here; other sites only in catalog scenarios",
+    );
+  }
   const report: RunReport = {
     scenario: scenario.name,
     file: scenario.file,

@@ -331,7 +331,10 @@ const faultsSchema = z
     sites: z.array(z.enum(FAULT_SITES)),
     probability: z.number().min(0).max(1).optional(),
   })
-  .describe("Fault injection. Validated and carried to the run, but not acted on yet.");
+  .describe(
+    "Fault injection, drawn from the seed: alloc, dma_map and umr fail at their failure " +
+      "points; nonblockable_invalidate, process_kill and device_removal act only in catalog scenarios.",
+  );
 
 export const DESIGNS = ["classic", "hmm-mirror", "interval"] as const;
 
