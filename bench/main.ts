@@ -8,6 +8,7 @@ import { catalogBenchmarks } from "./catalog.bench.ts";
 import { exploreBenchmarks } from "./explore.bench.ts";
 import { itreeBenchmarks } from "./itree.bench.ts";
 import { mmBenchmarks } from "./mm.bench.ts";
+import { nicBenchmarks } from "./nic.bench.ts";
 import { notifierBenchmarks } from "./notifier.bench.ts";
 import { simBenchmarks } from "./sim.bench.ts";
 
@@ -18,6 +19,7 @@ const suites: BenchSuite[] = [
   { prefix: "mm.", run: notifierBenchmarks },
   { prefix: "explore.", run: exploreBenchmarks },
   { prefix: "catalog.", run: catalogBenchmarks },
+  { prefix: "nic.", run: nicBenchmarks },
 ];
 
 function formatValue(r: BenchResult): string {

@@ -15,6 +15,7 @@ import { faultVsInvalidate } from "./scenarios/faultVsInvalidate.ts";
 import { implicitChildReap } from "./scenarios/implicitChildReap.ts";
 import { implicitChildVsExit } from "./scenarios/implicitChildVsExit.ts";
 import { oomVsOdp } from "./scenarios/oomVsOdp.ts";
+import { prefetchVsDereg } from "./scenarios/prefetchVsDereg.ts";
 import { UVERBS_CATALOG } from "./uverbs/index.ts";
 
 export interface CatalogEntry {
@@ -193,6 +194,25 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "count, so the parent's deregistration waits forever for its usecount to drop.",
     scenario: implicitChildReap,
     expected: "deadlock",
+  },
+  {
+    id: "prefetch-no-srcu",
+    number: 16,
+    design: "classic",
+    title: "prefetch work without SRCU uses an MR being destroyed",
+    fix:
+      "RDMA/mlx5: Order num_pending_prefetch properly with synchronize_srcu; " +
+      "RDMA/mlx5: Use SRCU properly in ODP prefetch",
+    race:
+      "An asynchronous ibv_advise_mr looks the MR up, checks mr->live and counts itself " +
+      "in num_pending_prefetch before queueing work that holds the MR. dereg_mr clears " +
+      "live, synchronize_srcu()s and flushes the prefetch work only if the count is " +
+      "non-zero. Without the SRCU read lock around lookup and count, an advise that saw " +
+      "live = 1 counts after dereg has passed its grace period: dereg's WARN_ON on the " +
+      "count fires (the symptom in the fix's own race diagram), and dereg frees an MR " +
+      "the queued work then touches (use-after-free, when the count read was zero).",
+    scenario: prefetchVsDereg,
+    expected: "warn_on",
   },
 ];
 

@@ -11,6 +11,7 @@ import type { Kernel } from "../../sim/kernel.ts";
 import type { KGen } from "../../sim/task.ts";
 import type { IbAdviseMrAdvice, IbOdpCaps } from "./ibVerbs.ts";
 import type { IbMr } from "./ibMr.ts";
+import type { IbQpOps } from "./ibQp.ts";
 import type { IbPd } from "./ibPd.ts";
 import type { IbUcontext } from "./ucontext.ts";
 
@@ -50,6 +51,8 @@ export interface IbDeviceOps {
     flags: number,
     sgList: readonly IbSge[],
   ): KGen<number>;
+  /** create_qp / modify_qp / post_send / post_recv / destroy_qp, when the driver has QPs. */
+  readonly qpOps?: IbQpOps;
 }
 
 export class IbDevice extends KObject {

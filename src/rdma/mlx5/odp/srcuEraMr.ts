@@ -22,6 +22,7 @@ import { ibUmemEnd, ibUmemStart, type IbUmemOdp } from "../../core/umemOdp.ts";
 import { Mlx5Mkey } from "../mkey.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
 import { Mlx5IbMr } from "../mlx5IbMr.ts";
+import { mlx5PrefetchFlushMr } from "../prefetch.ts";
 import type { PagefaultFlags } from "./mlx5OdpDesign.ts";
 
 /** The design's pagefault_mr. */
@@ -78,6 +79,9 @@ export function* deregOdpMrSrcuEra<U extends IbUmemOdp>(
   // Catalog defect classic-no-srcu-sync drops this wait: a fault handler that found
   // the MR before `live` went false then uses it after it is freed.
   if (!k.hasDefect("classic-no-srcu-sync")) yield* dev.mrSrcu.synchronize();
+  // Dequeue pending prefetch work holding the MR (prefetch.ts; "RDMA/mlx5: Order
+  // num_pending_prefetch properly with synchronize_srcu").
+  yield* mlx5PrefetchFlushMr(mr);
   yield* invalidate(umem, ibUmemStart(umem), ibUmemEnd(umem));
   if (k.hasDefect("classic-mr-before-umem")) {
     // The order seed 001's error path warns against: the MR dies while its umem is

@@ -1,0 +1,264 @@
+/**
+ * ibv_advise_mr: prefetching the pages of ODP MRs into the device's page table before
+ * traffic needs them.
+ *
+ * Models mlx5_ib_advise_mr / mlx5_ib_advise_mr_prefetch / mlx5_ib_prefetch_sg_list /
+ * mlx5_ib_prefetch_mr_work (drivers/infiniband/hw/mlx5/odp.c) and the prefetch part of
+ * dereg_mr (mr.c) in the SRCU era, after "RDMA/mlx5: Use SRCU properly in ODP prefetch"
+ * and "RDMA/mlx5: Order num_pending_prefetch properly with synchronize_srcu" (v5.4/5.5):
+ *
+ *   advise (async)                           dereg_mr
+ *   srcu_read_lock(mr_srcu)                  live = 0
+ *   mr = lookup(lkey); live? pd? writable?   synchronize_srcu(mr_srcu)
+ *   num_pending_prefetch++                   if (num_pending_prefetch)
+ *   queue_work(system_unbound_wq)                flush_workqueue(system_unbound_wq)
+ *   srcu_read_unlock                         ... destroy, free
+ *
+ * The work holds the MR pointers; the count keeps dereg from freeing the MR under it,
+ * and SRCU makes the count visible to dereg's check. With FLUSH the prefetch runs in
+ * the caller, under SRCU, and its errors are returned.
+ *
+ * Errors are the modern ones (get_prefetchable_mr): -ENOENT no such key (or the MR is
+ * dying), -EINVAL the key is not an ODP MR, -EPERM another PD's MR or PREFETCH_WRITE on
+ * a read-only MR; flags other than FLUSH are -EINVAL (uverbs), an unknown advice
+ * -EOPNOTSUPP (mlx5_ib_advise_mr).
+ *
+ * PREFETCH maps read-only (MLX5_PF_FLAGS_DOWNGRADE), PREFETCH_WRITE writable,
+ * PREFETCH_NO_FAULT (MLX5_PF_FLAGS_SNAPSHOT) only the pages the CPU maps now: the
+ * snapshot is read from the page table in one step, and only the present runs are
+ * handed to the fault handler (the kernel asks hmm_range_fault not to fault instead).
+ */
+import { EINVAL, ENOENT, EOPNOTSUPP, EPERM } from "../../sim/errno.ts";
+import { WorkStruct, Workqueue } from "../../sim/sync/workqueue.ts";
+import type { KGen } from "../../sim/task.ts";
+import { PAGE_SIZE } from "../../mm/page.ts";
+import { walkPte } from "../../mm/pageTable.ts";
+import type { IbSge } from "../core/ibDevice.ts";
+import type { IbPd } from "../core/ibPd.ts";
+import { IB_UVERBS_ADVISE_MR_FLAG_FLUSH, type IbAdviseMrAdvice } from "../core/ibVerbs.ts";
+import type { Mlx5IbDev } from "./mlx5IbDev.ts";
+import type { Mlx5IbMr } from "./mlx5IbMr.ts";
+import type { Mlx5OdpDesign, PagefaultFlags } from "./odp/mlx5OdpDesign.ts";
+
+const ADVICES: readonly string[] = ["PREFETCH", "PREFETCH_WRITE", "PREFETCH_NO_FAULT"];
+
+/** Worker count of the model's system_unbound_wq. */
+const UNBOUND_WORKERS = 2;
+
+interface PrefetchFrag {
+  readonly mr: Mlx5IbMr;
+  readonly ioVirt: number;
+  readonly length: number;
+}
+
+/** The prefetch state of one device (kept with the driver's ops). */
+export class Mlx5Prefetch {
+  private wq: Workqueue | null = null;
+  /** Prefetch work queued or running: what flush_workqueue waits for. */
+  private readonly inFlight = new Set<WorkStruct>();
+
+  constructor(
+    readonly dev: Mlx5IbDev,
+    readonly design: Mlx5OdpDesign,
+  ) {}
+
+  /** system_unbound_wq, started on first use so runs without prefetch keep their tasks. */
+  private systemUnboundWq(): Workqueue {
+    this.wq ??= new Workqueue(this.dev.k, "system_unbound_wq", { workers: UNBOUND_WORKERS });
+    return this.wq;
+  }
+
+  /** mlx5_ib_advise_mr(). */
+  *adviseMr(
+    pd: IbPd,
+    advice: IbAdviseMrAdvice,
+    flags: number,
+    sgList: readonly IbSge[],
+  ): KGen<number> {
+    yield "advise_mr";
+    if ((flags & ~IB_UVERBS_ADVISE_MR_FLAG_FLUSH) !== 0 || sgList.length === 0) return EINVAL;
+    if (!ADVICES.includes(advice)) return EOPNOTSUPP;
+    const pf = pfFlags(advice);
+    if ((flags & IB_UVERBS_ADVISE_MR_FLAG_FLUSH) !== 0) {
+      return yield* this.prefetchSgList(pd, advice, pf, sgList);
+    }
+    return yield* this.queuePrefetch(pd, advice, pf, sgList);
+  }
+
+  /** get_prefetchable_mr(): the MR behind `lkey` if it may be prefetched, or an errno. */
+  private getPrefetchableMr(pd: IbPd, advice: IbAdviseMrAdvice, lkey: number): Mlx5IbMr | number {
+    const mr = this.dev.mrs.get(lkey);
+    if (mr === undefined || !mr.live) return ENOENT;
+    if (mr.umem === null) return EINVAL;
+    if (mr.pd !== pd) return EPERM;
+    if (advice === "PREFETCH_WRITE" && !mr.umem.writable) return EPERM;
+    return mr;
+  }
+
+  /** mlx5_ib_prefetch_sg_list(): the synchronous (FLUSH) prefetch. */
+  private *prefetchSgList(
+    pd: IbPd,
+    advice: IbAdviseMrAdvice,
+    pf: PagefaultFlags,
+    sgList: readonly IbSge[],
+  ): KGen<number> {
+    const srcu = this.dev.mrSrcu;
+    const idx = srcu.readLock();
+    let ret = 0;
+    for (const sge of sgList) {
+      const mr = this.getPrefetchableMr(pd, advice, sge.lkey);
+      if (typeof mr === "number") {
+        ret = mr;
+        break;
+      }
+      ret = yield* this.pagefaultFrag(pd, { mr, ioVirt: sge.addr, length: sge.length }, pf);
+      if (ret < 0) break;
+    }
+    srcu.readUnlock(idx);
+    return ret < 0 ? ret : 0;
+  }
+
+  /** The asynchronous prefetch: take the MRs, count them, queue the work. */
+  private *queuePrefetch(
+    pd: IbPd,
+    advice: IbAdviseMrAdvice,
+    pf: PagefaultFlags,
+    sgList: readonly IbSge[],
+  ): KGen<number> {
+    const k = this.dev.k;
+    const srcu = this.dev.mrSrcu;
+    // Catalog defect prefetch-no-srcu: before "Use SRCU properly in ODP prefetch" /
+    // "Order num_pending_prefetch properly with synchronize_srcu", taking the MRs was
+    // not ordered with dereg_mr's synchronize_srcu, so dereg could read a zero count
+    // and free an MR the work was about to hold.
+    const useSrcu = !k.hasDefect("prefetch-no-srcu");
+    const idx = useSrcu ? srcu.readLock() : -1;
+    const frags: PrefetchFrag[] = [];
+    let ret = 0;
+    for (const sge of sgList) {
+      const mr = this.getPrefetchableMr(pd, advice, sge.lkey);
+      if (typeof mr === "number") {
+        ret = mr;
+        break;
+      }
+      yield "get_prefetchable_mr";
+      // Keep the MR pointer valid outside SRCU: dereg flushes the work while this is > 0.
+      if (!k.kasan.check(mr, "advise_mr counts a pending prefetch on the mr")) {
+        ret = ENOENT;
+        break;
+      }
+      mr.numPendingPrefetch++;
+      frags.push({ mr, ioVirt: sge.addr, length: sge.length });
+    }
+    if (ret < 0) {
+      dropFrags(k, frags);
+    } else {
+      this.queueWork(pd, frags, pf);
+    }
+    if (useSrcu) srcu.readUnlock(idx);
+    return ret;
+  }
+
+  private queueWork(pd: IbPd, frags: readonly PrefetchFrag[], pf: PagefaultFlags): void {
+    const inFlight = this.inFlight;
+    const work: WorkStruct = new WorkStruct("mlx5_ib_prefetch_mr_work", () =>
+      this.prefetchMrWork(pd, frags, pf, work),
+    );
+    inFlight.add(work);
+    this.systemUnboundWq().queueWork(work);
+  }
+
+  /** mlx5_ib_prefetch_mr_work(): fault each fragment under SRCU, then drop the counts. */
+  private *prefetchMrWork(
+    pd: IbPd,
+    frags: readonly PrefetchFrag[],
+    pf: PagefaultFlags,
+    work: WorkStruct,
+  ): KGen {
+    const k = this.dev.k;
+    const idx = this.dev.mrSrcu.readLock();
+    for (const frag of frags) {
+      if (!k.kasan.check(frag.mr, "prefetch work uses the mr")) continue;
+      yield* this.pagefaultFrag(pd, frag, pf);
+    }
+    this.dev.mrSrcu.readUnlock(idx);
+    yield "destroy_prefetch_work";
+    dropFrags(k, frags);
+    this.inFlight.delete(work);
+  }
+
+  /** pagefault_mr() on one fragment; a snapshot maps only what the CPU maps now. */
+  private *pagefaultFrag(pd: IbPd, frag: PrefetchFrag, pf: PagefaultFlags): KGen<number> {
+    const runs = pf.snapshot === true ? presentRuns(frag) : [[frag.ioVirt, frag.length]];
+    let ret = 0;
+    for (const [va, len] of runs as [number, number][]) {
+      ret = yield* this.design.pagefaultSingleDataSegment(this.dev, pd, frag.mr.lkey, va, len, pf);
+      if (ret < 0) return ret;
+    }
+    return ret;
+  }
+
+  /**
+   * dereg_mr's part, after live = 0 and synchronize_srcu: if prefetch work holds the MR,
+   * wait for the work queued so far (flush_workqueue). Does nothing, and never yields,
+   * when no prefetch holds the MR.
+   */
+  *flushMr(mr: Mlx5IbMr): KGen {
+    if (mr.numPendingPrefetch === 0) return;
+    for (const work of [...this.inFlight]) yield* this.systemUnboundWq().flushWork(work);
+    this.dev.k.warnOn(mr.numPendingPrefetch !== 0, "prefetch work still holds a dying MR", {
+      mr: mr.objName,
+      pending: mr.numPendingPrefetch,
+    });
+  }
+}
+
+/** destroy_prefetch_work(): drop the count each fragment holds on its MR. */
+function dropFrags(k: Mlx5IbDev["k"], frags: readonly PrefetchFrag[]): void {
+  for (const frag of frags) {
+    if (k.kasan.check(frag.mr, "destroy_prefetch_work drops num_pending_prefetch")) {
+      frag.mr.numPendingPrefetch--;
+    }
+  }
+}
+
+function pfFlags(advice: IbAdviseMrAdvice): PagefaultFlags {
+  return {
+    write: advice === "PREFETCH_WRITE",
+    prefetch: true,
+    downgrade: advice === "PREFETCH",
+    snapshot: advice === "PREFETCH_NO_FAULT",
+  };
+}
+
+/** The runs of [ioVirt, ioVirt + length) whose pages the CPU maps now. */
+function presentRuns(frag: PrefetchFrag): [number, number][] {
+  const umem = frag.mr.umem;
+  if (umem === null) return [];
+  const runs: [number, number][] = [];
+  const end = frag.ioVirt + frag.length;
+  let va = frag.ioVirt;
+  while (va < end) {
+    const next = Math.min(end, (Math.floor(va / PAGE_SIZE) + 1) * PAGE_SIZE);
+    const pte = walkPte(umem.owningMm, va);
+    if (pte !== null && !pte.pte.protnone) {
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last[0] + last[1] === va) last[1] += next - va;
+      else runs.push([va, next - va]);
+    }
+    va = next;
+  }
+  return runs;
+}
+
+/** The prefetch state of an mlx5 device (kept with the driver's ops), or null. */
+export function mlx5PrefetchOf(dev: Mlx5IbDev): Mlx5Prefetch | null {
+  const ops = dev.ops as { readonly mlx5Prefetch?: Mlx5Prefetch } | null;
+  return ops?.mlx5Prefetch ?? null;
+}
+
+/** dereg_mr's prefetch flush, for the design modules' destroy paths. */
+export function* mlx5PrefetchFlushMr(mr: Mlx5IbMr): KGen {
+  const prefetch = mlx5PrefetchOf(mr.dev);
+  if (prefetch !== null) yield* prefetch.flushMr(mr);
+}

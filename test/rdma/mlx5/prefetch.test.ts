@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { odpHost, setupOdpBuffer } from "../../../src/check/catalog/scenarios/odpHost.ts";
+import { MADV_DONTNEED, doMadvise } from "../../../src/mm/madvise.ts";
+import { PAGE_SIZE } from "../../../src/mm/page.ts";
+import {
+  IB_ACCESS_ON_DEMAND,
+  IB_ACCESS_LOCAL_WRITE,
+  IB_UVERBS_ADVISE_MR_FLAG_FLUSH,
+  type IbAdviseMrAdvice,
+} from "../../../src/rdma/core/ibVerbs.ts";
+import { ibvAdviseMr, ibvAllocPd, ibvDeregMr, ibvRegMr } from "../../../src/rdma/core/verbs.ts";
+import { mttReadable, mttWritable } from "../../../src/rdma/mlx5/mkey.ts";
+import { EINVAL, ENOENT, EOPNOTSUPP, EPERM } from "../../../src/sim/errno.ts";
+import { FirstRunnable } from "../../../src/sim/strategies/firstRunnable.ts";
+import type { KGen } from "../../../src/sim/task.ts";
+
+const FLUSH = IB_UVERBS_ADVISE_MR_FLAG_FLUSH;
+
+function run(body: (h: ReturnType<typeof odpHost>) => KGen): void {
+  const h = odpHost({ seed: 1, strategy: new FirstRunnable(), design: "classic" }, 512);
+  h.proc.spawnThread("t", () => body(h));
+  const r = h.k.run();
+  assert.equal(r.internalError, null, r.internalError?.stack);
+  assert.equal(r.status, "ok", JSON.stringify(r.violations));
+}
+
+function mtt(h: ReturnType<typeof odpHost>, key: number) {
+  const m = h.dev.mkeys.get(key)?.mtt;
+  assert.ok(m);
+  return m;
+}
+
+test("synchronous PREFETCH_WRITE maps every page writable; PREFETCH maps read-only", () => {
+  run(function* (h) {
+    const buf = yield* setupOdpBuffer(h, 4);
+    const sge = { addr: buf.addr, length: 2 * PAGE_SIZE, lkey: buf.mr.lkey };
+    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", FLUSH, [sge]), 0);
+    const m = mtt(h, buf.mr.lkey);
+    assert.ok(mttReadable(m.get(0)) && !mttWritable(m.get(0)), "read advice downgrades");
+    assert.equal(m.get(2), 0, "outside the sge");
+    const all = { addr: buf.addr, length: 4 * PAGE_SIZE, lkey: buf.mr.lkey };
+    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH_WRITE", FLUSH, [all]), 0);
+    for (let i = 0; i < 4; i++) assert.ok(mttWritable(m.get(i)), `page ${i}`);
+  });
+});
+
+test("PREFETCH_NO_FAULT maps only the pages the CPU maps now", () => {
+  run(function* (h) {
+    const buf = yield* setupOdpBuffer(h, 4);
+    const mm = h.proc.mm;
+    assert.ok(mm);
+    assert.equal(yield* doMadvise(mm, buf.addr + PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED), 0);
+    const all = { addr: buf.addr, length: 4 * PAGE_SIZE, lkey: buf.mr.lkey };
+    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH_NO_FAULT", FLUSH, [all]), 0);
+    const m = mtt(h, buf.mr.lkey);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => m.get(i) !== 0),
+      [true, false, true, true],
+    );
+  });
+});
+
+test("asynchronous prefetch runs on system_unbound_wq and maps the pages later", () => {
+  run(function* (h) {
+    const buf = yield* setupOdpBuffer(h, 2);
+    const all = { addr: buf.addr, length: 2 * PAGE_SIZE, lkey: buf.mr.lkey };
+    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH_WRITE", 0, [all]), 0);
+    const m = mtt(h, buf.mr.lkey);
+    assert.equal(m.count(), 0, "nothing mapped when advise returns");
+    yield* h.k.sleep(1_000_000);
+    assert.equal(m.count(), 2);
+    assert.ok(h.k.allTasks().some((t) => t.name.startsWith("kworker/system_unbound_wq")));
+  });
+});
+
+test("advise_mr errors: -ENOENT, -EINVAL, -EPERM, -EOPNOTSUPP as in mlx5", () => {
+  run(function* (h) {
+    const buf = yield* setupOdpBuffer(h, 2);
+    const sge = (lkey: number) => [{ addr: buf.addr, length: PAGE_SIZE, lkey }];
+    const lkey = buf.mr.lkey;
+    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", FLUSH, sge(lkey + 0x100)), ENOENT);
+    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", 0, sge(lkey + 0x100)), ENOENT);
+    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", 1 << 5, sge(lkey)), EINVAL);
+    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", FLUSH, []), EINVAL);
+    const bogus = "WILLNEED" as IbAdviseMrAdvice;
+    assert.equal(yield* ibvAdviseMr(buf.pd, bogus, FLUSH, sge(lkey)), EOPNOTSUPP);
+    const other = ibvAllocPd(buf.pd.uctx);
+    assert.ok(typeof other !== "number");
+    assert.equal(yield* ibvAdviseMr(other, "PREFETCH", FLUSH, sge(lkey)), EPERM);
+    const ro = yield* ibvRegMr(buf.pd, buf.addr, PAGE_SIZE, IB_ACCESS_ON_DEMAND);
+    assert.ok(typeof ro !== "number");
+    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH_WRITE", FLUSH, sge(ro.lkey)), EPERM);
+    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", FLUSH, sge(ro.lkey)), 0);
+    const pinned = yield* ibvRegMr(buf.pd, buf.addr, PAGE_SIZE, IB_ACCESS_LOCAL_WRITE);
+    assert.ok(typeof pinned !== "number");
+    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", FLUSH, sge(pinned.lkey)), EINVAL);
+    assert.equal(yield* ibvDeregMr(pinned), 0);
+  });
+});
+
+test("dereg_mr waits for prefetch work that holds the MR (flush_workqueue)", () => {
+  run(function* (h) {
+    const buf = yield* setupOdpBuffer(h, 2);
+    const all = { addr: buf.addr, length: 2 * PAGE_SIZE, lkey: buf.mr.lkey };
+    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH_WRITE", 0, [all]), 0);
+    assert.equal((buf.mr as { numPendingPrefetch?: number }).numPendingPrefetch, 1);
+    assert.equal(yield* ibvDeregMr(buf.mr), 0);
+    assert.equal((buf.mr as { numPendingPrefetch?: number }).numPendingPrefetch, 0);
+  });
+});
