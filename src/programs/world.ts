@@ -46,6 +46,7 @@ export function createWorld(o: WorldOptions = {}): World {
   const designName = o.design ?? "classic";
   const design = MLX5_DESIGNS[designName];
   if (design === undefined) throw new Error(`no mlx5 design "${designName}"`);
+  design.kernelSetup(k);
   const { wire, hosts } = createFabric(k, o.hosts ?? ["server", "client"], {
     design,
     frames: o.frames ?? 8192,

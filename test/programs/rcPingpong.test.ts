@@ -50,11 +50,10 @@ test("rc_pingpong -o on a device without ODP refuses after query_device_ex", () 
   assert.match(String(r.error), /isn't ODP capable/);
 });
 
-test(
-  "rc_pingpong -O (implicit ODP)",
-  { skip: "implicit ODP registration does not complete on the classic design in this tree" },
-  () => {
-    const r = rcPingpong({ iters: 5, implicitOdp: true });
-    assert.ok(r.ok, String(r.error));
-  },
-);
+test("rc_pingpong -O (implicit ODP) on the interval design; the SRCU-era driver refuses it", () => {
+  const r = rcPingpong({ iters: 5, implicitOdp: true, design: "interval" });
+  assert.ok(r.ok, String(r.error));
+  const classic = rcPingpong({ iters: 5, implicitOdp: true, design: "classic" });
+  assert.equal(classic.ok, false);
+  assert.match(String(classic.error), /-EOPNOTSUPP/);
+});

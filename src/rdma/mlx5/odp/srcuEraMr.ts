@@ -13,7 +13,8 @@
  *             ib_umem_release                leave the notifier tree
  *             destroy_mkey; synchronize_srcu; free the MR
  */
-import { EFAULT, EINVAL } from "../../../sim/errno.ts";
+import { EFAULT, EINVAL, EOPNOTSUPP } from "../../../sim/errno.ts";
+import { IMPLICIT_ODP_LENGTH } from "../../core/ibVerbs.ts";
 import type { KGen } from "../../../sim/task.ts";
 import type { IbPd } from "../../core/ibPd.ts";
 import type { UmemOdpDesign } from "../../core/odp/umemOdpDesign.ts";
@@ -42,6 +43,9 @@ export function* regOdpMrSrcuEra<U extends IbUmemOdp>(
   length: number,
   access: number,
 ): KGen<Mlx5IbMr | number> {
+  // Implicit MRs of this era (a KSM over ib_alloc_odp_umem children, implicit_mr_get_data)
+  // are not modelled; the interval design has them.
+  if (start === 0 && length === IMPLICIT_ODP_LENGTH) return EOPNOTSUPP;
   const umem = yield* core.get(pd.uctx, start, length, access, {});
   if (typeof umem === "number") return umem;
   const mkey = new Mlx5Mkey(
