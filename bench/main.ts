@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import type { BenchResult, BenchSuite } from "./result.ts";
 import { catalogBenchmarks } from "./catalog.bench.ts";
 import { exploreBenchmarks } from "./explore.bench.ts";
+import { implicitSparseBenchmarks } from "./implicitSparse.bench.ts";
 import { itreeBenchmarks } from "./itree.bench.ts";
 import { mmBenchmarks } from "./mm.bench.ts";
 import { nicBenchmarks } from "./nic.bench.ts";
@@ -20,6 +21,7 @@ const suites: BenchSuite[] = [
   { prefix: "explore.", run: exploreBenchmarks },
   { prefix: "catalog.", run: catalogBenchmarks },
   { prefix: "nic.", run: nicBenchmarks },
+  { prefix: "nic.", run: implicitSparseBenchmarks },
 ];
 
 function formatValue(r: BenchResult): string {
