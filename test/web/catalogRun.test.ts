@@ -10,25 +10,13 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS } from "./fixtures/chromium.ts";
 import { catalogEntry } from "../../src/check/catalog/catalog.ts";
 import { explore } from "../../src/check/explore.ts";
 import { failureArtifacts } from "../../src/cli/failureArtifacts.ts";
 import { buildViewer } from "../../src/output/viewerBuild.ts";
 import { startViewerServer } from "../../src/output/viewerServer.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const SCREENSHOTS = fileURLToPath(new URL("../../test-output/web/", import.meta.url));
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 test(
   "a catalog defect's run: the device view shows the stale entry at the violation",
@@ -70,7 +58,7 @@ test(
     const context = await chromium.launchPersistentContext(join(scratch, "profile"), {
       executablePath: CHROMIUM,
       headless: true,
-      args: FLAGS,
+      args: CHROMIUM_FLAGS,
       viewport: { width: 1440, height: 900 },
     });
     try {

@@ -13,24 +13,12 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS } from "./fixtures/chromium.ts";
 import { serializeRunFile } from "../../src/output/runFile.ts";
 import { buildViewer } from "../../src/output/viewerBuild.ts";
 import { startViewerServer } from "../../src/output/viewerServer.ts";
 import { FAULT_VA, staleRace } from "../output/fixtures/staleRace.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const SCREENSHOTS = fileURLToPath(new URL("../../test-output/web/", import.meta.url));
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 test(
   "moving to the violation shows the stale MR entry in the device view",
@@ -51,7 +39,7 @@ test(
     const context = await chromium.launchPersistentContext(join(scratch, "profile"), {
       executablePath: CHROMIUM,
       headless: true,
-      args: FLAGS,
+      args: CHROMIUM_FLAGS,
       viewport: { width: 1440, height: 900 },
     });
     try {

@@ -33,6 +33,7 @@ import {
 } from "../../../mm/notifier/mmuNotifier.ts";
 import type { MmuNotifierRange } from "../../../mm/notifier/subscriptions.ts";
 import { ibUmemEnd, ibUmemStart } from "../umemOdp.ts";
+import { addUmemToPerMmTree, removeUmemFromPerMmTree } from "./perMmTree.ts";
 import type { IbUcontext } from "../ucontext.ts";
 import {
   ibUmemNotifierEndAccount,
@@ -203,23 +204,15 @@ export function* putPerMm(umem: ClassicUmemOdp): KGen {
 export function* addUmemToPerMm(umem: ClassicUmemOdp): KGen {
   const perMm = umem.perMm;
   if (perMm === null) throw new Error("add_umem_to_per_mm without a per_mm");
-  yield* perMm.umemRwsem.downWrite();
-  if (!umem.isImplicitOdp) {
-    umem.treeNode = perMm.umemTree.insert(ibUmemStart(umem), ibUmemEnd(umem) - 1, umem);
-  }
-  perMm.umemRwsem.upWrite();
+  yield* addUmemToPerMmTree(perMm, umem);
 }
 
 /** remove_umem_from_per_mm(): no invalidation covers the umem once this returns. */
 export function* removeUmemFromPerMm(umem: ClassicUmemOdp): KGen {
   const perMm = umem.perMm;
   if (perMm === null) throw new Error("remove_umem_from_per_mm without a per_mm");
-  yield* perMm.umemRwsem.downWrite();
-  if (umem.treeNode !== null) {
-    perMm.umemTree.remove(umem.treeNode);
-    umem.treeNode = null;
-  }
   // Let a page fault waiting on a now-dead umem go on (and fail).
-  umem.notifierCompletion.completeAll();
-  perMm.umemRwsem.upWrite();
+  yield* removeUmemFromPerMmTree(perMm, umem, () => {
+    umem.notifierCompletion.completeAll();
+  });
 }

@@ -24,6 +24,7 @@ import {
   type HmmUpdate,
 } from "../../../mm/notifier/hmmMirror.ts";
 import { IbUmemOdp, ibUmemEnd, ibUmemStart, type UmemOdpInit } from "../umemOdp.ts";
+import { addUmemToPerMmTree, removeUmemFromPerMmTree } from "./perMmTree.ts";
 import type { IbUcontext } from "../ucontext.ts";
 
 export const ODP_READ_BIT = 1 << 0;
@@ -180,21 +181,12 @@ export function* putPerMm(umem: HmmMirrorUmemOdp): KGen {
 export function* addUmemToPerMm(umem: HmmMirrorUmemOdp): KGen {
   const perMm = umem.perMm;
   if (perMm === null) throw new Error("add_umem_to_per_mm without a per_mm");
-  yield* perMm.umemRwsem.downWrite();
-  if (!umem.isImplicitOdp) {
-    umem.treeNode = perMm.umemTree.insert(ibUmemStart(umem), ibUmemEnd(umem) - 1, umem);
-  }
-  perMm.umemRwsem.upWrite();
+  yield* addUmemToPerMmTree(perMm, umem);
 }
 
 /** remove_umem_from_per_mm(). */
 export function* removeUmemFromPerMm(umem: HmmMirrorUmemOdp): KGen {
   const perMm = umem.perMm;
   if (perMm === null) throw new Error("remove_umem_from_per_mm without a per_mm");
-  yield* perMm.umemRwsem.downWrite();
-  if (umem.treeNode !== null) {
-    perMm.umemTree.remove(umem.treeNode);
-    umem.treeNode = null;
-  }
-  perMm.umemRwsem.upWrite();
+  yield* removeUmemFromPerMmTree(perMm, umem);
 }

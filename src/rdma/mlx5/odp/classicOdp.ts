@@ -43,8 +43,8 @@ import {
   regOdpMrSrcuEra,
 } from "./srcuEraMr.ts";
 import { MLX5_IB_UPD_XLT_ZAP, mlx5IbUpdateXlt } from "../umr.ts";
-import { MLX5_UMR_MTT_BLOCK_ENTRIES } from "../mkey.ts";
 import type { Mlx5OdpDesign, PagefaultFlags } from "./mlx5OdpDesign.ts";
+import { zapBlocks } from "./zapBlocks.ts";
 
 /** MMU_NOTIFIER_TIMEOUT: how long a fault waits for a racing invalidation. */
 export const MMU_NOTIFIER_TIMEOUT_NS = 1000 * NSEC_PER_MSEC;
@@ -64,36 +64,6 @@ export function* mlx5IbInvalidateRange(umem: IbUmemOdp, start: number, end: numb
   }
   // The device no longer sees the pages: unmap them and mark written ones dirty.
   if (umem instanceof ClassicUmemOdp) yield* classicDesign.unmapDmaPages(umem, from, to);
-}
-
-/**
- * The blocks mlx5_ib_invalidate_range zaps: runs of mapped entries, a run ending at
- * the first unmapped entry that starts an aligned UMR block, the last run reaching to
- * the end of the range.
- */
-export function zapBlocks(umem: IbUmemOdp, from: number, to: number): [number, number][] {
-  const dma = umem.dmaList;
-  if (dma === null) return [];
-  const firstIdx = Math.floor((from - ibUmemStart(umem)) / umem.pageSize);
-  const lastIdx = Math.ceil((to - ibUmemStart(umem)) / umem.pageSize) - 1;
-  const blocks: [number, number][] = [];
-  let blkStart = -1;
-  let prev = -1;
-  dma.forEachSet(firstIdx, lastIdx + 1, (idx, access) => {
-    if ((access & (ODP_READ_ALLOWED_BIT | ODP_WRITE_ALLOWED_BIT)) === 0) return;
-    if (blkStart >= 0) {
-      const aligned =
-        (Math.floor(prev / MLX5_UMR_MTT_BLOCK_ENTRIES) + 1) * MLX5_UMR_MTT_BLOCK_ENTRIES;
-      if (aligned < idx) {
-        blocks.push([blkStart, aligned - blkStart]);
-        blkStart = -1;
-      }
-    }
-    if (blkStart < 0) blkStart = idx;
-    prev = idx;
-  });
-  if (blkStart >= 0) blocks.push([blkStart, lastIdx - blkStart + 1]);
-  return blocks;
 }
 
 /** pagefault_mr(), classic: one explicit ODP MR. Returns pages mapped or an errno. */

@@ -38,7 +38,8 @@ import { HmmMirrorUmemOdp, ODP_READ_BIT, ODP_WRITE_BIT } from "../../core/odp/hm
 import { ibUmemEnd, ibUmemStart, type IbUmemOdp } from "../../core/umemOdp.ts";
 import { Mlx5IbMr } from "../mlx5IbMr.ts";
 import { MLX5_IB_UPD_XLT_ZAP, mlx5IbUpdateXlt } from "../umr.ts";
-import { MMU_NOTIFIER_TIMEOUT_NS, zapBlocks } from "./classicOdp.ts";
+import { MMU_NOTIFIER_TIMEOUT_NS } from "./classicOdp.ts";
+import { zapBlocks } from "./zapBlocks.ts";
 import type { Mlx5OdpDesign, PagefaultFlags } from "./mlx5OdpDesign.ts";
 import {
   deregOdpMrSrcuEra,

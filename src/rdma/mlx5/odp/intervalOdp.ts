@@ -44,7 +44,7 @@ import {
   ibUmemStart,
   type IbUmemOdp,
 } from "../../core/umemOdp.ts";
-import { MLX5_UMR_MTT_BLOCK_ENTRIES, Mlx5Mkey } from "../mkey.ts";
+import { Mlx5Mkey } from "../mkey.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
 import { Mlx5IbMr } from "../mlx5IbMr.ts";
 import {
@@ -54,6 +54,7 @@ import {
   mlx5IbUpdateXlt,
   mlx5rUmrRevokeMr,
 } from "../umr.ts";
+import { zapBlocks } from "./zapBlocks.ts";
 import type { Mlx5OdpDesign, PagefaultFlags } from "./mlx5OdpDesign.ts";
 
 /** MLX5_IMR_MTT_SIZE by default: each implicit child covers 1 GiB. */
@@ -110,36 +111,6 @@ function* mlx5rDerefWaitOdpMkey(mr: Mlx5IbMr): KGen {
 }
 
 // --- invalidation ------------------------------------------------------------------
-
-/**
- * The blocks mlx5_ib_invalidate_range zaps: runs of mapped entries, a run ending at
- * the first unmapped entry that starts an aligned UMR block, the last run reaching to
- * the end of the range.
- */
-function zapBlocks(umem: IbUmemOdp, from: number, to: number): [number, number][] {
-  const dma = umem.dmaList;
-  if (dma === null) return [];
-  const firstIdx = Math.floor((from - ibUmemStart(umem)) / umem.pageSize);
-  const lastIdx = Math.ceil((to - ibUmemStart(umem)) / umem.pageSize) - 1;
-  const blocks: [number, number][] = [];
-  let blkStart = -1;
-  let prev = -1;
-  dma.forEachSet(firstIdx, lastIdx + 1, (idx, access) => {
-    if ((access & (ODP_READ_ALLOWED_BIT | ODP_WRITE_ALLOWED_BIT)) === 0) return;
-    if (blkStart >= 0) {
-      const aligned =
-        (Math.floor(prev / MLX5_UMR_MTT_BLOCK_ENTRIES) + 1) * MLX5_UMR_MTT_BLOCK_ENTRIES;
-      if (aligned < idx) {
-        blocks.push([blkStart, aligned - blkStart]);
-        blkStart = -1;
-      }
-    }
-    if (blkStart < 0) blkStart = idx;
-    prev = idx;
-  });
-  if (blkStart >= 0) blocks.push([blkStart, lastIdx - blkStart + 1]);
-  return blocks;
-}
 
 /**
  * mlx5_ib_invalidate_range(), the notifier's ->invalidate: refuses a non-blockable
