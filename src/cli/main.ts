@@ -81,7 +81,7 @@ function progressBar(label: string): (done: number, total: number) => void {
 
 function catalogTable(): void {
   for (const e of CATALOG)
-    out(`${String(e.number).padStart(2)}  ${e.id.padEnd(26)} ${e.design.padEnd(10)} ${e.title}`);
+    out(`${String(e.number).padStart(2)}  ${e.id.padEnd(30)} ${e.design.padEnd(10)} ${e.title}`);
 }
 
 interface CheckOpts {
@@ -105,7 +105,7 @@ async function runCatalogCheck(opts: CheckOpts): Promise<number> {
       const fixed =
         e.fixedViolations === 0 ? pc.green("clean") : pc.red(`${e.fixedViolations} violations`);
       out(
-        `${e.id.padEnd(26)} ${verdict} after ${e.schedulesToFind ?? "-"} schedules ` +
+        `${e.id.padEnd(30)} ${verdict} after ${e.schedulesToFind ?? "-"} schedules ` +
           `(${e.secondsToFind?.toFixed(3) ?? "-"} s, depth ${e.depth ?? "-"}, ${e.violation ?? "-"}); ` +
           `fixed: ${fixed} in ${e.fixedSchedules}`,
       );
@@ -120,7 +120,7 @@ async function runDemo(budget: number): Promise<number> {
   out();
   const result = await catalogCheck(CATALOG, { budget, onEntry: progressBar("catalog") });
   out(
-    `${"defect".padEnd(26)} ${"found after".padEnd(16)} ${"seconds".padEnd(8)} depth  fixed design`,
+    `${"defect".padEnd(30)} ${"found after".padEnd(16)} ${"seconds".padEnd(8)} depth  fixed design`,
   );
   for (const e of result.entries) {
     const found = e.found ? `${e.schedulesToFind} schedules` : pc.red("not found");
@@ -129,7 +129,7 @@ async function runDemo(budget: number): Promise<number> {
         ? pc.green(`clean in ${e.fixedSchedules}`)
         : pc.red(`${e.fixedViolations} bad`);
     out(
-      `${e.id.padEnd(26)} ${found.padEnd(16)} ${(e.secondsToFind?.toFixed(3) ?? "-").padEnd(8)} ${String(e.depth ?? "-").padEnd(6)} ${fixed}`,
+      `${e.id.padEnd(30)} ${found.padEnd(16)} ${(e.secondsToFind?.toFixed(3) ?? "-").padEnd(8)} ${String(e.depth ?? "-").padEnd(6)} ${fixed}`,
     );
   }
   out(`(${Math.round(result.schedulesPerSecond)} schedules/s; budget ${budget} per search)`);
