@@ -307,7 +307,7 @@ function runRun(file: string, opts: RunOpts): number {
   return report.clean ? EXIT_OK : EXIT_VIOLATION;
 }
 
-function runReplay(token: string, traceFile: string | undefined): number {
+function runReplay(token: string, traceFile: string | undefined, json: boolean): number {
   let replay;
   try {
     replay = replayToken(token, catalogScenarios());
@@ -328,11 +328,23 @@ function runReplay(token: string, traceFile: string | undefined): number {
     },
     null,
   );
-  out(art.report);
   const trace = replay.run.result.trace;
   if (traceFile !== undefined && trace !== null) {
     writeFileSync(traceFile, serializeChromeTrace(toChromeTrace(trace, replay.run.violations)));
-    out(`trace written to ${traceFile}`);
+  }
+  if (json) {
+    out(
+      JSON.stringify({
+        scenario: replay.scenario.name,
+        traceHash: replay.traceHash,
+        violations: replay.run.violations,
+        depth: art.depth,
+        report: art.report,
+      }),
+    );
+  } else {
+    out(art.report);
+    if (traceFile !== undefined) out(`trace written to ${traceFile}`);
   }
   return replay.run.violations.length > 0 ? EXIT_VIOLATION : EXIT_OK;
 }
@@ -431,8 +443,9 @@ function buildProgram(setCode: (code: number) => void): Command {
     .command("replay <token>")
     .description("replay a run from its token and print its report")
     .option("--trace <file>", "also write a Perfetto trace")
-    .action((token: string, o: { trace?: string }) => {
-      setCode(runReplay(token, o.trace));
+    .option("--json", "print JSON", false)
+    .action((token: string, o: { trace?: string; json: boolean }) => {
+      setCode(runReplay(token, o.trace, o.json));
     });
   program
     .command("view <file>")

@@ -57,3 +57,27 @@ test("bad input exits 2 with one line and no stack trace", () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   }
 });
+
+test("explore prints a replay token; replay --json reproduces the violation with the same trace hash twice", () => {
+  const found = odpsim(
+    "explore",
+    "fault-vs-invalidate",
+    "--defect",
+    "classic-no-retry-check",
+    "--schedules",
+    "500",
+    "--json",
+  );
+  assert.equal(found.code, 1);
+  const { token, violation } = JSON.parse(found.stdout) as {
+    token: string;
+    violation: { kind: string };
+  };
+  const first = odpsim("replay", token, "--json");
+  const second = odpsim("replay", token, "--json");
+  assert.equal(first.code, 1);
+  const a = JSON.parse(first.stdout) as { traceHash: string; violations: { kind: string }[] };
+  const b = JSON.parse(second.stdout) as { traceHash: string };
+  assert.equal(a.violations[0]?.kind, violation.kind);
+  assert.equal(a.traceHash, b.traceHash);
+});
