@@ -12,10 +12,9 @@ import type { KGen } from "../../../sim/task.ts";
 import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
-import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
 import { teardownLeaks } from "../../oracles/teardownLeaks.ts";
-import { odpHost, setupOdpBuffer } from "./odpHost.ts";
+import { odpHost, setupOdpBuffer, spawnNicWriter } from "./odpHost.ts";
 
 const PAGES = 4;
 
@@ -26,24 +25,12 @@ export const faultVsDereg: Scenario = {
     "(DONTNEED) page 3; user: sleep one fault latency, dereg_mr",
   build(ctx) {
     const host = odpHost(ctx);
-    const { k, proc, dev, design } = host;
+    const { k, proc, dev } = host;
     proc.spawnThread("setup", function* (): KGen {
       const buf = yield* setupOdpBuffer(host, PAGES);
       const mm = proc.mm;
       if (mm === null) return;
-      k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
-        for (let page = 0; page < PAGES; page++) {
-          const data = new Uint8Array(16).fill(page);
-          const va = buf.addr + page * PAGE_SIZE;
-          const ret = yield* mlx5DeviceDma(dev, design, {
-            key: buf.mr.lkey,
-            va,
-            buf: data,
-            write: true,
-          });
-          if (ret < 0) return; // the QP went to the error state: the MR is gone
-        }
-      });
+      spawnNicWriter(host, buf, PAGES);
       proc.spawnThread("cpu", function* (): KGen {
         yield* k.sleep(dev.cost.pageFaultNs);
         yield* doMadvise(mm, buf.addr + 3 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);

@@ -7,11 +7,9 @@
  * (hmm_range_fault walking VMAs that exit_mmap is freeing).
  */
 import type { KGen } from "../../../sim/task.ts";
-import { PAGE_SIZE } from "../../../mm/page.ts";
 import { exitMm } from "../../../mm/process.ts";
-import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupOdpBuffer } from "./odpHost.ts";
+import { odpHost, setupOdpBuffer, spawnNicWriter } from "./odpHost.ts";
 
 const PAGES = 4;
 
@@ -22,22 +20,10 @@ export const faultVsExit: Scenario = {
     "one fault latency, exit_mm",
   build(ctx) {
     const host = odpHost(ctx);
-    const { k, proc, dev, design } = host;
+    const { k, proc, dev } = host;
     proc.spawnThread("setup", function* (): KGen {
       const buf = yield* setupOdpBuffer(host, PAGES);
-      k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
-        for (let page = 0; page < PAGES; page++) {
-          const data = new Uint8Array(16).fill(page);
-          const va = buf.addr + page * PAGE_SIZE;
-          const ret = yield* mlx5DeviceDma(dev, design, {
-            key: buf.mr.lkey,
-            va,
-            buf: data,
-            write: true,
-          });
-          if (ret < 0) return;
-        }
-      });
+      spawnNicWriter(host, buf, PAGES);
       proc.spawnThread("exit", function* (): KGen {
         yield* k.sleep(dev.cost.pageFaultNs);
         yield* exitMm(proc);

@@ -22,6 +22,7 @@ import {
   IB_ACCESS_REMOTE_READ,
 } from "../../../rdma/core/ibVerbs.ts";
 import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
+import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import { mlx5IbRegisterDevice } from "../../../rdma/mlx5/mlx5Driver.ts";
 import { Mlx5IbDev, type Mlx5DevOptions } from "../../../rdma/mlx5/mlx5IbDev.ts";
 import { classicMlx5Odp } from "../../../rdma/mlx5/odp/classicOdp.ts";
@@ -155,4 +156,23 @@ function* setupOdpBufferUnarmed(host: OdpHost, pages: number): KGen<OdpBuffer> {
   const mr = yield* ibvRegMr(pd, addr, len, access);
   if (typeof mr === "number") throw new Error(`reg_mr failed: ${mr}`);
   return { addr, pd, mr };
+}
+
+/**
+ * The device of most catalog scenarios: one task writing 16 bytes to each page of the
+ * buffer in turn (faulting each in), stopping when its QP would go to the error state.
+ */
+export function spawnNicWriter(host: OdpHost, buf: OdpBuffer, pages: number): void {
+  const { k, dev, design } = host;
+  k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
+    for (let page = 0; page < pages; page++) {
+      const req = {
+        key: buf.mr.lkey,
+        va: buf.addr + page * PAGE_SIZE,
+        buf: new Uint8Array(16).fill(page),
+        write: true,
+      };
+      if ((yield* mlx5DeviceDma(dev, design, req)) < 0) return;
+    }
+  });
 }

@@ -11,11 +11,9 @@
 import type { KGen } from "../../../sim/task.ts";
 import { mmdrop, mmgrab } from "../../../mm/mmStruct.ts";
 import { oomReapTask } from "../../../mm/oomReaper.ts";
-import { PAGE_SIZE } from "../../../mm/page.ts";
 import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
-import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupOdpBuffer } from "./odpHost.ts";
+import { odpHost, setupOdpBuffer, spawnNicWriter } from "./odpHost.ts";
 
 const PAGES = 2;
 
@@ -26,24 +24,12 @@ export const oomVsOdp: Scenario = {
     "(non-blockable, retries); user: sleep one fault latency, dereg_mr",
   build(ctx) {
     const host = odpHost(ctx);
-    const { k, proc, dev, design } = host;
+    const { k, proc, dev } = host;
     proc.spawnThread("setup", function* (): KGen {
       const buf = yield* setupOdpBuffer(host, PAGES);
       const mm = proc.mm;
       if (mm === null) return;
-      k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
-        for (let page = 0; page < PAGES; page++) {
-          const va = buf.addr + page * PAGE_SIZE;
-          const data = new Uint8Array(16).fill(page + 1);
-          const ret = yield* mlx5DeviceDma(dev, design, {
-            key: buf.mr.lkey,
-            va,
-            buf: data,
-            write: true,
-          });
-          if (ret < 0) return;
-        }
-      });
+      spawnNicWriter(host, buf, PAGES);
       // mark_oom_victim() holds the victim's mm struct (mmgrab) for the reaper.
       mmgrab(mm);
       k.spawn("oom_reaper", { kind: "host", name: "kthreads" }, function* (): KGen {

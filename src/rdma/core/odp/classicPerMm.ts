@@ -19,12 +19,8 @@
  * invalidate_start"; catalog defect classic-missed-unlock keeps it held).
  */
 import { EAGAIN } from "../../../sim/errno.ts";
-import { KObject } from "../../../sim/kasan.ts";
-import { RwSemaphore } from "../../../sim/sync/rwsem.ts";
-import { Mutex } from "../../../sim/sync/mutex.ts";
+import type { KObject } from "../../../sim/kasan.ts";
 import type { KGen } from "../../../sim/task.ts";
-import { IntervalTree } from "../../../mm/intervalTree.ts";
-import type { MmStruct } from "../../../mm/mmStruct.ts";
 import {
   MmuNotifier,
   mmuNotifierCallSrcu,
@@ -33,70 +29,51 @@ import {
 } from "../../../mm/notifier/mmuNotifier.ts";
 import type { MmuNotifierRange } from "../../../mm/notifier/subscriptions.ts";
 import { ibUmemEnd, ibUmemStart } from "../umemOdp.ts";
-import { addUmemToPerMmTree, removeUmemFromPerMmTree } from "./perMmTree.ts";
-import type { IbUcontext } from "../ucontext.ts";
 import {
   ibUmemNotifierEndAccount,
   ibUmemNotifierStartAccount,
   type ClassicUmemOdp,
 } from "./classicUmemOdp.ts";
+import {
+  UcontextPerMm,
+  addUmemToPerMm as addToTree,
+  forEachUmemInRange,
+  getPerMm as getPerMmWith,
+  putPerMm as putPerMmShared,
+  removeUmemFromPerMm as removeFromTree,
+} from "./perMm.ts";
 
 const ULLONG_MAX = Number.MAX_SAFE_INTEGER;
 
-export class IbUcontextPerMm extends KObject {
-  readonly mn: MmuNotifier;
-  readonly umemTree = new IntervalTree<ClassicUmemOdp>();
-  readonly umemRwsem: RwSemaphore;
-  /** False once the mm is released or the per_mm is being freed. */
-  active = true;
-  odpMrsCount = 0;
+/** The classic per_mm: its notifier is an mmu_notifier. */
+export class IbUcontextPerMm extends UcontextPerMm<ClassicUmemOdp> {
+  readonly mn = new MmuNotifier(
+    {
+      name: "ib_umem_notifiers",
+      release: () => ibUmemNotifierRelease(this),
+      invalidateRangeStart: (_sub, range) => ibUmemNotifierInvalidateRangeStart(this, range),
+      invalidateRangeEnd: (_sub, range) => ibUmemNotifierInvalidateRangeEnd(this, range),
+    },
+    this,
+  );
 
-  constructor(
-    readonly context: IbUcontext,
-    readonly mm: MmStruct,
-  ) {
-    super(context.k.kasan, "ib_ucontext_per_mm");
-    this.umemRwsem = new RwSemaphore(context.k, `umem_rwsem(${this.objName})`, "umem_rwsem");
-    this.mn = new MmuNotifier(
-      {
-        name: "ib_umem_notifiers",
-        release: () => ibUmemNotifierRelease(this),
-        invalidateRangeStart: (_sub, range) => ibUmemNotifierInvalidateRangeStart(this, range),
-        invalidateRangeEnd: (_sub, range) => ibUmemNotifierInvalidateRangeEnd(this, range),
-      },
-      this,
-    );
+  register(): KGen<number> {
+    return mmuNotifierRegister(this.mn, this.mm);
+  }
+
+  /** mmu_notifier_unregister_no_release(), then free after an SRCU grace period. */
+  *unregisterAndFree(): KGen {
+    yield* mmuNotifierUnregisterNoRelease(this.mn, this.mm);
+    const k = this.context.k;
+    mmuNotifierCallSrcu(k, () => {
+      k.kasan.free(this);
+      return undefined;
+    });
   }
 }
 
-/** ucontext->per_mm_list and its per_mm_list_lock. */
-function perMmListOf(ctx: IbUcontext): { lock: Mutex; list: KObject[] } {
-  return { lock: ctx.perMmListLock, list: ctx.perMmList };
-}
-
-function isPerMmOf(mm: MmStruct) {
-  return (p: KObject): p is IbUcontextPerMm => p instanceof IbUcontextPerMm && p.mm === mm;
-}
-
-/**
- * rbt_ib_umem_for_each_in_range(): calls `cb` on each umem overlapping [start, last).
- * A non-blockable walk refuses (-EAGAIN) as soon as it finds one.
- */
-function* forEachUmemInRange(
-  perMm: IbUcontextPerMm,
-  start: number,
-  last: number,
-  blockable: boolean,
-  cb: (umem: ClassicUmemOdp) => KGen,
-): KGen<number> {
-  if (start === last) return 0;
-  const hits: ClassicUmemOdp[] = [];
-  perMm.umemTree.forEachOverlap(start, last - 1, (node) => hits.push(node.value));
-  for (const umem of hits) {
-    if (!blockable) return EAGAIN;
-    yield* cb(umem);
-  }
-  return 0;
+function isClassicPerMm(p: KObject): p is IbUcontextPerMm {
+  return p instanceof IbUcontextPerMm;
 }
 
 /** ib_umem_notifier_invalidate_range_start(). */
@@ -154,65 +131,25 @@ function* releaseTrampoline(umem: ClassicUmemOdp): KGen {
   if (hook !== null) yield* hook(umem, ibUmemStart(umem), ibUmemEnd(umem));
 }
 
-/** get_per_mm(): find or create the per_mm of the umem's mm, count the umem in. */
-export function* getPerMm(umem: ClassicUmemOdp): KGen<number> {
-  const ctx = umem.context;
-  const l = perMmListOf(ctx);
-  yield* l.lock.lock();
-  let perMm = l.list.find(isPerMmOf(umem.owningMm)) ?? null;
-  if (perMm === null) {
-    perMm = new IbUcontextPerMm(ctx, umem.owningMm);
-    const ret = yield* mmuNotifierRegister(perMm.mn, perMm.mm);
-    if (ret !== 0) {
-      ctx.k.kasan.free(perMm);
-      l.lock.unlock();
-      return ret;
-    }
-    l.list.push(perMm);
-  }
-  umem.perMm = perMm;
-  perMm.odpMrsCount++;
-  l.lock.unlock();
-  return 0;
+/** get_per_mm(): find or create (and register) the per_mm of the umem's mm. */
+export function getPerMm(umem: ClassicUmemOdp): KGen<number> {
+  return getPerMmWith(umem, isClassicPerMm, () => new IbUcontextPerMm(umem.context, umem.owningMm));
 }
 
-/** put_per_mm(): the last umem of a per_mm unregisters and frees it after a grace period. */
-export function* putPerMm(umem: ClassicUmemOdp): KGen {
-  const perMm = umem.perMm;
-  if (perMm === null) throw new Error("put_per_mm without a per_mm");
-  const ctx = umem.context;
-  const l = perMmListOf(ctx);
-  yield* l.lock.lock();
-  umem.perMm = null;
-  perMm.odpMrsCount--;
-  const needFree = perMm.odpMrsCount === 0;
-  if (needFree) l.list.splice(l.list.indexOf(perMm), 1);
-  l.lock.unlock();
-  if (!needFree) return;
-  yield* perMm.umemRwsem.downWrite();
-  perMm.active = false;
-  perMm.umemRwsem.upWrite();
-  ctx.k.warnOn(!perMm.umemTree.isEmpty(), "put_per_mm: umem_tree not empty");
-  yield* mmuNotifierUnregisterNoRelease(perMm.mn, perMm.mm);
-  mmuNotifierCallSrcu(ctx.k, () => {
-    ctx.k.kasan.free(perMm);
-    return undefined;
-  });
+/** put_per_mm(): the last umem unregisters and frees it after a grace period. */
+export function putPerMm(umem: ClassicUmemOdp): KGen {
+  return putPerMmShared(umem);
 }
 
 /** add_umem_to_per_mm(). */
-export function* addUmemToPerMm(umem: ClassicUmemOdp): KGen {
-  const perMm = umem.perMm;
-  if (perMm === null) throw new Error("add_umem_to_per_mm without a per_mm");
-  yield* addUmemToPerMmTree(perMm, umem);
+export function addUmemToPerMm(umem: ClassicUmemOdp): KGen {
+  return addToTree(umem);
 }
 
 /** remove_umem_from_per_mm(): no invalidation covers the umem once this returns. */
-export function* removeUmemFromPerMm(umem: ClassicUmemOdp): KGen {
-  const perMm = umem.perMm;
-  if (perMm === null) throw new Error("remove_umem_from_per_mm without a per_mm");
+export function removeUmemFromPerMm(umem: ClassicUmemOdp): KGen {
   // Let a page fault waiting on a now-dead umem go on (and fail).
-  yield* removeUmemFromPerMmTree(perMm, umem, () => {
+  return removeFromTree(umem, () => {
     umem.notifierCompletion.completeAll();
   });
 }

@@ -12,11 +12,10 @@
  * same record in every design.
  */
 import { EAGAIN } from "../../../sim/errno.ts";
-import { KObject } from "../../../sim/kasan.ts";
-import { RwSemaphore } from "../../../sim/sync/rwsem.ts";
+import type { KObject } from "../../../sim/kasan.ts";
 import type { KGen } from "../../../sim/task.ts";
-import { IntervalTree, type IntervalTreeNode } from "../../../mm/intervalTree.ts";
-import { mmapWriteLock, mmapWriteUnlock, type MmStruct } from "../../../mm/mmStruct.ts";
+import type { IntervalTreeNode } from "../../../mm/intervalTree.ts";
+import { mmapWriteLock, mmapWriteUnlock } from "../../../mm/mmStruct.ts";
 import {
   HmmMirror,
   hmmMirrorRegister,
@@ -24,8 +23,14 @@ import {
   type HmmUpdate,
 } from "../../../mm/notifier/hmmMirror.ts";
 import { IbUmemOdp, ibUmemEnd, ibUmemStart, type UmemOdpInit } from "../umemOdp.ts";
-import { addUmemToPerMmTree, removeUmemFromPerMmTree } from "./perMmTree.ts";
-import type { IbUcontext } from "../ucontext.ts";
+import {
+  UcontextPerMm,
+  addUmemToPerMm as addToTree,
+  forEachUmemInRange,
+  getPerMm as getPerMmWith,
+  putPerMm as putPerMmShared,
+  removeUmemFromPerMm as removeFromTree,
+} from "./perMm.ts";
 
 export const ODP_READ_BIT = 1 << 0;
 export const ODP_WRITE_BIT = 1 << 1;
@@ -53,47 +58,34 @@ export class HmmMirrorUmemOdp extends IbUmemOdp {
   }
 }
 
-/** struct ib_ucontext_per_mm with its hmm_mirror. */
-export class HmmPerMm extends KObject {
-  readonly mirror: HmmMirror;
-  readonly umemTree = new IntervalTree<HmmMirrorUmemOdp>();
-  readonly umemRwsem: RwSemaphore;
-  active = true;
-  odpMrsCount = 0;
+/** The hmm-mirror per_mm: its notifier is an hmm_mirror. */
+export class HmmPerMm extends UcontextPerMm<HmmMirrorUmemOdp> {
+  readonly mirror = new HmmMirror(
+    {
+      name: "ib_umem_notifiers",
+      release: () => ibUmemNotifierRelease(this),
+      syncCpuDevicePagetables: (_m, update) => ibSyncCpuDevicePagetables(this, update),
+    },
+    this,
+  );
 
-  constructor(
-    readonly context: IbUcontext,
-    readonly mm: MmStruct,
-  ) {
-    super(context.k.kasan, "ib_ucontext_per_mm");
-    this.umemRwsem = new RwSemaphore(context.k, `umem_rwsem(${this.objName})`, "umem_rwsem");
-    this.mirror = new HmmMirror(
-      {
-        name: "ib_umem_notifiers",
-        release: () => ibUmemNotifierRelease(this),
-        syncCpuDevicePagetables: (_m, update) => ibSyncCpuDevicePagetables(this, update),
-      },
-      this,
-    );
+  /** alloc_per_mm(): hmm_mirror_register under mmap_sem for write. */
+  *register(): KGen<number> {
+    yield* mmapWriteLock(this.mm);
+    const ret = yield* hmmMirrorRegister(this.mirror, this.mm);
+    mmapWriteUnlock(this.mm);
+    return ret;
+  }
+
+  /** As posted: hmm_mirror_unregister, then kfree at once. */
+  *unregisterAndFree(): KGen {
+    yield* hmmMirrorUnregister(this.mirror);
+    this.context.k.kasan.free(this);
   }
 }
 
-/** The umems of [start, last) in the tree; refuses (-EAGAIN) when !blockable. */
-function* forEachUmemInRange(
-  perMm: HmmPerMm,
-  start: number,
-  end: number,
-  blockable: boolean,
-  cb: (umem: HmmMirrorUmemOdp) => KGen,
-): KGen<number> {
-  if (start === end) return 0;
-  const hits: HmmMirrorUmemOdp[] = [];
-  perMm.umemTree.forEachOverlap(start, end - 1, (node) => hits.push(node.value));
-  for (const umem of hits) {
-    if (!blockable) return EAGAIN;
-    yield* cb(umem);
-  }
-  return 0;
+function isHmmPerMm(p: KObject): p is HmmPerMm {
+  return p instanceof HmmPerMm;
 }
 
 /** ib_sync_cpu_device_pagetables(): the mirror's one invalidation callback. */
@@ -130,63 +122,22 @@ function* ibUmemNotifierRelease(perMm: HmmPerMm): KGen {
   perMm.umemRwsem.upRead();
 }
 
-function isPerMmOf(mm: MmStruct) {
-  return (p: KObject): p is HmmPerMm => p instanceof HmmPerMm && p.mm === mm;
+/** get_per_mm(). */
+export function getPerMm(umem: HmmMirrorUmemOdp): KGen<number> {
+  return getPerMmWith(umem, isHmmPerMm, () => new HmmPerMm(umem.context, umem.owningMm));
 }
 
-/** get_per_mm() with alloc_per_mm(): hmm_mirror_register under mmap_sem for write. */
-export function* getPerMm(umem: HmmMirrorUmemOdp): KGen<number> {
-  const ctx = umem.context;
-  yield* ctx.perMmListLock.lock();
-  let perMm = ctx.perMmList.find(isPerMmOf(umem.owningMm)) ?? null;
-  if (perMm === null) {
-    perMm = new HmmPerMm(ctx, umem.owningMm);
-    yield* mmapWriteLock(perMm.mm);
-    const ret = yield* hmmMirrorRegister(perMm.mirror, perMm.mm);
-    mmapWriteUnlock(perMm.mm);
-    if (ret !== 0) {
-      ctx.k.kasan.free(perMm);
-      ctx.perMmListLock.unlock();
-      return ret;
-    }
-    ctx.perMmList.push(perMm);
-  }
-  umem.perMm = perMm;
-  perMm.odpMrsCount++;
-  ctx.perMmListLock.unlock();
-  return 0;
-}
-
-/** put_per_mm(): the last umem unregisters the mirror and frees the per_mm. */
-export function* putPerMm(umem: HmmMirrorUmemOdp): KGen {
-  const perMm = umem.perMm;
-  if (perMm === null) throw new Error("put_per_mm without a per_mm");
-  const ctx = umem.context;
-  yield* ctx.perMmListLock.lock();
-  umem.perMm = null;
-  perMm.odpMrsCount--;
-  const needFree = perMm.odpMrsCount === 0;
-  if (needFree) ctx.perMmList.splice(ctx.perMmList.indexOf(perMm), 1);
-  ctx.perMmListLock.unlock();
-  if (!needFree) return;
-  yield* perMm.umemRwsem.downWrite();
-  perMm.active = false;
-  perMm.umemRwsem.upWrite();
-  ctx.k.warnOn(!perMm.umemTree.isEmpty(), "put_per_mm: umem_tree not empty");
-  yield* hmmMirrorUnregister(perMm.mirror);
-  ctx.k.kasan.free(perMm);
+/** put_per_mm(). */
+export function putPerMm(umem: HmmMirrorUmemOdp): KGen {
+  return putPerMmShared(umem);
 }
 
 /** add_umem_to_per_mm(). */
-export function* addUmemToPerMm(umem: HmmMirrorUmemOdp): KGen {
-  const perMm = umem.perMm;
-  if (perMm === null) throw new Error("add_umem_to_per_mm without a per_mm");
-  yield* addUmemToPerMmTree(perMm, umem);
+export function addUmemToPerMm(umem: HmmMirrorUmemOdp): KGen {
+  return addToTree(umem);
 }
 
 /** remove_umem_from_per_mm(). */
-export function* removeUmemFromPerMm(umem: HmmMirrorUmemOdp): KGen {
-  const perMm = umem.perMm;
-  if (perMm === null) throw new Error("remove_umem_from_per_mm without a per_mm");
-  yield* removeUmemFromPerMmTree(perMm, umem);
+export function removeUmemFromPerMm(umem: HmmMirrorUmemOdp): KGen {
+  return removeFromTree(umem);
 }
