@@ -75,6 +75,7 @@ function* cpuAccess(
   copy: Copy,
 ): KGen<CpuFault | null> {
   yield write ? "user store" : "user load";
+  mm.k.exitToUserMode();
   let done = 0;
   let retries = 0;
   while (done < len) {
@@ -84,6 +85,7 @@ function* cpuAccess(
       if (++retries > MAX_FAULT_RETRIES) throw new Error(`fault loop at ${at}`);
       const fault = yield* doUserAddrFault(mm, at, write);
       if (fault !== null) return fault;
+      mm.k.exitToUserMode(); // the fault returns to user mode to retry the access
       continue;
     }
     const pfn = pteWalkPfn(walk, at);

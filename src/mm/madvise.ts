@@ -80,6 +80,7 @@ export function* doMadvise(
   lenIn: number,
   behavior: number,
 ): KGen<number> {
+  mm.k.exitToUserMode();
   if (!VALID.has(behavior)) return EINVAL;
   if (start % PAGE_SIZE !== 0) return EINVAL;
   const len = Math.ceil(lenIn / PAGE_SIZE) * PAGE_SIZE;

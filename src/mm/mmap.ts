@@ -96,6 +96,7 @@ export function* vmMmap(
   file: File | null = null,
   offset = 0,
 ): KGen<number> {
+  mm.k.exitToUserMode();
   yield* mmapWriteLock(mm);
   const ret = yield* doMmap(mm, addr, len, prot, flags, file, offset);
   mmapWriteUnlock(mm);
@@ -225,6 +226,7 @@ function* mmapRegion(
 
 /** vm_munmap(): munmap(2) with mmap_lock taken for write. */
 export function* vmMunmap(mm: MmStruct, start: number, len: number): KGen<number> {
+  mm.k.exitToUserMode();
   yield* mmapWriteLock(mm);
   const ret = yield* doMunmap(mm, start, len);
   mmapWriteUnlock(mm);

@@ -24,6 +24,7 @@ import { vmaModifyRange } from "./vmaSplit.ts";
 
 /** mprotect(start, len, prot): 0 or -errno. */
 export function* doMprotect(mm: MmStruct, start: number, len: number, prot: number): KGen<number> {
+  mm.k.exitToUserMode();
   if (start % PAGE_SIZE !== 0) return EINVAL;
   if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return EINVAL;
   if (len === 0) return 0;

@@ -46,6 +46,7 @@ export function* doMremap(
   flags: number,
   newAddr = 0,
 ): KGen<number> {
+  mm.k.exitToUserMode();
   if ((flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) !== 0) return EINVAL;
   if ((flags & MREMAP_FIXED) !== 0 && (flags & MREMAP_MAYMOVE) === 0) return EINVAL;
   if (addr % PAGE_SIZE !== 0) return EINVAL;

@@ -6,6 +6,13 @@
  * the process's task group, fork() duplicates the mm (dup_mm), exit drops the task's
  * mm_users reference (exit_mm → mmput, which runs exit_mmap when it was the last), and
  * get_task_mm() takes an mm_users reference for someone else (uverbs, umem).
+ *
+ * A fatal signal (kernel/signal.c, do_group_exit in kernel/exit.c) kills every thread:
+ * each dies at its next return to user mode (`Kernel.exitToUserMode`), and once all are
+ * gone the process drops its mm (exit_mm) and closes its files (exit_files), which is
+ * where an RDMA device file destroys the MRs the process still held. The model keeps
+ * one mm_users reference for the process rather than one per thread, so exit_mm waits
+ * for the threads: exit_mmap can never run under a thread that is still in the kernel.
  */
 import type { Kernel } from "../sim/kernel.ts";
 import type { KGen, Task, TaskGroup } from "../sim/task.ts";
@@ -28,6 +35,10 @@ export class Process {
   /** task->mm: null once the process has exited. */
   mm: MmStruct | null;
   readonly threads: Task[] = [];
+  /** Open files closed at exit (exit_files), e.g. an RDMA device file. */
+  readonly files: ProcessFile[] = [];
+  /** A fatal signal has been delivered: new threads die before they run. */
+  exiting = false;
 
   constructor(
     readonly k: Kernel,
@@ -43,8 +54,15 @@ export class Process {
   spawnThread(name: string, fn: (task: Task) => KGen): Task {
     const task = this.k.spawn(name, this.group, fn);
     this.threads.push(task);
+    if (this.exiting) this.k.kill(task);
     return task;
   }
+}
+
+/** What exit_files() closes: the ->release of one open file. */
+export interface ProcessFile {
+  readonly name: string;
+  release(): KGen;
 }
 
 /** get_task_mm(): the process's mm with an mm_users reference, or null if exited. */
@@ -69,4 +87,22 @@ export function* exitMm(p: Process): KGen {
   if (mm === null) return;
   p.mm = null;
   yield* mmput(mm);
+}
+
+/** exit_files(): closes the process's files, newest first. */
+export function* exitFiles(p: Process): KGen {
+  for (const file of p.files.splice(0).reverse()) yield* file.release();
+}
+
+/**
+ * SIGKILL to the whole process (do_group_exit, run by another task): every thread
+ * dies at its next return to user mode; the last one out runs exit_mm and exit_files.
+ */
+export function* killProcess(p: Process): KGen {
+  const k = p.k;
+  p.exiting = true;
+  for (const t of p.threads) k.kill(t);
+  for (const t of p.threads) yield* k.join(t);
+  yield* exitMm(p);
+  yield* exitFiles(p);
 }

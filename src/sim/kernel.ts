@@ -22,7 +22,7 @@ import { Lockdep } from "./lockdep.ts";
 import { Prng } from "./rng.ts";
 import type { Strategy } from "./strategy.ts";
 import { UniformRandom } from "./strategies/uniformRandom.ts";
-import { Task, type KGen, type TaskGroup, type WaitChannel } from "./task.ts";
+import { Task, TaskExit, type KGen, type TaskGroup, type WaitChannel } from "./task.ts";
 import { Trace, type TraceFields } from "./trace.ts";
 import { KernelBug, type InternalError, type Violation, type ViolationKind } from "./violation.ts";
 
@@ -48,6 +48,12 @@ export interface KernelOptions {
    * `shouldFail(site)` at the kernel's failure points.
    */
   readonly faultSites?: ReadonlyMap<string, number>;
+  /**
+   * Injections to skip, by their number in the run (0 for the first fault the run
+   * would inject): how shrinking removes faults one at a time. The PRNG is drawn
+   * exactly as without suppression, so the rest of the run's randomness is unchanged.
+   */
+  readonly suppressedFaults?: Iterable<number>;
 }
 
 export type RunStatus = "ok" | "violation" | "step_bound" | "internal_error";
@@ -83,8 +89,11 @@ export class Kernel {
   readonly stopOnViolation: boolean;
   readonly defects: ReadonlySet<string>;
   readonly faultSites: ReadonlyMap<string, number>;
+  readonly suppressedFaults: ReadonlySet<number>;
   /** Faults injected so far (oracles excuse errors a run was forced into). */
   faultsInjected = 0;
+  /** Injections the run has come to, suppressed or not: the next one's number. */
+  faultsDrawn = 0;
   /** False while a scenario sets itself up: injection targets the run, not its setup. */
   faultsArmed = true;
 
@@ -110,6 +119,7 @@ export class Kernel {
     this.stopOnViolation = options.stopOnViolation ?? true;
     this.defects = new Set(options.defects ?? []);
     this.faultSites = options.faultSites ?? new Map();
+    this.suppressedFaults = new Set(options.suppressedFaults ?? []);
     this.trace = options.trace === true ? new Trace() : null;
     this.lockdep = new Lockdep(this);
     this.kasan = new Kasan(this);
@@ -134,8 +144,21 @@ export class Kernel {
     const p = this.faultSites.get(site);
     if (p === undefined || p <= 0 || !this.faultsArmed) return false;
     if (!this.rng.chance(p)) return false;
+    return this.injectFault(site);
+  }
+
+  /**
+   * Injects the fault the run has come to at `site` (already drawn), unless shrinking
+   * suppressed it by number; true when it is injected.
+   */
+  injectFault(site: string): boolean {
+    const number = this.faultsDrawn++;
+    if (this.suppressedFaults.has(number)) {
+      this.event("fault_suppressed", { site, number });
+      return false;
+    }
     this.faultsInjected++;
-    this.event("fault_injected", { site });
+    this.event("fault_injected", { site, number });
     return true;
   }
 
@@ -237,6 +260,16 @@ export class Kernel {
     if (task.state === "blocked" && task.killableWait) this.makeRunnable(task);
   }
 
+  /**
+   * exit_to_user_mode(): a task about to run user code (a CPU access, the next system
+   * call) with SIGKILL pending dies instead (throws TaskExit, which ends the task).
+   * Model code calls it only at points where the task holds nothing of the kernel's.
+   */
+  exitToUserMode(): void {
+    const task = this.current;
+    if (task?.fatalSignal === true) throw new TaskExit(task.label);
+  }
+
   /** An event inside the current step, for the trace (no cost when tracing is off). */
   event(label: string, fields?: TraceFields): void {
     const trace = this.trace;
@@ -323,6 +356,10 @@ export class Kernel {
     this.current = task;
     let result: IteratorResult<string | undefined, void>;
     try {
+      if (!task.started) {
+        task.started = true;
+        if (task.fatalSignal) throw new TaskExit(task.label);
+      }
       result = task.body.next();
     } catch (error) {
       this.current = null;
@@ -345,7 +382,15 @@ export class Kernel {
   }
 
   private taskFailed(task: Task, error: unknown, step: number): void {
-    if (error instanceof KernelBug) {
+    if (error instanceof TaskExit) {
+      this.trace?.record({
+        step,
+        timeNs: this.clock.now(),
+        task: task.id,
+        kind: "step",
+        label: "killed",
+      });
+    } else if (error instanceof KernelBug) {
       this.current = task;
       this.report(error.kind, error.message, { ...error.details });
       this.current = null;

@@ -50,6 +50,8 @@ export class Task {
   killableWait = false;
   /** SIGKILL has been sent: killable waits end early and report it. */
   fatalSignal = false;
+  /** Whether the task has taken its first step (a task killed before it never runs). */
+  started = false;
   /** Locks held or being acquired, innermost last (lockdep's held_locks). */
   readonly heldLocks: HeldLock[] = [];
   /** Spinlocks held: nonzero means atomic context, where sleeping is a violation. */
@@ -71,6 +73,18 @@ export class Task {
   /** `name` plus id, unambiguous in reports when names repeat. */
   get label(): string {
     return `${this.name}#${this.id}`;
+  }
+}
+
+/**
+ * Thrown where a task with a pending SIGKILL would return to user mode
+ * (`Kernel.exitToUserMode`): the task ends there, as do_exit() ends a killed thread.
+ * The scheduler treats it as a normal end, not as an error.
+ */
+export class TaskExit extends Error {
+  constructor(readonly task: string) {
+    super(`${task} exits on SIGKILL`);
+    this.name = "TaskExit";
   }
 }
 

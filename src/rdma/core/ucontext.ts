@@ -13,6 +13,7 @@ import type { Kernel } from "../../sim/kernel.ts";
 import type { KGen } from "../../sim/task.ts";
 import type { MmStruct } from "../../mm/mmStruct.ts";
 import type { IbDevice } from "./ibDevice.ts";
+import type { IbMr } from "./ibMr.ts";
 import type { IbUmemOdp } from "./umemOdp.ts";
 
 /** ucontext->invalidate_range: the driver zaps and unmaps [start, end) of a umem. */
@@ -28,6 +29,8 @@ export class IbUcontext extends KObject {
   readonly perMmListLock: Mutex;
   /** PDs allocated so far (the next pdn). */
   pdCount = 0;
+  /** The MR uobjects the process holds, in creation order (destroyed at close). */
+  readonly mrs = new Set<IbMr>();
 
   constructor(
     readonly k: Kernel,

@@ -4,7 +4,12 @@
  * Models the ioctl/write handlers of drivers/infiniband/core/uverbs_cmd.c and
  * uverbs_std_types_mr.c that the seeds exercise (open / alloc_pd / reg_mr / dereg_mr /
  * advise_mr / query_device_ex) together with the argument checks the core makes before
- * the driver sees a call. Errors are negative errno values, as ibv_* would see them.
+ * the driver sees a call, and the close of the device file (ib_uverbs_close →
+ * uverbs_destroy_ufile_hw: every MR the process still holds is destroyed, then the
+ * ucontext). Errors are negative errno values, as ibv_* would see them.
+ *
+ * Each verb is a system call: a thread with SIGKILL pending dies on entry
+ * (`exitToUserMode`), as it would on its way back to user mode after the previous one.
  */
 import { EINVAL, EIO, EOPNOTSUPP } from "../../sim/errno.ts";
 import type { KGen } from "../../sim/task.ts";
@@ -30,6 +35,7 @@ export function* ibvOpenDevice(
   mm: MmStruct,
   tgid: number,
 ): KGen<IbUcontext | number> {
+  device.k.exitToUserMode();
   const ctx = new IbUcontext(device.k, device, mm, tgid);
   const ret = yield* device.driver.allocUcontext(ctx);
   if (ret < 0) {
@@ -46,6 +52,7 @@ export function ibvQueryDeviceEx(ctx: IbUcontext): IbDeviceAttr {
 
 /** ibv_alloc_pd(). */
 export function ibvAllocPd(ctx: IbUcontext): IbPd | number {
+  ctx.k.exitToUserMode();
   if (!ctx.live) return EIO;
   return new IbPd(ctx, ++ctx.pdCount);
 }
@@ -61,10 +68,13 @@ export function* ibvRegMr(
   access: number,
 ): KGen<IbMr | number> {
   const ctx = pd.uctx;
+  ctx.k.exitToUserMode();
   if (!ctx.live) return EIO;
   const ret = ibCheckMrAccess(ctx, access);
   if (ret < 0) return ret;
-  return yield* ctx.device.driver.regUserMr(pd, addr, length, addr, access);
+  const mr = yield* ctx.device.driver.regUserMr(pd, addr, length, addr, access);
+  if (typeof mr !== "number") ctx.mrs.add(mr);
+  return mr;
 }
 
 /** ib_check_mr_access(): remote write/atomic need local write; ODP needs the cap. */
@@ -84,7 +94,26 @@ export function ibCheckMrAccess(ctx: IbUcontext, access: number): number {
 
 /** ibv_dereg_mr(). */
 export function* ibvDeregMr(mr: IbMr): KGen<number> {
-  return yield* mr.pd.uctx.device.driver.deregMr(mr);
+  const ctx = mr.pd.uctx;
+  ctx.k.exitToUserMode();
+  return yield* ibDeregMrUobject(mr);
+}
+
+function* ibDeregMrUobject(mr: IbMr): KGen<number> {
+  const ctx = mr.pd.uctx;
+  if (!ctx.mrs.has(mr)) return EINVAL; // the handle is gone (already destroyed)
+  const ret = yield* ctx.device.driver.deregMr(mr);
+  if (ret === 0) ctx.mrs.delete(mr);
+  return ret;
+}
+
+/**
+ * close() of the device file, or exit_files() of a dying process: the MRs the process
+ * still holds are destroyed, newest first, then the driver frees the ucontext.
+ */
+export function* ibvCloseDevice(ctx: IbUcontext): KGen {
+  for (const mr of [...ctx.mrs].reverse()) yield* ibDeregMrUobject(mr);
+  yield* ctx.device.driver.deallocUcontext(ctx);
 }
 
 /** ibv_advise_mr(). */
@@ -94,6 +123,7 @@ export function* ibvAdviseMr(
   flags: number,
   sgList: readonly IbSge[],
 ): KGen<number> {
+  pd.uctx.k.exitToUserMode();
   if (!pd.uctx.live) return EIO;
   return yield* pd.uctx.device.driver.adviseMr(pd, advice, flags, sgList);
 }

@@ -21,7 +21,7 @@ import {
   IB_ACCESS_REMOTE_WRITE,
   IB_ACCESS_REMOTE_READ,
 } from "../../../rdma/core/ibVerbs.ts";
-import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
+import { ibvAllocPd, ibvCloseDevice, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import { mlx5IbRegisterDevice } from "../../../rdma/mlx5/mlx5Driver.ts";
 import { Mlx5IbDev, type Mlx5DevOptions } from "../../../rdma/mlx5/mlx5IbDev.ts";
@@ -32,10 +32,10 @@ import type { Mlx5OdpDesign } from "../../../rdma/mlx5/odp/mlx5OdpDesign.ts";
 import { attachDeviceAccessOracle } from "../../oracles/deviceAccess.ts";
 import { attachFaultProgressOracle } from "../../oracles/faultProgress.ts";
 import type { ScenarioContext } from "../../scenario.ts";
-import { faultSitesOf, type FaultPlan } from "../../faults.ts";
+import { faultKernelOptions, type FaultPlan } from "../../faults.ts";
 import { mmgetNotZero, mmput } from "../../../mm/mmStruct.ts";
 import { oomReapTaskMm } from "../../../mm/oomReaper.ts";
-import { exitMm } from "../../../mm/process.ts";
+import { killProcess } from "../../../mm/process.ts";
 
 export interface OdpHost {
   readonly k: Kernel;
@@ -69,9 +69,7 @@ function spawnFaultTasks(host: OdpHost, plan: FaultPlan | undefined): void {
       yield* k.sleep(at);
       const mm = proc.mm;
       if (mm !== null && mmgetNotZero(mm)) {
-        k.event("fault_injected", { site: "nonblockable_invalidate" });
-        k.faultsInjected++;
-        yield* oomReapTaskMm(mm);
+        if (k.injectFault("nonblockable_invalidate")) yield* oomReapTaskMm(mm);
         yield* mmput(mm);
       }
     });
@@ -80,9 +78,7 @@ function spawnFaultTasks(host: OdpHost, plan: FaultPlan | undefined): void {
     const at = k.rng.nextInt(FAULT_TASK_WINDOW_NS);
     k.spawn("sigkill", { kind: "host", name: "kthreads" }, function* (): KGen {
       yield* k.sleep(at);
-      k.event("fault_injected", { site: "process_kill" });
-      k.faultsInjected++;
-      yield* exitMm(proc);
+      if (k.injectFault("process_kill")) yield* killProcess(proc);
     });
   }
 }
@@ -105,7 +101,7 @@ export function odpHost(
     strategy: ctx.strategy,
     trace: ctx.trace === true,
     defects: ctx.defects ?? [],
-    faultSites: faultSitesOf(ctx.faults),
+    ...faultKernelOptions(ctx.faults),
     maxSteps: 20_000,
   });
   const phys = new PhysMem(k, { frames });
@@ -149,6 +145,7 @@ function* setupOdpBufferUnarmed(host: OdpHost, pages: number): KGen<OdpBuffer> {
   if (!w.ok) throw new Error("setup CPU write faulted");
   const ctx = yield* ibvOpenDevice(host.dev, mm, host.proc.pid);
   if (typeof ctx === "number") throw new Error(`open device failed: ${ctx}`);
+  host.proc.files.push({ name: host.dev.name, release: () => ibvCloseDevice(ctx) });
   const pd = ibvAllocPd(ctx);
   if (typeof pd === "number") throw new Error(`alloc_pd failed: ${pd}`);
   const access =
