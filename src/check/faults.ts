@@ -1,17 +1,19 @@
 /**
- * Where fault injection will plug in: the named sites a scenario may enable and the
- * plan the explorer hands to every run.
+ * Fault injection: the named sites a scenario may enable and the plan the explorer
+ * hands to every run.
  *
  * Models no kernel file. The sites stand for the kernel's failure points (a kmalloc
  * returning NULL, dma_map_page() failing, a UMR post failing, the OOM reaper's
- * non-blockable invalidation, SIGKILL, device hot-unplug); the layers that own those
- * points (mm, rdma) will draw from the run's model PRNG (`Kernel.rng`) according to the
- * plan: `faultSitesOf(plan)` is what a scenario hands to its Kernel, and model code asks
- * `k.shouldFail(site)` at each failure point. Sites acted on so far: alloc (page
- * allocation, so ENOMEM), dma_map (the classic design's DMA mapping of a page), umr (a
- * UMR post), nonblockable_invalidate and process_kill (extra tasks the ODP host spawns:
- * an OOM reaper pass, an exit of the process). device_removal is accepted but no
- * scenario acts on it yet.
+ * non-blockable invalidation, SIGKILL, device hot-unplug). The layers that own those
+ * points draw from the run's model PRNG (`Kernel.rng`) according to the plan:
+ * `faultKernelOptions(plan)` is what a scenario hands to its Kernel, and model code asks
+ * `k.shouldFail(site)` at each failure point. Sites acted on: alloc (page allocation,
+ * so ENOMEM), dma_map (the classic design's DMA mapping of a page), umr (a UMR post),
+ * nonblockable_invalidate and process_kill (tasks the ODP host spawns: an OOM reaper
+ * pass, SIGKILL to the process). device_removal is accepted but no scenario acts on it.
+ *
+ * Every fault a run comes to is numbered in order; a plan may suppress some by number,
+ * which is how shrinking removes the faults a failure does not need.
  */
 
 /** The named fault sites of issue #7. */
@@ -23,6 +25,8 @@ export interface FaultPlan {
   readonly sites: readonly FaultSite[];
   /** Chance that one visit of an enabled site fails. Default chosen by the site's owner. */
   readonly probability?: number;
+  /** Injections to skip, by number in the run (see `KernelOptions.suppressedFaults`). */
+  readonly suppressed?: readonly number[];
 }
 
 /** No faults: the default plan. */
@@ -35,6 +39,19 @@ export const DEFAULT_FAULT_PROBABILITY = 0.05;
 export function faultSitesOf(plan: FaultPlan | undefined): Map<string, number> {
   const p = plan?.probability ?? DEFAULT_FAULT_PROBABILITY;
   return new Map((plan?.sites ?? []).map((site) => [site, p] as const));
+}
+
+/** The Kernel options that carry out `plan`. */
+export function faultKernelOptions(plan: FaultPlan | undefined): {
+  readonly faultSites: Map<string, number>;
+  readonly suppressedFaults: readonly number[];
+} {
+  return { faultSites: faultSitesOf(plan), suppressedFaults: plan?.suppressed ?? [] };
+}
+
+/** Whether `plan` injects anything at all. */
+export function hasFaults(plan: FaultPlan | undefined): plan is FaultPlan {
+  return plan !== undefined && plan.sites.length > 0;
 }
 
 /** Every site name, for argument checking. */

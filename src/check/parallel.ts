@@ -118,6 +118,7 @@ function rebuildFailure(
       schedule: f.schedule,
       ...(options.design === undefined ? {} : { design: options.design }),
       ...(options.defects === undefined ? {} : { defects: options.defects }),
+      ...(options.faults === undefined ? {} : { faults: options.faults }),
     },
     false,
   );

@@ -9,6 +9,7 @@
 import type { Kernel } from "../sim/kernel.ts";
 import { ReplaySchedule } from "../sim/strategies/replay.ts";
 import { runScenario, type Scenario, type ScenarioRun } from "./scenario.ts";
+import type { FaultPlan } from "./faults.ts";
 import { Recording } from "./strategies/recording.ts";
 
 /** A run to reproduce: the seed and the complete schedule it executed. */
@@ -17,6 +18,8 @@ export interface RecordedRun {
   readonly schedule: ArrayLike<number>;
   readonly design?: string;
   readonly defects?: readonly string[];
+  /** The fault plan the run was made with (same seed, same faults). */
+  readonly faults?: FaultPlan;
 }
 
 export interface Replayed extends ScenarioRun {
@@ -41,6 +44,7 @@ export function replayRecorded(
     ...(onKernel === undefined ? {} : { onKernel }),
     ...(recorded.design === undefined ? {} : { design: recorded.design }),
     ...(recorded.defects === undefined ? {} : { defects: recorded.defects }),
+    ...(recorded.faults === undefined ? {} : { faults: recorded.faults }),
   });
   // A complete schedule ends exactly where the run ends; a run that stops short or goes
   // on past it has diverged too.

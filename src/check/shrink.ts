@@ -17,9 +17,14 @@
  *    deleted, halving the chunk size down to single steps (delta debugging). Kept if the
  *    run has no more preemptions and the cut schedule is shorter.
  *
- * The two phases repeat until neither improves. The result is 1-minimal: deleting any
- * one step of `schedule` no longer reproduces the violation kind without adding
- * preemptions (unless the run budget ran out first, which `minimal` says).
+ * 3. Faults. When the run injected faults, each injected fault is suppressed in turn
+ *    (by its number, so the PRNG is drawn as before); kept if the run still fails the
+ *    same way with no more preemptions. Faults a bug does not need leave the report.
+ *
+ * The phases repeat until none improves. The result is 1-minimal: deleting any one
+ * step of `schedule`, or any one injected fault, no longer reproduces the violation
+ * kind without adding preemptions (unless the run budget ran out first, which `minimal`
+ * says).
  *
  * Depth and PCT bound: a bug reproduced with p preemptions has PCT depth at most
  * d = p + 1, and one PCT run with n tasks and k steps finds it with probability at least
@@ -27,6 +32,7 @@
  */
 import type { Violation, ViolationKind } from "../sim/violation.ts";
 import { primaryViolation, runScenario, type Scenario, type ScenarioContext } from "./scenario.ts";
+import type { FaultPlan } from "./faults.ts";
 import { GuidedReplay } from "./strategies/guidedReplay.ts";
 import { Recording } from "./strategies/recording.ts";
 
@@ -36,6 +42,7 @@ export interface ShrinkInput {
   readonly schedule: ArrayLike<number>;
   readonly design?: string;
   readonly defects?: readonly string[];
+  readonly faults?: FaultPlan;
 }
 
 export interface ShrinkOptions {
@@ -69,6 +76,10 @@ export interface ShrinkResult {
   readonly preemptions: number;
   readonly pctBound: PctBound;
   readonly runs: number;
+  /** The fault plan of the shrunk run: the input's, with unneeded faults suppressed. */
+  readonly faults?: FaultPlan;
+  /** Faults the shrunk run injects. */
+  readonly faultsInjected: number;
   /** False when the run budget ended the search before it was 1-minimal. */
   readonly minimal: boolean;
 }
@@ -87,6 +98,9 @@ interface Attempt {
   readonly lastDecision: number;
   readonly violation: Violation | null;
   readonly tasks: number;
+  /** Fault numbers the run came to; and which of them it injected. */
+  readonly faultsDrawn: number;
+  readonly faultsInjected: number;
 }
 
 /** The PCT lower bound for a bug needing `preemptions` in a run of `n` tasks, `k` steps. */
@@ -97,13 +111,19 @@ export function pctBound(n: number, k: number, preemptions: number): PctBound {
 }
 
 /** Replays `schedule` as a guide under the input's seed, recording preemptions. */
-function attempt(scenario: Scenario, input: ShrinkInput, schedule: ArrayLike<number>): Attempt {
+function attempt(
+  scenario: Scenario,
+  input: ShrinkInput,
+  schedule: ArrayLike<number>,
+  faults: FaultPlan | undefined,
+): Attempt {
   const recording = new Recording(new GuidedReplay(schedule));
   const ctx: ScenarioContext = {
     seed: input.seed,
     strategy: recording,
     ...(input.design === undefined ? {} : { design: input.design }),
     ...(input.defects === undefined ? {} : { defects: input.defects }),
+    ...(faults === undefined ? {} : { faults }),
   };
   const run = runScenario(scenario, ctx);
   const violation = run.result.internalError === null ? primaryViolation(run) : null;
@@ -113,6 +133,8 @@ function attempt(scenario: Scenario, input: ShrinkInput, schedule: ArrayLike<num
     lastDecision: recording.decisionSteps.at(-1) ?? -1,
     violation,
     tasks: run.kernel.allTasks().length,
+    faultsDrawn: run.kernel.faultsDrawn,
+    faultsInjected: run.kernel.faultsInjected,
   };
 }
 
@@ -125,6 +147,7 @@ class Shrinker {
     private readonly input: ShrinkInput,
     private readonly maxRuns: number,
   ) {
+    this.faults = input.faults;
     const first = this.attemptAny(input.schedule);
     if (first.violation === null) {
       throw new ShrinkError(`the schedule given to shrink does not fail when replayed`);
@@ -136,24 +159,48 @@ class Shrinker {
 
   best: Attempt;
   schedule: Uint32Array;
+  faults: FaultPlan | undefined;
 
   get outOfRuns(): boolean {
     return this.runs >= this.maxRuns;
   }
 
-  attemptAny(schedule: ArrayLike<number>): Attempt {
+  attemptAny(schedule: ArrayLike<number>, faults = this.faults): Attempt {
     this.runs++;
-    return attempt(this.scenario, this.input, schedule);
+    return attempt(this.scenario, this.input, schedule, faults);
   }
 
   /** Replays `schedule`; adopts it when it fails the same way and `better` says so. */
-  tryAdopt(schedule: ArrayLike<number>, better: (a: Attempt) => boolean): boolean {
+  tryAdopt(
+    schedule: ArrayLike<number>,
+    better: (a: Attempt) => boolean,
+    faults = this.faults,
+  ): boolean {
     if (this.outOfRuns) return false;
-    const a = this.attemptAny(schedule);
+    const a = this.attemptAny(schedule, faults);
     if (a.violation?.kind !== this.kind || !better(a)) return false;
     this.best = a;
+    this.faults = faults;
     this.schedule = a.executed.slice(0, a.lastDecision + 1);
     return true;
+  }
+
+  /** Phase 3: suppresses each injected fault in turn; true if one was dropped. */
+  reduceFaults(): boolean {
+    const plan = this.faults;
+    if (plan === undefined) return false;
+    const suppressed = new Set(plan.suppressed ?? []);
+    let changed = false;
+    for (let n = 0; n < this.best.faultsDrawn && !this.outOfRuns; n++) {
+      if (suppressed.has(n)) continue;
+      const candidate = { ...plan, suppressed: [...suppressed, n].sort((a, b) => a - b) };
+      const limit = this.best.preemptionSteps.length;
+      if (this.tryAdopt(this.schedule, (a) => a.preemptionSteps.length <= limit, candidate)) {
+        suppressed.add(n);
+        changed = true;
+      }
+    }
+    return changed;
   }
 
   /** Phase 1: one pass over the preemptions; true if one was removed. */
@@ -236,6 +283,7 @@ export function shrink(
     let changed = false;
     while (s.reducePreemptions()) changed = true;
     if (s.reduceSteps()) changed = true;
+    if (s.reduceFaults()) changed = true;
     if (!changed || s.outOfRuns) break;
   }
   const best = s.best;
@@ -249,6 +297,8 @@ export function shrink(
     preemptions: best.preemptionSteps.length,
     pctBound: pctBound(best.tasks, best.executed.length, best.preemptionSteps.length),
     runs: s.runs,
+    ...(s.faults === undefined ? {} : { faults: s.faults }),
+    faultsInjected: best.faultsInjected,
     minimal: !s.outOfRuns,
   };
 }
@@ -261,7 +311,7 @@ export function replayShrunk(
   scenario: Scenario,
   input: ShrinkInput,
 ): { readonly violation: Violation | null; readonly preemptions: number; readonly steps: number } {
-  const a = attempt(scenario, input, input.schedule);
+  const a = attempt(scenario, input, input.schedule, input.faults);
   return {
     violation: a.violation,
     preemptions: a.preemptionSteps.length,

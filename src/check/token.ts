@@ -5,7 +5,8 @@
  * Models no kernel file. A token is `odp1.` followed by the base64url of a JSON object:
  *
  *     { v: 1, sc: scenario name, h: scenario hash, de: design or null, df: [defects],
- *       st: strategy that found it, sd: seed, s: schedule }
+ *       st: strategy that found it, sd: seed, s: schedule,
+ *       f: fault plan { s: [sites], p: probability, x: [suppressed numbers] } (optional) }
  *
  * The schedule is run-length encoded, `task*count` runs joined by commas (`0*17,1*4,0`),
  * since a shrunk schedule is mostly long runs of one task. The hash is the first 16 hex
@@ -15,6 +16,7 @@
  * that says what is wrong; decoding never throws anything else.
  */
 import { createHash } from "node:crypto";
+import { FAULT_SITES, hasFaults, type FaultPlan, type FaultSite } from "./faults.ts";
 import { replayRecorded, type Replayed } from "./replay.ts";
 import type { Scenario } from "./scenario.ts";
 
@@ -33,6 +35,8 @@ export interface ReplayTokenData {
   readonly seed: number;
   /** The complete executed schedule. */
   readonly schedule: Uint32Array;
+  /** The fault plan of the run, or null when it injected none. */
+  readonly faults: FaultPlan | null;
 }
 
 export type TokenErrorReason =
@@ -116,6 +120,7 @@ export interface TokenInput {
   readonly strategy: string;
   readonly design?: string;
   readonly defects?: readonly string[];
+  readonly faults?: FaultPlan;
 }
 
 export function encodeToken(scenario: Scenario, input: TokenInput): string {
@@ -128,6 +133,7 @@ export function encodeToken(scenario: Scenario, input: TokenInput): string {
     st: input.strategy,
     sd: input.seed,
     s: encodeSchedule(input.schedule),
+    ...(hasFaults(input.faults) ? { f: encodeFaults(input.faults) } : {}),
   };
   return PREFIX + Buffer.from(JSON.stringify(body), "utf8").toString("base64url");
 }
@@ -141,6 +147,42 @@ function field<T>(
   const value = body[key];
   if (!ok(value)) throw new TokenError("field", `field "${key}" (${what}) is missing or malformed`);
   return value;
+}
+
+function encodeFaults(plan: FaultPlan): Record<string, unknown> {
+  return {
+    s: [...plan.sites],
+    ...(plan.probability === undefined ? {} : { p: plan.probability }),
+    ...(plan.suppressed === undefined || plan.suppressed.length === 0
+      ? {}
+      : { x: [...plan.suppressed] }),
+  };
+}
+
+function decodeFaults(value: unknown): FaultPlan | null {
+  if (value === undefined) return null;
+  const bad = (what: string) => new TokenError("field", `field "f" (fault plan): ${what}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw bad("not an object");
+  }
+  const f = value as Record<string, unknown>;
+  const known = new Set<string>(FAULT_SITES);
+  if (!isStrings(f.s) || !f.s.every((s) => known.has(s))) {
+    throw bad(`"s" must list fault sites (${FAULT_SITES.join(", ")})`);
+  }
+  const p = f.p;
+  if (p !== undefined && !(typeof p === "number" && p > 0 && p <= 1)) {
+    throw bad(`"p" must be a probability in (0, 1]`);
+  }
+  const x = f.x;
+  if (x !== undefined && !(Array.isArray(x) && x.every((n) => isSeed(n) && n >= 0))) {
+    throw bad(`"x" must list fault numbers`);
+  }
+  return {
+    sites: f.s as FaultSite[],
+    ...(p === undefined ? {} : { probability: p }),
+    ...(x === undefined ? {} : { suppressed: x as number[] }),
+  };
 }
 
 const isString = (v: unknown): v is string => typeof v === "string";
@@ -197,6 +239,7 @@ export function decodeToken(token: string): ReplayTokenData {
     strategy: field(b, "st", "strategy", isString),
     seed: field(b, "sd", "seed", isSeed),
     schedule: decodeSchedule(field(b, "s", "schedule", isString)),
+    faults: decodeFaults(b.f),
   };
 }
 
@@ -231,6 +274,7 @@ export function replayToken(token: string, lookup: ScenarioLookup): TokenReplay 
     schedule: data.schedule,
     ...(data.design === null ? {} : { design: data.design }),
     defects: data.defects,
+    ...(data.faults === null ? {} : { faults: data.faults }),
   });
   if (run.divergence >= 0) {
     throw new TokenError(

@@ -12,6 +12,7 @@ import { replayRecorded } from "../check/replay.ts";
 import type { Scenario } from "../check/scenario.ts";
 import { shrink } from "../check/shrink.ts";
 import { encodeToken } from "../check/token.ts";
+import type { FaultPlan } from "../check/faults.ts";
 import { serializeChromeTrace, toChromeTrace } from "../output/perfetto.ts";
 import { buildRunFile, serializeRunFile, type Snapshot } from "../output/runFile.ts";
 import { SnapshotRecorder } from "../output/snapshotRecorder.ts";
@@ -55,6 +56,8 @@ export interface Failure {
   readonly strategy: string;
   readonly design: string;
   readonly defects: readonly string[];
+  /** The fault plan the run was explored with, if any. */
+  readonly faults?: FaultPlan;
 }
 
 export interface FailureArtifacts {
@@ -73,13 +76,25 @@ export interface FailureArtifacts {
 
 /** Shrinks the failure, renders its report and token, and writes files into `outDir`. */
 export function failureArtifacts(failure: Failure, outDir: string | null): FailureArtifacts {
-  const { scenario, seed, design, defects } = failure;
+  const { scenario, seed, design, defects, faults } = failure;
   const shrunk = shrink(
     scenario,
-    { seed, schedule: failure.schedule, design, defects },
+    {
+      seed,
+      schedule: failure.schedule,
+      design,
+      defects,
+      ...(faults === undefined ? {} : { faults }),
+    },
     { maxRuns: 2000 },
   );
-  const recorded = { seed, schedule: shrunk.executed, design, defects };
+  const recorded = {
+    seed,
+    schedule: shrunk.executed,
+    design,
+    defects,
+    ...(shrunk.faults === undefined ? {} : { faults: shrunk.faults }),
+  };
   const report = renderRaceReport(buildRaceReport(scenario, recorded));
   const token = encodeToken(scenario, { ...recorded, strategy: failure.strategy });
   if (outDir === null)

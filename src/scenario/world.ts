@@ -5,7 +5,7 @@
  * Models no kernel file: this is the test bench, like odpHost.ts for the catalog
  * scenarios but built from a scenario file (several hosts, several processes).
  */
-import { faultSitesOf } from "../check/faults.ts";
+import { faultKernelOptions } from "../check/faults.ts";
 import { Kernel } from "../sim/kernel.ts";
 import type { File } from "../mm/file.ts";
 import { PhysMem } from "../mm/physMem.ts";
@@ -90,7 +90,7 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
     trace: ctx.trace === true,
     defects: ctx.defects ?? spec.defects ?? [],
     maxSteps: spec.maxSteps ?? DEFAULT_MAX_STEPS,
-    faultSites: faultSitesOf(ctx.faults ?? spec.faults),
+    ...faultKernelOptions(ctx.faults ?? spec.faults),
   });
   design.kernelSetup(k);
   const hostSpecs = spec.hosts ?? [{ name: "host0" }];

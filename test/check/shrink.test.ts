@@ -3,7 +3,12 @@ import { test } from "node:test";
 import { explore } from "../../src/check/explore.ts";
 import type { Scenario } from "../../src/check/scenario.ts";
 import { pctBound, replayShrunk, shrink, ShrinkError } from "../../src/check/shrink.ts";
+import { runScenario } from "../../src/check/scenario.ts";
+import { GuidedReplay } from "../../src/check/strategies/guidedReplay.ts";
+import { Recording } from "../../src/check/strategies/recording.ts";
+import { toyGroup, toyKernel } from "../../src/check/toy/common.ts";
 import { flagRace, interleavings2x2, lostUpdate, publishFree } from "../../src/check/toy/index.ts";
+import type { KGen } from "../../src/sim/task.ts";
 
 function failing(scenario: Scenario, strategy: "random" | "pct") {
   const r = explore(scenario, { strategy, schedules: 20_000, seed: 7 });
@@ -61,4 +66,33 @@ test("the PCT bound is 1/(n·k^(d-1)) with d = preemptions + 1", () => {
 
 test("a schedule that does not fail cannot be shrunk", () => {
   assert.throws(() => shrink(interleavings2x2, { seed: 0, schedule: [0, 0, 1, 1] }), ShrinkError);
+});
+
+/** Three allocations that may fail; only a failure of the second one is a bug. */
+const secondAllocMatters: Scenario = {
+  name: "second-alloc-matters",
+  description: "test: one task, three alloc fault sites; a failed second one warns",
+  build(ctx) {
+    const k = toyKernel(ctx);
+    k.spawn("t", toyGroup, function* (): KGen {
+      const failed = [k.shouldFail("alloc"), k.shouldFail("alloc"), k.shouldFail("alloc")];
+      yield "allocs";
+      k.warnOn(failed[1] === true, "the second allocation failed and nobody checked");
+    });
+    return k;
+  },
+};
+
+test("shrinking suppresses the injected faults the failure does not need", () => {
+  const faults = { sites: ["alloc"], probability: 1 } as const;
+  const first = runScenario(secondAllocMatters, {
+    seed: 0,
+    strategy: new Recording(new GuidedReplay([])),
+    faults,
+  });
+  assert.equal(first.kernel.faultsInjected, 3);
+  const s = shrink(secondAllocMatters, { seed: 0, schedule: first.result.schedule, faults });
+  assert.equal(s.violation.kind, "warn_on");
+  assert.deepEqual(s.faults?.suppressed, [0, 2]);
+  assert.equal(s.faultsInjected, 1);
 });

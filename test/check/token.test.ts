@@ -41,6 +41,18 @@ test("a token round-trips every field and is URL-safe", () => {
   assert.equal(data.strategy, "pct");
   assert.equal(data.seed, 42);
   assert.deepEqual([...data.schedule], [0, 0, 1, 0]);
+  assert.equal(data.faults, null);
+});
+
+test("a token carries the fault plan, with the faults shrinking suppressed", () => {
+  const faults = { sites: ["umr", "process_kill"] as const, probability: 0.25, suppressed: [0, 3] };
+  const token = encodeToken(publishFree, {
+    seed: 1,
+    schedule: [0],
+    strategy: "random",
+    faults: { ...faults, sites: [...faults.sites] },
+  });
+  assert.deepEqual(decodeToken(token).faults, { ...faults, sites: [...faults.sites] });
 });
 
 test("a token replays a PCT run to the same trace hash", () => {
@@ -104,6 +116,10 @@ const malformed: [string, string, TokenErrorReason][] = [
   ["bad schedule run", withField("s", "0*x"), "schedule"],
   ["zero-length run", withField("s", "0*0"), "schedule"],
   ["huge run", withField("s", "0*99999999999"), "schedule"],
+  ["fault plan not an object", withField("f", "umr"), "field"],
+  ["unknown fault site", withField("f", { s: ["meteor"] }), "field"],
+  ["fault probability above 1", withField("f", { s: ["umr"], p: 2 }), "field"],
+  ["negative suppressed fault number", withField("f", { s: ["umr"], x: [-1] }), "field"],
 ];
 
 for (const [what, token, reason] of malformed) {

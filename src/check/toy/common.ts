@@ -8,6 +8,7 @@ import { Kernel } from "../../sim/kernel.ts";
 import type { TaskGroup } from "../../sim/task.ts";
 import type { Violation, ViolationKind } from "../../sim/violation.ts";
 import type { RunResult } from "../../sim/kernel.ts";
+import { faultKernelOptions } from "../faults.ts";
 import type { ScenarioContext } from "../scenario.ts";
 
 export const toyGroup: TaskGroup = { kind: "process", name: "toy" };
@@ -18,6 +19,7 @@ export function toyKernel(ctx: ScenarioContext): Kernel {
     strategy: ctx.strategy,
     trace: ctx.trace === true,
     maxSteps: 10_000,
+    ...faultKernelOptions(ctx.faults),
   });
 }
 
