@@ -10,7 +10,16 @@ import { CATALOG, catalogScenarios } from "../check/catalog/catalog.ts";
 import { catalogCheck } from "../check/catalog/catalogCheck.ts";
 import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
 import type { Scenario } from "../check/scenario.ts";
-import { explore, type StrategyName } from "../check/explore.ts";
+import {
+  explore,
+  type ExploreOptions,
+  type ExploreResult,
+  type StrategyName,
+} from "../check/explore.ts";
+import { exploreParallel } from "../check/parallel.ts";
+import type { ScenarioRef } from "../check/scenarioRef.ts";
+import { formatShard, parseShard, ShardSpecError, type Shard } from "../check/shard.ts";
+import { resolve } from "node:path";
 import { FAULT_SITES, type FaultPlan } from "../check/faults.ts";
 import { TokenError, replayToken } from "../check/token.ts";
 import { writeFileSync } from "node:fs";
@@ -56,12 +65,17 @@ function rateOption(value: string): number {
   return p;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function shardOption(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch (error) {
+    if (error instanceof ShardSpecError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
 }
 
-function singleWorker(workers: number): void {
-  if (workers !== 1) throw new UsageError("--workers > 1 is not wired into this command yet");
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /**
@@ -174,6 +188,7 @@ interface ExploreOpts {
   readonly schedules: number;
   readonly seed: number;
   readonly workers: number;
+  readonly shard?: Shard;
   readonly json: boolean;
   readonly fault: string[];
   readonly faultRate?: number;
@@ -204,8 +219,37 @@ function isScenarioFile(name: string): boolean {
   return /\.ya?ml$/i.test(name) || name.includes("/");
 }
 
-function runExplore(name: string, opts: ExploreOpts): number {
-  singleWorker(opts.workers);
+/** Where a worker thread finds the scenario: the catalog, or the scenario file. */
+function scenarioRefOf(name: string, isFile: boolean): ScenarioRef {
+  if (!isFile) {
+    return {
+      module: new URL("../check/catalog/catalog.ts", import.meta.url).href,
+      exportName: name,
+    };
+  }
+  return { module: new URL("./scenarioFiles.ts", import.meta.url).href, exportName: resolve(name) };
+}
+
+/** One process, one thread: the plain search; otherwise worker threads and/or a shard. */
+async function exploreSearch(
+  name: string,
+  scenario: Scenario,
+  isFile: boolean,
+  options: ExploreOptions,
+  opts: ExploreOpts,
+): Promise<ExploreResult> {
+  if (opts.workers === 1 && opts.shard === undefined) return explore(scenario, options);
+  if (options.strategy === "dfs") {
+    throw new UsageError("dfs is a sequential search: use one worker and no --shard");
+  }
+  return exploreParallel(scenarioRefOf(name, isFile), {
+    ...options,
+    workers: opts.workers,
+    ...(opts.shard === undefined ? {} : { shard: opts.shard }),
+  });
+}
+
+async function runExplore(name: string, opts: ExploreOpts): Promise<number> {
   const file: CompiledScenario | null = isScenarioFile(name) ? loadScenario(name) : null;
   const scenario = file ?? catalogScenarios().get(name);
   if (scenario === undefined) {
@@ -229,24 +273,19 @@ function runExplore(name: string, opts: ExploreOpts): number {
   const known = new Set(CATALOG.map((e) => e.id));
   for (const d of defects) if (!known.has(d)) throw new UsageError(`unknown defect "${d}"`);
   const faults = faultPlanOf(opts);
-  const r = explore(scenario, {
+  const options: ExploreOptions = {
     strategy: opts.strategy,
     schedules: opts.schedules,
     seed: opts.seed,
     design,
     defects,
     ...(faults === undefined ? {} : { faults }),
-  });
+  };
+  const r = await exploreSearch(name, scenario, file !== null, options, opts);
   const failure = r.firstFailure;
-  if (failure !== null && faults !== undefined) {
-    // Shrinking and tokens do not carry a fault plan yet: report the raw finding.
-    const v = failure.violation;
-    if (opts.json) out(JSON.stringify({ found: true, seed: failure.seed, violation: v }));
-    else out(`${v.kind} at seed ${failure.seed} (step ${v.step}): ${v.message}`);
-    return EXIT_VIOLATION;
-  }
+  const shard = opts.shard === undefined ? {} : { shard: formatShard(opts.shard) };
   if (failure === null) {
-    if (opts.json) out(JSON.stringify({ found: false, schedulesRun: r.schedulesRun }));
+    if (opts.json) out(JSON.stringify({ found: false, schedulesRun: r.schedulesRun, ...shard }));
     else out(`no violation in ${r.schedulesRun} schedules`);
     return EXIT_OK;
   }
@@ -258,6 +297,7 @@ function runExplore(name: string, opts: ExploreOpts): number {
       strategy: opts.strategy,
       design,
       defects,
+      ...(faults === undefined ? {} : { faults }),
     },
     null,
   );
@@ -266,6 +306,9 @@ function runExplore(name: string, opts: ExploreOpts): number {
       JSON.stringify({
         found: true,
         schedulesToFind: r.schedulesToFind,
+        index: failure.index,
+        seed: failure.seed,
+        ...shard,
         violation: failure.violation,
         depth: art.depth,
         token: art.token,
@@ -325,6 +368,7 @@ function runReplay(token: string, traceFile: string | undefined, json: boolean):
       strategy: data.strategy,
       design: data.design ?? "classic",
       defects: data.defects,
+      ...(data.faults === null ? {} : { faults: data.faults }),
     },
     null,
   );
@@ -401,6 +445,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option("--schedules <n>", "schedules to try", intOption("--schedules", 1, 100_000_000), 20_000)
     .option("--seed <s>", "base seed", intOption("--seed", 0, Number.MAX_SAFE_INTEGER), 0)
     .option("--workers <n>", "worker threads", intOption("--workers", 1, 64), 1)
+    .option("--shard <k/n>", "run shard k of n of the search (for a job array)", shardOption)
     .option(
       "--fault <site>",
       `inject faults at a site (repeatable): ${FAULT_SITES.join(", ")}`,
@@ -415,8 +460,8 @@ function buildProgram(setCode: (code: number) => void): Command {
         "  odpsim explore fault-vs-invalidate --design interval --fault umr\n" +
         "  odpsim explore examples/10-catalog-no-retry-check.yaml --schedules 500",
     )
-    .action((name: string, o: ExploreOpts) => {
-      setCode(runExplore(name, o));
+    .action(async (name: string, o: ExploreOpts) => {
+      setCode(await runExplore(name, o));
     });
   program
     .command("run <scenario>")

@@ -81,3 +81,55 @@ test("explore prints a replay token; replay --json reproduces the violation with
   assert.equal(a.violations[0]?.kind, violation.kind);
   assert.equal(a.traceHash, b.traceHash);
 });
+
+function exploreJson(...args: string[]) {
+  const r = odpsim("explore", ...args, "--json");
+  return { code: r.code, out: JSON.parse(r.stdout) as Record<string, unknown> };
+}
+
+test("explore --workers 2 and the shards of --shard k/n find the same lowest failing index as one worker", () => {
+  const base = ["fault-vs-invalidate", "--defect", "classic-no-retry-check", "--schedules", "400"];
+  const one = exploreJson(...base);
+  const two = exploreJson(...base, "--workers", "2");
+  const shards = [1, 2, 3].map((k) => exploreJson(...base, "--shard", `${k}/3`));
+  assert.equal(one.code, 1);
+  assert.equal(two.out.index, one.out.index);
+  const found = shards.filter((s) => s.out.found === true).map((s) => s.out.index as number);
+  assert.equal(Math.min(...found), one.out.index, "merging shards: the lowest index wins");
+  for (const [i, s] of shards.entries()) {
+    if (s.out.found === true)
+      assert.equal((s.out.index as number) % 3, i, "shard k owns i mod n = k-1");
+  }
+});
+
+test("explore with --fault shrinks and tokens the failure; replay reproduces it with the fault plan", () => {
+  const found = exploreJson(
+    "fault-vs-invalidate",
+    "--design",
+    "interval",
+    "--fault",
+    "umr",
+    "--fault-rate",
+    "0.5",
+    "--schedules",
+    "300",
+  );
+  assert.equal(found.code, 1);
+  const token = found.out.token as string;
+  const plan = JSON.parse(Buffer.from(token.slice(5), "base64url").toString()) as {
+    f?: { s: string[] };
+  };
+  assert.deepEqual(plan.f?.s, ["umr"]);
+  const replay = odpsim("replay", token, "--json");
+  assert.equal(replay.code, 1);
+  const r = JSON.parse(replay.stdout) as { violations: { kind: string }[] };
+  assert.equal(r.violations[0]?.kind, (found.out.violation as { kind: string }).kind);
+});
+
+test("explore rejects a malformed --shard with exit 2", () => {
+  for (const spec of ["0/2", "3/2", "x"]) {
+    const r = odpsim("explore", "fault-vs-invalidate", "--shard", spec);
+    assert.equal(r.code, 2, spec);
+    assert.match(r.stderr, /--shard/);
+  }
+});
