@@ -20,6 +20,8 @@ export interface RecordedRun {
   readonly defects?: readonly string[];
   /** The fault plan the run was made with (same seed, same faults). */
   readonly faults?: FaultPlan;
+  /** The scenario parts the run left out. */
+  readonly omit?: readonly string[];
 }
 
 export interface Replayed extends ScenarioRun {
@@ -45,6 +47,7 @@ export function replayRecorded(
     ...(recorded.design === undefined ? {} : { design: recorded.design }),
     ...(recorded.defects === undefined ? {} : { defects: recorded.defects }),
     ...(recorded.faults === undefined ? {} : { faults: recorded.faults }),
+    ...(recorded.omit === undefined || recorded.omit.length === 0 ? {} : { omit: recorded.omit }),
   });
   // A complete schedule ends exactly where the run ends; a run that stops short or goes
   // on past it has diverged too.

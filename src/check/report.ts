@@ -53,6 +53,9 @@ export interface RaceReport {
   readonly allocated: ObjectSite | null;
   readonly freed: ObjectSite | null;
   readonly traceHash: string;
+  /** Faults the run injected (by site), and the scenario parts it left out. */
+  readonly faultsInjected: readonly string[];
+  readonly omitted: readonly string[];
 }
 
 export const REPORT_WIDTH = 100;
@@ -92,6 +95,10 @@ export function buildRaceReport(scenario: Scenario, run: RecordedRun): RaceRepor
     allocated: siteOf(violation?.details["allocated"]),
     freed: siteOf(violation?.details["freed"]),
     traceHash: trace.hash(),
+    faultsInjected: trace.entries
+      .filter((e) => e.kind === "event" && e.label === "fault_injected")
+      .map((e) => `${String(e.fields?.["site"])} at step ${e.step}`),
+    omitted: run.omit ?? [],
   };
 }
 
@@ -213,6 +220,12 @@ export function renderRaceReport(report: RaceReport): string {
       report.columns.map(() => "-".repeat(width)),
     ),
   ];
+  if (report.faultsInjected.length > 0) {
+    out.splice(1, 0, `faults injected: ${report.faultsInjected.join(", ")}`);
+  }
+  if (report.omitted.length > 0) {
+    out.splice(1, 0, `left out (not needed): ${report.omitted.join(", ")}`);
+  }
   if (report.elidedRows > 0) out.push(line("…", [`(${report.elidedRows} earlier rows)`]));
   for (const row of report.rows) {
     const cells = report.columns.map((_, i) => (i === row.column ? row.text : ""));

@@ -25,6 +25,8 @@ export interface ScenarioContext {
   readonly faults?: FaultPlan;
   /** Called with the built kernel before it runs (to attach observers, e.g. snapshots). */
   readonly onKernel?: (kernel: Kernel) => void;
+  /** Parts of the scenario (`Scenario.parts`) to leave out: how shrinking drops them. */
+  readonly omit?: readonly string[];
 }
 
 export interface Scenario {
@@ -37,6 +39,13 @@ export interface Scenario {
    * scenario's behaviour changes.
    */
   readonly description: string;
+  /**
+   * Names of the parts a run may leave out (`ScenarioContext.omit`), coarse ones first:
+   * whole threads, then single operations. A left-out thread is still spawned (so task
+   * ids stay as they were) but does nothing. Scenarios without parts are shrunk by
+   * schedule and faults only.
+   */
+  readonly parts?: readonly string[];
   /** A fresh kernel with the scenario's tasks spawned, not yet run. */
   build(ctx: ScenarioContext): Kernel;
   /** Oracles that judge the finished run (a lost update, a leak at teardown). */

@@ -21,10 +21,15 @@
  *    (by its number, so the PRNG is drawn as before); kept if the run still fails the
  *    same way with no more preemptions. Faults a bug does not need leave the report.
  *
+ * 4. Parts. When the scenario names parts it can leave out (`Scenario.parts`: whole
+ *    threads, then single operations), each is left out in turn; kept if the run still
+ *    fails the same way with no more preemptions. The report then shows only the
+ *    threads and operations the bug needs.
+ *
  * The phases repeat until none improves. The result is 1-minimal: deleting any one
- * step of `schedule`, or any one injected fault, no longer reproduces the violation
- * kind without adding preemptions (unless the run budget ran out first, which `minimal`
- * says).
+ * step of `schedule`, any one injected fault or any one part no longer reproduces the
+ * violation kind without adding preemptions (unless the run budget ran out first,
+ * which `minimal` says).
  *
  * Depth and PCT bound: a bug reproduced with p preemptions has PCT depth at most
  * d = p + 1, and one PCT run with n tasks and k steps finds it with probability at least
@@ -43,6 +48,8 @@ export interface ShrinkInput {
   readonly design?: string;
   readonly defects?: readonly string[];
   readonly faults?: FaultPlan;
+  /** Parts the failing run already left out. */
+  readonly omit?: readonly string[];
 }
 
 export interface ShrinkOptions {
@@ -80,6 +87,8 @@ export interface ShrinkResult {
   readonly faults?: FaultPlan;
   /** Faults the shrunk run injects. */
   readonly faultsInjected: number;
+  /** The scenario parts the shrunk run leaves out. */
+  readonly omit: readonly string[];
   /** False when the run budget ended the search before it was 1-minimal. */
   readonly minimal: boolean;
 }
@@ -116,6 +125,7 @@ function attempt(
   input: ShrinkInput,
   schedule: ArrayLike<number>,
   faults: FaultPlan | undefined,
+  omit: readonly string[],
 ): Attempt {
   const recording = new Recording(new GuidedReplay(schedule));
   const ctx: ScenarioContext = {
@@ -124,6 +134,7 @@ function attempt(
     ...(input.design === undefined ? {} : { design: input.design }),
     ...(input.defects === undefined ? {} : { defects: input.defects }),
     ...(faults === undefined ? {} : { faults }),
+    ...(omit.length === 0 ? {} : { omit }),
   };
   const run = runScenario(scenario, ctx);
   const violation = run.result.internalError === null ? primaryViolation(run) : null;
@@ -148,6 +159,7 @@ class Shrinker {
     private readonly maxRuns: number,
   ) {
     this.faults = input.faults;
+    this.omit = input.omit ?? [];
     const first = this.attemptAny(input.schedule);
     if (first.violation === null) {
       throw new ShrinkError(`the schedule given to shrink does not fail when replayed`);
@@ -160,14 +172,15 @@ class Shrinker {
   best: Attempt;
   schedule: Uint32Array;
   faults: FaultPlan | undefined;
+  omit: readonly string[];
 
   get outOfRuns(): boolean {
     return this.runs >= this.maxRuns;
   }
 
-  attemptAny(schedule: ArrayLike<number>, faults = this.faults): Attempt {
+  attemptAny(schedule: ArrayLike<number>, faults = this.faults, omit = this.omit): Attempt {
     this.runs++;
-    return attempt(this.scenario, this.input, schedule, faults);
+    return attempt(this.scenario, this.input, schedule, faults, omit);
   }
 
   /** Replays `schedule`; adopts it when it fails the same way and `better` says so. */
@@ -175,12 +188,14 @@ class Shrinker {
     schedule: ArrayLike<number>,
     better: (a: Attempt) => boolean,
     faults = this.faults,
+    omit = this.omit,
   ): boolean {
     if (this.outOfRuns) return false;
-    const a = this.attemptAny(schedule, faults);
+    const a = this.attemptAny(schedule, faults, omit);
     if (a.violation?.kind !== this.kind || !better(a)) return false;
     this.best = a;
     this.faults = faults;
+    this.omit = omit;
     this.schedule = a.executed.slice(0, a.lastDecision + 1);
     return true;
   }
@@ -199,6 +214,20 @@ class Shrinker {
         suppressed.add(n);
         changed = true;
       }
+    }
+    return changed;
+  }
+
+  /** Phase 4: leaves out each remaining part of the scenario in turn. */
+  reduceParts(): boolean {
+    let changed = false;
+    for (const part of this.scenario.parts ?? []) {
+      if (this.outOfRuns) break;
+      if (this.omit.includes(part) || this.omit.includes(threadOf(part))) continue;
+      const limit = this.best.preemptionSteps.length;
+      const omit = [...this.omit, part];
+      const ok = (a: Attempt) => a.preemptionSteps.length <= limit;
+      if (this.tryAdopt(this.schedule, ok, this.faults, omit)) changed = true;
     }
     return changed;
   }
@@ -235,6 +264,11 @@ class Shrinker {
       if (!progress) chunk = Math.max(1, chunk >> 1);
     }
   }
+}
+
+/** The thread part an operation part belongs to (`proc/thread[3]` → `proc/thread`). */
+function threadOf(part: string): string {
+  return part.replace(/\[[0-9]+\]$/, "");
 }
 
 /** Ways to undo the preemption at step p of `executed`. */
@@ -284,6 +318,7 @@ export function shrink(
     while (s.reducePreemptions()) changed = true;
     if (s.reduceSteps()) changed = true;
     if (s.reduceFaults()) changed = true;
+    if (s.reduceParts()) changed = true;
     if (!changed || s.outOfRuns) break;
   }
   const best = s.best;
@@ -299,6 +334,7 @@ export function shrink(
     runs: s.runs,
     ...(s.faults === undefined ? {} : { faults: s.faults }),
     faultsInjected: best.faultsInjected,
+    omit: s.omit,
     minimal: !s.outOfRuns,
   };
 }
@@ -311,7 +347,7 @@ export function replayShrunk(
   scenario: Scenario,
   input: ShrinkInput,
 ): { readonly violation: Violation | null; readonly preemptions: number; readonly steps: number } {
-  const a = attempt(scenario, input, input.schedule, input.faults);
+  const a = attempt(scenario, input, input.schedule, input.faults, input.omit ?? []);
   return {
     violation: a.violation,
     preemptions: a.preemptionSteps.length,

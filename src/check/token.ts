@@ -6,7 +6,8 @@
  *
  *     { v: 1, sc: scenario name, h: scenario hash, de: design or null, df: [defects],
  *       st: strategy that found it, sd: seed, s: schedule,
- *       f: fault plan { s: [sites], p: probability, x: [suppressed numbers] } (optional) }
+ *       f: fault plan { s: [sites], p: probability, x: [suppressed numbers] } (optional),
+ *       o: [scenario parts the run leaves out] (optional) }
  *
  * The schedule is run-length encoded, `task*count` runs joined by commas (`0*17,1*4,0`),
  * since a shrunk schedule is mostly long runs of one task. The hash is the first 16 hex
@@ -37,6 +38,8 @@ export interface ReplayTokenData {
   readonly schedule: Uint32Array;
   /** The fault plan of the run, or null when it injected none. */
   readonly faults: FaultPlan | null;
+  /** The scenario parts the run leaves out (shrinking's doing). */
+  readonly omit: readonly string[];
 }
 
 export type TokenErrorReason =
@@ -121,6 +124,7 @@ export interface TokenInput {
   readonly design?: string;
   readonly defects?: readonly string[];
   readonly faults?: FaultPlan;
+  readonly omit?: readonly string[];
 }
 
 export function encodeToken(scenario: Scenario, input: TokenInput): string {
@@ -134,6 +138,7 @@ export function encodeToken(scenario: Scenario, input: TokenInput): string {
     sd: input.seed,
     s: encodeSchedule(input.schedule),
     ...(hasFaults(input.faults) ? { f: encodeFaults(input.faults) } : {}),
+    ...(input.omit === undefined || input.omit.length === 0 ? {} : { o: [...input.omit] }),
   };
   return PREFIX + Buffer.from(JSON.stringify(body), "utf8").toString("base64url");
 }
@@ -240,6 +245,7 @@ export function decodeToken(token: string): ReplayTokenData {
     seed: field(b, "sd", "seed", isSeed),
     schedule: decodeSchedule(field(b, "s", "schedule", isString)),
     faults: decodeFaults(b.f),
+    omit: b.o === undefined ? [] : field(b, "o", "parts left out", isStrings),
   };
 }
 
@@ -275,6 +281,7 @@ export function replayToken(token: string, lookup: ScenarioLookup): TokenReplay 
     ...(data.design === null ? {} : { design: data.design }),
     defects: data.defects,
     ...(data.faults === null ? {} : { faults: data.faults }),
+    omit: data.omit,
   });
   if (run.divergence >= 0) {
     throw new TokenError(

@@ -58,6 +58,8 @@ export interface Failure {
   readonly defects: readonly string[];
   /** The fault plan the run was explored with, if any. */
   readonly faults?: FaultPlan;
+  /** Scenario parts the run already leaves out (a replayed token's). */
+  readonly omit?: readonly string[];
 }
 
 export interface FailureArtifacts {
@@ -76,7 +78,7 @@ export interface FailureArtifacts {
 
 /** Shrinks the failure, renders its report and token, and writes files into `outDir`. */
 export function failureArtifacts(failure: Failure, outDir: string | null): FailureArtifacts {
-  const { scenario, seed, design, defects, faults } = failure;
+  const { scenario, seed, design, defects, faults, omit } = failure;
   const shrunk = shrink(
     scenario,
     {
@@ -85,6 +87,7 @@ export function failureArtifacts(failure: Failure, outDir: string | null): Failu
       design,
       defects,
       ...(faults === undefined ? {} : { faults }),
+      ...(omit === undefined ? {} : { omit }),
     },
     { maxRuns: 2000 },
   );
@@ -94,6 +97,7 @@ export function failureArtifacts(failure: Failure, outDir: string | null): Failu
     design,
     defects,
     ...(shrunk.faults === undefined ? {} : { faults: shrunk.faults }),
+    omit: shrunk.omit,
   };
   const report = renderRaceReport(buildRaceReport(scenario, recorded));
   const token = encodeToken(scenario, { ...recorded, strategy: failure.strategy });

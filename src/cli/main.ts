@@ -369,6 +369,7 @@ function runReplay(token: string, traceFile: string | undefined, json: boolean):
       design: data.design ?? "classic",
       defects: data.defects,
       ...(data.faults === null ? {} : { faults: data.faults }),
+      omit: data.omit,
     },
     null,
   );

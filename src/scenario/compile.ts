@@ -16,7 +16,7 @@ import { loadScenarioFile, type ParsedScenario } from "./parse.ts";
 import type { ScenarioSpec } from "./schema.ts";
 import { setupProcess } from "./setup.ts";
 import { spawnThreads } from "./threads.ts";
-import { buildWorld, type World } from "./world.ts";
+import { buildWorld, scenarioParts, type World } from "./world.ts";
 
 /** The description prefix: bump it when the compiler's meaning of a file changes. */
 const DESCRIPTION_VERSION = "odpsim scenario file v1";
@@ -51,6 +51,7 @@ export function compileScenario(parsed: ParsedScenario): CompiledScenario {
     file,
     spec,
     expectedViolation: expected === undefined || expected === "none" ? null : expected,
+    parts: scenarioParts(spec),
     build(ctx: ScenarioContext): Kernel {
       const world = buildWorld(spec, ctx);
       worlds.set(world.k, world);

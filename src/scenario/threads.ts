@@ -40,7 +40,15 @@ import { compareBytes, hasBytes, specBytes, type ByteSpec } from "./data.ts";
 import { toOp, type Op, type ThreadKind } from "./opSpec.ts";
 import { SCENARIO_PAGE_SIZE as PAGE, type ThreadSpec } from "./schema.ts";
 import { protBits } from "./setup.ts";
-import { newProcessRt, type BufferRt, type MrRt, type ProcessRt, type World } from "./world.ts";
+import {
+  newProcessRt,
+  opPart,
+  threadPart,
+  type BufferRt,
+  type MrRt,
+  type ProcessRt,
+  type World,
+} from "./world.ts";
 
 const ADVICE: Readonly<Record<string, number>> = {
   dontneed: MADV_DONTNEED,
@@ -86,9 +94,11 @@ function spawnThread(world: World, p: ProcessRt, t: ThreadSpec): Task {
 }
 
 function* runThread(world: World, p: ProcessRt, t: ThreadSpec): KGen {
+  if (world.omitted.has(threadPart(p.name, t.name))) return;
   const ops = t.ops.map(toOp);
   for (let round = 0; round < (t.repeat ?? 1); round++) {
     for (const [index, op] of ops.entries()) {
+      if (world.omitted.has(opPart(p.name, t.name, index))) continue;
       const site = { world, p, thread: t.name, index };
       if ((yield* runOp(site, op)) === "stop") return;
     }

@@ -72,6 +72,31 @@ export interface World {
   readonly hosts: ReadonlyMap<string, HostRt>;
   /** Every process created so far, forked children included, by name. */
   readonly procs: Map<string, ProcessRt>;
+  /** Threads and operations this run leaves out (`threadPart`, `opPart`). */
+  readonly omitted: ReadonlySet<string>;
+}
+
+/** The part name of a thread, for `Scenario.parts` and `ScenarioContext.omit`. */
+export function threadPart(process: string, thread: string): string {
+  return `${process}/${thread}`;
+}
+
+/** The part name of a thread's operation (counted from 0). */
+export function opPart(process: string, thread: string, index: number): string {
+  return `${threadPart(process, thread)}[${index}]`;
+}
+
+/** Every thread of the file, then every operation, as parts. */
+export function scenarioParts(spec: ScenarioSpec): string[] {
+  const threads: string[] = [];
+  const ops: string[] = [];
+  for (const p of spec.processes) {
+    for (const t of p.threads ?? []) {
+      threads.push(threadPart(p.name, t.name));
+      t.ops.forEach((_, i) => ops.push(opPart(p.name, t.name, i)));
+    }
+  }
+  return [...threads, ...ops];
 }
 
 /** The design a run uses: the context's, else the file's, else classic. */
@@ -96,7 +121,8 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
   const hostSpecs = spec.hosts ?? [{ name: "host0" }];
   const hosts = new Map<string, HostRt>();
   hostSpecs.forEach((h, i) => hosts.set(h.name, buildHost(k, h, i, design)));
-  const world: World = { k, spec, design, hosts, procs: new Map() };
+  const omitted = new Set(ctx.omit ?? []);
+  const world: World = { k, spec, design, hosts, procs: new Map(), omitted };
   for (const p of spec.processes) {
     if (p.forkOf !== undefined) continue;
     const host = hostOf(world, p);

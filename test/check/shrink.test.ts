@@ -9,6 +9,8 @@ import { Recording } from "../../src/check/strategies/recording.ts";
 import { toyGroup, toyKernel } from "../../src/check/toy/common.ts";
 import { flagRace, interleavings2x2, lostUpdate, publishFree } from "../../src/check/toy/index.ts";
 import type { KGen } from "../../src/sim/task.ts";
+import { loadScenario } from "../../src/scenario/compile.ts";
+import { fileURLToPath } from "node:url";
 
 function failing(scenario: Scenario, strategy: "random" | "pct") {
   const r = explore(scenario, { strategy, schedules: 20_000, seed: 7 });
@@ -95,4 +97,27 @@ test("shrinking suppresses the injected faults the failure does not need", () =>
   assert.equal(s.violation.kind, "warn_on");
   assert.deepEqual(s.faults?.suppressed, [0, 2]);
   assert.equal(s.faultsInjected, 1);
+});
+
+test("shrinking a scenario file leaves out the threads and operations the bug does not need", () => {
+  const file = fileURLToPath(
+    new URL("../../examples/10-catalog-no-retry-check.yaml", import.meta.url),
+  );
+  const scenario = loadScenario(file);
+  const f = failing(scenario, "random");
+  const s = shrink(scenario, { seed: f.seed, schedule: f.schedule });
+  assert.equal(s.violation.kind, f.violation.kind);
+  assert.ok(s.omit.length > 0, "something is left out");
+  assert.equal(s.minimal, true);
+  // What remains is needed: leaving out any one more part loses the bug.
+  for (const part of scenario.parts ?? []) {
+    if (s.omit.some((o) => part === o || part.startsWith(`${o}[`))) continue;
+    const r = replayShrunk(scenario, {
+      seed: f.seed,
+      schedule: s.schedule,
+      omit: [...s.omit, part],
+    });
+    const stillFails = r.violation?.kind === f.violation.kind && r.preemptions <= s.preemptions;
+    assert.equal(stillFails, false, `leaving out ${part} still fails`);
+  }
 });

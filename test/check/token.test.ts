@@ -55,6 +55,12 @@ test("a token carries the fault plan, with the faults shrinking suppressed", () 
   assert.deepEqual(decodeToken(token).faults, { ...faults, sites: [...faults.sites] });
 });
 
+test("a token carries the scenario parts a shrunk run leaves out", () => {
+  const omit = ["app/cpu[2]", "app/nic"];
+  const token = encodeToken(publishFree, { seed: 1, schedule: [0], strategy: "random", omit });
+  assert.deepEqual(decodeToken(token).omit, omit);
+});
+
 test("a token replays a PCT run to the same trace hash", () => {
   const r = explore(publishFree, { strategy: "pct", schedules: 5000, seed: 1 });
   const f = r.firstFailure;
@@ -120,6 +126,7 @@ const malformed: [string, string, TokenErrorReason][] = [
   ["unknown fault site", withField("f", { s: ["meteor"] }), "field"],
   ["fault probability above 1", withField("f", { s: ["umr"], p: 2 }), "field"],
   ["negative suppressed fault number", withField("f", { s: ["umr"], x: [-1] }), "field"],
+  ["parts left out not a list", withField("o", "app/cpu"), "field"],
 ];
 
 for (const [what, token, reason] of malformed) {
