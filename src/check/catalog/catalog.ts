@@ -15,6 +15,7 @@ import { faultVsInvalidate } from "./scenarios/faultVsInvalidate.ts";
 import { implicitChildReap } from "./scenarios/implicitChildReap.ts";
 import { implicitChildVsExit } from "./scenarios/implicitChildVsExit.ts";
 import { oomVsOdp } from "./scenarios/oomVsOdp.ts";
+import { oomVsOdpUserptr } from "./scenarios/oomVsOdpUserptr.ts";
 import { prefetchVsDereg } from "./scenarios/prefetchVsDereg.ts";
 import { UVERBS_CATALOG } from "./uverbs/index.ts";
 
@@ -103,6 +104,24 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "the read lock is never dropped: the next down_write (deregistering an MR) waits " +
       "for ever.",
     scenario: oomVsOdp,
+    expected: "deadlock",
+  },
+  {
+    id: "mmu-notifier-unpaired-end",
+    number: 6,
+    design: "classic",
+    title: "one notifier refuses a non-blockable start: the others that started get no end",
+    fix: "mm/mmu_notifiers: ensure range_end() is paired with range_start()",
+    race:
+      "The OOM reaper's invalidations are non-blockable. The notifier core calls every " +
+      "subscriber's start; when one refuses (-EAGAIN) it returns the error and the reaper " +
+      "calls no end, so the subscribers that did start never get theirs. Here an i915 " +
+      "userptr refuses the private mapping it covers, while the RDMA per-mm notifier, " +
+      "whose ODP MR lies elsewhere, starts and keeps umem_rwsem read-held for an end that " +
+      "never comes: deregistering the MR then waits in down_write for ever. The fix (v5.12) " +
+      "ends every subscriber after a refusal; the scenario runs it backported onto the " +
+      "classic design's v5.3, where the per-mm notifier itself never refuses.",
+    scenario: oomVsOdpUserptr,
     expected: "deadlock",
   },
   {

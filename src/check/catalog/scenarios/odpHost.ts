@@ -126,20 +126,27 @@ export interface OdpBuffer {
   readonly mr: IbMr;
 }
 
-/** mmap an anonymous buffer, touch it from the CPU, and register it as an ODP MR. */
-export function* setupOdpBuffer(host: OdpHost, pages: number): KGen<OdpBuffer> {
+/**
+ * mmap an anonymous buffer (private unless `mapFlags` says otherwise), touch it from the
+ * CPU, and register it as an ODP MR.
+ */
+export function* setupOdpBuffer(
+  host: OdpHost,
+  pages: number,
+  mapFlags = MAP_PRIVATE | MAP_ANONYMOUS,
+): KGen<OdpBuffer> {
   // Fault injection is about the run, not about setting it up.
   host.k.faultsArmed = false;
-  const buf = yield* setupOdpBufferUnarmed(host, pages);
+  const buf = yield* setupOdpBufferUnarmed(host, pages, mapFlags);
   host.k.faultsArmed = true;
   return buf;
 }
 
-function* setupOdpBufferUnarmed(host: OdpHost, pages: number): KGen<OdpBuffer> {
+function* setupOdpBufferUnarmed(host: OdpHost, pages: number, mapFlags: number): KGen<OdpBuffer> {
   const mm = host.proc.mm;
   if (mm === null) throw new Error("process has no mm");
   const len = pages * PAGE_SIZE;
-  const addr = yield* vmMmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  const addr = yield* vmMmap(mm, 0, len, PROT_READ | PROT_WRITE, mapFlags);
   if (addr < 0) throw new Error(`setup mmap failed: ${addr}`);
   const w = yield* cpuWrite(mm, addr, new Uint8Array(len).fill(0x11));
   if (!w.ok) throw new Error("setup CPU write faulted");
