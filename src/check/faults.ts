@@ -9,8 +9,8 @@
  * `faultKernelOptions(plan)` is what a scenario hands to its Kernel, and model code asks
  * `k.shouldFail(site)` at each failure point. Sites acted on: alloc (page allocation,
  * so ENOMEM), dma_map (the classic design's DMA mapping of a page), umr (a UMR post),
- * nonblockable_invalidate and process_kill (tasks the ODP host spawns: an OOM reaper
- * pass, SIGKILL to the process). device_removal is accepted but no scenario acts on it.
+ * nonblockable_invalidate, process_kill and device_removal (tasks the ODP host spawns:
+ * an OOM reaper pass, SIGKILL to the process, hot unplug of the mlx5 device).
  *
  * Every fault a run comes to is numbered in order; a plan may suppress some by number,
  * which is how shrinking removes the faults a failure does not need.

@@ -16,6 +16,7 @@
  */
 import type { Kernel } from "../sim/kernel.ts";
 import type { KGen, Task, TaskGroup } from "../sim/task.ts";
+import { fput, type File } from "./file.ts";
 import { dupMm } from "./fork.ts";
 import { MmStruct, mmget, mmput } from "./mmStruct.ts";
 import type { PhysMem } from "./physMem.ts";
@@ -35,8 +36,8 @@ export class Process {
   /** task->mm: null once the process has exited. */
   mm: MmStruct | null;
   readonly threads: Task[] = [];
-  /** Open files closed at exit (exit_files), e.g. an RDMA device file. */
-  readonly files: ProcessFile[] = [];
+  /** The file table: each holds one reference, dropped at exit (exit_files). */
+  readonly files: File[] = [];
   /** A fatal signal has been delivered: new threads die before they run. */
   exiting = false;
 
@@ -57,12 +58,6 @@ export class Process {
     if (this.exiting) this.k.kill(task);
     return task;
   }
-}
-
-/** What exit_files() closes: the ->release of one open file. */
-export interface ProcessFile {
-  readonly name: string;
-  release(): KGen;
 }
 
 /** get_task_mm(): the process's mm with an mm_users reference, or null if exited. */
@@ -89,9 +84,9 @@ export function* exitMm(p: Process): KGen {
   yield* mmput(mm);
 }
 
-/** exit_files(): closes the process's files, newest first. */
+/** exit_files(): drops the file table's reference on each file, newest first. */
 export function* exitFiles(p: Process): KGen {
-  for (const file of p.files.splice(0).reverse()) yield* file.release();
+  for (const file of p.files.splice(0).reverse()) yield* fput(file);
 }
 
 /**

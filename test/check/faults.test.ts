@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { faultVsDereg } from "../../src/check/catalog/scenarios/faultVsDereg.ts";
 import { faultVsInvalidate } from "../../src/check/catalog/scenarios/faultVsInvalidate.ts";
+import { odpHostOf } from "../../src/check/catalog/scenarios/odpHost.ts";
 import { explore } from "../../src/check/explore.ts";
 import { faultSitesOf } from "../../src/check/faults.ts";
 import { runScenario } from "../../src/check/scenario.ts";
@@ -42,4 +44,54 @@ test("fault injection finds that a failed zap UMR leaves the device translating 
     });
     assert.equal(r.firstFailure?.violation.kind, "device_use_after_free", design);
   }
+});
+
+/** Runs fault-vs-dereg (4 pages, the NIC writing them, the user deregistering) with one site. */
+function deregRun(seed: number, site: "device_removal" | "process_kill", defects: string[] = []) {
+  const run = runScenario(faultVsDereg, {
+    seed,
+    strategy: new UniformRandom(),
+    design: "classic",
+    defects,
+    faults: { sites: [site] },
+    trace: true,
+  });
+  const host = odpHostOf(run.kernel);
+  assert.ok(host !== undefined);
+  return { run, host };
+}
+
+/** The task that destroyed the MR's mkey in `run`. */
+function destroyer(run: ReturnType<typeof deregRun>["run"]): string | undefined {
+  const trace = run.result.trace;
+  const e = trace?.entries.find((x) => x.kind === "event" && x.label === "destroy_mkey");
+  return trace?.tasks.find((t) => t.id === e?.task)?.name;
+}
+
+test("device_removal: hot unplug destroys the MRs the process still holds and stops the device", () => {
+  const destroyers = new Set<string | undefined>();
+  for (let seed = 0; seed < 20; seed++) {
+    const { run, host } = deregRun(seed, "device_removal");
+    destroyers.add(destroyer(run));
+    assert.deepEqual(run.violations, [], `seed ${seed}`);
+    assert.equal(run.kernel.faultsInjected, 1);
+    assert.equal(host.dev.removed, true);
+    assert.equal(host.dev.mrs.size, 0, `seed ${seed}: an MR outlived the unplug`);
+    assert.equal(host.udev.uverbsFileList.length, 0);
+  }
+  // Some unplugs come before the user's dereg_mr (which then fails -EIO), some after.
+  assert.deepEqual([...destroyers].sort(), ["hot_unplug", "user"]);
+});
+
+test("process_kill: the dying process's file destroys its MRs; its threads stop", () => {
+  let closedByExit = 0;
+  for (let seed = 0; seed < 20; seed++) {
+    const { run, host } = deregRun(seed, "process_kill");
+    if (destroyer(run)?.startsWith("uverbs_close") === true) closedByExit++;
+    assert.deepEqual(run.violations, [], `seed ${seed}`);
+    assert.equal(host.proc.mm, null);
+    assert.equal(host.dev.mrs.size, 0, `seed ${seed}: an MR outlived the process`);
+    assert.ok(host.proc.threads.every((t) => t.state === "done"));
+  }
+  assert.ok(closedByExit > 0, "no kill came before the user's dereg_mr");
 });

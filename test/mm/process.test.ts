@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { cpuWrite } from "../../src/mm/access.ts";
+import { File } from "../../src/mm/file.ts";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, vmMmap } from "../../src/mm/mmap.ts";
 import { PAGE_SIZE } from "../../src/mm/page.ts";
 import { PhysMem } from "../../src/mm/physMem.ts";
@@ -18,12 +19,13 @@ test("SIGKILL: a thread dies at its next user access; then exit_mm and exit_file
   const { k, proc } = newProcess();
   const log: string[] = [];
   let stores = 0;
-  proc.files.push({
-    name: "dev",
-    *release(): KGen {
-      log.push(`release (mm ${proc.mm === null ? "gone" : "still there"})`);
-    },
-  });
+  proc.files.push(
+    new File(k, null, {
+      *release(): KGen {
+        log.push(`release (mm ${proc.mm === null ? "gone" : "still there"})`);
+      },
+    }),
+  );
   proc.spawnThread("loop", function* (): KGen {
     const mm = proc.mm;
     if (mm === null) return;

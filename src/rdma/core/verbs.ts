@@ -4,9 +4,11 @@
  * Models the ioctl/write handlers of drivers/infiniband/core/uverbs_cmd.c and
  * uverbs_std_types_mr.c that the seeds exercise (open / alloc_pd / reg_mr / dereg_mr /
  * advise_mr / query_device_ex) together with the argument checks the core makes before
- * the driver sees a call, and the close of the device file (ib_uverbs_close →
- * uverbs_destroy_ufile_hw: every MR the process still holds is destroyed, then the
- * ucontext). Errors are negative errno values, as ibv_* would see them.
+ * the driver sees a call. A verb that creates or destroys an MR holds the uverbs file's
+ * hw_destroy_rwsem for read (rdma_alloc_begin_uobject, rdma_lookup_get_uobject for
+ * DESTROY), so it never overlaps the destruction of the file's objects at close or hot
+ * unplug (uverbs/rdmaCore.ts), which destroys the MRs the context still lists. Errors
+ * are negative errno values, as ibv_* would see them.
  *
  * Each verb is a system call: a thread with SIGKILL pending dies on entry
  * (`exitToUserMode`), as it would on its way back to user mode after the previous one.
@@ -28,6 +30,7 @@ import {
   type IbAdviseMrAdvice,
 } from "./ibVerbs.ts";
 import { IbUcontext } from "./ucontext.ts";
+import { ucontextUfileOrNull } from "./uverbs/uverbsFile.ts";
 
 /** ib_uverbs_open + alloc_ucontext: a process opens the device. */
 export function* ibvOpenDevice(
@@ -72,9 +75,27 @@ export function* ibvRegMr(
   if (!ctx.live) return EIO;
   const ret = ibCheckMrAccess(ctx, access);
   if (ret < 0) return ret;
-  const mr = yield* ctx.device.driver.regUserMr(pd, addr, length, addr, access);
-  if (typeof mr !== "number") ctx.mrs.add(mr);
-  return mr;
+  return yield* underUobjectLock(ctx, function* () {
+    const mr = yield* ctx.device.driver.regUserMr(pd, addr, length, addr, access);
+    if (typeof mr !== "number") ctx.mrs.add(mr);
+    return mr;
+  });
+}
+
+/**
+ * Runs a verb that creates or destroys an object with the file's hw_destroy_rwsem held
+ * for read: -EIO when the file's objects are being (or have been) destroyed. A context
+ * opened without a uverbs file (unit tests) has no such lock.
+ */
+function* underUobjectLock<T>(ctx: IbUcontext, body: () => KGen<T | number>): KGen<T | number> {
+  const ufile = ucontextUfileOrNull(ctx);
+  if (ufile === null) return yield* body();
+  if (!ufile.hwDestroyRwsem.downReadTrylock()) return EIO;
+  try {
+    return ufile.ucontext === ctx ? yield* body() : EIO;
+  } finally {
+    ufile.hwDestroyRwsem.upRead();
+  }
 }
 
 /** ib_check_mr_access(): remote write/atomic need local write; ODP needs the cap. */
@@ -96,24 +117,12 @@ export function ibCheckMrAccess(ctx: IbUcontext, access: number): number {
 export function* ibvDeregMr(mr: IbMr): KGen<number> {
   const ctx = mr.pd.uctx;
   ctx.k.exitToUserMode();
-  return yield* ibDeregMrUobject(mr);
-}
-
-function* ibDeregMrUobject(mr: IbMr): KGen<number> {
-  const ctx = mr.pd.uctx;
-  if (!ctx.mrs.has(mr)) return EINVAL; // the handle is gone (already destroyed)
-  const ret = yield* ctx.device.driver.deregMr(mr);
-  if (ret === 0) ctx.mrs.delete(mr);
-  return ret;
-}
-
-/**
- * close() of the device file, or exit_files() of a dying process: the MRs the process
- * still holds are destroyed, newest first, then the driver frees the ucontext.
- */
-export function* ibvCloseDevice(ctx: IbUcontext): KGen {
-  for (const mr of [...ctx.mrs].reverse()) yield* ibDeregMrUobject(mr);
-  yield* ctx.device.driver.deallocUcontext(ctx);
+  return yield* underUobjectLock(ctx, function* () {
+    if (!ctx.mrs.has(mr)) return EINVAL; // the handle is gone (already destroyed)
+    const ret = yield* ctx.device.driver.deregMr(mr);
+    if (ret === 0) ctx.mrs.delete(mr);
+    return ret;
+  });
 }
 
 /** ibv_advise_mr(). */

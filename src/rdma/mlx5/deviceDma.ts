@@ -11,7 +11,7 @@
  * access (the QP goes to the error state). An implicit MR's key is a KSM mkey: each
  * fixed-size slot points at a child MTT mkey, which translates the page.
  */
-import { EAGAIN, EFAULT } from "../../sim/errno.ts";
+import { EAGAIN, EFAULT, ENODEV } from "../../sim/errno.ts";
 import { Completion } from "../../sim/sync/completion.ts";
 import { WorkStruct } from "../../sim/sync/workqueue.ts";
 import type { KGen } from "../../sim/task.ts";
@@ -37,6 +37,7 @@ export function* mlx5DeviceDma(
   design: Mlx5OdpDesign,
   req: DeviceDmaRequest,
 ): KGen<DmaStatus> {
+  if (dev.removed) return ENODEV;
   let done = 0;
   while (done < req.buf.length) {
     const va = req.va + done;

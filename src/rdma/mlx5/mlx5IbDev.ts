@@ -81,6 +81,8 @@ export class Mlx5IbDev extends IbDevice {
   readonly cost: CostModel;
   readonly dmaObservers: DmaObserver[] = [];
   readonly pageFaultObservers: PageFaultObserver[] = [];
+  /** Hot-unplugged (mlx5IbRemove): the device does no more DMA. */
+  removed = false;
   /** Device page faults raised and not yet resumed (a trace counter). */
   faultsInFlight = 0;
   private faultFlows = 0;

@@ -21,7 +21,15 @@ import {
   IB_ACCESS_REMOTE_WRITE,
   IB_ACCESS_REMOTE_READ,
 } from "../../../rdma/core/ibVerbs.ts";
-import { ibvAllocPd, ibvCloseDevice, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
+import { ibvAllocPd, ibvRegMr } from "../../../rdma/core/verbs.ts";
+import { uverbsMmapDesign } from "../../../rdma/core/uverbs/designs.ts";
+import { IbUverbsDevice } from "../../../rdma/core/uverbs/uverbsDevice.ts";
+import {
+  fileUfile,
+  ibUverbsGetUcontext,
+  ibUverbsOpen,
+} from "../../../rdma/core/uverbs/uverbsMain.ts";
+import { mlx5IbRemove, mlx5UverbsDriver } from "../../../rdma/mlx5/mlx5Uverbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import { mlx5IbRegisterDevice } from "../../../rdma/mlx5/mlx5Driver.ts";
 import { Mlx5IbDev, type Mlx5DevOptions } from "../../../rdma/mlx5/mlx5IbDev.ts";
@@ -42,6 +50,8 @@ export interface OdpHost {
   readonly phys: PhysMem;
   readonly proc: Process;
   readonly dev: Mlx5IbDev;
+  /** The device's uverbs character device (processes open it; hot unplug tears it down). */
+  readonly udev: IbUverbsDevice;
   readonly design: Mlx5OdpDesign;
 }
 
@@ -52,19 +62,23 @@ export const MLX5_DESIGNS: Readonly<Record<string, Mlx5OdpDesign>> = {
   interval: intervalMlx5Odp,
 };
 
-/** The latest virtual time an injected kill or OOM-reaper pass may happen at. */
-const FAULT_TASK_WINDOW_NS = 200_000;
+/**
+ * An injected kill, unplug or OOM-reaper pass happens at a time drawn from the first
+ * few device page-fault latencies: the time scale on which the catalog scenarios race.
+ */
+const FAULT_TASK_WINDOW_FAULTS = 4;
 
 /**
  * The fault sites that are tasks rather than failure points: an OOM reaper pass over the
- * process (non-blockable invalidations) and the process being killed, each at a time
- * drawn from the run's model PRNG.
+ * process (non-blockable invalidations), SIGKILL to the process, and hot unplug of the
+ * device, each at a time drawn from the run's model PRNG.
  */
 function spawnFaultTasks(host: OdpHost, plan: FaultPlan | undefined): void {
   const { k, proc } = host;
   const sites = new Set(plan?.sites ?? []);
+  const window = FAULT_TASK_WINDOW_FAULTS * host.dev.cost.pageFaultNs;
   if (sites.has("nonblockable_invalidate")) {
-    const at = k.rng.nextInt(FAULT_TASK_WINDOW_NS);
+    const at = k.rng.nextInt(window);
     k.spawn("oom_reaper", { kind: "host", name: "kthreads" }, function* (): KGen {
       yield* k.sleep(at);
       const mm = proc.mm;
@@ -75,10 +89,17 @@ function spawnFaultTasks(host: OdpHost, plan: FaultPlan | undefined): void {
     });
   }
   if (sites.has("process_kill")) {
-    const at = k.rng.nextInt(FAULT_TASK_WINDOW_NS);
+    const at = k.rng.nextInt(window);
     k.spawn("sigkill", { kind: "host", name: "kthreads" }, function* (): KGen {
       yield* k.sleep(at);
       if (k.injectFault("process_kill")) yield* killProcess(proc);
+    });
+  }
+  if (sites.has("device_removal")) {
+    const at = k.rng.nextInt(window);
+    k.spawn("hot_unplug", { kind: "host", name: "kthreads" }, function* (): KGen {
+      yield* k.sleep(at);
+      if (k.injectFault("device_removal")) yield* mlx5IbRemove(host.dev, host.udev);
     });
   }
 }
@@ -114,7 +135,9 @@ export function odpHost(
   mlx5IbRegisterDevice(dev, design);
   attachDeviceAccessOracle(dev);
   attachFaultProgressOracle(dev);
-  const host = { k, phys, proc, dev, design };
+  // No IO memory is mapped here, so the mmap design does not matter; take the modern one.
+  const udev = new IbUverbsDevice(k, phys, dev, mlx5UverbsDriver(dev), uverbsMmapDesign("entry"));
+  const host = { k, phys, proc, dev, udev, design };
   hosts.set(k, host);
   spawnFaultTasks(host, ctx.faults);
   return host;
@@ -150,9 +173,11 @@ function* setupOdpBufferUnarmed(host: OdpHost, pages: number, mapFlags: number):
   if (addr < 0) throw new Error(`setup mmap failed: ${addr}`);
   const w = yield* cpuWrite(mm, addr, new Uint8Array(len).fill(0x11));
   if (!w.ok) throw new Error("setup CPU write faulted");
-  const ctx = yield* ibvOpenDevice(host.dev, mm, host.proc.pid);
-  if (typeof ctx === "number") throw new Error(`open device failed: ${ctx}`);
-  host.proc.files.push({ name: host.dev.name, release: () => ibvCloseDevice(ctx) });
+  const filp = yield* ibUverbsOpen(host.udev, mm, host.proc.pid);
+  if (typeof filp === "number") throw new Error(`open device failed: ${filp}`);
+  host.proc.files.push(filp);
+  const ctx = ibUverbsGetUcontext(fileUfile(filp));
+  if (typeof ctx === "number") throw new Error(`get_context failed: ${ctx}`);
   const pd = ibvAllocPd(ctx);
   if (typeof pd === "number") throw new Error(`alloc_pd failed: ${pd}`);
   const access =

@@ -6,10 +6,13 @@
  * for write, a driver removal first disassociates every mmap of the file (seed 004's
  * addition) and the driver's hardware context, then the driver deallocates the
  * ucontext and ufile->ucontext becomes NULL. On close there is nothing to disassociate:
- * every VMA holds a file reference, so a closing file has no VMAs left. The objects of
- * the file (QPs, MRs: uverbs_destroy_uobjects) are not modelled here.
+ * every VMA holds a file reference, so a closing file has no VMAs left. Before any of
+ * that, the file's objects are destroyed (uverbs_destroy_uobjects): the MRs the process
+ * still holds, newest first, through the driver's dereg_mr. QPs, CQs and PDs of the
+ * file are not tracked as uobjects here.
  */
 import type { KGen } from "../../../sim/task.ts";
+import type { IbUcontext } from "../ucontext.ts";
 import { uverbsUserMmapDisassociate } from "./disassociate.ts";
 import type { IbUverbsFile } from "./uverbsFile.ts";
 
@@ -22,6 +25,7 @@ export function* ufileDestroyUcontext(ufile: IbUverbsFile, reason: RdmaRemoveRea
   if (ucontext === null) return;
   const k = ufile.k;
   const driver = ufile.device.driver;
+  yield* uverbsDestroyUobjects(ucontext);
   if (reason === "driver_remove") {
     yield* uverbsUserMmapDisassociate(ufile);
     driver.disassociateUcontext?.(ucontext);
@@ -31,6 +35,14 @@ export function* ufileDestroyUcontext(ufile: IbUverbsFile, reason: RdmaRemoveRea
   if (driver.deallocUcontext !== undefined) yield* driver.deallocUcontext(ucontext);
   ufile.ucontext = null;
   k.kasan.free(ucontext);
+}
+
+/** uverbs_destroy_uobjects(): the MRs, newest first; the caller holds hw_destroy_rwsem. */
+function* uverbsDestroyUobjects(ucontext: IbUcontext): KGen {
+  for (const mr of [...ucontext.mrs].reverse()) {
+    yield* ucontext.device.driver.deregMr(mr);
+    ucontext.mrs.delete(mr);
+  }
 }
 
 /** uverbs_destroy_ufile_hw(). */

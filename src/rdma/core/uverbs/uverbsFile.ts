@@ -86,6 +86,11 @@ export function ucontextUfile(ucontext: IbUcontext): IbUverbsFile {
   return ufile;
 }
 
+/** ucontext->ufile, or null for a context opened without a uverbs file (unit tests). */
+export function ucontextUfileOrNull(ucontext: IbUcontext): IbUverbsFile | null {
+  return ufileOfUcontext.get(ucontext) ?? null;
+}
+
 /** vma->vm_file->private_data, when the VMA maps a uverbs file; else null. */
 export function vmaUfile(vma: VmAreaStruct): IbUverbsFile | null {
   const data = vma.vmFile?.privateData;

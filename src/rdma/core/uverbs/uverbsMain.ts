@@ -30,7 +30,7 @@ import { uverbsDestroyUfileHw } from "./rdmaCore.ts";
 import type { IbUverbsDevice } from "./uverbsDevice.ts";
 import { IbUverbsFile, setUcontextUfile } from "./uverbsFile.ts";
 
-function fileUfile(file: File): IbUverbsFile {
+export function fileUfile(file: File): IbUverbsFile {
   const ufile = file.privateData;
   if (!(ufile instanceof IbUverbsFile)) throw new Error(`${file.objName} is not a uverbs file`);
   return ufile;
@@ -100,6 +100,7 @@ export function* ibUverbsOpen(
   tgid: number,
 ): KGen<File | number> {
   const k = udev.k;
+  k.exitToUserMode();
   const idx = udev.disassociateSrcu.readLock();
   yield "ib_uverbs_open";
   const ibDev = udev.ibDev;

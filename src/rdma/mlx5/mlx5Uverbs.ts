@@ -1,0 +1,37 @@
+/**
+ * The mlx5 device as the uverbs layer sees it, and its hot unplug.
+ *
+ * Models the uverbs-facing parts of drivers/infiniband/hw/mlx5/main.c:
+ * mlx5_ib_alloc_ucontext / mlx5_ib_dealloc_ucontext (the driver ops of
+ * mlx5Driver.ts, handed to the uverbs device), and mlx5_ib_remove, which calls
+ * ib_unregister_device (drivers/infiniband/core/device.c): the clients are removed
+ * first — uverbs destroys every open file's objects, MRs included, under
+ * hw_destroy_rwsem — and only then do the driver's stages come down, the ODP event
+ * queue with them, after which the device does no more DMA.
+ *
+ * mlx5_ib_mmap (UAR / doorbell pages) is not modelled: it fails with -EINVAL.
+ */
+import { EINVAL } from "../../sim/errno.ts";
+import type { KGen } from "../../sim/task.ts";
+import type { UverbsDriver } from "../core/uverbs/uverbsDevice.ts";
+import { ibUverbsRemoveOne } from "../core/uverbs/uverbsMain.ts";
+import type { IbUverbsDevice } from "../core/uverbs/uverbsDevice.ts";
+import type { Mlx5IbDev } from "./mlx5IbDev.ts";
+
+/** The ops of `dev` the uverbs device calls. */
+export function mlx5UverbsDriver(dev: Mlx5IbDev): UverbsDriver {
+  return {
+    allocUcontext: (ucontext) => dev.driver.allocUcontext(ucontext),
+    deallocUcontext: (ucontext) => dev.driver.deallocUcontext(ucontext),
+    *mmap(): KGen<number> {
+      return EINVAL;
+    },
+  };
+}
+
+/** mlx5_ib_remove(): unregister (uverbs tears down its files), then stop the device. */
+export function* mlx5IbRemove(dev: Mlx5IbDev, udev: IbUverbsDevice): KGen {
+  yield* ibUverbsRemoveOne(udev);
+  dev.removed = true;
+  dev.k.event("mlx5_ib_remove", { device: dev.name });
+}
