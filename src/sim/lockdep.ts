@@ -68,6 +68,12 @@ export class Lockdep {
 
   /** Records that `task` is acquiring `lock`; call before it can block on it. */
   acquire(task: Task, lock: LockInstance, mode: LockMode, trylock: boolean): void {
+    // Like lockdep's validate_chain, a trylock is never checked for deadlock: it cannot
+    // wait, so taking a lock already held (a nested read hold) is no recursion bug.
+    if (trylock) {
+      task.heldLocks.push({ lock, mode, step: this.host.stepNow, trylock });
+      return;
+    }
     if (this.findHeld(task, lock) >= 0) {
       this.host.report(
         "recursive_locking",
@@ -77,7 +83,7 @@ export class Lockdep {
           held: this.heldNames(task),
         },
       );
-    } else if (!trylock) {
+    } else {
       for (const held of task.heldLocks) this.addEdge(task, held.lock.lockClass, lock.lockClass);
     }
     task.heldLocks.push({ lock, mode, step: this.host.stepNow, trylock });

@@ -14,7 +14,8 @@ import { WaitList } from "./waitList.ts";
 export class RwSemaphore implements LockInstance, WaitChannel {
   readonly lockClass: LockClass;
   writer: Task | null = null;
-  readonly readers = new Set<Task>();
+  /** Read holders and how many read holds each has (a trylock may nest a read hold). */
+  readonly readers = new Map<Task, number>();
   private readonly waiters = new WaitList();
   private writersWaiting = 0;
   private readonly readLabel: string;
@@ -31,7 +32,7 @@ export class RwSemaphore implements LockInstance, WaitChannel {
   }
 
   describe(): string {
-    const readers = [...this.readers].map((t) => t.label).join(", ");
+    const readers = [...this.readers.keys()].map((t) => t.label).join(", ");
     return `rwsem ${this.name} (writer ${this.writer?.label ?? "none"}, readers [${readers}])`;
   }
 
@@ -47,7 +48,7 @@ export class RwSemaphore implements LockInstance, WaitChannel {
       k.block(this);
       yield this.readLabel;
     }
-    this.readers.add(task);
+    this.addReader(task);
   }
 
   /** down_write(). */
@@ -72,7 +73,7 @@ export class RwSemaphore implements LockInstance, WaitChannel {
     const task = this.k.currentTask();
     if (this.writer !== null || this.waiters.hasWaiters()) return false;
     this.k.lockdep.acquire(task, this, "read", true);
-    this.readers.add(task);
+    this.addReader(task);
     return true;
   }
 
@@ -89,7 +90,7 @@ export class RwSemaphore implements LockInstance, WaitChannel {
   upRead(): void {
     const k = this.k;
     const task = k.currentTask();
-    if (!this.readers.delete(task)) {
+    if (!this.dropReader(task)) {
       k.report("unlock_not_owner", `${task.label} up_read on ${this.describe()}`, {
         lock: this.name,
       });
@@ -124,8 +125,21 @@ export class RwSemaphore implements LockInstance, WaitChannel {
       return;
     }
     this.writer = null;
-    this.readers.add(task);
+    this.addReader(task);
     this.waiters.wakeAll(this.k);
+  }
+
+  private addReader(task: Task): void {
+    this.readers.set(task, (this.readers.get(task) ?? 0) + 1);
+  }
+
+  /** Drops one read hold of `task`; false if it had none. */
+  private dropReader(task: Task): boolean {
+    const holds = this.readers.get(task);
+    if (holds === undefined) return false;
+    if (holds > 1) this.readers.set(task, holds - 1);
+    else this.readers.delete(task);
+    return true;
   }
 
   /** Held for read or write by anyone. */

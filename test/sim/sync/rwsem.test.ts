@@ -128,3 +128,26 @@ test("rwsem: up_write by a reader, or assertHeldWrite without it, is a violation
   const kinds = k.run().violations.map((v) => v.kind);
   assert.deepEqual(kinds, ["lock_not_held", "unlock_not_owner"]);
 });
+
+test("rwsem: a read trylock may nest in a read hold; each hold needs its own up_read", () => {
+  const k = new Kernel({ strategy: new ReplaySchedule([0, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1]) });
+  const sem = new RwSemaphore(k, "umem_rwsem");
+  const log: string[] = [];
+  k.spawn("reader", g, function* (): KGen {
+    yield* sem.downRead();
+    log.push(`nested trylock ${sem.downReadTrylock()}`);
+    yield "holding twice";
+    sem.upRead();
+    log.push(`after one up_read locked=${sem.isLocked()}`);
+    yield "holding once";
+    sem.upRead();
+  });
+  k.spawn("writer", g, function* (): KGen {
+    yield* sem.downWrite();
+    log.push("writer in");
+    sem.upWrite();
+  });
+  const r = k.run();
+  assert.deepEqual(r.violations, []);
+  assert.deepEqual(log, ["nested trylock true", "after one up_read locked=true", "writer in"]);
+});
