@@ -12,12 +12,14 @@
  * vma_lookup), mmap_lock (an rw-semaphore of lockdep class "mmap_lock") and
  * mm->notifier_subscriptions, which the notifier layer sets.
  */
-import type { Kernel } from "../sim/kernel.ts";
+import { KernelGlobal, type Kernel } from "../sim/kernel.ts";
 import { KObject } from "../sim/kasan.ts";
 import { Kref } from "../sim/sync/kref.ts";
 import { RwSemaphore } from "../sim/sync/rwsem.ts";
+import { Spinlock } from "../sim/sync/spinlock.ts";
 import type { KGen } from "../sim/task.ts";
 import { exitMmap } from "./exit.ts";
+import type { Hmm } from "./notifier/hmmMirror.ts";
 import type { MmuNotifierSubscriptions } from "./notifier/subscriptions.ts";
 import { PageTable } from "./pageTable.ts";
 import type { PhysMem } from "./physMem.ts";
@@ -30,8 +32,8 @@ export const MMAP_BASE = 0x7f00_0000_0000;
 /** The lowest address mmap hands out (vm.mmap_min_addr). */
 export const MMAP_MIN_ADDR = 0x10000;
 
-/** Per-run counters, so names do not depend on earlier runs in the same process. */
-const mmIds = new WeakMap<Kernel, number>();
+/** The machine's count of mm structs made, so names do not depend on earlier runs. */
+const MM_IDS = new KernelGlobal("mm ids", () => ({ last: 0 }));
 
 export class MmStruct extends KObject {
   /** mm_users: holders of the address space. */
@@ -42,6 +44,10 @@ export class MmStruct extends KObject {
   readonly mmapLock: RwSemaphore;
   /** mm->notifier_subscriptions: set by the notifier layer on first registration. */
   notifierSubscriptions: MmuNotifierSubscriptions | null = null;
+  /** mm->hmm (the 2019 HMM mirror API of seed 002), guarded by page_table_lock. */
+  hmm: Hmm | null = null;
+  /** mm->page_table_lock. */
+  readonly pageTableLock: Spinlock;
   /** The VMAs, sorted by address, non-overlapping. */
   readonly vmas: VmAreaStruct[] = [];
   readonly pgtable = new PageTable();
@@ -58,12 +64,12 @@ export class MmStruct extends KObject {
     name?: string,
   ) {
     super(k.kasan, "mm");
-    const id = (mmIds.get(k) ?? 0) + 1;
-    mmIds.set(k, id);
+    const id = ++k.global(MM_IDS).last;
     this.name = name ?? `mm${id}`;
     this.mmUsers = new Kref(k, `mm_users(${this.name})`);
     this.mmCount = new Kref(k, `mm_count(${this.name})`);
     this.mmapLock = new RwSemaphore(k, `mmap_lock(${this.name})`, "mmap_lock");
+    this.pageTableLock = new Spinlock(k, `page_table_lock(${this.name})`, "mm.page_table_lock");
   }
 }
 

@@ -14,20 +14,19 @@
  * one mm_users reference for the process rather than one per thread, so exit_mm waits
  * for the threads: exit_mmap can never run under a thread that is still in the kernel.
  */
-import type { Kernel } from "../sim/kernel.ts";
+import { KernelGlobal, type Kernel } from "../sim/kernel.ts";
 import type { KGen, Task, TaskGroup } from "../sim/task.ts";
 import { fput, type File } from "./file.ts";
 import { dupMm } from "./fork.ts";
 import { MmStruct, mmget, mmput } from "./mmStruct.ts";
 import type { PhysMem } from "./physMem.ts";
 
-const pids = new WeakMap<Kernel, number>();
 const FIRST_PID = 100;
+/** The pid allocator (kernel/pid.c), per machine. */
+const PIDS = new KernelGlobal("kernel/pid.c", () => ({ next: FIRST_PID }));
 
 function nextPid(k: Kernel): number {
-  const pid = pids.get(k) ?? FIRST_PID;
-  pids.set(k, pid + 1);
-  return pid;
+  return k.global(PIDS).next++;
 }
 
 export class Process {

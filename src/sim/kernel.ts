@@ -56,6 +56,20 @@ export interface KernelOptions {
   readonly suppressedFaults?: Iterable<number>;
 }
 
+/**
+ * A global of some layer above the simulator — what a static variable of a kernel file
+ * is (mm/mmu_notifier.c's srcu, the pid allocator) — one per simulated machine, made
+ * on first use by `init`. Layers declare one as a module constant and read it with
+ * `k.global(G)`, so no state outlives its kernel or leaks between runs.
+ */
+export class KernelGlobal<T> {
+  constructor(
+    /** For debugging: the kernel variable it stands for. */
+    readonly name: string,
+    readonly init: (k: Kernel) => T,
+  ) {}
+}
+
 export type RunStatus = "ok" | "violation" | "step_bound" | "internal_error";
 
 export interface RunResult {
@@ -107,6 +121,7 @@ export class Kernel {
   private internalError: InternalError | null = null;
   private stopped = false;
   private schedule = new Uint32Array(1024);
+  private readonly globals = new Map<KernelGlobal<unknown>, unknown>();
   private started = false;
 
   constructor(options: KernelOptions = {}) {
@@ -123,6 +138,12 @@ export class Kernel {
     this.trace = options.trace === true ? new Trace() : null;
     this.lockdep = new Lockdep(this);
     this.kasan = new Kasan(this);
+  }
+
+  /** The value of `g` on this machine, made on first use. */
+  global<T>(g: KernelGlobal<T>): T {
+    if (!this.globals.has(g)) this.globals.set(g, g.init(this));
+    return this.globals.get(g) as T;
   }
 
   /** The number of steps taken so far (the index of the next step). */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { NSEC_PER_MSEC } from "../../src/sim/clock.ts";
-import { Kernel } from "../../src/sim/kernel.ts";
+import { Kernel, KernelGlobal } from "../../src/sim/kernel.ts";
 import { FirstRunnable } from "../../src/sim/strategies/firstRunnable.ts";
 import { ReplaySchedule } from "../../src/sim/strategies/replay.ts";
 import { Mutex } from "../../src/sim/sync/mutex.ts";
@@ -172,4 +172,20 @@ test("run() may only be called once per kernel", () => {
   const k = new Kernel();
   k.run();
   assert.throws(() => k.run(), /once/);
+});
+
+test("a KernelGlobal is made once per kernel, on first use, and never shared between kernels", () => {
+  let made = 0;
+  const COUNTER = new KernelGlobal("test counter", () => {
+    made++;
+    return { n: 0 };
+  });
+  const a = new Kernel();
+  const b = new Kernel();
+  a.global(COUNTER).n++;
+  a.global(COUNTER).n++;
+  assert.equal(made, 1);
+  assert.equal(b.global(COUNTER).n, 0);
+  assert.equal(a.global(COUNTER).n, 2);
+  assert.equal(made, 2);
 });

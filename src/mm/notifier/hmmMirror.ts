@@ -47,7 +47,6 @@ import { NSEC_PER_MSEC } from "../../sim/clock.ts";
 import { Kref } from "../../sim/sync/kref.ts";
 import { Mutex } from "../../sim/sync/mutex.ts";
 import { RwSemaphore } from "../../sim/sync/rwsem.ts";
-import { Spinlock } from "../../sim/sync/spinlock.ts";
 import { WaitQueueHead } from "../../sim/sync/waitQueue.ts";
 import type { KGen } from "../../sim/task.ts";
 import { KernelBug } from "../../sim/violation.ts";
@@ -219,36 +218,16 @@ export function hmmRangeValid(range: HmmRange): boolean {
 
 // ---------------------------------------------------------------- mm->hmm
 
-interface MmHmmSlot {
-  hmm: Hmm | null;
-  /** mm->page_table_lock, which guards mm->hmm. */
-  readonly pageTableLock: Spinlock;
-}
-
-const mmHmm = new WeakMap<MmStruct, MmHmmSlot>();
-
-function slotOf(mm: MmStruct): MmHmmSlot {
-  let slot = mmHmm.get(mm);
-  if (slot === undefined) {
-    slot = {
-      hmm: null,
-      pageTableLock: new Spinlock(mm.k, `page_table_lock(${mm.name})`, "mm.page_table_lock"),
-    };
-    mmHmm.set(mm, slot);
-  }
-  return slot;
-}
-
 /** mm->hmm, for tests and oracles (no reference taken). */
 export function mmHmmOf(mm: MmStruct): Hmm | null {
-  return mmHmm.get(mm)?.hmm ?? null;
+  return mm.hmm;
 }
 
 /** mm_get_hmm(): READ_ONCE(mm->hmm), then a reference if it is not already dying. */
 export function* mmGetHmm(mm: MmStruct): KGen<Hmm | null> {
   const k = mm.k;
   yield "mm_get_hmm: READ_ONCE(mm->hmm)";
-  const hmm = slotOf(mm).hmm;
+  const hmm = mm.hmm;
   if (hmm === null) return null;
   yield "mm_get_hmm: kref_get_unless_zero";
   if (!k.kasan.check(hmm, "mm_get_hmm: kref_get_unless_zero(&hmm->kref)")) return null;
@@ -286,11 +265,10 @@ function* hmmGetOrCreate(mm: MmStruct): KGen<Hmm | null> {
   const existing = yield* mmGetHmm(mm);
   if (existing !== null) return existing;
   const hmm = new Hmm(mm);
-  const slot = slotOf(mm);
-  yield* slot.pageTableLock.lock();
-  const cleanup = slot.hmm !== null;
-  if (!cleanup) slot.hmm = hmm;
-  slot.pageTableLock.unlock();
+  yield* mm.pageTableLock.lock();
+  const cleanup = mm.hmm !== null;
+  if (!cleanup) mm.hmm = hmm;
+  mm.pageTableLock.unlock();
   if (cleanup) {
     mm.k.kasan.free(hmm);
     return null;
@@ -298,9 +276,9 @@ function* hmmGetOrCreate(mm: MmStruct): KGen<Hmm | null> {
   // Only reached with mmap_lock held for write: the first hmm_mirror_register().
   const ret = yield* __mmuNotifierRegister(hmm.mmuNotifier, mm);
   if (ret !== 0) {
-    yield* slot.pageTableLock.lock();
-    if (slot.hmm === hmm) slot.hmm = null;
-    slot.pageTableLock.unlock();
+    yield* mm.pageTableLock.lock();
+    if (mm.hmm === hmm) mm.hmm = null;
+    mm.pageTableLock.unlock();
     mm.k.kasan.free(hmm);
     return null;
   }
@@ -334,10 +312,9 @@ function* hmmFree(hmm: Hmm): KGen {
   yield* mmuNotifierUnregisterNoRelease(hmm.mmuNotifier, mm);
   // That mmdrop may have been the mm's last: "mm/hmm: Hold a mmgrab from hmm to mm".
   mm.k.kasan.check(mm, "hmm_free: spin_lock(&mm->page_table_lock)");
-  const slot = slotOf(mm);
-  yield* slot.pageTableLock.lock();
-  if (slot.hmm === hmm) slot.hmm = null;
-  slot.pageTableLock.unlock();
+  yield* mm.pageTableLock.lock();
+  if (mm.hmm === hmm) mm.hmm = null;
+  mm.pageTableLock.unlock();
   hmmFreeMemory(hmm);
 }
 

@@ -16,7 +16,7 @@
  *
  * One of each per simulated kernel, as the kernel has one of each per boot.
  */
-import type { Kernel } from "../../sim/kernel.ts";
+import { KernelGlobal, type Kernel } from "../../sim/kernel.ts";
 import type { LockInstance } from "../../sim/lockdep.ts";
 import { SrcuStruct } from "../../sim/sync/srcu.ts";
 
@@ -34,21 +34,19 @@ interface NotifierGlobals {
   pairEndsOnFailedStart: boolean;
 }
 
-const perKernel = new WeakMap<Kernel, NotifierGlobals>();
+/** mm/mmu_notifier.c's statics. */
+const NOTIFIER_GLOBALS = new KernelGlobal<NotifierGlobals>("mm/mmu_notifier.c", (k) => {
+  const name = "__mmu_notifier_invalidate_range_start_map";
+  return {
+    srcu: new SrcuStruct(k, "mmu_notifier_srcu"),
+    startMap: { lockClass: k.lockdep.classFor(name), name },
+    startMapEnabled: true,
+    pairEndsOnFailedStart: true,
+  };
+});
 
 function globals(k: Kernel): NotifierGlobals {
-  let g = perKernel.get(k);
-  if (g === undefined) {
-    const name = "__mmu_notifier_invalidate_range_start_map";
-    g = {
-      srcu: new SrcuStruct(k, "mmu_notifier_srcu"),
-      startMap: { lockClass: k.lockdep.classFor(name), name },
-      startMapEnabled: true,
-      pairEndsOnFailedStart: true,
-    };
-    perKernel.set(k, g);
-  }
-  return g;
+  return k.global(NOTIFIER_GLOBALS);
 }
 
 /** The `srcu` of mm/mmu_notifier.c. */

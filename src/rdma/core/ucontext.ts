@@ -14,6 +14,8 @@ import type { KGen } from "../../sim/task.ts";
 import type { MmStruct } from "../../mm/mmStruct.ts";
 import type { IbDevice } from "./ibDevice.ts";
 import type { IbMr } from "./ibMr.ts";
+import type { RdmaUserMmapEntry } from "./uverbs/mmapEntry.ts";
+import type { IbUverbsFile } from "./uverbs/uverbsFile.ts";
 import type { IbUmemOdp } from "./umemOdp.ts";
 
 /** ucontext->invalidate_range: the driver zaps and unmaps [start, end) of a umem. */
@@ -31,6 +33,10 @@ export class IbUcontext extends KObject {
   pdCount = 0;
   /** The MR uobjects the process holds, in creation order (destroyed at close). */
   readonly mrs = new Set<IbMr>();
+  /** ucontext->ufile: the uverbs file it was created through (null in unit tests). */
+  ufile: IbUverbsFile | null = null;
+  /** ucontext->mmap_xa: page offset → mmap entry (uverbs/mmapEntry.ts). */
+  readonly mmapXa = new Map<number, RdmaUserMmapEntry>();
 
   constructor(
     readonly k: Kernel,

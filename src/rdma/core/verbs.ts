@@ -30,7 +30,6 @@ import {
   type IbAdviseMrAdvice,
 } from "./ibVerbs.ts";
 import { IbUcontext } from "./ucontext.ts";
-import { ucontextUfileOrNull } from "./uverbs/uverbsFile.ts";
 
 /** ib_uverbs_open + alloc_ucontext: a process opens the device. */
 export function* ibvOpenDevice(
@@ -88,7 +87,7 @@ export function* ibvRegMr(
  * opened without a uverbs file (unit tests) has no such lock.
  */
 function* underUobjectLock<T>(ctx: IbUcontext, body: () => KGen<T | number>): KGen<T | number> {
-  const ufile = ucontextUfileOrNull(ctx);
+  const ufile = ctx.ufile;
   if (ufile === null) return yield* body();
   if (!ufile.hwDestroyRwsem.downReadTrylock()) return EIO;
   try {

@@ -6,7 +6,7 @@
  * Models no kernel file: it is the test bench, the equivalent of a small rdma-core test
  * program plus the machine it runs on.
  */
-import { Kernel } from "../../../sim/kernel.ts";
+import { Kernel, KernelGlobal } from "../../../sim/kernel.ts";
 import type { KGen } from "../../../sim/task.ts";
 import { cpuWrite } from "../../../mm/access.ts";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, vmMmap } from "../../../mm/mmap.ts";
@@ -104,12 +104,12 @@ function spawnFaultTasks(host: OdpHost, plan: FaultPlan | undefined): void {
   }
 }
 
-/** The host each kernel was built with, for observers (snapshots) that need the model. */
-const hosts = new WeakMap<Kernel, OdpHost>();
+/** The host a kernel was built with, for observers (snapshots) that need the model. */
+const ODP_HOST = new KernelGlobal<{ host?: OdpHost }>("odp host (test bench)", () => ({}));
 
 /** The ODP host a scenario built on `k`, if it used odpHost(). */
 export function odpHostOf(k: Kernel): OdpHost | undefined {
-  return hosts.get(k);
+  return k.global(ODP_HOST).host;
 }
 
 export function odpHost(
@@ -138,7 +138,7 @@ export function odpHost(
   // No IO memory is mapped here, so the mmap design does not matter; take the modern one.
   const udev = new IbUverbsDevice(k, phys, dev, mlx5UverbsDriver(dev), uverbsMmapDesign("entry"));
   const host = { k, phys, proc, dev, udev, design };
-  hosts.set(k, host);
+  k.global(ODP_HOST).host = host;
   spawnFaultTasks(host, ctx.faults);
   return host;
 }

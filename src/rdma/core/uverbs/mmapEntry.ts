@@ -39,15 +39,8 @@ export class RdmaUserMmapEntry extends KObject {
 }
 
 /** ucontext->mmap_xa: page offset → entry (every page of an entry points at it). */
-const mmapXas = new WeakMap<IbUcontext, Map<number, RdmaUserMmapEntry>>();
-
 function mmapXa(ucontext: IbUcontext): Map<number, RdmaUserMmapEntry> {
-  let xa = mmapXas.get(ucontext);
-  if (xa === undefined) {
-    xa = new Map();
-    mmapXas.set(ucontext, xa);
-  }
-  return xa;
+  return ucontext.mmapXa;
 }
 
 /** The lowest start of `npages` free offsets, or -1. */

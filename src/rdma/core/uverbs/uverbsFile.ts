@@ -72,23 +72,15 @@ export class RdmaUmapPriv extends KObject {
   }
 }
 
-/** ucontext->ufile (the IB core's ucontext has no uverbs back pointer of its own). */
-const ufileOfUcontext = new WeakMap<IbUcontext, IbUverbsFile>();
-
 export function setUcontextUfile(ucontext: IbUcontext, ufile: IbUverbsFile): void {
-  ufileOfUcontext.set(ucontext, ufile);
+  ucontext.ufile = ufile;
 }
 
 /** ucontext->ufile. */
 export function ucontextUfile(ucontext: IbUcontext): IbUverbsFile {
-  const ufile = ufileOfUcontext.get(ucontext);
-  if (ufile === undefined) throw new Error(`${ucontext.objName} was not created by uverbs`);
+  const ufile = ucontext.ufile;
+  if (ufile === null) throw new Error(`${ucontext.objName} was not created by uverbs`);
   return ufile;
-}
-
-/** ucontext->ufile, or null for a context opened without a uverbs file (unit tests). */
-export function ucontextUfileOrNull(ucontext: IbUcontext): IbUverbsFile | null {
-  return ufileOfUcontext.get(ucontext) ?? null;
 }
 
 /** vma->vm_file->private_data, when the VMA maps a uverbs file; else null. */
