@@ -46,6 +46,12 @@ export interface UmemOdpInit {
    * drops; the interval design maps what hmm_range_fault saw without one. Default true.
    */
   readonly pinsPages?: boolean;
+  /**
+   * The lockdep class of umem_mutex: lockdep keys a mutex by its mutex_init() site, and
+   * a design whose umems are initialized at different sites passes its own. Default
+   * "umem_mutex".
+   */
+  readonly umemMutexClass?: string;
 }
 
 export class IbUmemOdp extends KObject {
@@ -86,7 +92,11 @@ export class IbUmemOdp extends KObject {
     this.access = init.access;
     this.root = init.root ?? null;
     this.pinsPages = init.pinsPages ?? true;
-    this.umemMutex = new Mutex(init.context.k, `umem_mutex(${this.objName})`, "umem_mutex");
+    this.umemMutex = new Mutex(
+      init.context.k,
+      `umem_mutex(${this.objName})`,
+      init.umemMutexClass ?? "umem_mutex",
+    );
     const pages = this.kind === "implicit_root" ? 0 : this.length / this.pageSize;
     this.pageList = this.kind === "implicit_root" ? null : new SparsePageArray(pages);
     this.dmaList = this.kind === "implicit_root" ? null : new SparsePageArray(pages);

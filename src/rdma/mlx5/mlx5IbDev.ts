@@ -3,8 +3,8 @@
  *
  * Models struct mlx5_ib_dev (drivers/infiniband/hw/mlx5/mlx5_ib.h) for ODP: the mkey
  * table the hardware looks keys up in, mr_srcu (fault handlers hold it while they use
- * an MR found by key), the page-fault workqueue, the ODP capabilities, and odpsim's
- * cost model. DMA observers are the narrow hook through which oracles see every access
+ * an MR found by key), the page-fault workqueue, the ODP capabilities, the size an
+ * implicit MR's child covers, and odpsim's cost model. DMA observers are the narrow hook through which oracles see every access
  * the device makes to memory.
  */
 import type { Kernel } from "../../sim/kernel.ts";
@@ -63,6 +63,9 @@ export const MLX5_ODP_CAPS: IbOdpCaps = {
   },
 };
 
+/** MLX5_IMR_MTT_SIZE by default: each implicit child covers 1 GiB. */
+export const MLX5_IMR_MTT_SIZE = 2 ** 30;
+
 export interface Mlx5DevOptions {
   readonly odpCaps?: IbOdpCaps;
   readonly cost?: Partial<CostModel>;
@@ -83,6 +86,12 @@ export class Mlx5IbDev extends IbDevice {
   readonly pageFaultObservers: PageFaultObserver[] = [];
   /** Hot-unplugged (mlx5IbRemove): the device does no more DMA. */
   removed = false;
+  /**
+   * MLX5_IMR_MTT_SIZE: the bytes each implicit child covers, one KSM slot of the parent
+   * (a compile-time constant of the real driver; settable here so a scenario can span
+   * several children with a small buffer: mlx5SetImrMttSize).
+   */
+  imrMttSize = MLX5_IMR_MTT_SIZE;
   /** Device page faults raised and not yet resumed (a trace counter). */
   faultsInFlight = 0;
   private faultFlows = 0;

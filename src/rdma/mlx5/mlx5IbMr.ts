@@ -3,15 +3,17 @@
  *
  * Models struct mlx5_ib_mr (drivers/infiniband/hw/mlx5/mlx5_ib.h) for the fields ODP
  * uses: the mkey, the umem, `live` (seed 001: cleared first at destroy so new faults
- * fail to find the MR), the implicit parent / children, and the count of prefetch work
- * in flight; for the interval design (v5.13+) struct mlx5_ib_mkey's usecount with its
- * wait queue, whether the key is in dev->odp_mkeys, and the odp_destroy work.
+ * fail to find the MR), the implicit parent / children, the count of prefetch work in
+ * flight, and the classic design's count of children being freed (num_leaf_free); for
+ * the interval design (v5.13+) struct mlx5_ib_mkey's usecount with its wait queue,
+ * whether the key is in dev->odp_mkeys, and the odp_destroy work.
  */
 import type { Kernel } from "../../sim/kernel.ts";
 import { WaitQueueHead } from "../../sim/sync/waitQueue.ts";
 import type { WorkStruct } from "../../sim/sync/workqueue.ts";
 import { IbMr } from "../core/ibMr.ts";
 import type { IbPd } from "../core/ibPd.ts";
+import type { IbUmem } from "../core/umem.ts";
 import type { IbUmemOdp } from "../core/umemOdp.ts";
 import type { Mlx5Mkey } from "./mkey.ts";
 import type { Mlx5IbDev } from "./mlx5IbDev.ts";
@@ -29,12 +31,15 @@ export class Mlx5IbMr extends IbMr {
   readonly dev: Mlx5IbDev;
   readonly mmkey: Mlx5Mkey;
   readonly umem: IbUmemOdp | null;
-  /** Pinned (non-ODP) MRs: the pfn behind each page, fixed at registration. */
-  pinnedPfns: number[] | null = null;
+  /** Pinned (non-ODP) MRs: the umem pinned at registration (mr->umem of a real MR). */
+  pinnedUmem: IbUmem | null = null;
   /** mr->live: page faults may use the MR. */
   live = false;
-  /** The implicit parent of a child MR. */
-  readonly parent: Mlx5IbMr | null;
+  /**
+   * The implicit parent of a child MR. The classic design clears it when the child
+   * starts dying (mr_leaf_free_action), hiding the child from fault handlers.
+   */
+  parent: Mlx5IbMr | null;
   /** Implicit children by slot index (the modern design's xarray). */
   readonly children = new Map<number, Mlx5IbMr>();
   /** Prefetch work items still running against this MR. */
@@ -47,6 +52,10 @@ export class Mlx5IbMr extends IbMr {
   inOdpMkeys = false;
   /** mr->odp_destroy.work: the deferred destruction of an implicit child. */
   odpDestroyWork: WorkStruct | null = null;
+  /** imr->num_leaf_free (classic): children of this parent queued for freeing. */
+  numLeafFree = 0;
+  /** imr->q_leaf_free (classic): woken when numLeafFree drops to zero. */
+  qLeafFree: WaitQueueHead | null = null;
 
   constructor(k: Kernel, init: Mlx5MrInit) {
     super(

@@ -79,21 +79,37 @@ function populate(mr: Mlx5IbMr, first: number, end: number): [number, number][] 
  * points at its child's mkey, or at the null mkey when the table has none.
  */
 export function* mlx5IbUpdateKsm(imr: Mlx5IbMr, idx: number, n: number): KGen<number> {
+  if (!imr.dev.k.kasan.check(imr, "mlx5_ib_update_xlt(INDIRECT) uses the parent mr")) {
+    return EFAULT;
+  }
+  const slots = new Map<number, Mlx5Mkey | null>();
+  for (let i = idx; i < idx + n; i++) slots.set(i, imr.children.get(i)?.mmkey ?? null);
+  return yield* mlx5IbUpdateKsmSlots(imr, slots);
+}
+
+/**
+ * The UMR of an INDIRECT update once populate_klm has filled its entries: each slot of
+ * `slots` gets its child's mkey, or the null mkey. The entries are what the caller read
+ * before the post; they reach the device when the UMR completes.
+ */
+export function* mlx5IbUpdateKsmSlots(
+  imr: Mlx5IbMr,
+  slots: ReadonlyMap<number, Mlx5Mkey | null>,
+): KGen<number> {
   const dev = imr.dev;
   const k = dev.k;
   if (!k.kasan.check(imr, "mlx5_ib_update_xlt(INDIRECT) uses the parent mr")) return EFAULT;
   const ksm = imr.mmkey.ksm;
   if (ksm === null) throw new Error("update_xlt(INDIRECT) on a non-KSM mkey");
-  const slots = new Map<number, Mlx5Mkey | null>();
-  for (let i = idx; i < idx + n; i++) slots.set(i, imr.children.get(i)?.mmkey ?? null);
+  const first = Math.min(...slots.keys());
   yield* dev.umrSem.lock();
-  k.event("umr_post", { mkey: imr.mmkey.key, first: idx, count: n, ksm: true });
-  yield* k.sleep(dev.cost.umrNs + dev.cost.umrPerEntryNs * n);
+  k.event("umr_post", { mkey: imr.mmkey.key, first, count: slots.size, ksm: true });
+  yield* k.sleep(dev.cost.umrNs + dev.cost.umrPerEntryNs * slots.size);
   for (const [slot, child] of slots) {
     if (child === null) ksm.delete(slot);
     else ksm.set(slot, child);
   }
-  k.event("umr_done", { mkey: imr.mmkey.key, first: idx, count: n, ksm: true });
+  k.event("umr_done", { mkey: imr.mmkey.key, first, count: slots.size, ksm: true });
   dev.umrSem.unlock();
   return 0;
 }

@@ -10,7 +10,7 @@
  * Idle kworkers wait on an idle channel, so a run whose only waiting tasks are idle
  * kworkers has finished, not deadlocked.
  */
-import type { Kernel } from "../kernel.ts";
+import { KernelGlobal, type Kernel } from "../kernel.ts";
 import type { KGen, Task } from "../task.ts";
 import { WaitQueueHead } from "./waitQueue.ts";
 
@@ -124,4 +124,21 @@ export class Workqueue {
   private nextRunnable(): number {
     return this.queue.findIndex((w) => w.running === null);
   }
+}
+
+/** kernel/workqueue.c's system workqueues, started on first use so other runs keep their tasks. */
+const SYSTEM_WQS = new KernelGlobal(
+  "kernel/workqueue.c system_wq",
+  () => new Map<string, Workqueue>(),
+);
+
+/** system_wq ("events") or system_unbound_wq ("events_unbound"), with two kworkers. */
+export function systemWorkqueue(k: Kernel, name: "events" | "events_unbound"): Workqueue {
+  const byName = k.global(SYSTEM_WQS);
+  let wq = byName.get(name);
+  if (wq === undefined) {
+    wq = new Workqueue(k, name, { workers: 2 });
+    byName.set(name, wq);
+  }
+  return wq;
 }

@@ -3,18 +3,29 @@
  *
  * Models ib_umem_odp_get / ib_umem_odp_alloc_implicit / ib_umem_odp_alloc_child /
  * ib_umem_odp_unmap_dma_pages / ib_umem_odp_release of drivers/infiniband/core/
- * umem_odp.c, v5.3 with seed 000 applied. In this generation unmap takes umem_mutex
- * itself, so the driver's zap of the device page table (before it) and the DMA unmap
- * are two separate holds of the mutex; the interval design lifted the mutex out.
+ * umem_odp.c, v5.3 with seed 000 applied. An implicit root (no range, no lists) joins
+ * the per_mm of its mm like any umem but stays out of the tree; each child shares the
+ * root's per_mm and sits in its tree, so invalidations reach children through the one
+ * mmu_notifier, and the per_mm lives until the last of them is released. In this
+ * generation unmap takes umem_mutex itself, so the driver's zap of the device page
+ * table (before it) and the DMA unmap are two separate holds of the mutex; the
+ * interval design lifted the mutex out.
  */
 import { EFAULT, EINVAL } from "../../../sim/errno.ts";
 import type { KGen } from "../../../sim/task.ts";
-import { mmdrop, mmgetNotZero, mmgrab, mmput } from "../../../mm/mmStruct.ts";
+import { mmdrop, mmgrab } from "../../../mm/mmStruct.ts";
+import { PAGE_SHIFT } from "../../../mm/page.ts";
 import { IB_ACCESS_HUGETLB, ibAccessWritable } from "../ibVerbs.ts";
 import type { IbUcontext } from "../ucontext.ts";
 import { ibUmemEnd, ibUmemStart, type UmemOdpKind } from "../umemOdp.ts";
 import { ClassicUmemOdp } from "./classicUmemOdp.ts";
-import { addUmemToPerMm, getPerMm, putPerMm, removeUmemFromPerMm } from "./classicPerMm.ts";
+import {
+  addUmemToPerMm,
+  getPerMm,
+  putPerMm,
+  removeUmemFromPerMm,
+  sharePerMm,
+} from "./classicPerMm.ts";
 import { umemAlign, umemPageShift } from "./odpArgs.ts";
 import { unmapDmaPagesLocked } from "./unmapDmaPages.ts";
 import type { UmemOdpDesign } from "./umemOdpDesign.ts";
@@ -29,6 +40,18 @@ function* initUmem(umem: ClassicUmemOdp): KGen<ClassicUmemOdp | number> {
   yield* addUmemToPerMm(umem);
   return umem;
 }
+
+/**
+ * The lockdep class of an implicit child's umem_mutex. v5.3 initializes it in
+ * ib_alloc_odp_umem, apart from ib_umem_odp_get's (explicit umems and the implicit
+ * root), and lockdep keys a mutex by that site: the fault path's order (root umem_mutex,
+ * then umem_rwsem to find or insert a child) and the invalidation's (umem_rwsem, then a
+ * child's umem_mutex) involve two classes and close no cycle. The consolidation into
+ * ib_init_umem_odp that seed 000 builds on (v5.4) merged the sites; lockdep then sees
+ * one class and reports the two orders as a cycle, though no deadlock exists (nothing
+ * takes the root's umem_mutex under umem_rwsem). odpsim keeps v5.3's two keys.
+ */
+const CHILD_UMEM_MUTEX_CLASS = "umem_mutex(ib_alloc_odp_umem)";
 
 function newUmem(
   ctx: IbUcontext,
@@ -48,7 +71,7 @@ function newUmem(
     pageShift,
     writable: ibAccessWritable(access),
     access,
-    ...(root === undefined ? {} : { root }),
+    ...(root === undefined ? {} : { root, umemMutexClass: CHILD_UMEM_MUTEX_CLASS }),
   });
   mmgrab(ctx.mm);
   return umem;
@@ -75,25 +98,33 @@ export const classicDesign: UmemOdpDesign<ClassicUmemOdp> = {
   *allocImplicit(ctx, access) {
     if ((access & IB_ACCESS_HUGETLB) !== 0) return EINVAL;
     if (ctx.invalidateRange === null) return EINVAL;
-    return yield* initUmem(newUmem(ctx, "implicit_root", 0, 0, 12, access));
+    return yield* initUmem(newUmem(ctx, "implicit_root", 0, 0, PAGE_SHIFT, access));
   },
 
   *allocChild(root, addr, size) {
     // The caller must keep `root` alive for the duration (it holds the parent MR).
     if (root.kind !== "implicit_root") return EINVAL;
-    const child = newUmem(root.context, "implicit_child", addr, size, 12, root.access, root);
-    // Catalog defect implicit-child-no-mmget: before "RDMA/odp: Ensure the mm is still
-    // alive before creating an implicit child", the child's notifier registration raced
-    // exit_mmap without holding mm_users.
-    const needsGet = !root.context.k.hasDefect("implicit-child-no-mmget");
-    if (needsGet && !mmgetNotZero(child.owningMm)) {
-      mmdrop(child.owningMm);
-      root.context.k.kasan.free(child);
-      return EFAULT;
-    }
-    const ret = yield* initUmem(child);
-    if (needsGet) yield* mmput(child.owningMm);
-    return ret;
+    const perMm = root.perMm;
+    if (perMm === null) throw new Error("implicit root without its per_mm");
+    const k = root.context.k;
+    if (!k.kasan.check(perMm, "ib_umem_odp_alloc_child shares the root's per_mm")) return EFAULT;
+    // v5.3 joins the root's per_mm and its interval tree: no notifier is registered for
+    // a child, so the fault worker creating it needs no mm_users (mmget_not_zero came
+    // with the per-umem interval notifiers; catalog defect implicit-child-no-mmget is
+    // the interval design's). A child made after exit_mmap fails at its first map,
+    // whose mmget_not_zero does fail.
+    const child = newUmem(
+      root.context,
+      "implicit_child",
+      addr,
+      size,
+      PAGE_SHIFT,
+      root.access,
+      root,
+    );
+    yield* sharePerMm(child, perMm);
+    yield* addUmemToPerMm(child);
+    return child;
   },
 
   unmapDmaPages: classicUnmapDmaPages,

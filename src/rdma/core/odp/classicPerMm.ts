@@ -136,6 +136,19 @@ export function getPerMm(umem: ClassicUmemOdp): KGen<number> {
   return getPerMmWith(umem, isClassicPerMm, () => new IbUcontextPerMm(umem.context, umem.owningMm));
 }
 
+/**
+ * The per_mm share of an implicit child (ib_alloc_odp_umem / ib_umem_odp_alloc_child,
+ * v5.3): the child counts as one more umem of its root's per_mm, so no notifier is
+ * registered for it. The caller keeps the root, and so the per_mm, alive meanwhile.
+ */
+export function* sharePerMm(child: ClassicUmemOdp, perMm: IbUcontextPerMm): KGen {
+  const ctx = child.context;
+  yield* ctx.perMmListLock.lock();
+  perMm.odpMrsCount++;
+  child.perMm = perMm;
+  ctx.perMmListLock.unlock();
+}
+
 /** put_per_mm(): the last umem unregisters and frees it after a grace period. */
 export function putPerMm(umem: ClassicUmemOdp): KGen {
   return putPerMmShared(umem);

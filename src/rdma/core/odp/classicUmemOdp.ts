@@ -26,6 +26,7 @@
  */
 import { EAGAIN, EFAULT, EINVAL } from "../../../sim/errno.ts";
 import { Completion } from "../../../sim/sync/completion.ts";
+import type { WorkStruct } from "../../../sim/sync/workqueue.ts";
 import type { KGen } from "../../../sim/task.ts";
 import { getUserPagesRemote } from "../../../mm/gup.ts";
 import { mmapReadLock, mmapReadUnlock, mmgetNotZero, mmput } from "../../../mm/mmStruct.ts";
@@ -48,6 +49,8 @@ export class ClassicUmemOdp extends IbUmemOdp {
   perMm: IbUcontextPerMm | null = null;
   /** This umem's node in per_mm->umem_tree (null for an implicit root). */
   treeNode: IntervalTreeNode<ClassicUmemOdp> | null = null;
+  /** umem_odp->work: the driver's deferred free of an implicit child (mr_leaf_free_action). */
+  work: WorkStruct | null = null;
 
   constructor(init: UmemOdpInit) {
     super(init);

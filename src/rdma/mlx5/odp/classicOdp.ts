@@ -17,6 +17,10 @@
  * umem (leaves the notifier tree); only then destroy the mkey (synchronize_srcu again)
  * and free the MR: "We kill the umem before the MR for ODP, so that there will not be
  * any invalidations in flight, looking at the *mr struct."
+ *
+ * Implicit MRs (a KSM parent whose children sit in the per_mm tree) are in
+ * classicImplicit.ts; here the fault walks the children it returns, and an
+ * invalidation that empties a child queues the child's freeing.
  */
 import { EAGAIN, EFAULT, EINVAL } from "../../../sim/errno.ts";
 import { NSEC_PER_MSEC } from "../../../sim/clock.ts";
@@ -41,7 +45,15 @@ import {
   deregOdpMrSrcuEra,
   pagefaultSingleDataSegmentSrcuEra,
   regOdpMrSrcuEra,
+  type SrcuEraImplicit,
 } from "./srcuEraMr.ts";
+import {
+  implicitMrGetData,
+  implicitOdpNext,
+  mlx5IbAllocImplicitMr,
+  mlx5IbFreeImplicitMr,
+  mlx5ImplicitChildEmptied,
+} from "./classicImplicit.ts";
 import { MLX5_IB_UPD_XLT_ZAP, mlx5IbUpdateXlt } from "../umr.ts";
 import type { Mlx5OdpDesign, PagefaultFlags } from "./mlx5OdpDesign.ts";
 import { zapBlocks } from "./zapBlocks.ts";
@@ -63,16 +75,27 @@ export function* mlx5IbInvalidateRange(umem: IbUmemOdp, start: number, end: numb
     yield* mlx5IbUpdateXlt(mr, blkStart, count, MLX5_IB_UPD_XLT_ZAP);
   }
   // The device no longer sees the pages: unmap them and mark written ones dirty.
-  if (umem instanceof ClassicUmemOdp) yield* classicDesign.unmapDmaPages(umem, from, to);
+  if (!(umem instanceof ClassicUmemOdp)) return;
+  yield* classicDesign.unmapDmaPages(umem, from, to);
+  // An implicit child left without pages is freed.
+  mlx5ImplicitChildEmptied(umem, mr);
 }
 
-/** pagefault_mr(), classic: one explicit ODP MR. Returns pages mapped or an errno. */
-function* pagefaultMr(mr: Mlx5IbMr, va: number, bcnt: number, flags: PagefaultFlags): KGen<number> {
+/**
+ * The body of pagefault_mr() for one MTT MR (explicit, or one implicit child): map
+ * [va, va + size) and write the MTT unless an invalidation raced. Returns pages mapped
+ * or an errno; on -EAGAIN it first waits for the racing invalidation to end, unless the
+ * umem is dying and the MR explicit (then -EFAULT: the MR is being killed).
+ */
+function* pagefaultLeaf(
+  mr: Mlx5IbMr,
+  odp: ClassicUmemOdp,
+  va: number,
+  size: number,
+  flags: PagefaultFlags,
+  implicit: boolean,
+): KGen<number> {
   const k = mr.dev.k;
-  const odp = mr.umem;
-  if (!(odp instanceof ClassicUmemOdp)) return EINVAL;
-  if (!k.kasan.check(odp, "pagefault_mr reads the umem")) return EFAULT;
-  const size = Math.min(bcnt, ibUmemEnd(odp) - va);
   const startIdx = Math.floor((va - mr.iova) / odp.pageSize);
   if (flags.prefetch === true && flags.downgrade !== true && !odp.writable && flags.write)
     return EINVAL;
@@ -96,7 +119,9 @@ function* pagefaultMr(mr: Mlx5IbMr, va: number, bcnt: number, flags: PagefaultFl
     if (ret >= 0) return np;
   }
   if (ret === EAGAIN) {
-    if (!odp.dying) {
+    // An implicit child is waited on even when dying: the fault is retried and finds
+    // (or makes) a live child.
+    if (implicit || !odp.dying) {
       const left = yield* odp.notifierCompletion.waitTimeout(MMU_NOTIFIER_TIMEOUT_NS);
       if (left === 0) k.event("mlx5_ib_warn", { msg: "timeout waiting for mmu notifier" });
     } else {
@@ -106,6 +131,50 @@ function* pagefaultMr(mr: Mlx5IbMr, va: number, bcnt: number, flags: PagefaultFl
   }
   return ret;
 }
+
+/**
+ * pagefault_mr(), classic: an explicit MR's one umem, or for an implicit parent the
+ * children implicit_mr_get_data found or made, each faulted in turn; a child missing
+ * from the tree on the way (freed meanwhile) ends the fault with -EAGAIN.
+ */
+function* pagefaultMr(mr: Mlx5IbMr, va: number, bcnt: number, flags: PagefaultFlags): KGen<number> {
+  const k = mr.dev.k;
+  const odpMr = mr.umem;
+  if (!(odpMr instanceof ClassicUmemOdp)) return EINVAL;
+  if (!k.kasan.check(odpMr, "pagefault_mr reads the umem")) return EFAULT;
+  if (!odpMr.isImplicitOdp) {
+    return yield* pagefaultLeaf(mr, odpMr, va, Math.min(bcnt, ibUmemEnd(odpMr) - va), flags, false);
+  }
+  const first = yield* implicitMrGetData(mr, va, bcnt);
+  if (typeof first === "number") return first;
+  let odp = first;
+  let ioVirt = va;
+  let left = bcnt;
+  let npages = 0;
+  for (;;) {
+    const child = odp.driverPrivate;
+    if (!(child instanceof Mlx5IbMr)) return EFAULT;
+    const size = Math.min(left, ibUmemEnd(odp) - ioVirt);
+    const ret = yield* pagefaultLeaf(child, odp, ioVirt, size, flags, true);
+    if (ret < 0) return ret;
+    npages += ret;
+    left -= size;
+    if (left <= 0) return npages;
+    ioVirt += size;
+    const next = yield* implicitOdpNext(odp);
+    if (next?.address !== ioVirt) {
+      k.event("mlx5_ib_dbg", { msg: "next implicit leaf removed", va: ioVirt });
+      return EAGAIN;
+    }
+    odp = next;
+  }
+}
+
+/** The classic design's implicit MRs (srcuEraMr's hooks). */
+const classicImplicit: SrcuEraImplicit = {
+  allocImplicitMr: mlx5IbAllocImplicitMr,
+  freeImplicitMr: mlx5IbFreeImplicitMr,
+};
 
 export const classicMlx5Odp: Mlx5OdpDesign = {
   core: classicDesign,
@@ -123,9 +192,9 @@ export const classicMlx5Odp: Mlx5OdpDesign = {
   },
 
   regOdpMr: (dev, pd, start, length, access) =>
-    regOdpMrSrcuEra(classicDesign, dev, pd, start, length, access),
+    regOdpMrSrcuEra(classicDesign, dev, pd, start, length, access, classicImplicit),
 
-  deregOdpMr: (mr) => deregOdpMrSrcuEra(mr, classicDesign, mlx5IbInvalidateRange),
+  deregOdpMr: (mr) => deregOdpMrSrcuEra(mr, classicDesign, mlx5IbInvalidateRange, classicImplicit),
 
   pagefaultSingleDataSegment: (dev, pd, key, va, bcnt, flags) =>
     pagefaultSingleDataSegmentSrcuEra(dev, pd, key, va, bcnt, flags, pagefaultMr),

@@ -22,10 +22,8 @@
  * destroy an implicit parent's remaining children, free.
  */
 import { EFAULT, EINVAL } from "../../../sim/errno.ts";
-import type { Kernel } from "../../../sim/kernel.ts";
-import { WorkStruct, Workqueue } from "../../../sim/sync/workqueue.ts";
+import { systemWorkqueue, WorkStruct } from "../../../sim/sync/workqueue.ts";
 import type { KGen } from "../../../sim/task.ts";
-import { TASK_SIZE } from "../../../mm/mmStruct.ts";
 import { PAGE_SHIFT } from "../../../mm/page.ts";
 import { mmuIntervalSetSeq } from "../../../mm/notifier/mmuIntervalNotifier.ts";
 import type { MmuNotifierRange } from "../../../mm/notifier/subscriptions.ts";
@@ -54,38 +52,19 @@ import {
   mlx5IbUpdateXlt,
   mlx5rUmrRevokeMr,
 } from "../umr.ts";
+import {
+  MLX5_IMR_MTT_SIZE,
+  implicitChildSlot,
+  mlx5ImrKsmEntries,
+  mlx5ImrMttSize,
+  mlx5SetImrMttSize,
+  newImplicitChildMkey,
+  newImplicitKsmMkey,
+} from "./implicitMr.ts";
 import { zapBlocks } from "./zapBlocks.ts";
 import type { Mlx5OdpDesign, PagefaultFlags } from "./mlx5OdpDesign.ts";
 
-/** MLX5_IMR_MTT_SIZE by default: each implicit child covers 1 GiB. */
-export const MLX5_IMR_MTT_SIZE = 2 ** 30;
-
-/** Per-device settings of the interval driver (module parameters of the real one). */
-const imrMttSizes = new WeakMap<Mlx5IbDev, number>();
-/** system_unbound_wq of each simulated kernel, made when first needed. */
-const unboundWqs = new WeakMap<Kernel, Workqueue>();
-
-/** Sets the size an implicit child covers on `dev` (a power of two, >= 2 MiB). */
-export function mlx5SetImrMttSize(dev: Mlx5IbDev, bytes: number): void {
-  if (!Number.isSafeInteger(bytes) || bytes < 2 ** 21 || !Number.isInteger(Math.log2(bytes))) {
-    throw new RangeError(`implicit child size must be a power of two >= 2 MiB, got ${bytes}`);
-  }
-  imrMttSizes.set(dev, bytes);
-}
-
-/** MLX5_IMR_MTT_SIZE of `dev`. */
-export function mlx5ImrMttSize(dev: Mlx5IbDev): number {
-  return imrMttSizes.get(dev) ?? MLX5_IMR_MTT_SIZE;
-}
-
-function systemUnboundWq(k: Kernel): Workqueue {
-  let wq = unboundWqs.get(k);
-  if (wq === undefined) {
-    wq = new Workqueue(k, "events_unbound", { workers: 2 });
-    unboundWqs.set(k, wq);
-  }
-  return wq;
-}
+export { MLX5_IMR_MTT_SIZE, mlx5ImrMttSize, mlx5SetImrMttSize };
 
 /** mlx5_mn_ops: what every umem of this driver is created with. */
 const mlx5MnOps: UmemOdpDriverOps = { invalidate: mlx5IbInvalidateRange };
@@ -151,11 +130,6 @@ export function* mlx5IbInvalidateRange(
   return true;
 }
 
-/** The slot of the implicit parent an implicit child fills. */
-function childSlot(mr: Mlx5IbMr): number {
-  return Math.floor(mr.iova / mr.length);
-}
-
 /**
  * destroy_unused_implicit_child_mr(): under the children table's lock, take the child
  * out and queue its destruction, holding a count on the parent until the work is done.
@@ -167,7 +141,7 @@ function destroyUnusedImplicitChildMr(mr: Mlx5IbMr): void {
   // refcount_inc_not_zero(): a parent being destroyed frees its children itself.
   if (imr.usecount === 0) return;
   imr.usecount++;
-  const idx = childSlot(mr);
+  const idx = implicitChildSlot(mr);
   if (k.hasDefect("implicit-child-double-destroy")) {
     // Catalog defect implicit-child-double-destroy (CVE-2025-21714): before "RDMA/mlx5:
     // Fix implicit ODP use after free" the slot was erased unconditionally, so a second
@@ -187,7 +161,7 @@ function destroyUnusedImplicitChildMr(mr: Mlx5IbMr): void {
   mr.odpDestroyWork ??= new WorkStruct("free_implicit_child_mr_work", () =>
     freeImplicitChildMrWork(mr),
   );
-  systemUnboundWq(k).queueWork(mr.odpDestroyWork);
+  systemWorkqueue(k, "events_unbound").queueWork(mr.odpDestroyWork);
 }
 
 /**
@@ -204,7 +178,7 @@ function* freeImplicitChildMrWork(mr: Mlx5IbMr): KGen {
   const odpImr = imr.umem;
   if (odpImr === null) throw new Error("implicit parent without its umem");
   yield* odpImr.umemMutex.lock();
-  yield* mlx5IbUpdateKsm(imr, childSlot(mr), 1);
+  yield* mlx5IbUpdateKsm(imr, implicitChildSlot(mr), 1);
   odpImr.umemMutex.unlock();
   yield* mlx5IbDeregMr(mr);
   mlx5rDerefOdpMkey(imr);
@@ -239,11 +213,6 @@ function* pagefaultRealMr(
   return np * 2 ** (odp.pageShift - PAGE_SHIFT);
 }
 
-/** The number of KSM slots of an implicit MR: the user address space / child size. */
-function imrKsmEntries(dev: Mlx5IbDev): number {
-  return TASK_SIZE / mlx5ImrMttSize(dev);
-}
-
 /**
  * implicit_get_child_mr(): a new child umem + MTT MR for slot `idx`, published in the
  * parent's table by compare-and-swap; a loser destroys its own and uses the winner's.
@@ -256,7 +225,7 @@ function* implicitGetChildMr(imr: Mlx5IbMr, idx: number): KGen<Mlx5IbMr | number
   const size = mlx5ImrMttSize(dev);
   const odp = yield* intervalDesign.allocChild(root, idx * size, size, mlx5MnOps);
   if (typeof odp === "number") return odp;
-  const mkey = new Mlx5Mkey(dev.allocKey(), "mtt", imr.pd.pdn, idx * size, size, PAGE_SHIFT);
+  const mkey = newImplicitChildMkey(dev, imr.pd.pdn, idx);
   const mr = new Mlx5IbMr(dev.k, {
     dev,
     pd: imr.pd,
@@ -299,7 +268,7 @@ function* pagefaultImplicitMr(
 ): KGen<number> {
   const dev = imr.dev;
   const size = mlx5ImrMttSize(dev);
-  const limit = imrKsmEntries(dev) * size;
+  const limit = mlx5ImrKsmEntries(dev) * size;
   if (va >= limit || limit - va < bcnt) return EFAULT;
   const endIdx = Math.floor((va + bcnt - 1) / size);
   let updStart = endIdx + 1;
@@ -393,16 +362,7 @@ function* createUserOdpMr(
 function* mlx5IbAllocImplicitMr(dev: Mlx5IbDev, pd: IbPd, access: number): KGen<Mlx5IbMr | number> {
   const root = yield* intervalDesign.allocImplicit(pd.uctx, access, mlx5MnOps);
   if (typeof root === "number") return root;
-  const size = mlx5ImrMttSize(dev);
-  const mkey = new Mlx5Mkey(
-    dev.allocKey(),
-    "ksm",
-    pd.pdn,
-    0,
-    imrKsmEntries(dev) * size,
-    PAGE_SHIFT,
-    size,
-  );
+  const mkey = newImplicitKsmMkey(dev, pd.pdn);
   const imr = new Mlx5IbMr(dev.k, { dev, pd, mkey, access, umem: root });
   root.driverPrivate = imr;
   // Every slot starts at the null mkey: the KSM's Map holds no entry.
