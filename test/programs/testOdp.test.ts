@@ -45,9 +45,10 @@ const odpPair = (o: Partial<PairOptions> = {}): PairOptions => ({
   clientAccess: ODP_RW,
   ...o,
 });
-/** Implicit ODP is modelled in the interval design (the SRCU-era driver refuses it). */
-const implicitPair = (o: Partial<PairOptions> = {}): PairOptions =>
-  odpPair({ implicit: true, design: "interval", ...o });
+/** Implicit ODP in the designs that model it (the hmm-mirror posting's is not built). */
+const IMPLICIT_DESIGNS = ["interval", "classic"] as const;
+const implicitPair = (design: string, o: Partial<PairOptions> = {}): PairOptions =>
+  odpPair({ implicit: true, design, ...o });
 
 test("test_odp_rc_traffic", () => {
   const w = runPair(odpPair(), (s, c) => traffic(s, c, ITERS));
@@ -107,9 +108,11 @@ test("test_odp_rc_atomic_fetch_and_add", () => {
   });
 });
 
-test("test_odp_implicit_rc_traffic", () => {
-  runPair(implicitPair(), (s, c) => traffic(s, c, ITERS));
-});
+for (const design of IMPLICIT_DESIGNS) {
+  test(`test_odp_implicit_rc_traffic (${design})`, () => {
+    runPair(implicitPair(design), (s, c) => traffic(s, c, ITERS));
+  });
+}
 
 test("test_odp_ud_traffic", () => {
   // The client sends from an ODP MR; the server's receive MR is pinned.
@@ -155,13 +158,15 @@ test("test_odp_async_prefetch_rc_traffic", () => {
   prefetchCase(["PREFETCH", "PREFETCH_WRITE"], 0);
 });
 
-test("test_odp_implicit_sync_prefetch_rc_traffic", () => {
-  prefetchCase(["PREFETCH", "PREFETCH_WRITE"], FLUSH, implicitPair());
-});
+for (const design of IMPLICIT_DESIGNS) {
+  test(`test_odp_implicit_sync_prefetch_rc_traffic (${design})`, () => {
+    prefetchCase(["PREFETCH", "PREFETCH_WRITE"], FLUSH, implicitPair(design));
+  });
 
-test("test_odp_implicit_async_prefetch_rc_traffic", () => {
-  prefetchCase(["PREFETCH", "PREFETCH_WRITE"], 0, implicitPair());
-});
+  test(`test_odp_implicit_async_prefetch_rc_traffic (${design})`, () => {
+    prefetchCase(["PREFETCH", "PREFETCH_WRITE"], 0, implicitPair(design));
+  });
+}
 
 test("test_odp_prefetch_sync_no_page_fault_rc_traffic", () => {
   prefetchCase(["PREFETCH_NO_FAULT"], FLUSH);

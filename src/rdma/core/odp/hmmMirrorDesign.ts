@@ -171,12 +171,14 @@ export const hmmMirrorDesign: UmemOdpDesign<HmmMirrorUmemOdp> = {
   },
 
   *allocImplicit() {
-    yield "implicit ODP not in the hmm-mirror posting";
+    // The posting kept implicit ODP; odpsim has not built it for this design yet.
+    yield "implicit ODP not modelled for hmm-mirror";
     return EOPNOTSUPP;
   },
 
   *allocChild() {
-    yield "implicit ODP not in the hmm-mirror posting";
+    // The posting kept implicit ODP; odpsim has not built it for this design yet.
+    yield "implicit ODP not modelled for hmm-mirror";
     return EOPNOTSUPP;
   },
 
