@@ -16,6 +16,8 @@ import { unmapVmas } from "./zap.ts";
 /** remove_vma(): ->close, fput, vm_area_free. The VMA is already unlinked and unmapped. */
 export function* removeVma(vma: VmAreaStruct): KGen {
   const k = vma.vmMm.k;
+  // unlink_file_vma(): out of the mapping's i_mmap once its pages are unmapped.
+  vma.vmFile?.inode?.iMmap.delete(vma);
   if (vma.vmOps?.close !== undefined) yield* vma.vmOps.close(vma);
   if (vma.vmFile !== null) yield* fput(vma.vmFile);
   k.kasan.free(vma);

@@ -1,20 +1,23 @@
 /**
  * Files: an inode with a page cache, and open files with file operations.
  *
- * Models the parts of include/linux/fs.h (struct inode, struct address_space, struct
- * file, struct file_operations), mm/filemap.c (the page cache: filemap_get_folio,
- * filemap_fault's page lookup, read/write through the cache), mm/page-writeback.c
- * (set_page_dirty, filemap_write_and_wait) and mm/shmem.c (shmem_file_setup for shared
- * anonymous memory) that memory mappings need.
+ * Models the parts of include/linux/fs.h (struct inode, struct address_space with its
+ * i_mmap, struct file, struct file_operations), mm/filemap.c (the page cache:
+ * filemap_get_folio, filemap_fault's page lookup, read/write through the cache),
+ * mm/page-writeback.c (set_page_dirty; the writeback itself is in pageWriteback.ts) and
+ * mm/shmem.c (shmem_file_setup for shared anonymous memory) that memory mappings need.
  *
  * A regular file keeps its contents in `backing` (the disk); the page cache holds copies
  * of file pages, and writeback copies dirty cached pages back and clears PG_dirty, so a
- * test can tell whether a device's write "reached the file". A shmem inode has no disk:
- * its page cache is the memory.
+ * test can tell whether a device's write "reached the file". Writeback first cleans and
+ * write-protects the PTEs mapping the page (page_mkclean, in rmap.ts), under
+ * MMU_NOTIFY_PROTECTION_PAGE invalidations that make mirrors drop the page. A shmem
+ * inode has no disk: its page cache is the memory.
  *
- * Simplifications: no truncate of mapped pages, no readahead, writeback is synchronous;
- * a CPU store to a file page sets PG_dirty at once (as if the PTE dirty bit were folded
- * immediately), so writeback need not write-protect PTEs (page_mkclean is not modelled).
+ * Simplifications: no truncate of mapped pages, no readahead, writeback IO is
+ * synchronous and there is no folio lock; a CPU store to a file page sets PG_dirty at
+ * once (as if the PTE dirty bit were folded immediately). A device's store sets neither
+ * the PTE dirty bit nor PG_dirty: whoever lets a device write a page must dirty it.
  */
 import type { Kernel } from "../sim/kernel.ts";
 import { KObject } from "../sim/kasan.ts";
@@ -22,7 +25,16 @@ import { Kref } from "../sim/sync/kref.ts";
 import type { KGen } from "../sim/task.ts";
 import { PAGE_SIZE, type Page } from "./page.ts";
 import type { PhysMem } from "./physMem.ts";
+import { pageVmaMkcleanLocked, rmapWalkFileShared } from "./rmap.ts";
 import type { VmAreaStruct } from "./vma.ts";
+
+/** Sees the page-cache events an oracle needs (a narrow hook; the model never reads it). */
+export interface PageCacheObserver {
+  /** Page `index` was written to the backing store (its contents now are the file's). */
+  writeback?(inode: Inode, index: number, page: Page): void;
+  /** Clean page `index` is about to leave the page cache (reclaim, drop_caches). */
+  evict?(inode: Inode, index: number, page: Page): void;
+}
 
 /** struct inode + its address_space. */
 export class Inode {
@@ -32,6 +44,13 @@ export class Inode {
   readonly pageCache = new Map<number, Page>();
   /** The file's bytes on "disk", page index → bytes (sparse; absent = zeros). */
   readonly backing = new Map<number, Uint8Array>();
+  /**
+   * address_space.i_mmap: the VMAs mapping this file, linked by vma_link and removed by
+   * remove_vma (an interval tree by page offset in Linux; rmap.ts filters by offset).
+   */
+  readonly iMmap = new Set<VmAreaStruct>();
+  /** Oracles watching writeback and eviction of this file's pages. */
+  readonly observers: PageCacheObserver[] = [];
 
   constructor(
     readonly phys: PhysMem,
@@ -144,18 +163,36 @@ export function setPageDirty(page: Page): void {
 }
 
 /**
- * filemap_write_and_wait(): copies every dirty cached page to the backing store and
- * clears PG_dirty. Returns the number of pages written. shmem has nowhere to write.
+ * ->writepage with synchronous IO: copies page `index` to the backing store. The caller
+ * has cleared PG_dirty (folio_clear_dirty_for_io) in the same step.
+ */
+export function writePage(inode: Inode, index: number, page: Page): void {
+  const bytes = new Uint8Array(PAGE_SIZE);
+  inode.phys.readBytes(page.pfn, 0, bytes);
+  inode.backing.set(index, bytes);
+  for (const o of inode.observers) o.writeback?.(inode, index, page);
+}
+
+/**
+ * Writeback for code that cannot sleep (tests, setup): every dirty cached page has its
+ * PTEs cleaned (page_mkclean without the notifier calls) and is written. Returns the
+ * number of pages written. A page mapped in an mm with notifier subscribers needs the
+ * invalidations: use filemapWriteAndWait() (pageWriteback.ts) from a task instead.
  */
 export function writebackInode(inode: Inode): number {
   if (inode.shmem) return 0;
   let written = 0;
-  for (const [index, page] of inode.pageCache) {
-    if (!page.dirty) continue;
-    const bytes = new Uint8Array(PAGE_SIZE);
-    inode.phys.readBytes(page.pfn, 0, bytes);
-    inode.backing.set(index, bytes);
+  for (const index of [...inode.pageCache.keys()].sort((a, b) => a - b)) {
+    const page = inode.pageCache.get(index);
+    // write_cache_pages() visits only the pages tagged dirty.
+    if (page === undefined || !page.dirty) continue;
+    const hits = rmapWalkFileShared(inode, index);
+    if (page.mapcount > 0 && hits.some((h) => h.vma.vmMm.notifierSubscriptions !== null)) {
+      throw new Error(`writebackInode: ${inode.name} page ${index} has mirrors to notify`);
+    }
+    for (const hit of hits) pageVmaMkcleanLocked(hit, page);
     page.dirty = false;
+    writePage(inode, index, page);
     written++;
   }
   return written;

@@ -57,6 +57,11 @@ export class MmStruct extends KObject {
   name: string;
   /** exit_mmap() has run: the address space is gone (MMF_OOM_SKIP-like). */
   exited = false;
+  /**
+   * mm->pinned_vm: pages pinned long-term on behalf of this mm (ib_umem_get charges
+   * RLIMIT_MEMLOCK against it). A fresh mm, also a forked one, starts at zero.
+   */
+  pinnedVm = 0;
 
   constructor(
     readonly k: Kernel,
@@ -181,6 +186,8 @@ export function vmaLink(mm: MmStruct, vma: VmAreaStruct): void {
     throw new Error(`${vma.describe()} overlaps ${next.describe()}`);
   }
   mm.vmas.splice(i, 0, vma);
+  // __vma_link_file(): a file VMA joins its mapping's i_mmap (left in remove_vma).
+  vma.vmFile?.inode?.iMmap.add(vma);
 }
 
 /** Removes `vma` from the tree (it stays allocated until vm_area_free). */

@@ -12,11 +12,13 @@ import { dmirrorCloseVsMunmap } from "./scenarios/dmirrorCloseVsMunmap.ts";
 import { faultVsDereg } from "./scenarios/faultVsDereg.ts";
 import { faultVsExit } from "./scenarios/faultVsExit.ts";
 import { faultVsInvalidate } from "./scenarios/faultVsInvalidate.ts";
+import { hugetlbVmaReplaced } from "./scenarios/hugetlbVmaReplaced.ts";
 import { implicitChildReap } from "./scenarios/implicitChildReap.ts";
 import { implicitChildVsExit } from "./scenarios/implicitChildVsExit.ts";
 import { oomVsOdp } from "./scenarios/oomVsOdp.ts";
 import { oomVsOdpUserptr } from "./scenarios/oomVsOdpUserptr.ts";
 import { prefetchVsDereg } from "./scenarios/prefetchVsDereg.ts";
+import { writebackVsOdp } from "./scenarios/writebackVsOdp.ts";
 import { UVERBS_CATALOG } from "./uverbs/index.ts";
 
 export interface CatalogEntry {
@@ -213,6 +215,55 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "count, so the parent's deregistration waits forever for its usecount to drop.",
     scenario: implicitChildReap,
     expected: "deadlock",
+  },
+  {
+    id: "unmap-no-dirty",
+    number: 13,
+    design: "interval",
+    title: "ODP unmaps a page its device could write without set_page_dirty: the write is lost",
+    fix:
+      "none: a seeded delta. ib_umem_odp_unmap_dma_pages() has dirtied every write-allowed " +
+      "page since ODP was merged (IB/core: Add support for on demand paging regions, " +
+      "8ada2c1c0c1d, v3.19; invalidation-time form from IB/core: Implement support for MMU " +
+      "notifiers regarding on demand paging regions), kept by seed 002's " +
+      "hmm_range_dma_unmap(..., dirty = true)",
+    race:
+      "A device store sets no PTE dirty bit, and hmm_range_fault() maps a page the CPU " +
+      "already maps writable without a write fault, so nothing dirties it: only ODP's unmap " +
+      "tells the page cache. Here the process read a MAP_SHARED file (its PTEs writable and " +
+      "clean), the NIC wrote both pages, and munmap's invalidation unmaps them. Without " +
+      "set_page_dirty the written page stays clean; writeback skips it and drop_caches " +
+      "(invalidate_mapping_pages) frees it, and the file keeps its old bytes. The page the " +
+      "CPU had stored to is safe either way: writeback's folio_mkclean() invalidates it " +
+      "first, and the NIC's next write must fault and dirty it again.",
+    scenario: writebackVsOdp,
+    expected: "lost_device_write",
+  },
+  {
+    id: "hugetlb-checked-at-registration-only",
+    number: 15,
+    design: "interval",
+    title:
+      "IB_ACCESS_HUGETLB: the VMA checked at registration, at fault time only the pages up to the access",
+    fix:
+      "IB/core: Fix ODP with IB_ACCESS_HUGETLB handling (9ff1b6466a29, v5.6: registration " +
+      "stops looking at the VMA); IB/core: Improve ODP to use hmm_range_fault() " +
+      "(36f30e486dce, v5.10: the fault path checks the CPU mapping's order over the whole " +
+      "huge page, -EINVAL)",
+    race:
+      "v5.5 ib_umem_odp_get() took page_shift from the hugetlb VMA it found at " +
+      "registration; the fault path then get_user_pages'd 4 KiB pages from the huge page's " +
+      "start to the end of the access, checked only that those were physically " +
+      "contiguous, and mapped the first one as a 2 MiB umem page. Here the process " +
+      "replaces the hugetlb VMA with ordinary memory (mmap MAP_FIXED) after registering; " +
+      "a device fault at the start of the 2 MiB then fetches one small page, passes, and " +
+      "the MTT gets a 2 MiB translation from that frame on, so the device's next write " +
+      "lands 256 KiB further in a frame the process does not own. 9ff1b6466a29 only " +
+      "dropped the registration check (a range need not be mapped yet), which left the " +
+      "hole open without any race until 36f30e486dce refused a small page behind a huge " +
+      "umem page at fault time.",
+    scenario: hugetlbVmaReplaced,
+    expected: "device_use_after_free",
   },
   {
     id: "prefetch-no-srcu",

@@ -7,6 +7,7 @@
  * device's page-fault observer hook only.
  *
  *   qp_error_on_valid_memory  a fatal fault although the MR is live and the VMA allows it
+ *                             (and is hugetlb, if the MR was registered IB_ACCESS_HUGETLB)
  *   fault_livelock            one page faulted more than FAULT_LIMIT times in a row
  *                             without the device getting to access it
  */
@@ -14,7 +15,8 @@ import { EAGAIN } from "../../sim/errno.ts";
 import { errnoName } from "../../sim/errno.ts";
 import { vmaLookup } from "../../mm/mmStruct.ts";
 import { PAGE_SIZE } from "../../mm/page.ts";
-import { VM_READ, VM_WRITE } from "../../mm/vma.ts";
+import { VM_HUGETLB, VM_READ, VM_WRITE } from "../../mm/vma.ts";
+import { IB_ACCESS_HUGETLB } from "../../rdma/core/ibVerbs.ts";
 import type { Mlx5IbDev, PageFaultOutcome } from "../../rdma/mlx5/mlx5IbDev.ts";
 
 /** Faults of one (key, va) in a row after which the device is deemed stuck. */
@@ -60,6 +62,9 @@ function checkFatal(fault: PageFaultOutcome): void {
   if (vma === null) return;
   const needed = fault.write ? VM_WRITE : VM_READ;
   if ((vma.vmFlags & needed) === 0) return;
+  // An IB_ACCESS_HUGETLB MR promises hugetlb memory: over small pages the fault is
+  // refused on purpose (-EINVAL since v5.10).
+  if ((mr.access & IB_ACCESS_HUGETLB) !== 0 && (vma.vmFlags & VM_HUGETLB) === 0) return;
   dev.k.report(
     "qp_error_on_valid_memory",
     `page fault at va 0x${va.toString(16)} failed ${errnoName(fault.ret)} although the MR is live and the memory mapped`,

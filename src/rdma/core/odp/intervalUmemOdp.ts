@@ -5,9 +5,9 @@
  *
  * Models struct ib_umem_odp and ib_umem_odp_map_dma_and_lock() /
  * ib_umem_odp_map_dma_single_page() / ib_umem_odp_unmap_dma_pages() of
- * drivers/infiniband/core/umem_odp.c as of v6.13 (hmm_range_fault, the hmm order check
- * of "IB/core: Fix ODP with IB_ACCESS_HUGETLB handling", umem_mutex lifted out of the
- * unmap). The interlock:
+ * drivers/infiniband/core/umem_odp.c as of v6.13 (hmm_range_fault over whole umem pages
+ * with the map order check of "IB/core: Improve ODP to use hmm_range_fault()", umem_mutex
+ * lifted out of the unmap). The interlock:
  *
  *     fault                                    invalidation (->invalidate of the notifier)
  *     seq = mmu_interval_read_begin()          lock umem_mutex
@@ -132,7 +132,7 @@ export function* ibUmemOdpMapDmaAndLock(
   if (!mmgetNotZero(mm)) return EINVAL;
   const pageSize = umem.pageSize;
   const start = Math.floor(userVirt / pageSize) * pageSize;
-  const end = Math.ceil((userVirt + bcnt) / pageSize) * pageSize;
+  const end = faultRangeEnd(umem, userVirt + bcnt);
   let defaultFlags = 0;
   if (fault) {
     defaultFlags = HMM_PFN_REQ_FAULT;
@@ -191,20 +191,59 @@ function recordPfns(
       mask = ODP_READ_ALLOWED_BIT;
       if (hmmPfnHas(entry, HMM_PFN_WRITE)) mask |= ODP_WRITE_ALLOWED_BIT;
     }
-    // Catalog defect hugetlb-checked-at-registration-only: before "IB/core: Fix ODP
-    // with IB_ACCESS_HUGETLB handling" the VMA was checked at registration only, so a
-    // small page now behind a huge umem page was mapped as if it were huge.
-    const order = hmmPfnToMapOrder(entry);
-    if (
-      order + PAGE_SHIFT < umem.pageShift &&
-      !k.hasDefect("hugetlb-checked-at-registration-only")
-    ) {
-      k.event("odp_bad_hmm_order", { umem: umem.objName, order, pageShift: umem.pageShift });
-      return EINVAL;
-    }
+    const bad = hugePageCheck(umem, range, i);
+    if (bad < 0) return bad;
     ibUmemOdpMapDmaSinglePage(umem, dmaIndex, hmmPfnToPfn(entry), mask);
   }
   return dmaIndex - startIdx;
+}
+
+/**
+ * Where the pages to fault end: the end of the access rounded up to the umem's page
+ * size, so that a huge umem page is looked at whole. Catalog defect
+ * hugetlb-checked-at-registration-only restores the get_user_pages loop of v5.5-v5.9,
+ * which fetched 4 KiB pages only up to the end of the access.
+ */
+function faultRangeEnd(umem: IntervalUmemOdp, accessEnd: number): number {
+  const unit = umem.context.k.hasDefect("hugetlb-checked-at-registration-only")
+    ? PAGE_SIZE
+    : umem.pageSize;
+  return Math.ceil(accessEnd / unit) * unit;
+}
+
+/**
+ * May the CPU pages from hmmPfns[i] on be mapped as one umem page? Since "IB/core:
+ * Improve ODP to use hmm_range_fault()" (v5.10) the CPU mapping's order must cover the
+ * umem page: a small page behind a huge umem page is -EINVAL. Catalog defect
+ * hugetlb-checked-at-registration-only restores the check of v5.5-v5.9 instead.
+ */
+function hugePageCheck(umem: IntervalUmemOdp, range: HmmRange, i: number): number {
+  const k = umem.context.k;
+  if (k.hasDefect("hugetlb-checked-at-registration-only"))
+    return gupContiguityCheck(umem, range, i);
+  const order = hmmPfnToMapOrder(range.hmmPfns[i] as number);
+  if (order + PAGE_SHIFT >= umem.pageShift) return 0;
+  k.event("odp_bad_hmm_order", { umem: umem.objName, order, pageShift: umem.pageShift });
+  return EINVAL;
+}
+
+/**
+ * The get_user_pages loop of v5.5-v5.9 (whose registration looked at the VMA, until
+ * "IB/core: Fix ODP with IB_ACCESS_HUGETLB handling"): the 4 KiB pages fetched must be
+ * physically contiguous (-EFAULT). Pages of the huge page past the end of the access
+ * were not fetched and are not looked at, though the device is given the whole umem
+ * page from the first frame on.
+ */
+function gupContiguityCheck(umem: IntervalUmemOdp, range: HmmRange, i: number): number {
+  const head = hmmPfnToPfn(range.hmmPfns[i] as number);
+  const last = Math.min(i + umem.pageSize / PAGE_SIZE, range.hmmPfns.length);
+  for (let j = i + 1; j < last; j++) {
+    const tail = range.hmmPfns[j] as number;
+    // get_user_pages had no snapshot mode: pages a snapshot did not find are skipped.
+    if (!hmmPfnHas(tail, HMM_PFN_VALID)) continue;
+    if (hmmPfnToPfn(tail) !== head + (j - i)) return EFAULT;
+  }
+  return 0;
 }
 
 /** ib_umem_odp_map_dma_single_page(), v5.10+: map, or resync the access bits. */
