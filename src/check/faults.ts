@@ -8,7 +8,8 @@
  * points draw from the run's model PRNG (`Kernel.rng`) according to the plan:
  * `faultKernelOptions(plan)` is what a scenario hands to its Kernel, and model code asks
  * `k.shouldFail(site)` at each failure point. Sites acted on: alloc (page allocation,
- * so ENOMEM), dma_map (the classic design's DMA mapping of a page), umr (a UMR post),
+ * so ENOMEM), dma_map (the classic design's DMA mapping of a page, and ib_umem_get's
+ * mapping of a pinned umem), umr (a UMR post),
  * nonblockable_invalidate, process_kill and device_removal (tasks the ODP host spawns:
  * an OOM reaper pass, SIGKILL to the process, hot unplug of the mlx5 device).
  *

@@ -33,6 +33,14 @@ export class IbUcontext extends KObject {
   pdCount = 0;
   /** The MR uobjects the process holds, in creation order (destroyed at close). */
   readonly mrs = new Set<IbMr>();
+  /**
+   * The credentials of the process issuing this context's verbs ("current" when a verb
+   * pins memory): rlimit(RLIMIT_MEMLOCK) in bytes and capable(CAP_IPC_LOCK). The default
+   * is RLIM_INFINITY, the `ulimit -l unlimited` RDMA hosts are configured with (the
+   * kernel's own default, MLOCK_LIMIT, is 8 MiB since v5.16).
+   */
+  rlimitMemlock = Number.POSITIVE_INFINITY;
+  capIpcLock = false;
   /** ucontext->ufile: the uverbs file it was created through (null in unit tests). */
   ufile: IbUverbsFile | null = null;
   /** ucontext->mmap_xa: page offset → mmap entry (uverbs/mmapEntry.ts). */

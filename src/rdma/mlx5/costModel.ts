@@ -1,5 +1,6 @@
 /**
- * The virtual-time cost of what the device and driver do.
+ * The virtual-time cost of what the device and driver do, and the link parameter that
+ * shapes it (the MTU).
  *
  * Models no kernel file: these are odpsim's parameters, each charged to the virtual
  * clock when the modelled operation happens. Defaults are round figures in the range of
@@ -18,6 +19,12 @@ export interface CostModel {
   readonly wireHopNs: number;
   /** One byte on the wire (100 Gb/s is 0.08 ns per byte). */
   readonly wirePerByteNs: number;
+  /**
+   * The port's active MTU in payload bytes: a QP's packets carry at most the smaller of
+   * this and its path_mtu, so a longer RC message is several packets, each paying its
+   * own header on the wire.
+   */
+  readonly mtu: number;
 }
 
 export const DEFAULT_COST_MODEL: CostModel = {
@@ -27,4 +34,7 @@ export const DEFAULT_COST_MODEL: CostModel = {
   dmaPerByteNs: 0.05,
   wireHopNs: 500,
   wirePerByteNs: 0.08,
+  // IB_MTU_4096: the active MTU mlx5 InfiniBand ports report (ibv_devinfo active_mtu
+  // 4096); the largest MTU InfiniBand defines.
+  mtu: 4096,
 };

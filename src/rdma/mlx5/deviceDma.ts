@@ -19,6 +19,7 @@ import { PAGE_SIZE } from "../../mm/page.ts";
 import { mttPfn, mttReadable, mttWritable, type Mlx5Mkey } from "./mkey.ts";
 import type { Mlx5IbDev } from "./mlx5IbDev.ts";
 import type { Mlx5OdpDesign } from "./odp/mlx5OdpDesign.ts";
+import { mlx5IbMrRdmaPfaultHandler, rdmaPagefaultOf, type RdmaOp } from "./rdmaPfault.ts";
 
 /** The outcome of a device access: 0, or the fatal errno that broke it. */
 export type DmaStatus = number;
@@ -29,6 +30,11 @@ export interface DeviceDmaRequest {
   /** For a write: the bytes to store. For a read: the buffer to fill. */
   readonly buf: Uint8Array;
   readonly write: boolean;
+  /**
+   * A responder's access for an RDMA WRITE, READ or atomic: its faults are RDMA
+   * responder faults on the whole operation (rdmaPfault.ts), not on this access alone.
+   */
+  readonly rdma?: RdmaOp;
 }
 
 /** Performs one device access; returns 0 or a fatal errno. */
@@ -52,7 +58,8 @@ export function* mlx5DeviceDma(
     const entry = mkey?.mtt?.get(idx) ?? 0;
     const allowed = req.write ? mttWritable(entry) : mttReadable(entry);
     if (mkey === null || !allowed) {
-      const ret = yield* raisePageFault(dev, design, req.key, va, req.buf.length - done, req.write);
+      const bcnt = req.buf.length - done;
+      const ret = yield* raisePageFault(dev, design, req.key, va, bcnt, req.write, req.rdma);
       if (ret < 0 && ret !== EAGAIN) return ret;
       continue;
     }
@@ -85,7 +92,8 @@ function ksmChild(ksm: Mlx5Mkey, va: number): Mlx5Mkey | null {
 
 /**
  * A page fault event: the driver's fault work runs pagefault_single_data_segment on
- * the page-fault workqueue while the access waits to be resumed.
+ * the page-fault workqueue (for an RDMA responder fault, the RDMA handler, which may go
+ * on prefetching after the resume) while the access waits to be resumed.
  */
 function* raisePageFault(
   dev: Mlx5IbDev,
@@ -94,6 +102,7 @@ function* raisePageFault(
   va: number,
   bcnt: number,
   write: boolean,
+  rdma?: RdmaOp,
 ): KGen<number> {
   const k = dev.k;
   const resumed = new Completion(k, `pf_resume(${key.toString(16)}@${va.toString(16)})`);
@@ -102,15 +111,25 @@ function* raisePageFault(
   // the faults in flight (trace events cost nothing when tracing is off).
   const flow = dev.nextFaultFlow();
   dev.faultsInFlight++;
-  k.event("page_fault", { key, va, bcnt, write, flow, flowPhase: "start" });
+  // The mm the key's MR maps, so the trace can link the fault to the invalidations of
+  // that mm which race it (src/output/faultRaces.ts).
+  const mm = dev.mrs.get(key)?.pd.uctx.mm.name ?? null;
+  k.event("page_fault", { key, va, bcnt, write, mm, flow, flowPhase: "start" });
   k.event("faults_in_flight", { counter: "faults in flight", value: dev.faultsInFlight });
+  const resume = (ret: number): void => {
+    result = ret;
+    k.event("page_fault_resume", { key, va, ret, flow, flowPhase: "end" });
+    dev.notePageFault({ dev, key, va, write, ret });
+    resumed.complete();
+  };
   const work = new WorkStruct("mlx5_ib_eqe_pf_action", function* (): KGen {
     yield* k.sleep(dev.cost.pageFaultNs);
     k.event("pagefault_single_data_segment", { key, va, flow });
-    result = yield* design.pagefaultSingleDataSegment(dev, null, key, va, bcnt, { write });
-    k.event("page_fault_resume", { key, va, ret: result, flow, flowPhase: "end" });
-    dev.notePageFault({ dev, key, va, write, ret: result });
-    resumed.complete();
+    if (rdma !== undefined) {
+      yield* mlx5IbMrRdmaPfaultHandler(dev, design, rdmaPagefaultOf(rdma, key, va, write), resume);
+    } else {
+      resume(yield* design.pagefaultSingleDataSegment(dev, null, key, va, bcnt, { write }));
+    }
   });
   dev.pageFaultWq.queueWork(work);
   yield* resumed.wait();

@@ -46,7 +46,7 @@ export function mlx5IbRegisterDevice(dev: Mlx5IbDev, design: Mlx5OdpDesign): voi
     },
     *deregMr(mr) {
       if (!(mr instanceof Mlx5IbMr)) return EINVAL;
-      if (mr.pinnedPfns !== null) return yield* mlx5DeregPinnedMr(mr);
+      if (mr.pinnedUmem !== null) return yield* mlx5DeregPinnedMr(mr);
       return yield* design.deregOdpMr(mr);
     },
     *adviseMr(pd, advice, flags, sgList) {

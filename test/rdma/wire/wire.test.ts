@@ -27,7 +27,7 @@ function pkt(dstLid: number, psn: number, bytes: number): Packet {
     dstLid,
     dstQpn: 0x100,
     psn,
-    body: { kind: "send", payload: new Uint8Array(bytes) },
+    body: { kind: "send", pos: "only", payload: new Uint8Array(bytes) },
   };
 }
 

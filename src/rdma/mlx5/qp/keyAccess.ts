@@ -13,6 +13,7 @@ import type { IbWrSge } from "../../core/ibQp.ts";
 import { IB_ACCESS_LOCAL_WRITE } from "../../core/ibVerbs.ts";
 import { mlx5DeviceDma } from "../deviceDma.ts";
 import type { Mlx5IbMr } from "../mlx5IbMr.ts";
+import type { RdmaOp } from "../rdmaPfault.ts";
 import type { Mlx5Qp } from "./mlx5Qp.ts";
 
 /** The MR behind `key` if the QP may use it for [va, va + len) with `access` bits. */
@@ -43,10 +44,21 @@ export function remoteKeyOk(
   return (mr.access & need) === need && (qp.qpAccessFlags & need) === need;
 }
 
-/** Moves `buf` to or from [va, va + buf.length) of `key`; 0 or the fatal errno. */
-export function* qpDma(qp: Mlx5Qp, key: number, va: number, buf: Uint8Array, write: boolean) {
+/**
+ * Moves `buf` to or from [va, va + buf.length) of `key`; 0 or the fatal errno. A
+ * responder's access names the RDMA operation it is part of (`rdma`).
+ */
+export function* qpDma(
+  qp: Mlx5Qp,
+  key: number,
+  va: number,
+  buf: Uint8Array,
+  write: boolean,
+  rdma?: RdmaOp,
+): KGen<number> {
   const port = qp.port;
-  return yield* mlx5DeviceDma(port.dev, port.dmaDesign, { key, va, buf, write });
+  const req = rdma === undefined ? { key, va, buf, write } : { key, va, buf, write, rdma };
+  return yield* mlx5DeviceDma(port.dev, port.dmaDesign, req);
 }
 
 /** Gathers a WQE's local buffers (a requester's DMA read); null on a protection error. */
@@ -66,23 +78,34 @@ export function* gatherSgl(qp: Mlx5Qp, sgList: readonly IbWrSge[]): KGen<Uint8Ar
 
 export type ScatterResult = "ok" | "len" | "prot";
 
-/** Scatters `data` into a WQE's local buffers (a DMA write), in list order. */
+/**
+ * Scatters `data` into a WQE's local buffers (a DMA write), in list order, starting
+ * `at` bytes in (a later packet of a multi-packet message lands after the earlier ones).
+ */
 export function* scatterSgl(
   qp: Mlx5Qp,
   sgList: readonly IbWrSge[],
   data: Uint8Array,
+  at = 0,
 ): KGen<ScatterResult> {
   let room = 0;
   for (const sge of sgList) room += sge.length;
-  if (data.length > room) return "len";
+  if (at + data.length > room) return "len";
   let off = 0;
+  let skip = at;
   for (const sge of sgList) {
     if (off >= data.length) break;
-    const n = Math.min(sge.length, data.length - off);
+    if (skip >= sge.length) {
+      skip -= sge.length;
+      continue;
+    }
+    const n = Math.min(sge.length - skip, data.length - off);
     if (!localKeyOk(qp, sge, true)) return "prot";
-    const ret = yield* qpDma(qp, sge.lkey, sge.addr, data.subarray(off, off + n), true);
+    const dst = sge.addr + skip;
+    const ret = yield* qpDma(qp, sge.lkey, dst, data.subarray(off, off + n), true);
     if (ret !== 0) return "prot";
     off += n;
+    skip = 0;
   }
   return "ok";
 }

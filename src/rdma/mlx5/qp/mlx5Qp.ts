@@ -53,7 +53,7 @@ export class Mlx5Qp extends IbQp {
   /** A packet for this QP arrived from the port. */
   deliver(pkt: Packet): void {
     if (this.destroyed) return;
-    if (pkt.body.kind === "ack") {
+    if (pkt.body.kind === "ack" || pkt.body.kind === "read_resp") {
       this.responses.push(pkt);
       this.respEvent.wakeUp();
     } else {

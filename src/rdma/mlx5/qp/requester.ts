@@ -8,17 +8,30 @@
  * handler, and a fatal error completes the WQE with an error and moves the QP to the
  * error state, after which the rest of the queue is flushed (IB_WC_WR_FLUSH_ERR).
  *
- * Reliable connection: a request waits for its ACK / response; an RNR NAK is retried
+ * Reliable connection: a SEND or RDMA WRITE longer than the path MTU leaves as several
+ * packets (first / middle / last), back to back; a request waits for the ACK of its
+ * last packet, a NAK, or (RDMA READ) all its response packets; an RNR NAK is retried
  * after min_rnr_timer (rnr_retry 7 = for ever); no answer within the local ACK timeout
- * (4.096 us * 2^timeout) resends up to retry_cnt times, then IB_WC_RETRY_EXC_ERR.
- * Simplification: one outstanding request per QP (no pipelining of WQEs).
+ * (4.096 us * 2^timeout, restarted by each response packet) resends the whole message
+ * up to retry_cnt times, then IB_WC_RETRY_EXC_ERR.
+ * Simplifications: one outstanding request per QP (no pipelining of WQEs); a retry
+ * resends the message from its first packet, as nothing of it was acknowledged (the
+ * responder ACKs only a message's last packet).
  */
 import type { KGen } from "../../../sim/task.ts";
 import type { IbWcStatus } from "../../core/ibCq.ts";
 import { IB_SEND_SIGNALED, type IbSendWr } from "../../core/ibQp.ts";
 import type { Mlx5Qp } from "./mlx5Qp.ts";
 import { gatherSgl, scatterSgl } from "./keyAccess.ts";
-import type { AckSyndrome, Packet, PacketBody } from "./packet.ts";
+import {
+  endsMessage,
+  packetCount,
+  pathMtuOf,
+  segments,
+  type AckSyndrome,
+  type Packet,
+  type PacketBody,
+} from "./packet.ts";
 
 /** The local ACK timeout: 4.096 us * 2^timeout (IBA 9.7.6.1.3). */
 export function ackTimeoutNs(timeout: number): number {
@@ -83,11 +96,8 @@ function* executeWqe(qp: Mlx5Qp, wr: IbSendWr): KGen<Outcome> {
       const payload = yield* gatherSgl(qp, wr.sgList);
       if (payload === null) return { status: "LOC_PROT_ERR", byteLen: 0 };
       if (qp.qpType === "UD") return sendUd(qp, wr, payload);
-      const body: PacketBody =
-        wr.opcode === "SEND"
-          ? { kind: "send", payload }
-          : { kind: "write", rkey: wr.rkey ?? 0, va: wr.remoteAddr ?? 0, payload };
-      const resp = yield* request(qp, body);
+      const bodies = messagePackets(qp, wr, payload);
+      const resp = yield* request(qp, bodies, bodies.length);
       return resp.status !== "SUCCESS" ? resp : OK(payload.length);
     }
     case "RDMA_READ": {
@@ -99,7 +109,8 @@ function* executeWqe(qp: Mlx5Qp, wr: IbSendWr): KGen<Outcome> {
         va: wr.remoteAddr ?? 0,
         length,
       };
-      return yield* requestAndScatter(qp, wr, body);
+      // The request takes one PSN per response packet.
+      return yield* requestAndScatter(qp, wr, body, packetCount(length, pathMtuOf(qp)));
     }
     case "ATOMIC_CMP_AND_SWP":
     case "ATOMIC_FETCH_AND_ADD": {
@@ -111,15 +122,32 @@ function* executeWqe(qp: Mlx5Qp, wr: IbSendWr): KGen<Outcome> {
         compareAdd: wr.compareAdd ?? 0n,
         swap: wr.swap ?? 0n,
       };
-      return yield* requestAndScatter(qp, wr, body);
+      return yield* requestAndScatter(qp, wr, body, 1);
     }
   }
 }
 
+/** A SEND or RDMA WRITE cut into path-MTU packets; the first WRITE packet has the RETH. */
+function messagePackets(qp: Mlx5Qp, wr: IbSendWr, payload: Uint8Array): PacketBody[] {
+  const reth = { rkey: wr.rkey ?? 0, va: wr.remoteAddr ?? 0, dmaLength: payload.length };
+  return segments(payload.length, pathMtuOf(qp)).map((seg): PacketBody => {
+    const part = payload.subarray(seg.offset, seg.offset + seg.length);
+    if (wr.opcode === "SEND") return { kind: "send", pos: seg.pos, payload: part };
+    return seg.offset === 0
+      ? { kind: "write", pos: seg.pos, reth, payload: part }
+      : { kind: "write", pos: seg.pos, payload: part };
+  });
+}
+
 /** RDMA READ and atomics: the response's data lands in the WQE's local buffers. */
-function* requestAndScatter(qp: Mlx5Qp, wr: IbSendWr, body: PacketBody): KGen<Outcome> {
+function* requestAndScatter(
+  qp: Mlx5Qp,
+  wr: IbSendWr,
+  body: PacketBody,
+  npsn: number,
+): KGen<Outcome> {
   if (qp.qpType !== "RC") return { status: "LOC_QP_OP_ERR", byteLen: 0 };
-  const resp = yield* request(qp, body);
+  const resp = yield* request(qp, [body], npsn);
   if (resp.status !== "SUCCESS") return resp;
   const data = resp.data ?? new Uint8Array(0);
   // The responder's data is written by the requester: a WQE fault on a local key.
@@ -130,7 +158,7 @@ function* requestAndScatter(qp: Mlx5Qp, wr: IbSendWr, body: PacketBody): KGen<Ou
 }
 
 function sendUd(qp: Mlx5Qp, wr: IbSendWr, payload: Uint8Array): Outcome {
-  if (payload.length > qp.pathMtu) return { status: "LOC_LEN_ERR", byteLen: 0 };
+  if (payload.length > pathMtuOf(qp)) return { status: "LOC_LEN_ERR", byteLen: 0 };
   qp.port.transmit({
     srcLid: qp.port.lid,
     srcQpn: qp.qpNum,
@@ -156,11 +184,43 @@ interface Response {
   readonly data?: Uint8Array;
 }
 
-/** Sends one RC request and waits for its answer, with the RNR and timeout retries. */
-function* request(qp: Mlx5Qp, body: PacketBody): KGen<Response> {
+/** What waiting for a message's answer came to. */
+type Answer = Response | "timeout" | "rnr";
+
+/**
+ * Sends one RC message (its packets take PSNs first .. first + npsn - 1) and waits for
+ * its answer, with the RNR and timeout retries; a retry resends the whole message.
+ */
+function* request(qp: Mlx5Qp, bodies: readonly PacketBody[], npsn: number): KGen<Response> {
   const k = qp.pd.uctx.k;
-  const psn = qp.nextPsn++;
-  const pkt: Packet = {
+  const first = qp.nextPsn;
+  qp.nextPsn += npsn;
+  let retries = 0;
+  let rnrRetries = 0;
+  for (;;) {
+    bodies.forEach((body, i) => {
+      qp.port.transmit(packetOf(qp, first + i, body));
+    });
+    const answer = yield* awaitAnswer(qp, first, first + npsn - 1);
+    if (answer === "timeout") {
+      k.event("qp_ack_timeout", { qpn: qp.qpNum, psn: first, retries });
+      if (++retries > qp.retryCnt) return { status: "RETRY_EXC_ERR", byteLen: 0 };
+      continue;
+    }
+    if (answer === "rnr") {
+      k.event("qp_rnr_nak", { qpn: qp.qpNum, psn: first });
+      if (qp.rnrRetry !== 7 && ++rnrRetries > qp.rnrRetry) {
+        return { status: "RNR_RETRY_EXC_ERR", byteLen: 0 };
+      }
+      yield* k.sleep(rnrTimerNs(qp.minRnrTimer));
+      continue;
+    }
+    return answer;
+  }
+}
+
+function packetOf(qp: Mlx5Qp, psn: number, body: PacketBody): Packet {
+  return {
     srcLid: qp.port.lid,
     srcQpn: qp.qpNum,
     dstLid: qp.destLid,
@@ -168,41 +228,62 @@ function* request(qp: Mlx5Qp, body: PacketBody): KGen<Response> {
     psn,
     body,
   };
-  let retries = 0;
-  let rnrRetries = 0;
+}
+
+/**
+ * Waits for the answer to the message with PSNs [first, last]: the ACK of its last
+ * packet, a NAK of any, or (a READ) its response packets in order. Each packet that
+ * arrives restarts the ACK timer.
+ */
+function* awaitAnswer(qp: Mlx5Qp, first: number, last: number): KGen<Answer> {
+  const parts: Uint8Array[] = [];
+  let next = first;
   for (;;) {
-    qp.port.transmit(pkt);
-    const answered = () => qp.destroyed || qp.state === "ERR" || hasAnswer(qp, psn);
+    const answered = () => qp.destroyed || qp.state === "ERR" || hasAnswer(qp, first, last);
     const left = yield* qp.respEvent.waitEventTimeout(answered, ackTimeoutNs(qp.timeout));
     if (qp.destroyed || qp.state === "ERR") return { status: "WR_FLUSH_ERR", byteLen: 0 };
-    if (left === 0) {
-      k.event("qp_ack_timeout", { qpn: qp.qpNum, psn, retries });
-      if (++retries > qp.retryCnt) return { status: "RETRY_EXC_ERR", byteLen: 0 };
+    if (left === 0) return "timeout";
+    const pkt = qp.responses.shift() as Packet;
+    const b = pkt.body;
+    if (b.kind === "read_resp") {
+      // A duplicate of a response already taken (after a resent READ) is dropped.
+      if (pkt.psn !== next) continue;
+      parts.push(b.payload);
+      next++;
+      if (endsMessage(b.pos)) return readData(parts);
       continue;
     }
-    const ack = takeAnswer(qp, psn);
-    if (ack.body.kind !== "ack") throw new Error("a request was queued as a response");
-    const syndrome = ack.body.syndrome;
-    if (syndrome === "rnr") {
-      k.event("qp_rnr_nak", { qpn: qp.qpNum, psn });
-      if (qp.rnrRetry !== 7 && ++rnrRetries > qp.rnrRetry) {
-        return { status: "RNR_RETRY_EXC_ERR", byteLen: 0 };
-      }
-      yield* k.sleep(rnrTimerNs(qp.minRnrTimer));
-      continue;
-    }
-    const data = ack.body.data;
-    return { status: NAK_STATUS[syndrome], byteLen: data?.length ?? 0, ...(data ? { data } : {}) };
+    if (b.kind !== "ack") throw new Error("a request was queued as a response");
+    if (b.syndrome === "rnr") return "rnr";
+    // A coalesced ACK of an earlier packet of the message says nothing yet.
+    if (b.syndrome === "ack" && pkt.psn !== last) continue;
+    const data = b.data;
+    return {
+      status: NAK_STATUS[b.syndrome],
+      byteLen: data?.length ?? 0,
+      ...(data ? { data } : {}),
+    };
   }
 }
 
-/** Answers to other PSNs (late answers to resent requests) are dropped. */
-function hasAnswer(qp: Mlx5Qp, psn: number): boolean {
-  while (qp.responses.length > 0 && (qp.responses[0] as Packet).psn !== psn) qp.responses.shift();
-  return qp.responses.length > 0;
+function readData(parts: readonly Uint8Array[]): Response {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const data = new Uint8Array(length);
+  let off = 0;
+  for (const p of parts) {
+    data.set(p, off);
+    off += p.length;
+  }
+  return { status: "SUCCESS", byteLen: length, data };
 }
 
-function takeAnswer(qp: Mlx5Qp, psn: number): Packet {
-  if (!hasAnswer(qp, psn)) throw new Error("no answer to take");
-  return qp.responses.shift() as Packet;
+/** Answers to PSNs outside [first, last] (late answers to earlier messages) are dropped. */
+function hasAnswer(qp: Mlx5Qp, first: number, last: number): boolean {
+  for (;;) {
+    const head = qp.responses[0];
+    if (head === undefined) return false;
+    if (head.psn >= first && head.psn <= last) return true;
+    qp.responses.shift();
+  }
 }
