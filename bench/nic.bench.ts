@@ -70,7 +70,7 @@ export function prefetch1GiB(): number {
   return seconds;
 }
 
-/** Simulated RDMA WRITE payload bytes per wall second, 1 MiB messages. */
+/** Simulated RDMA WRITE payload bytes per wall second, 1 MiB messages at path MTU 4096. */
 export function rdmaWriteMbPerSec(odp: boolean, messages = 64, size = 2 ** 20): number {
   const w = createWorld({ frames: 2 * (size / PAGE) + 4096, oracle: false });
   const [sh, ch] = w.hosts;
@@ -85,8 +85,9 @@ export function rdmaWriteMbPerSec(odp: boolean, messages = 64, size = 2 ** 20): 
     const s = yield* openSide(sh, sproc, { qpType: "RC", size, mrAccess: access });
     const c = yield* openSide(ch, cproc, { qpType: "RC", size, mrAccess: access });
     if (s instanceof VerbsError || c instanceof VerbsError) return;
-    yield* connectRc(s, sideAddress(c), IB_ACCESS_REMOTE_WRITE);
-    yield* connectRc(c, sideAddress(s), IB_ACCESS_REMOTE_WRITE);
+    // Like perftest's ib_write_bw, use the port's active MTU (IB_MTU_4096 on mlx5).
+    yield* connectRc(s, sideAddress(c), IB_ACCESS_REMOTE_WRITE, 0, 4096);
+    yield* connectRc(c, sideAddress(s), IB_ACCESS_REMOTE_WRITE, 0, 4096);
     t0 = performance.now();
     for (let i = 0; i < messages; i++) {
       ibvPostSend(c.qp, {

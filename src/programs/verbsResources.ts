@@ -113,12 +113,16 @@ export function* initQp(side: Side, qpAccessFlags: number): KGen<number> {
   return yield* ibvModifyQp(side.qp, { qpState: "INIT", qpAccessFlags });
 }
 
-/** RC: INIT (unless done already), RTR to `remote`, RTS. */
+/**
+ * RC: INIT (unless done already), RTR to `remote`, RTS. The path MTU defaults to
+ * ibv_rc_pingpong's (-m 1024); perftest-style programs pass the port's active MTU.
+ */
 export function* connectRc(
   side: Side,
   remote: SideAddress,
   qpAccessFlags: number,
   myPsn = 0,
+  pathMtu = 1024,
 ): KGen<number> {
   let ret = side.qp.state === "RESET" ? yield* initQp(side, qpAccessFlags) : 0;
   if (ret < 0) return ret;
@@ -127,7 +131,7 @@ export function* connectRc(
     destLid: remote.lid,
     destQpNum: remote.qpn,
     rqPsn: remote.psn,
-    pathMtu: 1024,
+    pathMtu,
     minRnrTimer: 12,
   });
   if (ret < 0) return ret;
