@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import type { BenchResult, BenchSuite } from "./result.ts";
 import { catalogBenchmarks } from "./catalog.bench.ts";
 import { exploreBenchmarks } from "./explore.bench.ts";
+import { dfsBenchmarks } from "./dfs.bench.ts";
 import { implicitSparseBenchmarks } from "./implicitSparse.bench.ts";
 import { itreeBenchmarks } from "./itree.bench.ts";
 import { mmBenchmarks } from "./mm.bench.ts";
@@ -19,6 +20,7 @@ const suites: BenchSuite[] = [
   { prefix: "mm.", run: mmBenchmarks },
   { prefix: "mm.", run: notifierBenchmarks },
   { prefix: "explore.", run: exploreBenchmarks },
+  { prefix: "explore.", run: dfsBenchmarks },
   { prefix: "catalog.", run: catalogBenchmarks },
   { prefix: "nic.", run: nicBenchmarks },
   { prefix: "nic.", run: implicitSparseBenchmarks },

@@ -8,18 +8,22 @@
  * PCT needs k, the expected step count: it is measured before the search by a few
  * calibration runs under uniform random scheduling and then fixed for every index, so
  * that no run's parameters depend on which other indices the same process ran. DFS
- * runs every schedule with seed S and is inherently sequential.
+ * runs every schedule with seed S and is inherently sequential; by default it prunes
+ * with sleep sets (see strategies/dfs.ts), which only bite on tasks that declare
+ * their footprints.
  */
-import type { RunResult } from "../sim/kernel.ts";
+import type { Kernel, RunResult } from "../sim/kernel.ts";
 import { UniformRandom } from "../sim/strategies/uniformRandom.ts";
 import type { Strategy } from "../sim/strategy.ts";
 import type { InternalError, Violation } from "../sim/violation.ts";
 import type { FaultPlan } from "./faults.ts";
 import { primaryViolation, runScenario, type Scenario, type ScenarioContext } from "./scenario.ts";
-import { DfsSearch } from "./strategies/dfs.ts";
+import { DfsSearch, runTruncated } from "./strategies/dfs.ts";
 import { PCT_DEFAULT_DEPTH, Pct } from "./strategies/pct.ts";
 
 export type StrategyName = "random" | "pct" | "dfs";
+
+export type DfsReduction = "sleep-sets" | "none";
 
 export const STRATEGY_NAMES: readonly StrategyName[] = ["random", "pct", "dfs"];
 
@@ -42,6 +46,8 @@ export interface ExploreOptions {
   readonly pctSteps?: number;
   /** DFS preemption bound. Default 2. */
   readonly preemptionBound?: number;
+  /** DFS partial-order reduction: "sleep-sets" (default) or "none". */
+  readonly reduction?: DfsReduction;
   /** Stop at the first failing index. Default true. */
   readonly stopAtFirst?: boolean;
   readonly design?: string;
@@ -91,8 +97,12 @@ export interface ExploreResult {
   readonly pctSteps?: number;
   /** DFS: distinct complete schedules run. */
   readonly distinctSchedules?: number;
-  /** DFS: whether every schedule under the preemption bound was run. */
+  /** DFS: whether every schedule under the preemption bound was run or shown covered. */
   readonly exhausted?: boolean;
+  /** DFS: alternatives never tried because sleep sets showed them covered. */
+  readonly prunedBranches?: number;
+  /** DFS: runs stopped early because sleep sets showed the rest covered. */
+  readonly prunedRuns?: number;
 }
 
 /** The seed of schedule `index` in a search with base seed `base`. */
@@ -211,18 +221,27 @@ function exploreSeeds(
 function exploreDfs(scenario: Scenario, options: ExploreOptions): ExploreResult {
   const seed = options.seed ?? 0;
   const stopAtFirst = options.stopAtFirst ?? true;
-  const search = new DfsSearch(options.preemptionBound ?? 2);
+  const sleepSets = (options.reduction ?? "sleep-sets") === "sleep-sets";
+  const search = new DfsSearch(options.preemptionBound ?? 2, { sleepSets });
   const tally = new Tally();
-  for (let i = 0; i < options.schedules; i++) {
+  let i = 0;
+  while (i < options.schedules) {
     const pick = search.nextRun();
     if (pick === null) break;
-    const failed = tally.add(i, seed, runScenario(scenario, contextFor(options, seed, pick)));
-    search.finishRun();
-    if (failed && stopAtFirst) break;
+    const attach = (k: Kernel): void => {
+      pick.attach(k);
+    };
+    const run = runScenario(scenario, { ...contextFor(options, seed, pick), onKernel: attach });
+    // A run sleep sets stopped early is no schedule: its outcome means nothing.
+    if (!search.finishRun(runTruncated(run.kernel, run.result))) continue;
+    if (tally.add(i++, seed, run) && stopAtFirst) break;
   }
+  const { prunedBranches, prunedRuns } = search.stats;
   return finish(scenario, options, "dfs", tally, {
     distinctSchedules: search.schedules,
     exhausted: search.exhausted,
+    prunedBranches,
+    prunedRuns,
   });
 }
 

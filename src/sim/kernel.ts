@@ -17,6 +17,7 @@
  * other than idle ones (a kworker without work), are a deadlock.
  */
 import { VirtualClock } from "./clock.ts";
+import { taskKey, type FootprintRecorder } from "./footprint.ts";
 import { Kasan } from "./kasan.ts";
 import { Lockdep } from "./lockdep.ts";
 import { Prng } from "./rng.ts";
@@ -123,6 +124,10 @@ export class Kernel {
   private schedule = new Uint32Array(1024);
   private readonly globals = new Map<KernelGlobal<unknown>, unknown>();
   private started = false;
+  /** Set only while a systematic search records step footprints (see footprint.ts). */
+  private footprints: FootprintRecorder | null = null;
+  /** Tasks that promised to record what they touch (`declareFootprint`). */
+  private readonly footprintTasks = new Set<Task>();
 
   constructor(options: KernelOptions = {}) {
     this.seed = options.seed ?? 0;
@@ -164,6 +169,7 @@ export class Kernel {
   shouldFail(site: string): boolean {
     const p = this.faultSites.get(site);
     if (p === undefined || p <= 0 || !this.faultsArmed) return false;
+    this.footprints?.touch("kernel.rng"); // the order of draws decides which visits fail
     if (!this.rng.chance(p)) return false;
     return this.injectFault(site);
   }
@@ -198,6 +204,7 @@ export class Kernel {
   /** Creates a runnable task. A task spawned by a running task records it as parent. */
   spawn(name: string, group: TaskGroup, fn: TaskFn): Task {
     const id = this.tasks.length;
+    this.footprints?.touch("kernel.tasks"); // ids follow spawn order
     const task = new Task(id, name, group, this.current);
     task.body = fn(task);
     this.tasks.push(task);
@@ -212,6 +219,25 @@ export class Kernel {
     return this.tasks;
   }
 
+  /** Feeds `recorder` every step's footprint from now on (before `run`). */
+  recordFootprints(recorder: FootprintRecorder): void {
+    this.footprints = recorder;
+  }
+
+  /**
+   * Promises that `task` touches shared state only through kernel primitives and
+   * blocking locks, or under `touch(key)`: its steps get precise footprints instead of
+   * being opaque. See footprint.ts for what is recorded without help.
+   */
+  declareFootprint(task: Task): void {
+    this.footprintTasks.add(task);
+  }
+
+  /** The current step touches the shared object named `key` (free unless recording). */
+  touch(key: string): void {
+    this.footprints?.touch(key);
+  }
+
   /**
    * Marks the current task blocked on `channel`; the caller must `yield` next. With
    * `timeoutNs`, the task wakes by itself then with `timedOut` set.
@@ -221,6 +247,7 @@ export class Kernel {
     if (task.atomicDepth > 0 && channel.idle !== true && !(channel instanceof SpinWait)) {
       this.reportSleepInAtomic(task, channel.describe());
     }
+    if (this.footprints !== null) this.touchTask(task, timeoutNs !== undefined);
     task.state = "blocked";
     task.waitingOn = channel;
     task.timedOut = false;
@@ -239,6 +266,7 @@ export class Kernel {
 
   /** try_to_wake_up(): makes a blocked task runnable. Returns false if it was not blocked. */
   wake(task: Task): boolean {
+    if (this.footprints !== null) this.touchTask(task, false);
     if (task.state !== "blocked") return false;
     this.makeRunnable(task);
     return true;
@@ -265,6 +293,7 @@ export class Kernel {
     const me = this.currentTask();
     if (task === me) throw new Error(`${me.label} joins itself`);
     this.mightSleep("join");
+    if (this.footprints !== null) this.touchTask(task, false);
     while (task.state !== "done") {
       task.joiners.push(me);
       this.block({ describe: () => `join of ${task.label}` });
@@ -277,6 +306,7 @@ export class Kernel {
    * a task that has not started yet never runs.
    */
   kill(task: Task): void {
+    if (this.footprints !== null) this.touchTask(task, false);
     task.fatalSignal = true;
     if (task.state === "blocked" && task.killableWait) this.makeRunnable(task);
   }
@@ -288,6 +318,7 @@ export class Kernel {
    */
   exitToUserMode(): void {
     const task = this.current;
+    if (task !== null && this.footprints !== null) this.touchTask(task, false);
     if (task?.fatalSignal === true) throw new TaskExit(task.label);
   }
 
@@ -316,6 +347,7 @@ export class Kernel {
       details,
     });
     this.event("violation", { kind, message });
+    this.footprints?.opaque(); // which step reports may hang on orders no key records
     if (this.stopOnViolation) this.stopped = true;
   }
 
@@ -341,7 +373,10 @@ export class Kernel {
     this.started = true;
     let status: RunStatus = "ok";
     while (!this.stopped) {
-      if (this.clock.hasDue()) this.clock.fireDue();
+      if (this.clock.hasDue()) {
+        this.clock.fireDue();
+        this.footprints?.opaque(); // timers act outside any step: blame the last one
+      }
       if (this.runnable.length === 0) {
         if (this.clock.jumpToNextTimer()) continue;
         this.checkDeadlock();
@@ -351,6 +386,7 @@ export class Kernel {
         status = "step_bound";
         break;
       }
+      if (this.footprints?.covered(this.runnable, this.stepCount) === true) break;
       this.runStep(this.strategy.pick(this.runnable, this.stepCount));
     }
     if (this.internalError !== null) status = "internal_error";
@@ -375,6 +411,7 @@ export class Kernel {
     }
     this.schedule[step] = task.id;
     this.current = task;
+    if (this.footprints !== null) this.beginFootprint(task);
     let result: IteratorResult<string | undefined, void>;
     try {
       if (!task.started) {
@@ -383,6 +420,7 @@ export class Kernel {
       }
       result = task.body.next();
     } catch (error) {
+      if (this.footprints !== null) this.touchHeldLocks(task);
       this.current = null;
       this.stepCount++;
       this.taskFailed(task, error, step);
@@ -397,6 +435,7 @@ export class Kernel {
         label: result.done === true ? "exit" : (result.value ?? ""),
       });
     }
+    if (this.footprints !== null) this.touchHeldLocks(task);
     this.current = null;
     this.stepCount++;
     if (result.done === true) this.finish(task);
@@ -424,6 +463,7 @@ export class Kernel {
   }
 
   private finish(task: Task): void {
+    if (this.footprints !== null) this.touchTask(task, false);
     if (task.state === "runnable") this.removeRunnable(task);
     task.state = "done";
     task.endStep = this.stepCount;
@@ -446,6 +486,27 @@ export class Kernel {
   private removeRunnable(task: Task): void {
     const i = this.runnable.indexOf(task);
     if (i >= 0) this.runnable.splice(i, 1);
+  }
+
+  private beginFootprint(task: Task): void {
+    const recorder = this.footprints as FootprintRecorder;
+    recorder.begin(task, this.footprintTasks.has(task));
+    // Locks held on entry cover a release in this step; the first step reads the signal.
+    this.touchHeldLocks(task);
+    if (!task.started) recorder.touch(taskKey(task));
+  }
+
+  /** Held locks, including one being waited for: acquiring and releasing both write it. */
+  private touchHeldLocks(task: Task): void {
+    const recorder = this.footprints as FootprintRecorder;
+    for (const held of task.heldLocks) recorder.touch(`lock:${held.lock.name}`);
+  }
+
+  /** A step reads or writes `task`'s run state; arming its timeout also orders timers. */
+  private touchTask(task: Task, armsTimer: boolean): void {
+    const recorder = this.footprints as FootprintRecorder;
+    recorder.touch(taskKey(task));
+    if (armsTimer) recorder.touch("kernel.clock");
   }
 
   private reportSleepInAtomic(task: Task, what: string): void {

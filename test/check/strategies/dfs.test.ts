@@ -59,3 +59,17 @@ test("DFS with one preemption finds the lost wake-up deadlock", () => {
   assert.equal(none.found, false);
   assert.equal(none.exhausted, true);
 });
+
+test("DFS without sleep sets or with them prunes nothing on tasks that declare no footprint", () => {
+  for (const reduction of ["none", "sleep-sets"] as const) {
+    const r = explore(interleavingsScenario(3, 2), {
+      strategy: "dfs",
+      schedules: 10_000,
+      preemptionBound: Infinity,
+      reduction,
+    });
+    assert.equal(r.distinctSchedules, 90, reduction);
+    assert.equal(r.prunedBranches, 0);
+    assert.equal(r.prunedRuns, 0);
+  }
+});
