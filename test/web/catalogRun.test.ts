@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS } from "./fixtures/chromium.ts";
-import { catalogEntry } from "../../src/check/catalog/catalog.ts";
+import { catalogEntry, entryDefects } from "../../src/check/catalog/catalog.ts";
 import { explore } from "../../src/check/explore.ts";
 import { failureArtifacts } from "../../src/cli/failureArtifacts.ts";
 import { buildViewer } from "../../src/output/viewerBuild.ts";
@@ -29,7 +29,7 @@ test(
       strategy: "random",
       schedules: 2000,
       design: entry.design,
-      defects: [entry.id],
+      defects: entryDefects(entry),
     });
     const failure = found.firstFailure;
     assert.ok(failure, "the explorer did not find the defect");
@@ -41,7 +41,7 @@ test(
         schedule: failure.schedule,
         strategy: "random",
         design: entry.design,
-        defects: [entry.id],
+        defects: entryDefects(entry),
       },
       join(scratch, "out"),
     );

@@ -13,6 +13,8 @@ import { faultVsDereg } from "./scenarios/faultVsDereg.ts";
 import { faultVsExit } from "./scenarios/faultVsExit.ts";
 import { faultVsInvalidate } from "./scenarios/faultVsInvalidate.ts";
 import { hugetlbVmaReplaced } from "./scenarios/hugetlbVmaReplaced.ts";
+import { ODP_UNMAP_TAKES_MUTEX } from "../../rdma/core/odp/classicDesign.ts";
+import { implicitChildDoubleInvalidate } from "./scenarios/implicitChildDoubleInvalidate.ts";
 import { implicitChildReap } from "./scenarios/implicitChildReap.ts";
 import { implicitChildVsExit } from "./scenarios/implicitChildVsExit.ts";
 import { oomVsOdp } from "./scenarios/oomVsOdp.ts";
@@ -35,6 +37,12 @@ export interface CatalogEntry {
   readonly scenario: Scenario;
   /** The violation kind the oracles are expected to report. */
   readonly expected: string;
+  /**
+   * Other catalog defects of the kernel this bug lived in, whose later fixes would hide
+   * it: both the run with the defect and the fixed run switch them on, so the entry is
+   * explored in its own era. Absent when the model's fixed kernel is era enough.
+   */
+  readonly era?: readonly string[];
 }
 
 const ODP_CATALOG: readonly CatalogEntry[] = [
@@ -50,9 +58,12 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "(still empty) MTT entries, then waits for umem_mutex to unmap the pages. Without " +
       "the retry check the fault writes the doomed page into the MTT first; the " +
       "invalidation then unmaps and the CPU frees the page, while the device still " +
-      "translates to it.",
+      "translates to it. Once the zap and the unmap share one hold of umem_mutex (#14's " +
+      "fix), the MTT write fills in only what is still mapped and the check is no longer " +
+      "the last line, so the entry runs in the era of split holds.",
     scenario: faultVsInvalidate,
     expected: "device_use_after_free",
+    era: [ODP_UNMAP_TAKES_MUTEX],
   },
   {
     id: "classic-no-live-check",
@@ -240,6 +251,24 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
     expected: "lost_device_write",
   },
   {
+    id: ODP_UNMAP_TAKES_MUTEX,
+    number: 14,
+    design: "classic",
+    title: "device zap and DMA unmap under separate holds of umem_mutex",
+    fix: "RDMA/odp: Lift umem_mutex out of ib_umem_odp_unmap_dma_pages() (v5.4-rc)",
+    race:
+      "In v5.3 mlx5_ib_invalidate_range zapped the MTT under umem_mutex, let it go, had " +
+      "ib_umem_odp_unmap_dma_pages take it again, and then tested an implicit child's " +
+      "npages == 0 && !dying with no lock at all. Two invalidations of one child (two " +
+      "threads discarding the same page) both see the emptied child not dying, both set " +
+      "dying, both count it in the parent's num_leaf_free and both schedule its one " +
+      "work: the work runs once, num_leaf_free never returns to zero, and deregistering " +
+      "the parent waits for ever. The fix holds the mutex across the zap, the unmap and " +
+      "the test.",
+    scenario: implicitChildDoubleInvalidate,
+    expected: "deadlock",
+  },
+  {
     id: "hugetlb-checked-at-registration-only",
     number: 15,
     design: "interval",
@@ -304,4 +333,22 @@ export function scenarioByName(name: string): Scenario | undefined {
 /** Every scenario the catalog uses, by name. */
 export function catalogScenarios(): Map<string, Scenario> {
   return new Map(CATALOG.map((e) => [e.scenario.name, e.scenario] as const));
+}
+
+/** The defects a run of `entry` switches on: its era's, then its own unless `fixed`. */
+export function entryDefects(entry: CatalogEntry, fixed = false): string[] {
+  return fixed ? [...(entry.era ?? [])] : [...(entry.era ?? []), entry.id];
+}
+
+/**
+ * `defects` with the era of each catalog defect among them added in front (see
+ * CatalogEntry.era), duplicates dropped: what a user's `--defect ID` means.
+ */
+export function withEra(defects: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const id of defects) {
+    for (const d of catalogEntry(id)?.era ?? []) if (!out.includes(d)) out.push(d);
+    if (!out.includes(id)) out.push(id);
+  }
+  return out;
 }

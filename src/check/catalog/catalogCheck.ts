@@ -11,7 +11,7 @@ import { exploreParallel } from "../parallel.ts";
 import type { Scenario } from "../scenario.ts";
 import { catalogScenarioRef } from "./scenarioRefs.ts";
 import { shrink } from "../shrink.ts";
-import type { CatalogEntry } from "./catalog.ts";
+import { entryDefects, type CatalogEntry } from "./catalog.ts";
 
 export interface CatalogCheckOptions {
   /** Schedules per search. Default 20,000. */
@@ -65,11 +65,11 @@ export async function catalogCheck(
   for (const entry of entries) {
     const base = { strategy, schedules: budget, seed, design: entry.design } as const;
     const t0 = performance.now();
-    const buggy = await search(entry.scenario, { ...base, defects: [entry.id] }, workers);
+    const buggy = await search(entry.scenario, { ...base, defects: entryDefects(entry) }, workers);
     const t1 = performance.now();
     const fixed = await search(
       entry.scenario,
-      { ...base, defects: [], stopAtFirst: false },
+      { ...base, defects: entryDefects(entry, true), stopAtFirst: false },
       workers,
     );
     const t2 = performance.now();
@@ -85,7 +85,7 @@ export async function catalogCheck(
           seed: failure.seed,
           schedule: failure.schedule,
           design: entry.design,
-          defects: [entry.id],
+          defects: entryDefects(entry),
         },
         { maxRuns: 300 },
       );

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CATALOG } from "../../../src/check/catalog/catalog.ts";
+import { CATALOG, entryDefects, withEra } from "../../../src/check/catalog/catalog.ts";
 import { explore } from "../../../src/check/explore.ts";
 
 // A defect counts as found only when uniform random exploration of its scenario, from
@@ -14,7 +14,7 @@ for (const entry of CATALOG) {
       strategy: "random",
       schedules: BUDGET,
       design: entry.design,
-      defects: [entry.id],
+      defects: entryDefects(entry),
     });
     assert.equal(r.firstInternalError, null);
     assert.ok(r.found, `${entry.id} not found in ${BUDGET} schedules`);
@@ -26,7 +26,7 @@ for (const entry of CATALOG) {
       strategy: "random",
       schedules: BUDGET,
       design: entry.design,
-      defects: [],
+      defects: entryDefects(entry, true),
       stopAtFirst: false,
     });
     assert.equal(r.firstInternalError, null);
@@ -38,4 +38,15 @@ test("catalog ids are unique and every entry cites a fix", () => {
   const ids = CATALOG.map((e) => e.id);
   assert.equal(new Set(ids).size, ids.length);
   for (const e of CATALOG) assert.ok(e.fix.length > 0 && e.race.length > 0, e.id);
+});
+
+test("a catalog defect brings its era: --defect classic-no-retry-check runs with split umem_mutex holds", () => {
+  assert.deepEqual(withEra(["classic-no-retry-check"]), [
+    "odp-unmap-takes-umem-mutex",
+    "classic-no-retry-check",
+  ]);
+  assert.deepEqual(withEra(["classic-no-live-check", "odp-unmap-takes-umem-mutex"]), [
+    "classic-no-live-check",
+    "odp-unmap-takes-umem-mutex",
+  ]);
 });

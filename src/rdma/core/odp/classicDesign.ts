@@ -6,10 +6,12 @@
  * umem_odp.c, v5.3 with seed 000 applied. An implicit root (no range, no lists) joins
  * the per_mm of its mm like any umem but stays out of the tree; each child shares the
  * root's per_mm and sits in its tree, so invalidations reach children through the one
- * mmu_notifier, and the per_mm lives until the last of them is released. In this
- * generation unmap takes umem_mutex itself, so the driver's zap of the device page
- * table (before it) and the DMA unmap are two separate holds of the mutex; the
- * interval design lifted the mutex out.
+ * mmu_notifier, and the per_mm lives until the last of them is released.
+ *
+ * v5.3's unmap took umem_mutex itself, so the driver zapped the device page table under
+ * one hold and the DMA unmap ran under another; "RDMA/odp: Lift umem_mutex out of
+ * ib_umem_odp_unmap_dma_pages()" (v5.4-rc) made the caller hold it across both. The
+ * model runs the fixed form; catalog defect #14 (ODP_UNMAP_TAKES_MUTEX) restores v5.3.
  */
 import { EFAULT, EINVAL } from "../../../sim/errno.ts";
 import type { KGen } from "../../../sim/task.ts";
@@ -77,11 +79,39 @@ function newUmem(
   return umem;
 }
 
-/** ib_umem_odp_unmap_dma_pages(), v5.3: takes umem_mutex itself. */
+/** Catalog defect #14: ib_umem_odp_unmap_dma_pages() takes umem_mutex itself (v5.3). */
+export const ODP_UNMAP_TAKES_MUTEX = "odp-unmap-takes-umem-mutex";
+
+/** Whether this run's unmap takes umem_mutex itself (v5.3) rather than its caller. */
+export function unmapTakesMutex(umem: ClassicUmemOdp): boolean {
+  return umem.context.k.hasDefect(ODP_UNMAP_TAKES_MUTEX);
+}
+
+/**
+ * ib_umem_odp_unmap_dma_pages(): the caller holds umem_mutex (lockdep_assert_held),
+ * except under catalog defect #14, where it takes the mutex itself as v5.3 did.
+ */
 export function* classicUnmapDmaPages(umem: ClassicUmemOdp, virt: number, bound: number): KGen {
+  if (!unmapTakesMutex(umem)) {
+    umem.umemMutex.assertHeld();
+    unmapDmaPagesLocked(umem, virt, bound);
+    return;
+  }
   yield* umem.umemMutex.lock();
   unmapDmaPagesLocked(umem, virt, bound);
   umem.umemMutex.unlock();
+}
+
+/** Unmaps [virt, bound) with umem_mutex held around it by whichever side the era says. */
+export function* classicUnmapDmaPagesLocking(
+  umem: ClassicUmemOdp,
+  virt: number,
+  bound: number,
+): KGen {
+  const callerLocks = !unmapTakesMutex(umem);
+  if (callerLocks) yield* umem.umemMutex.lock();
+  yield* classicUnmapDmaPages(umem, virt, bound);
+  if (callerLocks) umem.umemMutex.unlock();
 }
 
 export const classicDesign: UmemOdpDesign<ClassicUmemOdp> = {
@@ -127,10 +157,12 @@ export const classicDesign: UmemOdpDesign<ClassicUmemOdp> = {
     return child;
   },
 
-  unmapDmaPages: classicUnmapDmaPages,
+  unmapDmaPages: classicUnmapDmaPagesLocking,
 
   *release(umem) {
-    if (!umem.isImplicitOdp) yield* classicUnmapDmaPages(umem, ibUmemStart(umem), ibUmemEnd(umem));
+    if (!umem.isImplicitOdp) {
+      yield* classicUnmapDmaPagesLocking(umem, ibUmemStart(umem), ibUmemEnd(umem));
+    }
     yield* removeUmemFromPerMm(umem);
     yield* putPerMm(umem);
     mmdrop(umem.owningMm);

@@ -37,7 +37,11 @@ import { WaitQueueHead } from "../../../sim/sync/waitQueue.ts";
 import { systemWorkqueue, WorkStruct } from "../../../sim/sync/workqueue.ts";
 import type { KGen } from "../../../sim/task.ts";
 import type { IbPd } from "../../core/ibPd.ts";
-import { classicDesign, classicUnmapDmaPages } from "../../core/odp/classicDesign.ts";
+import {
+  classicDesign,
+  classicUnmapDmaPages,
+  unmapTakesMutex,
+} from "../../core/odp/classicDesign.ts";
 import type { IbUcontextPerMm } from "../../core/odp/classicPerMm.ts";
 import { ClassicUmemOdp } from "../../core/odp/classicUmemOdp.ts";
 import { forEachUmemInRange } from "../../core/odp/perMm.ts";
@@ -259,12 +263,25 @@ function queueLeafFree(odp: ClassicUmemOdp, imr: Mlx5IbMr): void {
 }
 
 /**
- * The tail of mlx5_ib_invalidate_range() for a child: once an invalidation leaves it
- * without pages, it dies (unless it already does) and is freed by work.
+ * The tail of mlx5_ib_invalidate_range() for a child, under umem_mutex: once an
+ * invalidation leaves it without pages, it dies (unless it already does) and is freed
+ * by work.
  */
 export function mlx5ImplicitChildEmptied(odp: ClassicUmemOdp, mr: Mlx5IbMr): void {
+  odp.umemMutex.assertHeld();
   const imr = mr.parent;
   if (odp.npages === 0 && imr !== null && !odp.dying) queueLeafFree(odp, imr);
+}
+
+/**
+ * The same tail as v5.3 ran it (catalog defect #14), after the mutex was dropped: the
+ * test and the WRITE_ONCE of dying are apart, so two invalidations can both pass it.
+ */
+export function* mlx5ImplicitChildEmptiedUnlocked(odp: ClassicUmemOdp, mr: Mlx5IbMr): KGen {
+  const imr = mr.parent;
+  if (odp.npages !== 0 || imr === null || odp.dying) return;
+  yield "if (!npages && mr->parent && !dying)";
+  queueLeafFree(odp, imr);
 }
 
 /**
@@ -296,9 +313,16 @@ function* mrLeafFreeAction(odp: ClassicUmemOdp): KGen {
 function* mrLeafFree(umem: ClassicUmemOdp, imr: Mlx5IbMr): KGen {
   const mr = umem.driverPrivate;
   if (!(mr instanceof Mlx5IbMr) || mr.parent !== imr) return;
+  if (unmapTakesMutex(umem)) {
+    // v5.3 (catalog defect #14): dying is read and written outside umem_mutex.
+    yield* classicUnmapDmaPages(umem, ibUmemStart(umem), ibUmemEnd(umem));
+    if (!umem.dying) queueLeafFree(umem, imr);
+    return;
+  }
+  yield* umem.umemMutex.lock();
   yield* classicUnmapDmaPages(umem, ibUmemStart(umem), ibUmemEnd(umem));
-  if (umem.dying) return;
-  queueLeafFree(umem, imr);
+  if (!umem.dying) queueLeafFree(umem, imr);
+  umem.umemMutex.unlock();
 }
 
 /**

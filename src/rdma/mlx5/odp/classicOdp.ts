@@ -26,7 +26,11 @@ import { EAGAIN, EFAULT, EINVAL } from "../../../sim/errno.ts";
 import { NSEC_PER_MSEC } from "../../../sim/clock.ts";
 import type { KGen } from "../../../sim/task.ts";
 import { setInvalidateStartMap, setPairEndsOnFailedStart } from "../../../mm/notifier/srcu.ts";
-import { classicDesign } from "../../core/odp/classicDesign.ts";
+import {
+  classicDesign,
+  classicUnmapDmaPages,
+  unmapTakesMutex,
+} from "../../core/odp/classicDesign.ts";
 import {
   ClassicUmemOdp,
   ibUmemMmuNotifierRetry,
@@ -53,6 +57,7 @@ import {
   mlx5IbAllocImplicitMr,
   mlx5IbFreeImplicitMr,
   mlx5ImplicitChildEmptied,
+  mlx5ImplicitChildEmptiedUnlocked,
 } from "./classicImplicit.ts";
 import { MLX5_IB_UPD_XLT_ZAP, mlx5IbUpdateXlt } from "../umr.ts";
 import type { Mlx5OdpDesign, PagefaultFlags } from "./mlx5OdpDesign.ts";
@@ -61,24 +66,46 @@ import { zapBlocks } from "./zapBlocks.ts";
 /** MMU_NOTIFIER_TIMEOUT: how long a fault waits for a racing invalidation. */
 export const MMU_NOTIFIER_TIMEOUT_NS = 1000 * NSEC_PER_MSEC;
 
-/** mlx5_ib_invalidate_range(), v5.3: zap mapped MTT blocks, then unmap the pages. */
+/**
+ * mlx5_ib_invalidate_range(): zap the mapped MTT blocks, unmap the pages (marking
+ * written ones dirty), and queue the freeing of an implicit child left without pages,
+ * all under one hold of umem_mutex. v5.3 (catalog defect #14) zapped under one hold,
+ * unmapped under another and tested the child with none, so two invalidations of one
+ * child could both queue its freeing ("RDMA/odp: Lift umem_mutex out of
+ * ib_umem_odp_unmap_dma_pages()"):
+ *
+ *   CPU0 invalidate                      CPU1 invalidate
+ *                                        unmap: npages drops to 0
+ *                                        npages == 0 && !dying
+ *   unmap: nothing left
+ *   npages == 0 && !dying
+ *   dying = 1; num_leaf_free++           dying = 1; num_leaf_free++
+ *   schedule_work(&odp->work)            schedule_work(&odp->work)
+ *                 one work counted twice: dereg waits for num_leaf_free forever
+ */
 export function* mlx5IbInvalidateRange(umem: IbUmemOdp, start: number, end: number): KGen {
   const k = umem.context.k;
   if (!k.kasan.check(umem, "mlx5_ib_invalidate_range reads umem->private")) return;
   const mr = umem.driverPrivate;
-  if (!(mr instanceof Mlx5IbMr)) return;
+  if (!(mr instanceof Mlx5IbMr) || !(umem instanceof ClassicUmemOdp)) return;
   if (!k.kasan.check(mr, "mlx5_ib_invalidate_range uses mr")) return;
   const from = Math.max(ibUmemStart(umem), start);
   const to = Math.min(ibUmemEnd(umem), end);
   if (from >= to) return;
+  const split = unmapTakesMutex(umem);
+  yield* umem.umemMutex.lock();
   for (const [blkStart, count] of zapBlocks(umem, from, to)) {
     yield* mlx5IbUpdateXlt(mr, blkStart, count, MLX5_IB_UPD_XLT_ZAP);
   }
+  if (split) umem.umemMutex.unlock();
   // The device no longer sees the pages: unmap them and mark written ones dirty.
-  if (!(umem instanceof ClassicUmemOdp)) return;
-  yield* classicDesign.unmapDmaPages(umem, from, to);
-  // An implicit child left without pages is freed.
+  yield* classicUnmapDmaPages(umem, from, to);
+  if (split) {
+    yield* mlx5ImplicitChildEmptiedUnlocked(umem, mr);
+    return;
+  }
   mlx5ImplicitChildEmptied(umem, mr);
+  umem.umemMutex.unlock();
 }
 
 /**
