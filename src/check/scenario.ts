@@ -46,6 +46,11 @@ export interface Scenario {
    * schedule and faults only.
    */
   readonly parts?: readonly string[];
+  /**
+   * The scenario file it was loaded from, if any (as the user named it): a replay token
+   * records it, so `odpsim replay` can load the file again (the hash checks it is the same).
+   */
+  readonly file?: string;
   /** A fresh kernel with the scenario's tasks spawned, not yet run. */
   build(ctx: ScenarioContext): Kernel;
   /** Oracles that judge the finished run (a lost update, a leak at teardown). */

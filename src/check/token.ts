@@ -7,7 +7,8 @@
  *     { v: 1, sc: scenario name, h: scenario hash, de: design or null, df: [defects],
  *       st: strategy that found it, sd: seed, s: schedule,
  *       f: fault plan { s: [sites], p: probability, x: [suppressed numbers] } (optional),
- *       o: [scenario parts the run leaves out] (optional) }
+ *       o: [scenario parts the run leaves out] (optional),
+ *       fl: the scenario file, for a scenario loaded from one (optional) }
  *
  * The schedule is run-length encoded, `task*count` runs joined by commas (`0*17,1*4,0`),
  * since a shrunk schedule is mostly long runs of one task. The hash is the first 16 hex
@@ -40,6 +41,8 @@ export interface ReplayTokenData {
   readonly faults: FaultPlan | null;
   /** The scenario parts the run leaves out (shrinking's doing). */
   readonly omit: readonly string[];
+  /** The scenario file to load the scenario from, or null for a built-in scenario. */
+  readonly file: string | null;
 }
 
 export type TokenErrorReason =
@@ -139,6 +142,7 @@ export function encodeToken(scenario: Scenario, input: TokenInput): string {
     s: encodeSchedule(input.schedule),
     ...(hasFaults(input.faults) ? { f: encodeFaults(input.faults) } : {}),
     ...(input.omit === undefined || input.omit.length === 0 ? {} : { o: [...input.omit] }),
+    ...(scenario.file === undefined ? {} : { fl: scenario.file }),
   };
   return PREFIX + Buffer.from(JSON.stringify(body), "utf8").toString("base64url");
 }
@@ -246,6 +250,7 @@ export function decodeToken(token: string): ReplayTokenData {
     schedule: decodeSchedule(field(b, "s", "schedule", isString)),
     faults: decodeFaults(b.f),
     omit: b.o === undefined ? [] : field(b, "o", "parts left out", isStrings),
+    file: b.fl === undefined ? null : field(b, "fl", "scenario file", isString),
   };
 }
 

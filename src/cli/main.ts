@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import pc from "picocolors";
-import { CATALOG, catalogScenarios } from "../check/catalog/catalog.ts";
+import { CATALOG, catalogScenarios, entryDefects, withEra } from "../check/catalog/catalog.ts";
 import { catalogCheck } from "../check/catalog/catalogCheck.ts";
 import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
 import type { Scenario } from "../check/scenario.ts";
@@ -14,6 +14,7 @@ import {
   explore,
   type ExploreOptions,
   type ExploreResult,
+  type DfsReduction,
   type StrategyName,
 } from "../check/explore.ts";
 import { exploreParallel } from "../check/parallel.ts";
@@ -21,13 +22,13 @@ import type { ScenarioRef } from "../check/scenarioRef.ts";
 import { formatShard, parseShard, ShardSpecError, type Shard } from "../check/shard.ts";
 import { resolve } from "node:path";
 import { FAULT_SITES, type FaultPlan } from "../check/faults.ts";
-import { TokenError, replayToken } from "../check/token.ts";
+import { TokenError, decodeToken, replayToken, type ScenarioLookup } from "../check/token.ts";
 import { writeFileSync } from "node:fs";
 import { serializeChromeTrace, toChromeTrace } from "../output/perfetto.ts";
 import { loadScenario, type CompiledScenario } from "../scenario/compile.ts";
 import { ScenarioError } from "../scenario/errors.ts";
 import { checkOverrides, effectiveConfig, renderRunReport, runOnce } from "../scenario/runOnce.ts";
-import { failureArtifacts } from "./failureArtifacts.ts";
+import { failureArtifacts, type FailureArtifacts } from "./failureArtifacts.ts";
 import { viewCommand } from "./view.ts";
 
 export const EXIT_OK = 0;
@@ -56,6 +57,11 @@ function intOption(name: string, min: number, max: number) {
 function strategyOption(value: string): StrategyName {
   if (value === "random" || value === "pct" || value === "dfs") return value;
   throw new InvalidArgumentError(`--strategy must be random, pct or dfs, got "${value}"`);
+}
+
+function reductionOption(value: string): DfsReduction {
+  if (value === "sleep-sets" || value === "none") return value;
+  throw new InvalidArgumentError(`--reduction must be sleep-sets or none, got "${value}"`);
 }
 
 function rateOption(value: string): number {
@@ -152,7 +158,7 @@ async function runDemo(budget: number): Promise<number> {
   const found = explore(first.scenario, {
     strategy: "random",
     schedules: budget,
-    defects: [first.id],
+    defects: entryDefects(first),
     design: first.design,
   });
   if (found.firstFailure === null) return EXIT_VIOLATION;
@@ -163,7 +169,7 @@ async function runDemo(budget: number): Promise<number> {
       schedule: found.firstFailure.schedule,
       strategy: "random",
       design: first.design,
-      defects: [first.id],
+      defects: entryDefects(first),
     },
     "odpsim-out",
   );
@@ -172,13 +178,16 @@ async function runDemo(budget: number): Promise<number> {
   out(art.report);
   out();
   out(`replay:   odpsim replay ${art.token}`);
-  if (art.files !== null) {
-    out(`report:   ${art.files.report}`);
-    out(`perfetto: ${art.files.perfetto}  (open in https://ui.perfetto.dev)`);
-    out(`viewer:   odpsim view ${art.files.runFile}`);
-    out(`log:      ${art.files.log}`);
-  }
+  if (art.files !== null) printArtifactFiles(art.files);
   return result.entries.every((e) => e.found && e.fixedViolations === 0) ? EXIT_OK : EXIT_VIOLATION;
+}
+
+/** Where the failure's files went, and the command to open each. */
+function printArtifactFiles(files: NonNullable<FailureArtifacts["files"]>): void {
+  out(`report:   ${files.report}`);
+  out(`perfetto: ${files.perfetto}  (open in https://ui.perfetto.dev)`);
+  out(`viewer:   odpsim view ${files.runFile}`);
+  out(`log:      ${files.log}`);
 }
 
 interface ExploreOpts {
@@ -192,6 +201,9 @@ interface ExploreOpts {
   readonly json: boolean;
   readonly fault: string[];
   readonly faultRate?: number;
+  readonly out?: string;
+  readonly preemptionBound: number;
+  readonly reduction: DfsReduction;
 }
 
 /** --fault values: known sites only. */
@@ -258,7 +270,7 @@ async function runExplore(name: string, opts: ExploreOpts): Promise<number> {
     );
   }
   const fileConfig = file === null ? null : effectiveConfig(file, opts.design, opts.defect);
-  const defects = fileConfig?.defects ?? opts.defect;
+  const defects = withEra(fileConfig?.defects ?? opts.defect);
   const design =
     fileConfig?.design ??
     opts.design ??
@@ -279,14 +291,21 @@ async function runExplore(name: string, opts: ExploreOpts): Promise<number> {
     seed: opts.seed,
     design,
     defects,
+    preemptionBound: opts.preemptionBound,
+    reduction: opts.reduction,
     ...(faults === undefined ? {} : { faults }),
   };
   const r = await exploreSearch(name, scenario, file !== null, options, opts);
   const failure = r.firstFailure;
   const shard = opts.shard === undefined ? {} : { shard: formatShard(opts.shard) };
+  const dfs = dfsSummary(r, opts);
   if (failure === null) {
-    if (opts.json) out(JSON.stringify({ found: false, schedulesRun: r.schedulesRun, ...shard }));
-    else out(`no violation in ${r.schedulesRun} schedules`);
+    if (opts.json) {
+      out(JSON.stringify({ found: false, schedulesRun: r.schedulesRun, ...shard, ...dfs }));
+    } else {
+      out(`no violation in ${r.schedulesRun} schedules`);
+      if (dfs.dfs !== undefined) out(dfsLine(dfs.dfs));
+    }
     return EXIT_OK;
   }
   const art = failureArtifacts(
@@ -299,7 +318,7 @@ async function runExplore(name: string, opts: ExploreOpts): Promise<number> {
       defects,
       ...(faults === undefined ? {} : { faults }),
     },
-    null,
+    opts.out ?? null,
   );
   if (opts.json) {
     out(
@@ -312,15 +331,51 @@ async function runExplore(name: string, opts: ExploreOpts): Promise<number> {
         violation: failure.violation,
         depth: art.depth,
         token: art.token,
+        ...dfs,
       }),
     );
   } else {
     out(art.report);
+    out();
     if (file !== null && opts.strategy === "random")
-      out(`\nrerun: odpsim run ${name} --seed ${failure.seed} --trace trace.json`);
-    else out(`\nreplay: odpsim replay ${art.token}`);
+      out(`rerun:  odpsim run ${name} --seed ${failure.seed} --trace trace.json`);
+    out(`replay: odpsim replay ${art.token}`);
+    if (art.files !== null) printArtifactFiles(art.files);
   }
   return EXIT_VIOLATION;
+}
+
+interface DfsSummary {
+  readonly schedules: number;
+  readonly exhausted: boolean;
+  readonly preemptionBound: number;
+  readonly reduction: DfsReduction;
+  readonly prunedBranches: number;
+  readonly prunedRuns: number;
+}
+
+/** A DFS's coverage: how many schedules, whether that was all under the bound. */
+function dfsSummary(r: ExploreResult, opts: ExploreOpts): { dfs?: DfsSummary } {
+  if (r.strategy !== "dfs") return {};
+  return {
+    dfs: {
+      schedules: r.distinctSchedules ?? 0,
+      exhausted: r.exhausted ?? false,
+      preemptionBound: opts.preemptionBound,
+      reduction: opts.reduction,
+      prunedBranches: r.prunedBranches ?? 0,
+      prunedRuns: r.prunedRuns ?? 0,
+    },
+  };
+}
+
+function dfsLine(d: DfsSummary): string {
+  const space = d.exhausted ? "exhausted" : "not exhausted";
+  const pruned =
+    d.reduction === "none"
+      ? "no reduction"
+      : `sleep sets pruned ${d.prunedBranches} branches and ${d.prunedRuns} runs`;
+  return `dfs: ${d.schedules} schedules; space under preemption bound ${d.preemptionBound} ${space}; ${pruned}`;
 }
 
 interface RunOpts {
@@ -350,10 +405,18 @@ function runRun(file: string, opts: RunOpts): number {
   return report.clean ? EXIT_OK : EXIT_VIOLATION;
 }
 
+/** Where a token's scenario is: the scenario file it names, else the catalog. */
+function replayLookup(token: string): ScenarioLookup {
+  const file = decodeToken(token).file;
+  if (file === null) return catalogScenarios();
+  const scenario = loadScenario(file);
+  return (name) => (name === scenario.name ? scenario : undefined);
+}
+
 function runReplay(token: string, traceFile: string | undefined, json: boolean): number {
   let replay;
   try {
-    replay = replayToken(token, catalogScenarios());
+    replay = replayToken(token, replayLookup(token));
   } catch (error) {
     if (error instanceof TokenError)
       throw new UsageError(`bad replay token (${error.reason}): ${error.message}`);
@@ -454,10 +517,19 @@ function buildProgram(setCode: (code: number) => void): Command {
       [],
     )
     .option("--fault-rate <p>", "chance that one visit of a site fails (default 0.05)", rateOption)
+    .option("--out <dir>", "write the failure's report, Perfetto trace, run file and log there")
+    .option(
+      "--preemption-bound <n>",
+      "dfs: preemptions allowed per schedule",
+      intOption("--preemption-bound", 0, 1000),
+      2,
+    )
+    .option("--reduction <r>", "dfs: sleep-sets | none", reductionOption, "sleep-sets")
     .option("--json", "print JSON", false)
     .addHelpText(
       "after",
       "\nExamples:\n  odpsim explore fault-vs-invalidate --defect classic-no-retry-check\n" +
+        "  odpsim explore fault-vs-invalidate --defect classic-no-retry-check --out odpsim-out\n" +
         "  odpsim explore fault-vs-invalidate --design interval --fault umr\n" +
         "  odpsim explore examples/10-catalog-no-retry-check.yaml --schedules 500",
     )

@@ -32,6 +32,7 @@ export function mmuNotifierRangeInit(
 export function* mmuNotifierInvalidateRangeStart(range: MmuNotifierRange): KGen<number> {
   const subs = range.mm.notifierSubscriptions;
   range.mm.k.event("invalidate_range_start", {
+    mm: range.mm.name,
     start: range.start,
     end: range.end,
     event: range.event,
@@ -43,7 +44,11 @@ export function* mmuNotifierInvalidateRangeStart(range: MmuNotifierRange): KGen<
 /** mmu_notifier_invalidate_range_end(). */
 export function* mmuNotifierInvalidateRangeEnd(range: MmuNotifierRange): KGen {
   const subs = range.mm.notifierSubscriptions;
-  range.mm.k.event("invalidate_range_end", { start: range.start, end: range.end });
+  range.mm.k.event("invalidate_range_end", {
+    mm: range.mm.name,
+    start: range.start,
+    end: range.end,
+  });
   if (subs === null) return;
   yield* subs.invalidateRangeEnd(range);
 }

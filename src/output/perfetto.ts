@@ -11,11 +11,15 @@
  *   deadlock check) go to an extra `odpsim scheduler` process.
  * - a complete slice (`X`, cat `step`) per scheduler step, named by the label the task
  *   yielded, so every step is visible; operations (see `traceConventions.ts`) are
- *   slices (cat `op`) spanning the steps from their begin to their end event.
+ *   slices (cat `op`) spanning the steps from their begin to their end event (a step in
+ *   which one operation ends and the task's next one begins belongs to the next).
  * - an instant (`i`, thread scope, cat `event`) per other event, with its fields as
  *   arguments; an instant (cat `violation`) per violation, with its message and details.
- * - flows (`s` / `t` / `f`, cat `flow`, bound to the enclosing slice) per flow instance,
- *   counters (`C`) per counter event, on the emitting task's process.
+ * - flows (`s` / `t` / `f`, cat `flow`, bound to the enclosing slice) per flow instance
+ *   (a device fault to its QP's resume), and one flow named `race FLOW` from each fault
+ *   to each invalidation that raced it (faultRaces.ts); counters (`C`) per counter
+ *   event, on the emitting task's process, and `pages mapped UMEM` per ODP umem
+ *   (mappedPages.ts).
  *
  * Time (`ts`, microseconds, fractional). Several steps often share one virtual instant,
  * and each trace entry needs its own place. Two modes:
@@ -33,7 +37,11 @@ import {
   deriveFlows,
   deriveOperations,
   operationEdge,
+  type FlowPoint,
+  type Operation,
 } from "./traceConventions.ts";
+import { deriveFaultRaces, type FaultRace } from "./faultRaces.ts";
+import { MappedPages } from "./mappedPages.ts";
 import { VIOLATION_EVENT } from "./snapshotRecorder.ts";
 
 export type PerfettoTimeMode = "combined" | "step";
@@ -92,9 +100,13 @@ export function toChromeTrace(
 
   // Operations before steps: at equal start and length the operation is the parent.
   const { operations, unmatchedEnds } = deriveOperations(trace.entries);
+  const begins = new Map(operations.map((op) => [op.beginIndex, op] as const));
   for (const op of operations) {
     const start = spans.get(spanKey(op.beginStep, op.task))?.start ?? 0;
-    const end = op.unfinished ? endNs : (spans.get(spanKey(op.endStep, op.task))?.end ?? endNs);
+    const endSpan = spans.get(spanKey(op.endStep, op.task));
+    // A step where this operation ends and the task's next one begins is the next one's.
+    const handedOn = !op.unfinished && nextBeginsInStep(trace.entries, begins, op);
+    const end = op.unfinished ? endNs : ((handedOn ? endSpan?.start : endSpan?.end) ?? endNs);
     events.push({
       ...tracks.at(op.task),
       ph: "X",
@@ -128,9 +140,18 @@ export function toChromeTrace(
 
   const unmatched = new Set(unmatchedEnds);
   let violationIndex = 0;
+  const mapped = new MappedPages();
+  /** Each umem's counter stays on the track group of its first mapping. */
+  const mappedPid = new Map<string, number>();
   trace.entries.forEach((entry, i) => {
     if (entry.kind !== "event") return;
     const at = { ...tracks.at(entry.task), ts: us(ticks[i] ?? 0) };
+    const sample = mapped.observe(entry);
+    if (sample !== null) {
+      const pid = mappedPid.get(sample.umem) ?? at.pid;
+      mappedPid.set(sample.umem, pid);
+      events.push({ pid, ts: at.ts, ph: "C", name: sample.name, args: { value: sample.value } });
+    }
     const counter = counterOf(entry);
     if (counter !== null) {
       events.push({
@@ -167,7 +188,13 @@ export function toChromeTrace(
     events.push(violationInstant({ ...tracks.byLabel(v.task), ts: us(endNs) }, null, v));
   }
 
-  for (const flow of deriveFlows(trace.entries)) {
+  const flows = deriveFlows(trace.entries);
+  const races = deriveFaultRaces(trace.entries).map((race, n) => ({
+    id: flows.length + n + 1,
+    key: `race ${race.faultFlow}`,
+    points: raceFlowPoints(race),
+  }));
+  for (const flow of [...flows, ...races]) {
     for (const point of flow.points) {
       const entry = trace.entries[point.index];
       if (entry === undefined) continue;
@@ -195,6 +222,29 @@ export function toChromeTrace(
           : "ts = step number in microseconds",
     },
   };
+}
+
+/** Whether another operation of `op`'s task begins after its end, in the same step. */
+function nextBeginsInStep(
+  entries: readonly TraceEntry[],
+  begins: ReadonlyMap<number, Operation>,
+  op: Operation,
+): boolean {
+  for (let i = op.endIndex + 1; i < entries.length; i++) {
+    const e = entries[i];
+    if (e === undefined || e.step !== op.endStep) return false;
+    if (e.task === op.task && begins.get(i)?.depth === op.depth) return true;
+  }
+  return false;
+}
+
+/** A race as a two-point flow, from whichever of the fault and the invalidation began first. */
+function raceFlowPoints(race: FaultRace): FlowPoint[] {
+  const [first, second] = [race.faultIndex, race.invalidationIndex].sort((a, b) => a - b);
+  return [
+    { index: first ?? 0, phase: "s" },
+    { index: second ?? 0, phase: "f" },
+  ];
 }
 
 /** The export as text, ready for a `.json` file Perfetto opens. */
@@ -232,7 +282,8 @@ function entryTicks(entries: readonly TraceEntry[], mode: PerfettoTimeMode): num
   let prevStep = -1;
   for (const e of entries) {
     if (mode === "combined") {
-      prev = Math.max(e.timeNs, prev + 2);
+      // Whole ns (virtual time may be fractional), so slice edges round consistently.
+      prev = Math.max(Math.round(e.timeNs), prev + 2);
     } else {
       inStep = e.step === prevStep ? inStep + 1 : 0;
       prevStep = e.step;

@@ -17,9 +17,10 @@
  *   `fields.flowPhase` is `"start"`, `"step"` (the default) or `"end"`. A start opens a
  *   new instance of ID (ending any open one), an end closes it, so an ID may be reused
  *   for the next fault. An instance not closed ends at its last point; an instance of a
- *   single point links nothing and is dropped. Example: the NIC's fault handler emits
- *   `{flow: "pf3", flowPhase: "start"}`, each invalidation that races it
- *   `{flow: "pf3"}`, the QP resume `{flow: "pf3", flowPhase: "end"}`.
+ *   single point links nothing and is dropped. Example: the NIC raises a fault with
+ *   `{flow: 3, flowPhase: "start"}`, the driver's handler emits `{flow: 3}` and the QP
+ *   resume `{flow: 3, flowPhase: "end"}`. (The invalidations that race a fault are
+ *   linked to it by faultRaces.ts, from the fault's and the invalidation's ranges.)
  * - **Counters.** An event with `fields.counter = NAME` and a numeric `fields.value`
  *   sets counter NAME (pages mapped per MR, faults in flight) from then on.
  */

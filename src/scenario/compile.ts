@@ -3,7 +3,7 @@
  * can build kernels from.
  *
  * Models no kernel file. `build(ctx)` creates the hosts, runs every process's setup in
- * one setup task, then spawns the threads (no schedule hints: the strategy decides every
+ * one setup task (and connects their QPs), then spawns the threads (no schedule hints: the strategy decides every
  * interleaving). The context's design and defects override the file's. `check` turns the
  * file's data expectations into post-run violations. Per-run state is kept in a WeakMap
  * owned by the compiled scenario, keyed by the run's kernel.
@@ -14,12 +14,12 @@ import type { Scenario, ScenarioContext } from "../check/scenario.ts";
 import { dataCheckViolations, runDataChecks, type DataCheckResult } from "./dataCheck.ts";
 import { loadScenarioFile, type ParsedScenario } from "./parse.ts";
 import type { ScenarioSpec } from "./schema.ts";
-import { setupProcess } from "./setup.ts";
+import { connectQps, setupProcess } from "./setup.ts";
 import { spawnThreads } from "./threads.ts";
 import { buildWorld, scenarioParts, type World } from "./world.ts";
 
 /** The description prefix: bump it when the compiler's meaning of a file changes. */
-const DESCRIPTION_VERSION = "odpsim scenario file v1";
+const DESCRIPTION_VERSION = "odpsim scenario file v2";
 
 export interface CompiledScenario extends Scenario {
   readonly file: string;
@@ -62,6 +62,7 @@ export function compileScenario(parsed: ParsedScenario): CompiledScenario {
         // Fault injection targets the run, not the setup that precedes it.
         world.k.faultsArmed = false;
         for (const p of procs) if (!(yield* setupProcess(world, p))) return;
+        if (!(yield* connectQps(world))) return;
         world.k.faultsArmed = true;
         for (const p of procs) spawnThreads(world, p);
       });

@@ -5,14 +5,14 @@
  * Models no kernel file. A user thread is a thread of the process (loads, stores,
  * syscalls, verbs); a nic thread is the host's NIC acting through the process's MRs (a
  * device task); a kernel thread is a kernel daemon acting on the process (the OOM
- * reaper, NUMA balancing).
+ * reaper, NUMA balancing) or on its host (hot unplug of the NIC).
  */
 import type { OpObject, OpSpec } from "./schema.ts";
 
 export type OpName = keyof OpObject;
 
-/** The arguments of each operation (none for exit and oom_reap). */
-type ArgsOf<K extends OpName> = K extends "exit" | "oom_reap"
+/** The arguments of each operation (none for exit, oom_reap and device_remove). */
+type ArgsOf<K extends OpName> = K extends "exit" | "oom_reap" | "device_remove"
   ? Record<string, never>
   : NonNullable<OpObject[K]>;
 
@@ -52,6 +52,10 @@ export const OP_THREAD_KINDS: Readonly<Record<OpName, readonly ThreadKind[]>> = 
   dereg_mr: ["user"],
   advise_mr: ["user"],
   oom_reap: ["kernel"],
+  post_recv: ["user"],
+  post_send: ["user"],
+  poll_cq: ["user"],
+  device_remove: ["kernel"],
   dma_read: ["nic"],
   dma_write: ["nic"],
 };

@@ -125,13 +125,37 @@ const registrationSchema = z.strictObject({
     .array(z.enum(ACCESS_FLAGS))
     .optional()
     .describe("IB_ACCESS_* flags; default LOCAL_WRITE, REMOTE_WRITE, REMOTE_READ, ON_DEMAND."),
-  implicit: z.boolean().optional().describe("Implicit ODP: the whole address space."),
+  implicit: z
+    .boolean()
+    .optional()
+    .describe("Implicit ODP: the whole address space (no buffer, offset or bytes)."),
+});
+
+const qpSchema = z.strictObject({
+  name: ident,
+  connect: z
+    .strictObject({
+      process: ident.describe("The process the peer QP belongs to (on any host)."),
+      qp: ident.describe("The peer QP's name in that process."),
+    })
+    .optional()
+    .describe("Connect this RC QP to that one (INIT, RTR, RTS on both) after every setup."),
+  depth: z
+    .int()
+    .min(1)
+    .max(1024)
+    .optional()
+    .describe("Work requests each queue holds (max_send_wr, max_recv_wr; default 16)."),
 });
 
 const setupSchema = z.strictObject({
   files: z.array(fileSchema).optional(),
   buffers: z.array(bufferSchema).optional().describe("mmap()s made before the threads start."),
   registrations: z.array(registrationSchema).optional().describe("ibv_reg_mr()s."),
+  qps: z
+    .array(qpSchema)
+    .optional()
+    .describe("RC QPs, each with its own CQ (ibv_create_cq, ibv_create_qp)."),
 });
 
 // ---------------------------------------------------------------------------------------
@@ -206,6 +230,22 @@ const dmaRange = {
 
 const noArgs = z.union([z.null(), z.strictObject({})]);
 
+export const SEND_OPCODES = ["send", "rdma_write", "rdma_read"] as const;
+
+export const WC_STATUSES = [
+  "any",
+  "SUCCESS",
+  "LOC_LEN_ERR",
+  "LOC_QP_OP_ERR",
+  "LOC_PROT_ERR",
+  "WR_FLUSH_ERR",
+  "REM_INV_REQ_ERR",
+  "REM_ACCESS_ERR",
+  "REM_OP_ERR",
+  "RETRY_EXC_ERR",
+  "RNR_RETRY_EXC_ERR",
+] as const;
+
 const opObject = z
   .strictObject({
     cpu_read: cpuReadSchema.optional().describe("A load by this thread (user threads)."),
@@ -235,12 +275,17 @@ const opObject = z
       .strictObject({ child: ident.describe("The process (with forkOf) the child becomes.") })
       .optional()
       .describe("fork(2); the child's threads start when it returns."),
-    exit: noArgs.optional().describe("The process exits (exit_mm)."),
+    exit: noArgs
+      .optional()
+      .describe("The process exits (exit_mm, then exit_files: its device file is closed)."),
     sleep_us: z.number().min(0).max(1e9).optional().describe("Sleep this many virtual us."),
     dereg_mr: z.strictObject({ mr: ident }).optional().describe("ibv_dereg_mr()."),
     advise_mr: z
       .strictObject({
         mr: ident,
+        buffer: ident
+          .optional()
+          .describe("Address relative to this buffer (needed for an implicit MR); default the MR."),
         advice: z.enum(ADVISE_MR).optional().describe("Default prefetch_write."),
         offset: offset.optional(),
         bytes: bytes.optional(),
@@ -251,6 +296,47 @@ const opObject = z
     oom_reap: noArgs
       .optional()
       .describe("The OOM reaper reaps this process's memory (kernel threads)."),
+    post_recv: z
+      .strictObject({ qp: ident, ...dmaRange, bytes })
+      .optional()
+      .describe("ibv_post_recv() of one receive into the MR (user threads)."),
+    post_send: z
+      .strictObject({
+        qp: ident,
+        opcode: z.enum(SEND_OPCODES).optional().describe("Default send."),
+        ...dmaRange,
+        bytes,
+        remote: z
+          .strictObject({
+            mr: ident.describe("An MR of the peer QP's process."),
+            buffer: ident.optional().describe("Relative to this buffer of the peer process."),
+            offset: offset.optional(),
+          })
+          .optional()
+          .describe("rdma_write / rdma_read: where in the peer's memory."),
+      })
+      .optional()
+      .describe("ibv_post_send() of one signaled work request (user threads)."),
+    poll_cq: z
+      .strictObject({
+        qp: ident,
+        count: z.int().min(1).max(1024).optional().describe("Completions to wait for (1)."),
+        status: z
+          .enum(WC_STATUSES)
+          .optional()
+          .describe("The status every completion must have (default SUCCESS), or any."),
+        timeout_us: z
+          .number()
+          .min(0)
+          .max(1e9)
+          .optional()
+          .describe("Give up after this many virtual us (default 1000000)."),
+      })
+      .optional()
+      .describe("Wait for completions on the QP's CQ (sends and receives share it)."),
+    device_remove: noArgs
+      .optional()
+      .describe("Hot unplug of the process's host NIC: disassociation (kernel threads)."),
     dma_read: z
       .strictObject({ ...dmaRange, bytes, expect: z.strictObject(dataMatch).optional() })
       .optional()
@@ -263,11 +349,13 @@ const opObject = z
   .meta({ minProperties: 1, maxProperties: 1 })
   .describe("One operation: an object with exactly one key, the operation's name.");
 
-export const NO_ARG_OPS = ["exit", "oom_reap"] as const;
+export const NO_ARG_OPS = ["exit", "oom_reap", "device_remove"] as const;
 
 const opSchema = z
   .union([z.enum(NO_ARG_OPS), opObject])
-  .describe("An operation: `- exit`, or `- cpu_write: {buffer: buf, bytes: 8, pattern: 1}`.");
+  .describe(
+    "An operation: `- exit`, `- device_remove`, or `- cpu_write: {buffer: buf, bytes: 8, pattern: 1}`.",
+  );
 
 export const THREAD_KINDS = ["user", "nic", "kernel"] as const;
 
@@ -359,6 +447,7 @@ export type ThreadSpec = z.infer<typeof threadSchema>;
 export type BufferSpec = z.infer<typeof bufferSchema>;
 export type FileSpec = z.infer<typeof fileSchema>;
 export type RegistrationSpec = z.infer<typeof registrationSchema>;
+export type QpSpec = z.infer<typeof qpSchema>;
 export type OpSpec = z.infer<typeof opSchema>;
 export type OpObject = z.infer<typeof opObject>;
 export type DataCheckSpec = z.infer<typeof dataCheckSchema>;

@@ -1,6 +1,7 @@
 /**
- * A process's setup: its files, its mmap()s (touched from the CPU when asked), and its
- * ODP registrations — what a verbs program does before its threads get going.
+ * A process's setup: its files, its mmap()s (touched from the CPU when asked), its ODP
+ * registrations (over a buffer, or implicit) and its RC QPs, then the connection of the
+ * QPs across processes — what a verbs program does before its threads get going.
  *
  * Models no kernel file: it is the program's prologue, calling the modelled syscalls
  * and verbs. A step that fails (an mmap that returns -ENOMEM, a reg_mr the device
@@ -29,13 +30,20 @@ import {
   IB_ACCESS_REMOTE_ATOMIC,
   IB_ACCESS_REMOTE_READ,
   IB_ACCESS_REMOTE_WRITE,
+  IMPLICIT_ODP_LENGTH,
 } from "../rdma/core/ibVerbs.ts";
-import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../rdma/core/verbs.ts";
+import { ibvCreateCq } from "../rdma/core/ibCq.ts";
+import { ibvCreateQp, ibvModifyQp, type IbQp } from "../rdma/core/ibQp.ts";
+import { ibvAllocPd, ibvRegMr } from "../rdma/core/verbs.ts";
+import { fileUfile, ibUverbsGetUcontext, ibUverbsOpen } from "../rdma/core/uverbs/uverbsMain.ts";
+import { mlx5PortOf } from "../rdma/mlx5/qp/mlx5Port.ts";
 import {
   DEFAULT_ACCESS,
   SCENARIO_PAGE_SIZE as PAGE,
   type BufferSpec,
   type FileSpec,
+  type QpSpec,
+  type RegistrationSpec,
 } from "./schema.ts";
 import { bufferFlags } from "./validate.ts";
 import type { ProcessRt, World } from "./world.ts";
@@ -63,6 +71,12 @@ const ACCESS_BITS: Readonly<Record<string, number>> = {
   HUGETLB: IB_ACCESS_HUGETLB,
 };
 
+/** Work requests per queue of a QP that does not say. */
+export const DEFAULT_QP_DEPTH = 16;
+
+/** The responder access every scenario QP allows; the MR's own access still applies. */
+const QP_ACCESS = IB_ACCESS_REMOTE_WRITE | IB_ACCESS_REMOTE_READ | IB_ACCESS_REMOTE_ATOMIC;
+
 function orBits(names: readonly string[], table: Readonly<Record<string, number>>): number {
   return names.reduce((acc, n) => acc | (table[n] ?? 0), 0);
 }
@@ -85,21 +99,118 @@ export function* setupProcess(world: World, p: ProcessRt): KGen<boolean> {
     if (err !== null) return fail(world, p, `buffer ${b.name}: ${err}`);
   }
   const regs = setup.registrations ?? [];
-  if (regs.length === 0) return true;
+  const qps = setup.qps ?? [];
+  if (regs.length === 0 && qps.length === 0) return true;
   const pd = yield* openPd(p);
   if (typeof pd === "string") return fail(world, p, pd);
   for (const r of regs) {
-    const buf = p.buffers.get(r.buffer ?? "");
-    if (buf === undefined) return fail(world, p, `MR ${r.name}: no buffer`);
-    const offset = r.offset ?? 0;
-    const bytes = r.bytes ?? buf.bytes - offset;
-    const access = orBits(r.access ?? DEFAULT_ACCESS, ACCESS_BITS);
-    const mr = yield* ibvRegMr(pd, buf.addr + offset, bytes, access);
-    if (typeof mr === "number") return fail(world, p, `reg_mr ${r.name} failed: ${errnoName(mr)}`);
-    world.k.event("reg_mr", { process: p.name, mr: r.name, lkey: mr.lkey, iova: mr.iova, bytes });
-    p.mrs.set(r.name, { mr, pd, buffer: r.buffer ?? "", offset, deregistered: false });
+    const err = yield* registerMr(world, p, pd, r);
+    if (err !== null) return fail(world, p, err);
+  }
+  for (const q of qps) {
+    const err = yield* createQp(p, pd, q);
+    if (err !== null) return fail(world, p, err);
   }
   return true;
+}
+
+/** ibv_reg_mr() over a buffer, or over the whole address space for an implicit MR. */
+function* registerMr(
+  world: World,
+  p: ProcessRt,
+  pd: IbPd,
+  r: RegistrationSpec,
+): KGen<string | null> {
+  const access = orBits(r.access ?? DEFAULT_ACCESS, ACCESS_BITS);
+  const implicit = r.implicit === true;
+  let addr = 0;
+  let bytes = IMPLICIT_ODP_LENGTH;
+  let offset = 0;
+  if (!implicit) {
+    const buf = p.buffers.get(r.buffer ?? "");
+    if (buf === undefined) return `MR ${r.name}: no buffer`;
+    offset = r.offset ?? 0;
+    bytes = r.bytes ?? buf.bytes - offset;
+    addr = buf.addr + offset;
+  }
+  const mr = yield* ibvRegMr(pd, addr, bytes, access);
+  if (typeof mr === "number") return `reg_mr ${r.name} failed: ${errnoName(mr)}`;
+  world.k.event("reg_mr", {
+    process: p.name,
+    mr: r.name,
+    lkey: mr.lkey,
+    iova: mr.iova,
+    bytes: implicit ? "implicit" : bytes,
+  });
+  p.mrs.set(r.name, { mr, pd, buffer: r.buffer ?? "", offset, implicit, deregistered: false });
+  return null;
+}
+
+/** Its own CQ (room for both queues' completions), then the RC QP. */
+function* createQp(p: ProcessRt, pd: IbPd, q: QpSpec): KGen<string | null> {
+  const depth = q.depth ?? DEFAULT_QP_DEPTH;
+  const cq = ibvCreateCq(pd.uctx, 2 * depth);
+  const qp = yield* ibvCreateQp(pd, {
+    qpType: "RC",
+    sendCq: cq,
+    recvCq: cq,
+    maxSendWr: depth,
+    maxRecvWr: depth,
+  });
+  if (typeof qp === "number") return `create_qp ${q.name} failed: ${errnoName(qp)}`;
+  p.qps.set(q.name, { qp, cq });
+  return null;
+}
+
+/**
+ * After every process's setup: each `connect` brings both QPs to RTS, pointed at each
+ * other (what rc_pingpong does once the two sides have swapped LID and QP number).
+ */
+export function* connectQps(world: World): KGen<boolean> {
+  for (const p of world.procs.values()) {
+    for (const q of p.spec.setup?.qps ?? []) {
+      if (q.connect === undefined) continue;
+      const peer = world.procs.get(q.connect.process);
+      const a = p.qps.get(q.name);
+      const b = peer?.qps.get(q.connect.qp);
+      if (peer === undefined || a === undefined || b === undefined) {
+        return fail(world, p, `QP ${q.name}: no peer QP ${q.connect.process}/${q.connect.qp}`);
+      }
+      for (const [from, to, host] of [
+        [a, b, peer.host],
+        [b, a, p.host],
+      ] as const) {
+        const ret = yield* connectRc(from.qp, mlx5PortOf(host.dev)?.lid ?? 0, to.qp.qpNum);
+        if (ret < 0) return fail(world, p, `connecting QP ${q.name} failed: ${errnoName(ret)}`);
+      }
+    }
+  }
+  return true;
+}
+
+/** RESET → INIT → RTR → RTS towards the peer at `lid`, QP number `qpn`. */
+function* connectRc(qp: IbQp, lid: number, qpn: number): KGen<number> {
+  if (qp.state === "RESET") {
+    const ret = yield* ibvModifyQp(qp, { qpState: "INIT", qpAccessFlags: QP_ACCESS });
+    if (ret < 0) return ret;
+  }
+  if (qp.state === "RTS") return 0;
+  const ret = yield* ibvModifyQp(qp, {
+    qpState: "RTR",
+    destLid: lid,
+    destQpNum: qpn,
+    rqPsn: 0,
+    pathMtu: 1024,
+    minRnrTimer: 12,
+  });
+  if (ret < 0) return ret;
+  return yield* ibvModifyQp(qp, {
+    qpState: "RTS",
+    sqPsn: 0,
+    timeout: 14,
+    retryCnt: 7,
+    rnrRetry: 7,
+  });
 }
 
 function fail(world: World, p: ProcessRt, message: string): false {
@@ -141,11 +252,19 @@ function* mmapBuffer(p: ProcessRt, b: BufferSpec): KGen<string | null> {
   return w.ok ? null : `filling it raised ${w.fault.signal}`;
 }
 
+/**
+ * open() of the uverbs device file (kept in the process's file table, so exit closes it
+ * and hot unplug finds it) and GET_CONTEXT, then ibv_alloc_pd().
+ */
 function* openPd(p: ProcessRt): KGen<IbPd | string> {
   const mm = p.proc.mm;
   if (mm === null) return "the process has exited";
-  const ctx = yield* ibvOpenDevice(p.host.dev, mm, p.proc.pid);
-  if (typeof ctx === "number") return `open of ${p.host.dev.name} failed: ${errnoName(ctx)}`;
+  const filp = yield* ibUverbsOpen(p.host.udev, mm, p.proc.pid);
+  if (typeof filp === "number") return `open of ${p.host.dev.name} failed: ${errnoName(filp)}`;
+  p.proc.files.push(filp);
+  const ctx = ibUverbsGetUcontext(fileUfile(filp));
+  if (typeof ctx === "number") return `get_context failed: ${errnoName(ctx)}`;
+  p.ctx = ctx;
   const pd = ibvAllocPd(ctx);
   if (typeof pd === "number") return `alloc_pd failed: ${errnoName(pd)}`;
   return pd;

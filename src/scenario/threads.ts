@@ -6,8 +6,9 @@
  * Models no kernel file: these are the user programs, kernel daemons and NIC work of
  * the scenario. Every operation is a trace operation (`NAME:begin` / `NAME:end` events)
  * so it becomes a slice in Perfetto. A thread stops when its process has exited, when
- * a CPU access raises a signal it did not expect (the process would die), or when a
- * device access fails fatally (the QP goes to the error state).
+ * a CPU access raises a signal it did not expect (the process would die), when a
+ * device access fails fatally (the QP goes to the error state), or when a completion
+ * does not come or comes with the wrong status.
  */
 import { EINVAL, errnoName } from "../sim/errno.ts";
 import type { Task, KGen } from "../sim/task.ts";
@@ -32,9 +33,12 @@ import { mmgrab, mmdrop, mmput, type MmStruct } from "../mm/mmStruct.ts";
 import { doMprotect } from "../mm/mprotect.ts";
 import { MREMAP_MAYMOVE, doMremap } from "../mm/mremap.ts";
 import { oomReapTask } from "../mm/oomReaper.ts";
-import { exitMm, forkProcess, getTaskMm } from "../mm/process.ts";
+import { exitFiles, exitMm, forkProcess, getTaskMm } from "../mm/process.ts";
 import { IB_UVERBS_ADVISE_MR_FLAG_FLUSH, type IbAdviseMrAdvice } from "../rdma/core/ibVerbs.ts";
+import { ibvWaitCompletions } from "../rdma/core/ibCq.ts";
+import { IB_SEND_SIGNALED, ibvPostRecv, ibvPostSend, type IbWrOpcode } from "../rdma/core/ibQp.ts";
 import { ibvAdviseMr, ibvDeregMr } from "../rdma/core/verbs.ts";
+import { mlx5IbRemove } from "../rdma/mlx5/mlx5Uverbs.ts";
 import { mlx5DeviceDma } from "../rdma/mlx5/deviceDma.ts";
 import { compareBytes, hasBytes, specBytes, type ByteSpec } from "./data.ts";
 import { toOp, type Op, type ThreadKind } from "./opSpec.ts";
@@ -47,6 +51,7 @@ import {
   type BufferRt,
   type MrRt,
   type ProcessRt,
+  type QpRt,
   type World,
 } from "./world.ts";
 
@@ -141,6 +146,7 @@ function* perform(site: Site, op: Op): KGen<Outcome> {
   }
   if (op.name === "dma_read" || op.name === "dma_write") return yield* deviceAccess(site, op);
   if (op.name === "oom_reap") return yield* oomReap(site);
+  if (op.name === "device_remove") return yield* deviceRemove(site);
   const mm = site.p.proc.mm;
   if (mm === null) {
     site.world.k.event("thread stops: its process has exited", { process: site.p.name });
@@ -161,11 +167,17 @@ function* perform(site: Site, op: Op): KGen<Outcome> {
       return yield* fork(site, op.args.child);
     case "exit":
       yield* exitMm(site.p.proc);
+      yield* exitFiles(site.p.proc);
       return { ret: 0, next: "stop" };
     case "dereg_mr":
       return yield* deregMr(site, op.args.mr);
     case "advise_mr":
       return yield* adviseMr(site, op.args);
+    case "post_recv":
+    case "post_send":
+      return postWr(site, op);
+    case "poll_cq":
+      return yield* pollCq(site, op.args);
   }
 }
 
@@ -175,10 +187,26 @@ function bufferOf(site: Site, name: string): BufferRt {
   return buf;
 }
 
-function mrOf(site: Site, name: string): MrRt {
-  const mr = site.p.mrs.get(name);
+function mrOf(site: Site, name: string, p: ProcessRt = site.p): MrRt {
+  const mr = p.mrs.get(name);
   if (mr === undefined) throw new Error(`validated scenario lost MR ${name}`);
   return mr;
+}
+
+/**
+ * Where offsets into an MR start: at the buffer named (its current address; an implicit
+ * MR is always addressed so), else at the MR's iova; and how far they may go.
+ */
+function addressing(
+  site: Site,
+  mr: MrRt,
+  buffer: string | undefined,
+  p: ProcessRt = site.p,
+): { base: number; size: number } {
+  if (buffer === undefined) return { base: mr.mr.iova, size: mr.mr.length };
+  const buf = p.buffers.get(buffer);
+  if (buf === undefined) throw new Error(`validated scenario lost buffer ${buffer}`);
+  return { base: buf.addr, size: buf.bytes };
 }
 
 function where(site: Site): string {
@@ -304,10 +332,11 @@ function* deregMr(site: Site, name: string): KGen<Outcome> {
 function* adviseMr(site: Site, args: Extract<Op, { name: "advise_mr" }>["args"]): KGen<Outcome> {
   const mr = mrOf(site, args.mr);
   const offset = args.offset ?? 0;
-  const length = args.bytes ?? mr.mr.length - offset;
+  const { base, size } = addressing(site, mr, args.buffer);
+  const length = args.bytes ?? size - offset;
   const advice = ADVISE_MR[args.advice ?? "prefetch_write"] ?? "PREFETCH_WRITE";
   const flags = args.flush === true ? IB_UVERBS_ADVISE_MR_FLAG_FLUSH : 0;
-  const sge = { addr: mr.mr.iova + offset, length, lkey: mr.mr.lkey };
+  const sge = { addr: base + offset, length, lkey: mr.mr.lkey };
   return done(yield* ibvAdviseMr(mr.pd, advice, flags, [sge]));
 }
 
@@ -328,7 +357,7 @@ function* deviceAccess(
 ): KGen<Outcome> {
   const mr = mrOf(site, op.args.mr);
   const offset = op.args.offset ?? 0;
-  const base = op.args.buffer === undefined ? mr.mr.iova : bufferOf(site, op.args.buffer).addr;
+  const { base } = addressing(site, mr, op.args.buffer);
   const write = op.name === "dma_write";
   const buf = write ? specBytes(op.args) : new Uint8Array(op.args.bytes);
   const dev = site.p.host.dev;
@@ -346,4 +375,95 @@ function* deviceAccess(
     checkData(site, "dma_read", op.args.expect, buf);
   }
   return ok;
+}
+
+/**
+ * mlx5_ib_remove() on the process's host: uverbs destroys every open file's MRs and
+ * zaps its mappings, then the device stops. Once is enough: a second removal of the
+ * same device finds it gone.
+ */
+function* deviceRemove(site: Site): KGen<Outcome> {
+  const host = site.p.host;
+  if (host.dev.removed) return { ret: "already removed", next: "continue" };
+  yield* mlx5IbRemove(host.dev, host.udev);
+  return ok;
+}
+
+function qpOf(site: Site, name: string, p: ProcessRt = site.p): QpRt {
+  const qp = p.qps.get(name);
+  if (qp === undefined) throw new Error(`validated scenario lost QP ${name}`);
+  return qp;
+}
+
+/** The process whose QP `name` is connected to (validation made sure there is one). */
+function peerOf(site: Site, qpName: string): ProcessRt {
+  const { world, p } = site;
+  const own = p.spec.setup?.qps?.find((q) => q.name === qpName)?.connect;
+  if (own !== undefined) return world.procs.get(own.process) ?? p;
+  for (const other of world.procs.values()) {
+    const back = other.spec.setup?.qps?.some(
+      (q) => q.connect?.process === p.name && q.connect.qp === qpName,
+    );
+    if (back === true) return other;
+  }
+  throw new Error(`validated scenario lost the peer of QP ${qpName}`);
+}
+
+/** A signaled work request: its wr_id is the op's index in its thread. */
+function postWr(site: Site, op: Extract<Op, { name: "post_recv" | "post_send" }>): Outcome {
+  const args = op.args;
+  const { qp } = qpOf(site, args.qp);
+  const mr = mrOf(site, args.mr);
+  const { base } = addressing(site, mr, args.buffer);
+  const sge = { addr: base + (args.offset ?? 0), length: args.bytes, lkey: mr.mr.lkey };
+  if (op.name === "post_recv") return done(ibvPostRecv(qp, { wrId: site.index, sgList: [sge] }));
+  const opcode = SEND_OPCODE[op.args.opcode ?? "send"] ?? "SEND";
+  const remote = op.args.remote;
+  let target = {};
+  if (remote !== undefined) {
+    const peer = peerOf(site, args.qp);
+    const rmr = mrOf(site, remote.mr, peer);
+    const at = addressing(site, rmr, remote.buffer, peer).base + (remote.offset ?? 0);
+    target = { remoteAddr: at, rkey: rmr.mr.rkey };
+  }
+  const wr = { wrId: site.index, opcode, sgList: [sge], sendFlags: IB_SEND_SIGNALED, ...target };
+  return done(ibvPostSend(qp, wr));
+}
+
+const SEND_OPCODE: Readonly<Record<string, IbWrOpcode>> = {
+  send: "SEND",
+  rdma_write: "RDMA_WRITE",
+  rdma_read: "RDMA_READ",
+};
+
+/** Default wait of poll_cq: long enough for any modelled exchange, bounded for hangs. */
+const POLL_TIMEOUT_US = 1_000_000;
+
+/**
+ * Waits for `count` completions; a missing one or a status other than the expected is
+ * an `expectation_failed` violation (an error completion means the QP is in error).
+ */
+function* pollCq(site: Site, args: Extract<Op, { name: "poll_cq" }>["args"]): KGen<Outcome> {
+  const { cq } = qpOf(site, args.qp);
+  const count = args.count ?? 1;
+  const timeoutNs = Math.round((args.timeout_us ?? POLL_TIMEOUT_US) * 1000);
+  const wcs = yield* ibvWaitCompletions(cq, count, timeoutNs);
+  const k = site.world.k;
+  for (const wc of wcs) {
+    k.event("wc", { qp: args.qp, wrId: wc.wrId, opcode: wc.opcode, status: wc.status });
+  }
+  const want = args.status ?? "SUCCESS";
+  const details = { process: site.p.name, qp: args.qp };
+  if (wcs.length < count) {
+    const msg = `${where(site)}: ${wcs.length} of ${count} completions on QP ${args.qp}`;
+    k.report("expectation_failed", msg, details);
+    return { ret: wcs.length, next: "stop" };
+  }
+  const bad = wcs.find((wc) => want !== "any" && wc.status !== want);
+  if (bad !== undefined) {
+    const msg = `${where(site)}: completion ${bad.opcode} on QP ${args.qp} is ${bad.status}, expected ${want}`;
+    k.report("expectation_failed", msg, details);
+    return { ret: bad.status, next: "stop" };
+  }
+  return { ret: wcs.length, next: "continue" };
 }

@@ -1,8 +1,8 @@
 /**
  * The rules of the scenario language that the schema cannot say: names refer to things
  * that exist, offsets and lengths stay inside their mapping or MR, operations run in a
- * thread of the right kind, forks have their child, and the design and defects are ones
- * the model has.
+ * thread of the right kind, forks have their child, QPs have one peer each, and the
+ * design and defects are ones the model has.
  *
  * Models no kernel file. Each problem carries the path of the YAML node at fault, so the
  * error points at it. Checks that the kernel itself would make at run time (an mmap of
@@ -35,13 +35,19 @@ interface MrInfo {
   readonly buffer: string;
   readonly offset: number;
   readonly bytes: number;
+  /** Implicit: the whole address space, addressed through the process's buffers. */
+  readonly implicit: boolean;
 }
 
 interface Scope {
   readonly process: string;
   readonly buffers: ReadonlyMap<string, BufferInfo>;
   readonly mrs: ReadonlyMap<string, MrInfo>;
+  /** The process's QPs, each with the process its peer belongs to (null: unconnected). */
+  readonly qps: Map<string, string | null>;
   readonly forked: boolean;
+  /** Every process's scope, for the peer side of RDMA operations. */
+  readonly all: ReadonlyMap<string, Scope>;
 }
 
 class Problems {
@@ -65,8 +71,11 @@ export function validateSpec(spec: ScenarioSpec): PathProblem[] {
   );
   const scopes = new Map<string, Scope>();
   procs.forEach((proc, i) => {
-    if (proc.forkOf === undefined) scopes.set(proc.name, setupScope(proc, ["processes", i], p));
+    if (proc.forkOf === undefined) {
+      scopes.set(proc.name, setupScope(proc, ["processes", i], scopes, p));
+    }
   });
+  checkConnections(spec, scopes, p);
   procs.forEach((proc, i) => {
     if (proc.forkOf !== undefined) checkForkedProcess(spec, proc, i, scopes, p);
   });
@@ -127,7 +136,12 @@ function checkHosts(spec: ScenarioSpec, p: Problems): void {
 }
 
 /** The buffers and MRs a process's setup creates. */
-function setupScope(proc: ProcessSpec, at: SpecPath, p: Problems): Scope {
+function setupScope(
+  proc: ProcessSpec,
+  at: SpecPath,
+  all: ReadonlyMap<string, Scope>,
+  p: Problems,
+): Scope {
   const setup = proc.setup ?? {};
   const files = setup.files ?? [];
   unique(
@@ -153,7 +167,48 @@ function setupScope(proc: ProcessSpec, at: SpecPath, p: Problems): Scope {
     const info = checkRegistration(reg, path, proc.name, buffers, p);
     if (info !== null) mrs.set(reg.name, info);
   });
-  return { process: proc.name, buffers, mrs, forked: false };
+  const qps = new Map<string, string | null>();
+  (setup.qps ?? []).forEach((qp, i) => {
+    if (qps.has(qp.name)) {
+      p.add([...at, "setup", "qps", i, "name"], `QP "${qp.name}" is defined twice`);
+    }
+    qps.set(qp.name, null);
+  });
+  return { process: proc.name, buffers, mrs, qps, forked: false, all };
+}
+
+/** Each `connect` names an existing QP of a process with a setup, and no QP has two peers. */
+function checkConnections(spec: ScenarioSpec, scopes: Map<string, Scope>, p: Problems): void {
+  spec.processes.forEach((proc, i) => {
+    const scope = scopes.get(proc.name);
+    (proc.setup?.qps ?? []).forEach((qp, j) => {
+      const c = qp.connect;
+      if (scope === undefined || c === undefined) return;
+      const path = ["processes", i, "setup", "qps", j, "connect"];
+      const peer = scopes.get(c.process);
+      if (peer === undefined) {
+        p.add([...path, "process"], `no process "${c.process}" with a setup (QPs live there)`);
+        return;
+      }
+      if (!peer.qps.has(c.qp)) {
+        p.add([...path, "qp"], noSuch("QP", c.qp, c.process, peer.qps));
+        return;
+      }
+      if (c.process === proc.name && c.qp === qp.name) {
+        p.add([...path, "qp"], `QP "${qp.name}" cannot connect to itself`);
+        return;
+      }
+      const mine = scope.qps.get(qp.name);
+      const theirs = peer.qps.get(c.qp);
+      const mutual = mine === c.process && theirs === proc.name;
+      if (!mutual && (mine !== null || theirs !== null)) {
+        p.add(path, `QP "${qp.name}" or "${c.process}/${c.qp}" is already connected elsewhere`);
+        return;
+      }
+      scope.qps.set(qp.name, c.process);
+      peer.qps.set(c.qp, proc.name);
+    });
+  });
 }
 
 /** The largest size any mremap of each buffer asks for. */
@@ -225,10 +280,6 @@ function checkRegistration(
   p: Problems,
 ): MrInfo | null {
   const access = new Set(reg.access ?? DEFAULT_ACCESS);
-  if (reg.implicit === true) {
-    p.add([...path, "implicit"], "implicit ODP MRs are not modelled yet (README: planned)");
-    return null;
-  }
   if (!access.has("ON_DEMAND")) {
     p.add(
       [...path, reg.access === undefined ? "name" : "access"],
@@ -241,6 +292,14 @@ function checkRegistration(
       [...path, "access"],
       "REMOTE_WRITE / REMOTE_ATOMIC need LOCAL_WRITE (reg_mr returns -EINVAL)",
     );
+  }
+  if (reg.implicit === true) {
+    const extra = (["buffer", "offset", "bytes"] as const).find((f) => reg[f] !== undefined);
+    if (extra !== undefined) {
+      p.add([...path, extra], `an implicit MR covers the whole address space: drop "${extra}"`);
+      return null;
+    }
+    return { buffer: "", offset: 0, bytes: Infinity, implicit: true };
   }
   if (reg.buffer === undefined) {
     p.add(path, `MR "${reg.name}" needs a buffer (or implicit: true)`);
@@ -260,7 +319,7 @@ function checkRegistration(
     );
     return null;
   }
-  return { buffer: reg.buffer, offset, bytes };
+  return { buffer: reg.buffer, offset, bytes, implicit: false };
 }
 
 function noSuch(
@@ -318,7 +377,9 @@ function checkForkedProcess(
         process: proc.name,
         buffers: root.buffers,
         mrs: new Map(),
+        qps: new Map(),
         forked: true,
+        all: scopes,
       });
       break;
     }
@@ -427,8 +488,16 @@ function checkOp(
     case "dma_write":
       checkDma(op.name, op.args, path, scope, p);
       return;
+    case "post_recv":
+    case "post_send":
+      checkPost(op, path, scope, p);
+      return;
+    case "poll_cq":
+      qpOf(op.args.qp, [...path, "qp"], scope, p);
+      return;
     case "exit":
     case "oom_reap":
+    case "device_remove":
     case "sleep_us":
       return;
   }
@@ -593,7 +662,12 @@ function checkFork(
 }
 
 function checkAdvise(
-  args: { mr: string; offset?: number | undefined; bytes?: number | undefined },
+  args: {
+    mr: string;
+    buffer?: string | undefined;
+    offset?: number | undefined;
+    bytes?: number | undefined;
+  },
   path: SpecPath,
   scope: Scope,
   p: Problems,
@@ -601,13 +675,94 @@ function checkAdvise(
   const mr = mrOf(args.mr, [...path, "mr"], scope, p);
   if (mr === null) return;
   const offset = args.offset ?? 0;
-  const bytes = args.bytes ?? mr.bytes - offset;
-  if (!inside(offset, bytes, mr.bytes)) {
-    p.add(
-      [...path, args.offset === undefined ? "bytes" : "offset"],
-      `[${offset}, ${offset + bytes}) is outside MR "${args.mr}" (${mr.bytes} bytes)`,
-    );
+  const size =
+    args.buffer === undefined ? mr.bytes : (scope.buffers.get(args.buffer)?.bytes ?? mr.bytes);
+  const range = { ...args, offset, bytes: args.bytes ?? size - offset };
+  checkMrRange(range, mr, path, scope, p);
+}
+
+/** A range of a local MR an operation names: mr, buffer (optional), offset, bytes. */
+interface MrRange {
+  readonly mr: string;
+  readonly buffer?: string | undefined;
+  readonly offset?: number | undefined;
+  readonly bytes: number;
+}
+
+/**
+ * The range is inside the MR: relative to the MR, or to the named buffer, which must be
+ * the MR's own (an implicit MR covers every buffer, and must be addressed through one).
+ */
+function checkMrRange(args: MrRange, mr: MrInfo, path: SpecPath, scope: Scope, p: Problems): void {
+  const offset = args.offset ?? 0;
+  const len = args.bytes;
+  const at = [...path, args.offset === undefined ? "bytes" : "offset"];
+  if (mr.implicit) {
+    if (args.buffer === undefined) {
+      p.add([...path, "mr"], `MR "${args.mr}" is implicit: say which buffer (buffer: NAME)`);
+      return;
+    }
+    const buf = bufferOf(args.buffer, [...path, "buffer"], scope, p);
+    if (buf !== null && !inside(offset, len, buf.bytes)) {
+      p.add(at, outside("the range", offset, len, args.buffer, buf.bytes));
+    }
+    return;
   }
+  if (args.buffer !== undefined && args.buffer !== mr.buffer) {
+    if (bufferOf(args.buffer, [...path, "buffer"], scope, p) !== null) {
+      p.add(
+        [...path, "buffer"],
+        `MR "${args.mr}" covers buffer "${mr.buffer}", not "${args.buffer}"`,
+      );
+    }
+    return;
+  }
+  const start = args.buffer === undefined ? offset : offset - mr.offset;
+  if (start < 0 || !inside(start, len, mr.bytes)) {
+    const base =
+      args.buffer === undefined
+        ? `MR "${args.mr}"`
+        : `the part of buffer "${mr.buffer}" MR "${args.mr}" covers`;
+    p.add(at, `[${offset}, ${offset + len}) is outside ${base} (${mr.bytes} bytes)`);
+  }
+}
+
+function qpOf(name: string, path: SpecPath, scope: Scope, p: Problems): boolean {
+  if (scope.qps.has(name)) return true;
+  p.add(path, noSuch("QP", name, scope.process, scope.qps));
+  return false;
+}
+
+function checkPost(
+  op: Extract<Op, { name: "post_recv" | "post_send" }>,
+  path: SpecPath,
+  scope: Scope,
+  p: Problems,
+): void {
+  const args = op.args;
+  if (!qpOf(args.qp, [...path, "qp"], scope, p)) return;
+  const mr = mrOf(args.mr, [...path, "mr"], scope, p);
+  if (mr !== null) checkMrRange(args, mr, path, scope, p);
+  if (op.name === "post_recv") return;
+  const opcode = op.args.opcode ?? "send";
+  const remote = op.args.remote;
+  if (opcode === "send") {
+    if (remote !== undefined) p.add([...path, "remote"], "a send has no remote address");
+    return;
+  }
+  if (remote === undefined) {
+    p.add(path, `${opcode} needs remote: {mr, offset} in the peer's memory`);
+    return;
+  }
+  const peerName = scope.qps.get(args.qp) ?? null;
+  const peer = peerName === null ? undefined : scope.all.get(peerName);
+  if (peer === undefined) {
+    p.add([...path, "qp"], `QP "${args.qp}" is not connected (give it connect: {process, qp})`);
+    return;
+  }
+  const rpath = [...path, "remote"];
+  const rmr = mrOf(remote.mr, [...rpath, "mr"], peer, p);
+  if (rmr !== null) checkMrRange({ ...remote, bytes: args.bytes }, rmr, rpath, peer, p);
 }
 
 function checkDma(
@@ -631,28 +786,7 @@ function checkDma(
     }
   }
   if (mr === null || len === null) return;
-  const offset = args.offset ?? 0;
-  let start = offset;
-  if (args.buffer !== undefined && args.buffer !== mr.buffer) {
-    if (bufferOf(args.buffer, [...path, "buffer"], scope, p) !== null) {
-      p.add(
-        [...path, "buffer"],
-        `MR "${args.mr}" covers buffer "${mr.buffer}", not "${args.buffer}"`,
-      );
-    }
-    return;
-  }
-  if (args.buffer !== undefined) start = offset - mr.offset;
-  if (start < 0 || !inside(start, len, mr.bytes)) {
-    const base =
-      args.buffer === undefined
-        ? `MR "${args.mr}"`
-        : `the part of buffer "${mr.buffer}" MR "${args.mr}" covers`;
-    p.add(
-      [...path, args.offset === undefined ? "bytes" : "offset"],
-      `[${offset}, ${offset + len}) is outside ${base} (${mr.bytes} bytes)`,
-    );
-  }
+  checkMrRange({ ...args, bytes: len }, mr, path, scope, p);
 }
 
 function checkExpect(spec: ScenarioSpec, scopes: Map<string, Scope>, p: Problems): void {

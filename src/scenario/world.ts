@@ -5,13 +5,16 @@
  * Models no kernel file: this is the test bench, like odpHost.ts for the catalog
  * scenarios but built from a scenario file (several hosts, several processes).
  */
+import { withEra } from "../check/catalog/catalog.ts";
 import { faultKernelOptions } from "../check/faults.ts";
 import { Kernel } from "../sim/kernel.ts";
 import type { File } from "../mm/file.ts";
 import { PhysMem } from "../mm/physMem.ts";
 import { Process } from "../mm/process.ts";
 import type { IbMr } from "../rdma/core/ibMr.ts";
+import type { IbCq } from "../rdma/core/ibCq.ts";
 import type { IbPd } from "../rdma/core/ibPd.ts";
+import type { IbQp } from "../rdma/core/ibQp.ts";
 import {
   IB_ODP_SUPPORT,
   IB_ODP_SUPPORT_ATOMIC,
@@ -23,7 +26,12 @@ import {
   IB_ODP_SUPPORT_WRITE,
   type IbOdpCaps,
 } from "../rdma/core/ibVerbs.ts";
+import { uverbsMmapDesign } from "../rdma/core/uverbs/designs.ts";
+import { IbUverbsDevice } from "../rdma/core/uverbs/uverbsDevice.ts";
+import type { IbUcontext } from "../rdma/core/ucontext.ts";
 import { mlx5IbRegisterDevice } from "../rdma/mlx5/mlx5Driver.ts";
+import { mlx5UverbsDriver } from "../rdma/mlx5/mlx5Uverbs.ts";
+import { Wire } from "../rdma/wire/wire.ts";
 import { MLX5_ODP_CAPS, Mlx5IbDev } from "../rdma/mlx5/mlx5IbDev.ts";
 import type { Mlx5OdpDesign } from "../rdma/mlx5/odp/mlx5OdpDesign.ts";
 import { attachDeviceAccessOracle } from "../check/oracles/deviceAccess.ts";
@@ -38,6 +46,8 @@ export interface HostRt {
   readonly name: string;
   readonly phys: PhysMem;
   readonly dev: Mlx5IbDev;
+  /** The NIC's uverbs character device: processes open it, hot unplug tears it down. */
+  readonly udev: IbUverbsDevice;
 }
 
 /** A buffer's mapping now: mremap moves and resizes it. */
@@ -49,10 +59,17 @@ export interface BufferRt {
 export interface MrRt {
   readonly mr: IbMr;
   readonly pd: IbPd;
-  /** The buffer it was registered over, and where in it. */
+  /** The buffer it was registered over, and where in it ("" and 0 for an implicit MR). */
   readonly buffer: string;
   readonly offset: number;
+  /** An implicit MR: the whole address space, addressed through a buffer. */
+  readonly implicit: boolean;
   deregistered: boolean;
+}
+
+export interface QpRt {
+  readonly qp: IbQp;
+  readonly cq: IbCq;
 }
 
 export interface ProcessRt {
@@ -63,6 +80,9 @@ export interface ProcessRt {
   readonly buffers: Map<string, BufferRt>;
   readonly mrs: Map<string, MrRt>;
   readonly files: Map<string, File>;
+  readonly qps: Map<string, QpRt>;
+  /** The device context the setup opened, if it opened the device. */
+  ctx: IbUcontext | null;
 }
 
 export interface World {
@@ -113,7 +133,8 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
     seed: ctx.seed,
     strategy: ctx.strategy,
     trace: ctx.trace === true,
-    defects: ctx.defects ?? spec.defects ?? [],
+    // A catalog defect brings the defects of its era (CatalogEntry.era).
+    defects: withEra(ctx.defects ?? spec.defects ?? []),
     maxSteps: spec.maxSteps ?? DEFAULT_MAX_STEPS,
     ...faultKernelOptions(ctx.faults ?? spec.faults),
   });
@@ -121,6 +142,11 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
   const hostSpecs = spec.hosts ?? [{ name: "host0" }];
   const hosts = new Map<string, HostRt>();
   hostSpecs.forEach((h, i) => hosts.set(h.name, buildHost(k, h, i, design)));
+  if (usesQps(spec)) {
+    // Only scenarios with QPs cable their NICs together: the others have no port traffic.
+    const wire = new Wire(k);
+    for (const h of hosts.values()) wire.attach(h.dev);
+  }
   const omitted = new Set(ctx.omit ?? []);
   const world: World = { k, spec, design, hosts, procs: new Map(), omitted };
   for (const p of spec.processes) {
@@ -142,7 +168,13 @@ function buildHost(k: Kernel, h: HostSpec, index: number, design: Mlx5OdpDesign)
   });
   mlx5IbRegisterDevice(dev, design);
   attachDeviceAccessOracle(dev);
-  return { name: h.name, phys, dev };
+  // No IO memory is mapped by scenarios, so the mmap design does not matter: the modern one.
+  const udev = new IbUverbsDevice(k, phys, dev, mlx5UverbsDriver(dev), uverbsMmapDesign("entry"));
+  return { name: h.name, phys, dev, udev };
+}
+
+function usesQps(spec: ScenarioSpec): boolean {
+  return spec.processes.some((p) => (p.setup?.qps ?? []).length > 0);
 }
 
 const TRANSPORT_BITS: Readonly<Record<string, number>> = {
@@ -194,5 +226,7 @@ export function newProcessRt(spec: ProcessSpec, host: HostRt, proc: Process): Pr
     buffers: new Map(),
     mrs: new Map(),
     files: new Map(),
+    qps: new Map(),
+    ctx: null,
   };
 }

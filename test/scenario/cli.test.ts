@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -76,4 +76,42 @@ test("run refuses an unknown design or defect, and a missing file, with exit 2",
     missing.stderr,
     /^examples\/none\.yaml:1:1: cannot read the scenario file \(ENOENT\)\n$/,
   );
+});
+
+/** The token `odpsim explore FILE` prints for the failure it found. */
+function exploreToken(file: string): string {
+  const r = odpsim("explore", file, "--strategy", "random", "--schedules", "300");
+  assert.equal(r.code, 1, r.stderr);
+  const token = /replay: odpsim replay (odp1\.\S+)/.exec(r.stdout)?.[1];
+  assert.ok(token !== undefined, r.stdout);
+  return token;
+}
+
+test("a token of a scenario file names the file and replays the failure", () => {
+  const token = exploreToken("examples/10-catalog-no-retry-check.yaml");
+  const body = JSON.parse(Buffer.from(token.slice(5), "base64url").toString("utf8")) as {
+    fl?: string;
+  };
+  assert.equal(body.fl, "examples/10-catalog-no-retry-check.yaml");
+  const r = odpsim("replay", token, "--json");
+  assert.equal(r.code, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as { scenario: string; violations: { kind: string }[] };
+  assert.equal(report.scenario, "catalog-no-retry-check");
+  assert.equal(report.violations[0]?.kind, "device_use_after_free");
+});
+
+test("replay refuses a token whose scenario file changed or is gone, with exit 2", () => {
+  const dir = mkdtempSync(join(tmpdir(), "odpsim-token-"));
+  const file = join(dir, "race.yaml");
+  const text = readFileSync("examples/10-catalog-no-retry-check.yaml", "utf8");
+  writeFileSync(file, text);
+  const token = exploreToken(file);
+  writeFileSync(file, text.replace("sleep_us: 20", "sleep_us: 21"));
+  const changed = odpsim("replay", token);
+  assert.equal(changed.code, 2);
+  assert.match(changed.stderr, /bad replay token \(scenario_changed\)/);
+  rmSync(file);
+  const gone = odpsim("replay", token);
+  assert.equal(gone.code, 2);
+  assert.equal(gone.stderr, `${file}:1:1: cannot read the scenario file (ENOENT)\n`);
 });

@@ -18,6 +18,7 @@ test("the JSON Schema rejects unknown keys and lists the operations", () => {
   };
   assert.equal(schema.additionalProperties, false);
   assert.deepEqual(schema.required, ["name", "processes"]);
-  for (const op of ["cpu_write", "dma_read", "munmap", "fork", "dereg_mr", "oom_reap"])
+  const ops = ["cpu_write", "dma_read", "munmap", "fork", "dereg_mr", "oom_reap", "device_remove"];
+  for (const op of [...ops, "post_send", "post_recv", "poll_cq"])
     assert.ok(scenarioSchemaText().includes(`"${op}"`), op);
 });
