@@ -566,6 +566,15 @@ function buildProgram(setCode: (code: number) => void): Command {
       setCode(runReplay(token, o.trace, o.json));
     });
   program
+    .command("bench")
+    .description("run the benchmark suites (as npm run bench; needs the dev dependencies)")
+    .option("--filter <prefix>", "only benchmarks whose id starts with this (e.g. nic.)")
+    .option("--json", "print JSON", false)
+    .addHelpText("after", "\nExamples:\n  odpsim bench --filter sim.\n  odpsim bench --json")
+    .action(async (o: { filter?: string; json: boolean }) => {
+      setCode(await runBench(o));
+    });
+  program
     .command("view <file>")
     .description("serve the web viewer for a run file on 127.0.0.1")
     .option("--port <n>", "port (0 = any free port)", intOption("--port", 0, 65535), 0)
@@ -575,7 +584,25 @@ function buildProgram(setCode: (code: number) => void): Command {
   return program;
 }
 
+/** The benchmarks live beside the sources (bench/), loaded only when asked for. */
+async function runBench(o: { filter?: string; json: boolean }): Promise<number> {
+  const url = new URL("../../bench/run.ts", import.meta.url).href;
+  const bench = (await import(url)) as {
+    runBenchmarks(options: { filter?: string; json?: boolean }): Promise<number>;
+  };
+  return bench.runBenchmarks(o);
+}
+
+/** A reader that went away (`odpsim catalog | head`) ends the output, not the process. */
+function ignoreClosedStdout(): void {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? EXIT_OK);
+    throw error;
+  });
+}
+
 export async function runCli(argv: readonly string[]): Promise<number> {
+  ignoreClosedStdout();
   let code = EXIT_OK;
   const program = buildProgram((c) => (code = c));
   try {

@@ -133,3 +133,22 @@ test("explore rejects a malformed --shard with exit 2", () => {
     assert.match(r.stderr, /--shard/);
   }
 });
+
+test("odpsim bench with a filter no suite matches exits 2 with one line", () => {
+  const r = odpsim("bench", "--filter", "nosuch.");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no suite matches --filter nosuch\./);
+});
+
+test("odpsim catalog check piped into a reader that stops early ends quietly (no EPIPE trace)", () => {
+  const r = spawnSync(
+    "bash",
+    [
+      "-c",
+      `"${process.execPath}" --import tsx "${MAIN}" catalog check --budget 50 | head -n 1 >/dev/null`,
+    ],
+    { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
+  );
+  assert.equal(r.status, 0);
+  assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
+});
