@@ -38,6 +38,9 @@ export const EXIT_USAGE = 2;
 /** A usage error: printed as one line, exit 2. */
 class UsageError extends Error {}
 
+/** The width of the defect-id column: the longest catalog id. */
+const ID_WIDTH = Math.max(...CATALOG.map((e) => e.id.length));
+
 const out = (line = ""): void => {
   process.stdout.write(`${line}\n`);
 };
@@ -101,7 +104,7 @@ function progressBar(label: string): (done: number, total: number) => void {
 
 function catalogTable(): void {
   for (const e of CATALOG)
-    out(`${String(e.number).padStart(2)}  ${e.id.padEnd(30)} ${e.design.padEnd(10)} ${e.title}`);
+    out(`${String(e.number).padStart(2)}  ${e.id.padEnd(ID_WIDTH)} ${e.design.padEnd(10)} ${e.title}`);
 }
 
 interface CheckOpts {
@@ -125,7 +128,7 @@ async function runCatalogCheck(opts: CheckOpts): Promise<number> {
       const fixed =
         e.fixedViolations === 0 ? pc.green("clean") : pc.red(`${e.fixedViolations} violations`);
       out(
-        `${e.id.padEnd(30)} ${verdict} after ${e.schedulesToFind ?? "-"} schedules ` +
+        `${e.id.padEnd(ID_WIDTH)} ${verdict} after ${e.schedulesToFind ?? "-"} schedules ` +
           `(${e.secondsToFind?.toFixed(3) ?? "-"} s, depth ${e.depth ?? "-"}, ${e.violation ?? "-"}); ` +
           `fixed: ${fixed} in ${e.fixedSchedules}`,
       );
@@ -140,7 +143,7 @@ async function runDemo(budget: number): Promise<number> {
   out();
   const result = await catalogCheck(CATALOG, { budget, onEntry: progressBar("catalog") });
   out(
-    `${"defect".padEnd(30)} ${"found after".padEnd(16)} ${"seconds".padEnd(8)} depth  fixed design`,
+    `${"defect".padEnd(ID_WIDTH)} ${"found after".padEnd(16)} ${"seconds".padEnd(8)} depth  fixed design`,
   );
   for (const e of result.entries) {
     const found = e.found ? `${e.schedulesToFind} schedules` : pc.red("not found");
@@ -149,7 +152,7 @@ async function runDemo(budget: number): Promise<number> {
         ? pc.green(`clean in ${e.fixedSchedules}`)
         : pc.red(`${e.fixedViolations} bad`);
     out(
-      `${e.id.padEnd(30)} ${found.padEnd(16)} ${(e.secondsToFind?.toFixed(3) ?? "-").padEnd(8)} ${String(e.depth ?? "-").padEnd(6)} ${fixed}`,
+      `${e.id.padEnd(ID_WIDTH)} ${found.padEnd(16)} ${(e.secondsToFind?.toFixed(3) ?? "-").padEnd(8)} ${String(e.depth ?? "-").padEnd(6)} ${fixed}`,
     );
   }
   out(`(${Math.round(result.schedulesPerSecond)} schedules/s; budget ${budget} per search)`);
