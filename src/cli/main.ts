@@ -104,7 +104,9 @@ function progressBar(label: string): (done: number, total: number) => void {
 
 function catalogTable(): void {
   for (const e of CATALOG)
-    out(`${String(e.number).padStart(2)}  ${e.id.padEnd(ID_WIDTH)} ${e.design.padEnd(10)} ${e.title}`);
+    out(
+      `${String(e.number).padStart(2)}  ${e.id.padEnd(ID_WIDTH)} ${e.design.padEnd(10)} ${e.title}`,
+    );
 }
 
 interface CheckOpts {
