@@ -1,11 +1,12 @@
 /**
  * Explorer throughput: schedules per second on the catalog scenario fault-vs-invalidate
- * (classic design, about 60 steps and five tasks per run) under uniform random with one
+ * (classic design, about 110 steps and five tasks per run) under uniform random with one
  * worker thread and with two, timed from the moment every worker has loaded (thread
- * start-up is reported apart), and a DFS that exhausts 3 tasks x 3 steps
- * (9!/(3!)^3 = 1680 schedules).
+ * start-up is reported apart); the median over the small catalog scenarios with one
+ * worker; and a DFS that exhausts 3 tasks x 3 steps (9!/(3!)^3 = 1680 schedules).
  */
 import type { BenchResult } from "./result.ts";
+import { CATALOG } from "../src/check/catalog/catalog.ts";
 import { explore } from "../src/check/explore.ts";
 import { exploreParallel, type ParallelResult } from "../src/check/parallel.ts";
 import { interleavingsScenario } from "../src/check/toy/index.ts";
@@ -41,7 +42,32 @@ async function timed(workers: number): Promise<{ perSec: number; startupMs: numb
   return { perSec: median(rates), startupMs: median(startups) };
 }
 
+/** A catalog scenario is "small" when its runs take at most this many steps. */
+const SMALL_STEPS = 80;
+const PER_SCENARIO = 2_000;
+
+/**
+ * Schedules per second of one worker (in this thread, after a warm-up) on each catalog
+ * scenario whose longest run has at most SMALL_STEPS steps, fixed design: the median.
+ */
+function smallScenariosPerSec(): { median: number; scenarios: number } {
+  const rates: number[] = [];
+  const seen = new Set<string>();
+  for (const entry of CATALOG) {
+    if (seen.has(entry.scenario.name)) continue;
+    seen.add(entry.scenario.name);
+    const options = { strategy: "random", design: entry.design, stopAtFirst: false } as const;
+    const probe = explore(entry.scenario, { ...options, schedules: 200, seed: 1_000_000 });
+    if (probe.maxSteps > SMALL_STEPS) continue;
+    const t0 = performance.now();
+    const r = explore(entry.scenario, { ...options, schedules: PER_SCENARIO, seed: 0 });
+    rates.push(r.schedulesRun / ((performance.now() - t0) / 1000));
+  }
+  return { median: median(rates), scenarios: rates.length };
+}
+
 export async function exploreBenchmarks(): Promise<BenchResult[]> {
+  const small = smallScenariosPerSec();
   const w1 = await timed(1);
   const w2 = await timed(2);
   const t0 = performance.now();
@@ -54,6 +80,11 @@ export async function exploreBenchmarks(): Promise<BenchResult[]> {
   if (dfs.exhausted !== true) throw new Error("DFS did not exhaust 3x3");
   return [
     { id: "explore.schedules_per_sec.w1", value: w1.perSec, unit: "schedules/s" },
+    {
+      id: "explore.schedules_per_sec.w1.small_median",
+      value: small.median,
+      unit: `schedules/s (median of ${small.scenarios} catalog scenarios <= ${SMALL_STEPS} steps)`,
+    },
     {
       id: "explore.schedules_per_sec.w2",
       value: w2.perSec,
