@@ -50,13 +50,13 @@ test("rc_pingpong -o on a device without ODP refuses after query_device_ex", () 
   assert.match(String(r.error), /isn't ODP capable/);
 });
 
-test("rc_pingpong -O (implicit ODP) on the interval and classic designs; hmm-mirror refuses it", () => {
+test("rc_pingpong -O (implicit ODP) on the interval, classic and hmm-mirror designs", () => {
   const r = rcPingpong({ iters: 5, implicitOdp: true, design: "interval" });
   assert.ok(r.ok, String(r.error));
   const classic = rcPingpong({ iters: 5, implicitOdp: true, design: "classic" });
   assert.ok(classic.ok, String(classic.error));
   assert.ok(classic.pageFaults > 0, "the implicit children were faulted in");
   const mirror = rcPingpong({ iters: 5, implicitOdp: true, design: "hmm-mirror" });
-  assert.equal(mirror.ok, false);
-  assert.match(String(mirror.error), /-EOPNOTSUPP/);
+  assert.ok(mirror.ok, String(mirror.error));
+  assert.ok(mirror.pageFaults > 0, "the implicit children were faulted in");
 });

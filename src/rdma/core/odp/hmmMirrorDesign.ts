@@ -6,9 +6,14 @@
  * ib_umem_odp_release of drivers/infiniband/core/umem_odp.c after "RDMA/odp: convert
  * to use HMM for ODP" v5. Mapping runs hmm_range_dma_map() with mmap_sem held for read
  * and umem_mutex held; validity is then checked by the driver with hmm_range_valid().
- * Implicit ODP kept its pre-HMM path in the posting and is not modelled here.
+ *
+ * Implicit ODP kept its v5.2 creation paths in the posting: the root (no range, no
+ * lists) joins the per_mm like any umem but stays out of the tree, and each child
+ * (ib_alloc_odp_umem, which now allocates pfns instead of page_list) shares the root's
+ * per_mm and sits in its tree, so the one hmm_mirror's sync_cpu_device_pagetables
+ * reaches children; the per_mm lives until the last of them is released.
  */
-import { EAGAIN, EBUSY, EINVAL, ENOENT, EOPNOTSUPP } from "../../../sim/errno.ts";
+import { EAGAIN, EBUSY, EFAULT, EINVAL, ENOENT } from "../../../sim/errno.ts";
 import type { KGen } from "../../../sim/task.ts";
 import {
   mmapReadLock,
@@ -29,8 +34,16 @@ import {
   hmmRangeInit,
   type HmmRange,
 } from "../../../mm/notifier/hmmMirror.ts";
-import { ibAccessWritable } from "../ibVerbs.ts";
-import { ODP_READ_ALLOWED_BIT, ODP_WRITE_ALLOWED_BIT, ibUmemEnd, ibUmemStart } from "../umemOdp.ts";
+import { PAGE_SHIFT } from "../../../mm/page.ts";
+import { IB_ACCESS_HUGETLB, ibAccessWritable } from "../ibVerbs.ts";
+import type { IbUcontext } from "../ucontext.ts";
+import {
+  ODP_READ_ALLOWED_BIT,
+  ODP_WRITE_ALLOWED_BIT,
+  ibUmemEnd,
+  ibUmemStart,
+  type UmemOdpKind,
+} from "../umemOdp.ts";
 import {
   HmmMirrorUmemOdp,
   ODP_FLAGS_BITS,
@@ -40,6 +53,7 @@ import {
   getPerMm,
   putPerMm,
   removeUmemFromPerMm,
+  sharePerMm,
 } from "./hmmMirrorUmemOdp.ts";
 import { umemAlign, umemPageShift } from "./odpArgs.ts";
 import type { UmemOdpDesign } from "./umemOdpDesign.ts";
@@ -141,6 +155,50 @@ export function* hmmUnmapDmaPages(umem: HmmMirrorUmemOdp, virt: number, bound: n
   umem.umemMutex.unlock();
 }
 
+/**
+ * The lockdep class of an implicit child's umem_mutex: ib_alloc_odp_umem initializes it
+ * apart from ib_umem_odp_get's (explicit umems and the implicit root), as in v5.2/v5.3,
+ * so the fault's order (root umem_mutex, then umem_rwsem) and the invalidation's
+ * (umem_rwsem, then a child's umem_mutex) involve two classes (see classicDesign.ts).
+ */
+const CHILD_UMEM_MUTEX_CLASS = "umem_mutex(ib_alloc_odp_umem)";
+
+function newUmem(
+  ctx: IbUcontext,
+  kind: UmemOdpKind,
+  address: number,
+  length: number,
+  pageShift: number,
+  access: number,
+  root?: HmmMirrorUmemOdp,
+): HmmMirrorUmemOdp {
+  const umem = new HmmMirrorUmemOdp({
+    context: ctx,
+    owningMm: ctx.mm,
+    kind,
+    address,
+    length,
+    pageShift,
+    writable: ibAccessWritable(access),
+    access,
+    ...(root === undefined ? {} : { root, umemMutexClass: CHILD_UMEM_MUTEX_CLASS }),
+  });
+  mmgrab(ctx.mm);
+  return umem;
+}
+
+/** get_per_mm and add_umem_to_per_mm for a new umem; frees it on failure. */
+function* initUmem(umem: HmmMirrorUmemOdp): KGen<HmmMirrorUmemOdp | number> {
+  const ret = yield* getPerMm(umem);
+  if (ret !== 0) {
+    mmdrop(umem.owningMm);
+    umem.context.k.kasan.free(umem);
+    return ret;
+  }
+  yield* addUmemToPerMm(umem);
+  return umem;
+}
+
 export const hmmMirrorDesign: UmemOdpDesign<HmmMirrorUmemOdp> = {
   name: "hmm-mirror",
 
@@ -149,37 +207,37 @@ export const hmmMirrorDesign: UmemOdpDesign<HmmMirrorUmemOdp> = {
     if (pageShift < 0) return pageShift;
     const range = umemAlign(addr, size, pageShift);
     if (typeof range === "number") return range;
-    const umem = new HmmMirrorUmemOdp({
-      context: ctx,
-      owningMm: ctx.mm,
-      kind: "explicit",
-      address: range.start,
-      length: range.length,
-      pageShift,
-      writable: ibAccessWritable(access),
-      access,
-    });
-    mmgrab(ctx.mm);
-    const ret = yield* getPerMm(umem);
-    if (ret !== 0) {
-      mmdrop(ctx.mm);
-      ctx.k.kasan.free(umem);
-      return ret;
-    }
-    yield* addUmemToPerMm(umem);
-    return umem;
+    return yield* initUmem(newUmem(ctx, "explicit", range.start, range.length, pageShift, access));
   },
 
-  *allocImplicit() {
-    // The posting kept implicit ODP; odpsim has not built it for this design yet.
-    yield "implicit ODP not modelled for hmm-mirror";
-    return EOPNOTSUPP;
+  *allocImplicit(ctx, access) {
+    if ((access & IB_ACCESS_HUGETLB) !== 0) return EINVAL;
+    if (ctx.invalidateRange === null) return EINVAL;
+    return yield* initUmem(newUmem(ctx, "implicit_root", 0, 0, PAGE_SHIFT, access));
   },
 
-  *allocChild() {
-    // The posting kept implicit ODP; odpsim has not built it for this design yet.
-    yield "implicit ODP not modelled for hmm-mirror";
-    return EOPNOTSUPP;
+  *allocChild(root, addr, size) {
+    // The caller must keep `root` alive for the duration (it holds the parent MR).
+    if (root.kind !== "implicit_root") return EINVAL;
+    const perMm = root.perMm;
+    if (perMm === null) throw new Error("implicit root without its per_mm");
+    const k = root.context.k;
+    if (!k.kasan.check(perMm, "ib_alloc_odp_umem shares the root's per_mm")) return EFAULT;
+    // As in v5.2: no mirror is registered for a child, so the fault worker creating it
+    // takes no mm_users; a child made after exit_mmap fails at its first map, whose
+    // hmm_mirror_mm_is_alive() (and mmget_not_zero) fails.
+    const child = newUmem(
+      root.context,
+      "implicit_child",
+      addr,
+      size,
+      PAGE_SHIFT,
+      root.access,
+      root,
+    );
+    yield* sharePerMm(child, perMm);
+    yield* addUmemToPerMm(child);
+    return child;
   },
 
   unmapDmaPages: hmmUnmapDmaPages,

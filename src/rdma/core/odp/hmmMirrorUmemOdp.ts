@@ -13,6 +13,7 @@
  */
 import { EAGAIN } from "../../../sim/errno.ts";
 import type { KObject } from "../../../sim/kasan.ts";
+import type { WorkStruct } from "../../../sim/sync/workqueue.ts";
 import type { KGen } from "../../../sim/task.ts";
 import type { IntervalTreeNode } from "../../../mm/intervalTree.ts";
 import { mmapWriteLock, mmapWriteUnlock } from "../../../mm/mmStruct.ts";
@@ -49,6 +50,8 @@ export class HmmMirrorUmemOdp extends IbUmemOdp {
   readonly daddrs: number[];
   perMm: HmmPerMm | null = null;
   treeNode: IntervalTreeNode<HmmMirrorUmemOdp> | null = null;
+  /** umem_odp->work: the driver's deferred free of an implicit child (mr_leaf_free_action). */
+  work: WorkStruct | null = null;
 
   constructor(init: UmemOdpInit) {
     super(init);
@@ -125,6 +128,19 @@ function* ibUmemNotifierRelease(perMm: HmmPerMm): KGen {
 /** get_per_mm(). */
 export function getPerMm(umem: HmmMirrorUmemOdp): KGen<number> {
   return getPerMmWith(umem, isHmmPerMm, () => new HmmPerMm(umem.context, umem.owningMm));
+}
+
+/**
+ * The per_mm share of an implicit child (ib_alloc_odp_umem, left as it was by the
+ * posting): the child counts as one more umem of its root's per_mm, so no mirror is
+ * registered for it. The caller keeps the root, and so the per_mm, alive meanwhile.
+ */
+export function* sharePerMm(child: HmmMirrorUmemOdp, perMm: HmmPerMm): KGen {
+  const ctx = child.context;
+  yield* ctx.perMmListLock.lock();
+  perMm.odpMrsCount++;
+  child.perMm = perMm;
+  ctx.perMmListLock.unlock();
 }
 
 /** put_per_mm(). */

@@ -4,10 +4,11 @@
  * process, found by walking that tree.
  *
  * Models the implicit parts of drivers/infiniband/hw/mlx5/odp.c as of v5.3 (with seed
- * 000's ib_umem_odp_alloc_implicit / ib_umem_odp_alloc_child): check_parent, odp_lookup,
- * odp_next, mlx5_odp_populate_klm, implicit_mr_alloc, implicit_mr_get_data,
- * mlx5_ib_alloc_implicit_mr, mr_leaf_free_action, mr_leaf_free and
- * mlx5_ib_free_implicit_mr. There is no children table in this era:
+ * 000's ib_umem_odp_alloc_implicit / ib_umem_odp_alloc_child). The driver code (check_parent,
+ * odp_lookup, odp_next, mlx5_odp_populate_klm, implicit_mr_alloc, implicit_mr_get_data,
+ * mlx5_ib_alloc_implicit_mr, mr_leaf_free_action, mr_leaf_free, mlx5_ib_free_implicit_mr)
+ * is the same in the hmm-mirror posting and lives in perMmImplicit.ts; this file binds it
+ * to the classic IB core. There is no children table in this era:
  *
  *   fault (kworker, under mr_srcu)           invalidation leaves a child empty
  *   lock parent umem_mutex                   dying = 1; num_leaf_free++; schedule_work
@@ -32,9 +33,6 @@
  * the process exits, deregistration leaves such children (umem, MR, mkey) and with them
  * the per_mm behind.
  */
-import { EFAULT } from "../../../sim/errno.ts";
-import { WaitQueueHead } from "../../../sim/sync/waitQueue.ts";
-import { systemWorkqueue, WorkStruct } from "../../../sim/sync/workqueue.ts";
 import type { KGen } from "../../../sim/task.ts";
 import type { IbPd } from "../../core/ibPd.ts";
 import {
@@ -42,297 +40,57 @@ import {
   classicUnmapDmaPages,
   unmapTakesMutex,
 } from "../../core/odp/classicDesign.ts";
-import type { IbUcontextPerMm } from "../../core/odp/classicPerMm.ts";
 import { ClassicUmemOdp } from "../../core/odp/classicUmemOdp.ts";
-import { forEachUmemInRange } from "../../core/odp/perMm.ts";
-import { ibUmemEnd, ibUmemStart } from "../../core/umemOdp.ts";
-import type { Mlx5Mkey } from "../mkey.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
-import { Mlx5IbMr } from "../mlx5IbMr.ts";
-import { mlx5IbUmrEnable, mlx5IbUpdateKsmSlots } from "../umr.ts";
-import {
-  implicitChildSlot,
-  mlx5ImrKsmEntries,
-  mlx5ImrMttSize,
-  newImplicitChildMkey,
-  newImplicitKsmMkey,
-} from "./implicitMr.ts";
-import { destroyMkey } from "./srcuEraMr.ts";
-
-const ULLONG_MAX = Number.MAX_SAFE_INTEGER;
-
-/** The root umem of an implicit parent. */
-function rootOf(imr: Mlx5IbMr): ClassicUmemOdp {
-  const root = imr.umem;
-  if (!(root instanceof ClassicUmemOdp)) throw new Error("classic implicit MR without its root");
-  return root;
-}
-
-function perMmOf(odp: ClassicUmemOdp): IbUcontextPerMm {
-  const perMm = odp.perMm;
-  if (perMm === null) throw new Error("classic umem without its per_mm");
-  return perMm;
-}
-
-/** check_parent(): `odp` is a child of `parent` whose MR is set up and that is not dying. */
-function checkParent(odp: ClassicUmemOdp, parent: Mlx5IbMr | null): boolean {
-  const mr = odp.driverPrivate;
-  return mr instanceof Mlx5IbMr && mr.parent === parent && !odp.dying;
-}
+import type { Mlx5IbMr } from "../mlx5IbMr.ts";
+import * as perMmImplicit from "./perMmImplicit.ts";
+import type { PerMmImplicitCore } from "./perMmImplicit.ts";
 
 /**
- * odp_lookup(): the first umem overlapping [start, start + length) in tree order, then
- * its successors up to start + length, that is a live child of `imr`.
+ * The classic IB core as implicit MRs use it: ib_umem_odp_unmap_dma_pages() takes
+ * umem_mutex itself only under catalog defect #14 (v5.3), else its caller holds it.
  */
-function* odpLookup(start: number, length: number, imr: Mlx5IbMr): KGen<ClassicUmemOdp | null> {
-  const perMm = perMmOf(rootOf(imr));
-  const tree = perMm.umemTree;
-  yield* perMm.umemRwsem.downRead();
-  let node = tree.iterFirst(start, start + length - 1);
-  while (node !== null && !checkParent(node.value, imr)) {
-    node = tree.iterNext(node, 0, ULLONG_MAX);
-    if (node !== null && ibUmemStart(node.value) > start + length) node = null;
-  }
-  perMm.umemRwsem.upRead();
-  return node?.value ?? null;
+export const classicImplicitCore: PerMmImplicitCore<ClassicUmemOdp> = {
+  design: classicDesign,
+  isUmem: (x): x is ClassicUmemOdp => x instanceof ClassicUmemOdp,
+  unmapTakesMutex,
+  unmapDmaPages: classicUnmapDmaPages,
+};
+
+/** odp_next() over the classic per_mm tree. */
+export function implicitOdpNext(odp: ClassicUmemOdp): KGen<ClassicUmemOdp | null> {
+  return perMmImplicit.implicitOdpNext(odp);
 }
 
-/**
- * odp_next(): the next umem after `odp` in tree order that is a live child of odp's
- * parent, read from odp's MR now (so a child whose parent was cleared matches other
- * umems without a parent, as in v5.3).
- */
-export function* implicitOdpNext(odp: ClassicUmemOdp): KGen<ClassicUmemOdp | null> {
-  const mr = odp.driverPrivate;
-  const parent = mr instanceof Mlx5IbMr ? mr.parent : null;
-  const perMm = perMmOf(odp);
-  const tree = perMm.umemTree;
-  yield* perMm.umemRwsem.downRead();
-  // odpsim guard: a child released under the caller has no node to walk on from.
-  let node = odp.treeNode;
-  do {
-    node = node === null ? null : tree.iterNext(node, 0, ULLONG_MAX);
-  } while (node !== null && !checkParent(node.value, parent));
-  perMm.umemRwsem.upRead();
-  return node?.value ?? null;
-}
-
-/**
- * mlx5_odp_populate_klm(): the KSM entries of slots [idx, idx + n): a slot points at the
- * MTT mkey of the live child starting there, or at the null mkey.
- */
-function* populateKlm(imr: Mlx5IbMr, idx: number, n: number): KGen<Map<number, Mlx5Mkey | null>> {
-  const size = mlx5ImrMttSize(imr.dev);
-  const slots = new Map<number, Mlx5Mkey | null>();
-  let odp = yield* odpLookup(idx * size, n * size, imr);
-  for (let i = idx; i < idx + n; i++) {
-    const mtt = odp?.driverPrivate;
-    if (odp !== null && odp.address === i * size && mtt instanceof Mlx5IbMr) {
-      slots.set(i, mtt.mmkey);
-      odp = yield* implicitOdpNext(odp);
-    } else {
-      slots.set(i, null);
-    }
-  }
-  return slots;
-}
-
-/** mlx5_ib_update_xlt(imr, idx, n, INDIRECT): rewrite KSM slots from the tree. */
-function* updateKsmFromTree(imr: Mlx5IbMr, idx: number, n: number): KGen<number> {
-  const slots = yield* populateKlm(imr, idx, n);
-  return yield* mlx5IbUpdateKsmSlots(imr, slots);
-}
-
-/**
- * implicit_mr_alloc(): an mkey enabled by UMR with every entry empty (a KSM over the
- * address space for a parent, an MTT over its slot for a child), then live.
- */
-function* implicitMrAlloc(
-  pd: IbPd,
-  dev: Mlx5IbDev,
-  umem: ClassicUmemOdp,
-  access: number,
-  parent: Mlx5IbMr | null,
-): KGen<Mlx5IbMr> {
-  const mkey =
-    parent === null
-      ? newImplicitKsmMkey(dev, pd.pdn)
-      : newImplicitChildMkey(dev, pd.pdn, umem.address / mlx5ImrMttSize(dev));
-  const mr = new Mlx5IbMr(dev.k, {
-    dev,
-    pd,
-    mkey,
-    access,
-    umem,
-    ...(parent === null ? {} : { parent }),
-  });
-  yield* mlx5IbUmrEnable(mr);
-  dev.mkeys.set(mkey.key, mkey);
-  dev.mrs.set(mkey.key, mr);
-  mr.live = true;
-  return mr;
-}
-
-/** A new child umem at `addr` with its MTT MR, published to lookups last. */
-function* newChild(imr: Mlx5IbMr, addr: number): KGen<ClassicUmemOdp | number> {
-  const dev = imr.dev;
-  const odp = yield* classicDesign.allocChild(rootOf(imr), addr, mlx5ImrMttSize(dev), {});
-  if (typeof odp === "number") return odp;
-  const mtt = yield* implicitMrAlloc(imr.pd, dev, odp, imr.access, imr);
-  // Until umem->private is set the child is in the tree but no lookup or invalidation
-  // sees an MR behind it.
-  odp.driverPrivate = mtt;
-  odp.work = new WorkStruct("mr_leaf_free_action", () => mrLeafFreeAction(odp));
-  dev.k.event("implicit_child_created", {
-    child: mtt.objName,
-    slot: implicitChildSlot(mtt),
-    key: mtt.mmkey.key,
-  });
-  return odp;
-}
-
-/**
- * implicit_mr_get_data(): under the parent's umem_mutex, find or create the child of
- * every slot [ioVirt, ioVirt + bcnt) touches, then point the KSM slots from the first
- * new child on at them. Returns the child holding ioVirt, or an errno.
- */
-export function* implicitMrGetData(
+/** implicit_mr_get_data(), classic. */
+export function implicitMrGetData(
   imr: Mlx5IbMr,
   ioVirt: number,
   bcnt: number,
 ): KGen<ClassicUmemOdp | number> {
-  const size = mlx5ImrMttSize(imr.dev);
-  // odpsim guard: the device never faults outside the KSM, but a prefetch may ask.
-  if (ioVirt + bcnt > mlx5ImrKsmEntries(imr.dev) * size) return EFAULT;
-  const odpMr = rootOf(imr);
-  let addr = Math.floor(ioVirt / size) * size;
-  let nentries = 0;
-  let startIdx = 0;
-  let result: ClassicUmemOdp | null = null;
-  yield* odpMr.umemMutex.lock();
-  let odp = yield* odpLookup(addr, 1, imr);
-  for (;;) {
-    if (odp !== null) {
-      if (nentries !== 0) nentries++;
-    } else {
-      const made = yield* newChild(imr, addr);
-      if (typeof made === "number") {
-        odpMr.umemMutex.unlock();
-        return made;
-      }
-      odp = made;
-      if (nentries === 0) startIdx = addr / size;
-      nentries++;
-    }
-    result ??= odp;
-    addr += size;
-    if (addr >= ioVirt + bcnt) break;
-    odp = yield* implicitOdpNext(odp);
-    if (odp !== null && odp.address !== addr) odp = null;
-  }
-  const ret = nentries === 0 ? 0 : yield* updateKsmFromTree(imr, startIdx, nentries);
-  odpMr.umemMutex.unlock();
-  return ret < 0 ? ret : result;
+  return perMmImplicit.implicitMrGetData(classicImplicitCore, imr, ioVirt, bcnt);
 }
 
-/** mlx5_ib_alloc_implicit_mr(): the root umem and its KSM parent. */
-export function* mlx5IbAllocImplicitMr(
+/** mlx5_ib_alloc_implicit_mr(), classic. */
+export function mlx5IbAllocImplicitMr(
   dev: Mlx5IbDev,
   pd: IbPd,
   access: number,
 ): KGen<Mlx5IbMr | number> {
-  const root = yield* classicDesign.allocImplicit(pd.uctx, access, {});
-  if (typeof root === "number") return root;
-  const imr = yield* implicitMrAlloc(pd, dev, root, access, null);
-  imr.numLeafFree = 0;
-  return imr;
+  return perMmImplicit.mlx5IbAllocImplicitMr(classicImplicitCore, dev, pd, access);
 }
 
-function qLeafFree(imr: Mlx5IbMr): WaitQueueHead {
-  imr.qLeafFree ??= new WaitQueueHead(imr.dev.k, `q_leaf_free(${imr.objName})`);
-  return imr.qLeafFree;
-}
-
-/** Marks a child dying and queues its mr_leaf_free_action, counted on the parent. */
-function queueLeafFree(odp: ClassicUmemOdp, imr: Mlx5IbMr): void {
-  odp.dying = true;
-  imr.numLeafFree++;
-  if (odp.work === null) throw new Error("implicit child without its free work");
-  imr.dev.k.event("implicit_child_reap_queued", { child: odp.objName });
-  systemWorkqueue(imr.dev.k, "events").queueWork(odp.work);
-}
-
-/**
- * The tail of mlx5_ib_invalidate_range() for a child, under umem_mutex: once an
- * invalidation leaves it without pages, it dies (unless it already does) and is freed
- * by work.
- */
+/** The emptied-child tail of mlx5_ib_invalidate_range() under umem_mutex. */
 export function mlx5ImplicitChildEmptied(odp: ClassicUmemOdp, mr: Mlx5IbMr): void {
-  odp.umemMutex.assertHeld();
-  const imr = mr.parent;
-  if (odp.npages === 0 && imr !== null && !odp.dying) queueLeafFree(odp, imr);
+  perMmImplicit.mlx5ImplicitChildEmptied(odp, mr);
 }
 
-/**
- * The same tail as v5.3 ran it (catalog defect #14), after the mutex was dropped: the
- * test and the WRITE_ONCE of dying are apart, so two invalidations can both pass it.
- */
-export function* mlx5ImplicitChildEmptiedUnlocked(odp: ClassicUmemOdp, mr: Mlx5IbMr): KGen {
-  const imr = mr.parent;
-  if (odp.npages !== 0 || imr === null || odp.dying) return;
-  yield "if (!npages && mr->parent && !dying)";
-  queueLeafFree(odp, imr);
+/** The same tail as v5.3 ran it (catalog defect #14), without the mutex. */
+export function mlx5ImplicitChildEmptiedUnlocked(odp: ClassicUmemOdp, mr: Mlx5IbMr): KGen {
+  return perMmImplicit.mlx5ImplicitChildEmptiedUnlocked(odp, mr);
 }
 
-/**
- * mr_leaf_free_action(): hide the child from fault handlers and wait for those that
- * found it, release its umem, point its KSM slot at whatever the tree holds now (if the
- * parent still lives), free the MTT MR, and tell a waiting deregistration.
- */
-function* mrLeafFreeAction(odp: ClassicUmemOdp): KGen {
-  const k = odp.context.k;
-  if (!k.kasan.check(odp, "mr_leaf_free_action uses the child umem")) return;
-  const mr = odp.driverPrivate;
-  if (!(mr instanceof Mlx5IbMr) || !k.kasan.check(mr, "mr_leaf_free_action uses the child mr"))
-    return;
-  const imr = mr.parent;
-  if (imr === null) throw new Error("mr_leaf_free_action on a child without a parent");
-  const idx = implicitChildSlot(mr);
-  mr.parent = null;
-  yield "mr->parent = NULL";
-  yield* mr.dev.mrSrcu.synchronize();
-  yield* classicDesign.release(odp);
-  if (!k.kasan.check(imr, "mr_leaf_free_action reads imr->live")) return;
-  if (imr.live) yield* updateKsmFromTree(imr, idx, 1);
-  destroyMkey(mr);
-  k.kasan.free(mr);
-  if (--imr.numLeafFree === 0) qLeafFree(imr).wakeUp();
-}
-
-/** mr_leaf_free(): unmap a child of `imr` and queue its freeing unless already dying. */
-function* mrLeafFree(umem: ClassicUmemOdp, imr: Mlx5IbMr): KGen {
-  const mr = umem.driverPrivate;
-  if (!(mr instanceof Mlx5IbMr) || mr.parent !== imr) return;
-  if (unmapTakesMutex(umem)) {
-    // v5.3 (catalog defect #14): dying is read and written outside umem_mutex.
-    yield* classicUnmapDmaPages(umem, ibUmemStart(umem), ibUmemEnd(umem));
-    if (!umem.dying) queueLeafFree(umem, imr);
-    return;
-  }
-  yield* umem.umemMutex.lock();
-  yield* classicUnmapDmaPages(umem, ibUmemStart(umem), ibUmemEnd(umem));
-  if (!umem.dying) queueLeafFree(umem, imr);
-  umem.umemMutex.unlock();
-}
-
-/**
- * mlx5_ib_free_implicit_mr(): queue the freeing of every child of `imr` and wait until
- * all of them (and those invalidations queued earlier) are gone.
- */
-export function* mlx5IbFreeImplicitMr(imr: Mlx5IbMr): KGen {
-  const perMm = perMmOf(rootOf(imr));
-  yield* perMm.umemRwsem.downRead();
-  yield* forEachUmemInRange(perMm, 0, ULLONG_MAX, true, (umem) => mrLeafFree(umem, imr));
-  perMm.umemRwsem.upRead();
-  yield* qLeafFree(imr).waitEvent(() => imr.numLeafFree === 0);
+/** mlx5_ib_free_implicit_mr(), classic. */
+export function mlx5IbFreeImplicitMr(imr: Mlx5IbMr): KGen {
+  return perMmImplicit.mlx5IbFreeImplicitMr(classicImplicitCore, imr);
 }

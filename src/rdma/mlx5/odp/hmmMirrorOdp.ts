@@ -14,6 +14,10 @@
  *     unlock; hmm_range_unregister
  *     -EAGAIN: wait_until_valid ... unless (!implicit || dying): -EFAULT
  *
+ * Implicit MRs keep v5.2's scheme (hmmMirrorImplicit.ts): pagefault_mr walks the children
+ * implicit_mr_get_data returns, one hmm_range per child, and an implicit child's -EAGAIN
+ * waits on its range unless the child is dying.
+ *
  * Kept as posted: the -EAGAIN path turns every retry of an explicit MR into -EFAULT
  * (the test reads `!implicit || odp->dying` where the code it replaced read
  * `implicit || !odp->dying`), so a fault raced by any invalidation kills the QP; and
@@ -21,6 +25,7 @@
  */
 import { EAGAIN, EFAULT, EINVAL } from "../../../sim/errno.ts";
 import type { KGen } from "../../../sim/task.ts";
+import type { MmStruct } from "../../../mm/mmStruct.ts";
 import { setInvalidateStartMap, setPairEndsOnFailedStart } from "../../../mm/notifier/srcu.ts";
 import {
   hmmRangeInit,
@@ -40,6 +45,12 @@ import { Mlx5IbMr } from "../mlx5IbMr.ts";
 import { MLX5_IB_UPD_XLT_ZAP, mlx5IbUpdateXlt } from "../umr.ts";
 import { MMU_NOTIFIER_TIMEOUT_NS } from "./classicOdp.ts";
 import { zapBlocks } from "./zapBlocks.ts";
+import {
+  hmmMirrorImplicit,
+  implicitMrGetDataHmm,
+  implicitOdpNextHmm,
+  mlx5ImplicitChildEmptiedHmm,
+} from "./hmmMirrorImplicit.ts";
 import type { Mlx5OdpDesign, PagefaultFlags } from "./mlx5OdpDesign.ts";
 import {
   deregOdpMrSrcuEra,
@@ -61,29 +72,47 @@ export function* mlx5IbInvalidateRangeHmm(umem: IbUmemOdp, start: number, end: n
     yield* mlx5IbUpdateXlt(mr, blkStart, count, MLX5_IB_UPD_XLT_ZAP);
   }
   yield* hmmUnmapDmaPages(umem, from, to);
+  // As v5.2 (and v5.3) had it, after the unmap dropped umem_mutex: an implicit child
+  // left without pages dies and is freed by work.
+  yield* mlx5ImplicitChildEmptiedHmm(umem, mr);
 }
 
-/** pagefault_mr() as posted, for an explicit MR. */
-function* pagefaultMr(
-  mr: Mlx5IbMr,
-  ioVirtIn: number,
-  bcnt: number,
-  flags: PagefaultFlags,
-): KGen<number> {
-  const k = mr.dev.k;
-  const odp = mr.umem;
-  if (!(odp instanceof HmmMirrorUmemOdp) || odp.perMm === null) return EINVAL;
-  if (!k.kasan.check(odp, "pagefault_mr reads the umem")) return EFAULT;
-  const implicit = odp.kind === "implicit_child";
+/** The span one pass of pagefault_mr() faults: io_virt aligned, the bytes, the pages. */
+interface LeafSpan {
+  readonly ioVirt: number;
+  readonly size: number;
+  readonly faultSize: number;
+}
+
+/** The head of pagefault_mr()'s next_mr step as posted, for `odp` at `ioVirtIn`. */
+function leafSpan(odp: HmmMirrorUmemOdp, ioVirtIn: number, bcnt: number): LeafSpan {
   const size = Math.min(bcnt, ibUmemEnd(odp) - ioVirtIn);
   const pageSize = odp.pageSize;
   const ioVirt = Math.floor(ioVirtIn / pageSize) * pageSize;
   const off = ioVirt % pageSize; // as posted: taken after aligning, so always 0
-  const faultSize = Math.ceil((size + off) / pageSize) * pageSize;
+  return { ioVirt, size, faultSize: Math.ceil((size + off) / pageSize) * pageSize };
+}
+
+/**
+ * One next_mr step of pagefault_mr() as posted, on the MTT MR `mr` over `odp` (an
+ * explicit MR, or one implicit child): register a range on the mm, map it, write the
+ * MTT if the range is still valid. Returns pages mapped or an errno.
+ */
+function* pagefaultLeaf(
+  mr: Mlx5IbMr,
+  odp: HmmMirrorUmemOdp,
+  mm: MmStruct,
+  span: LeafSpan,
+  flags: PagefaultFlags,
+  implicit: boolean,
+): KGen<number> {
+  const k = mr.dev.k;
+  const { ioVirt, faultSize } = span;
+  const pageSize = odp.pageSize;
   if (ioVirt < ibUmemStart(odp)) return EINVAL;
   const startIdx = (ioVirt - Math.floor(mr.iova / pageSize) * pageSize) / pageSize;
   const range = hmmRangeInit();
-  let ret = yield* hmmRangeRegister(range, odp.perMm.mm, ioVirt, ioVirt + faultSize, odp.pageShift);
+  let ret = yield* hmmRangeRegister(range, mm, ioVirt, ioVirt + faultSize, odp.pageShift);
   if (ret !== 0) return ret;
   if (flags.prefetch === true && flags.downgrade !== true && !odp.writable && flags.write) {
     yield* hmmRangeUnregister(range);
@@ -115,6 +144,63 @@ function* pagefaultMr(
   return ret;
 }
 
+/**
+ * pagefault_mr() as posted: an explicit MR's one umem, or for an implicit parent the
+ * children implicit_mr_get_data found or made, each faulted in turn from where the
+ * previous step's fault_size ended; a child missing there (freed meanwhile) ends the
+ * fault with -EAGAIN.
+ */
+function* pagefaultMr(
+  mr: Mlx5IbMr,
+  ioVirtIn: number,
+  bcnt: number,
+  flags: PagefaultFlags,
+): KGen<number> {
+  const k = mr.dev.k;
+  const odpMr = mr.umem;
+  if (!(odpMr instanceof HmmMirrorUmemOdp) || odpMr.perMm === null) return EINVAL;
+  if (!k.kasan.check(odpMr, "pagefault_mr reads the umem")) return EFAULT;
+  const mm = odpMr.perMm.mm;
+  if (!odpMr.isImplicitOdp) {
+    return yield* pagefaultLeaf(mr, odpMr, mm, leafSpan(odpMr, ioVirtIn, bcnt), flags, false);
+  }
+  const first = yield* implicitMrGetDataHmm(mr, ioVirtIn, bcnt);
+  if (typeof first === "number") return first;
+  return yield* pagefaultChildren(first, mm, ioVirtIn, bcnt, flags);
+}
+
+/** The implicit loop of pagefault_mr(): each child from `odp` on, as posted. */
+function* pagefaultChildren(
+  first: HmmMirrorUmemOdp,
+  mm: MmStruct,
+  ioVirtIn: number,
+  bcntIn: number,
+  flags: PagefaultFlags,
+): KGen<number> {
+  let odp = first;
+  let ioVirt = ioVirtIn;
+  let bcnt = bcntIn;
+  let npages = 0;
+  for (;;) {
+    const child = odp.driverPrivate;
+    if (!(child instanceof Mlx5IbMr)) return EFAULT;
+    const span = leafSpan(odp, ioVirt, bcnt);
+    const ret = yield* pagefaultLeaf(child, odp, mm, span, flags, true);
+    if (ret < 0) return ret;
+    npages += ret;
+    bcnt -= span.size;
+    if (bcnt <= 0) return npages;
+    // As posted: the next address is after the pages this step faulted.
+    ioVirt = span.ioVirt + span.faultSize;
+    const next = yield* implicitOdpNextHmm(odp);
+    if (next?.address !== ioVirt) {
+      child.dev.k.event("mlx5_ib_dbg", { msg: "next implicit leaf removed", va: ioVirt });
+      return EAGAIN;
+    }
+    odp = next;
+  }
+}
+
 export const hmmMirrorMlx5Odp: Mlx5OdpDesign = {
   core: hmmMirrorDesign,
 
@@ -130,9 +216,10 @@ export const hmmMirrorMlx5Odp: Mlx5OdpDesign = {
   },
 
   regOdpMr: (dev, pd, start, length, access) =>
-    regOdpMrSrcuEra(hmmMirrorDesign, dev, pd, start, length, access),
+    regOdpMrSrcuEra(hmmMirrorDesign, dev, pd, start, length, access, hmmMirrorImplicit),
 
-  deregOdpMr: (mr) => deregOdpMrSrcuEra(mr, hmmMirrorDesign, mlx5IbInvalidateRangeHmm),
+  deregOdpMr: (mr) =>
+    deregOdpMrSrcuEra(mr, hmmMirrorDesign, mlx5IbInvalidateRangeHmm, hmmMirrorImplicit),
 
   pagefaultSingleDataSegment: (dev, pd, key, va, bcnt, flags) =>
     pagefaultSingleDataSegmentSrcuEra(dev, pd, key, va, bcnt, flags, pagefaultMr),

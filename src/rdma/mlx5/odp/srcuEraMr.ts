@@ -57,10 +57,7 @@ export function* regOdpMrSrcuEra<U extends IbUmemOdp>(
   implicit?: SrcuEraImplicit,
 ): KGen<Mlx5IbMr | number> {
   if (start === 0 && length === IMPLICIT_ODP_LENGTH) {
-    // The hmm-mirror design passes none. Seed 002 as posted did keep implicit MRs (it
-    // leaves implicit_mr_get_data and the children alone, gives ib_alloc_odp_umem's
-    // children pfns, and has pagefault_mr wait on an implicit child's range), but
-    // odpsim does not model that combination yet: its registration is refused.
+    // Every design of this era passes its hooks (classicImplicit.ts, hmmMirrorImplicit.ts).
     if (implicit === undefined) return EOPNOTSUPP;
     return yield* implicit.allocImplicitMr(dev, pd, access);
   }
