@@ -10,8 +10,9 @@
  * `k.shouldFail(site)` at each failure point. Sites acted on: alloc (page allocation,
  * so ENOMEM), dma_map (the classic design's DMA mapping of a page, and ib_umem_get's
  * mapping of a pinned umem), umr (a UMR post),
- * nonblockable_invalidate, process_kill and device_removal (tasks the ODP host spawns:
- * an OOM reaper pass, SIGKILL to the process, hot unplug of the mlx5 device).
+ * nonblockable_invalidate, process_kill and device_removal (tasks faultTasks.ts spawns
+ * in catalog ODP hosts and scenario-file worlds: an OOM reaper pass and SIGKILL per
+ * process, hot unplug per mlx5 device).
  *
  * Every fault a run comes to is numbered in order; a plan may suppress some by number,
  * which is how shrinking removes the faults a failure does not need.

@@ -3,8 +3,8 @@
  * can build kernels from.
  *
  * Models no kernel file. `build(ctx)` creates the hosts, runs every process's setup in
- * one setup task (and connects their QPs), then spawns the threads (no schedule hints: the strategy decides every
- * interleaving). The context's design and defects override the file's. `check` turns the
+ * one setup task (and connects their QPs), then spawns the fault tasks the plan enables
+ * and the threads (no schedule hints: the strategy decides every interleaving). The context's design and defects override the file's. `check` turns the
  * file's data expectations into post-run violations. Per-run state is kept in a WeakMap
  * owned by the compiled scenario, keyed by the run's kernel.
  */
@@ -16,10 +16,10 @@ import { loadScenarioFile, type ParsedScenario } from "./parse.ts";
 import type { ScenarioSpec } from "./schema.ts";
 import { connectQps, setupProcess } from "./setup.ts";
 import { spawnThreads } from "./threads.ts";
-import { buildWorld, scenarioParts, type World } from "./world.ts";
+import { buildWorld, scenarioParts, spawnScenarioFaultTasks, type World } from "./world.ts";
 
 /** The description prefix: bump it when the compiler's meaning of a file changes. */
-const DESCRIPTION_VERSION = "odpsim scenario file v2";
+const DESCRIPTION_VERSION = "odpsim scenario file v3";
 
 export interface CompiledScenario extends Scenario {
   readonly file: string;
@@ -28,6 +28,8 @@ export interface CompiledScenario extends Scenario {
   readonly expectedViolation: string | null;
   /** The data checks of a finished run of a kernel this scenario built. */
   dataChecks(kernel: Kernel, result: RunResult): readonly DataCheckResult[];
+  /** The world (hosts, processes and their objects) of a kernel this scenario built. */
+  worldOf(kernel: Kernel): World;
 }
 
 /** Reads, validates and compiles `file`; throws ScenarioError. */
@@ -40,11 +42,13 @@ export function compileScenario(parsed: ParsedScenario): CompiledScenario {
   const worlds = new WeakMap<Kernel, World>();
   const checks = spec.expect?.data ?? [];
   const expected = spec.expect?.violation;
-  const dataChecks = (kernel: Kernel, result: RunResult): DataCheckResult[] => {
+  const worldOf = (kernel: Kernel): World => {
     const world = worlds.get(kernel);
     if (world === undefined) throw new Error(`kernel not built by scenario ${spec.name}`);
-    return runDataChecks(world, checks, result);
+    return world;
   };
+  const dataChecks = (kernel: Kernel, result: RunResult): DataCheckResult[] =>
+    runDataChecks(worldOf(kernel), checks, result);
   return {
     name: spec.name,
     description: `${DESCRIPTION_VERSION}: ${JSON.stringify(spec)}`,
@@ -64,6 +68,7 @@ export function compileScenario(parsed: ParsedScenario): CompiledScenario {
         for (const p of procs) if (!(yield* setupProcess(world, p))) return;
         if (!(yield* connectQps(world))) return;
         world.k.faultsArmed = true;
+        spawnScenarioFaultTasks(world);
         for (const p of procs) spawnThreads(world, p);
       });
       return world.k;
@@ -72,5 +77,6 @@ export function compileScenario(parsed: ParsedScenario): CompiledScenario {
       return checks.length === 0 ? [] : dataCheckViolations(dataChecks(kernel, result), result);
     },
     dataChecks,
+    worldOf,
   };
 }

@@ -5,7 +5,8 @@
  * Models no kernel file. A user thread is a thread of the process (loads, stores,
  * syscalls, verbs); a nic thread is the host's NIC acting through the process's MRs (a
  * device task); a kernel thread is a kernel daemon acting on the process (the OOM
- * reaper, NUMA balancing) or on its host (hot unplug of the NIC).
+ * reaper, NUMA balancing) or on its host (hot unplug of the NIC). The HMM test device's
+ * commands are ioctls of the process, so user threads issue them.
  */
 import type { OpObject, OpSpec } from "./schema.ts";
 
@@ -56,6 +57,10 @@ export const OP_THREAD_KINDS: Readonly<Record<OpName, readonly ThreadKind[]>> = 
   post_send: ["user"],
   poll_cq: ["user"],
   device_remove: ["kernel"],
+  mirror_read: ["user"],
+  mirror_write: ["user"],
+  mirror_snapshot: ["user"],
+  mirror_close: ["user"],
   dma_read: ["nic"],
   dma_write: ["nic"],
 };

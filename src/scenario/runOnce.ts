@@ -89,7 +89,8 @@ export function runOnce(
   const notes: string[] = [];
   if (scenario.spec.faults !== undefined) {
     notes.push(
-      "fault injection: alloc, dma_map and umr act here; other sites only in catalog scenarios",
+      "fault injection: alloc, dma_map and umr fail at their failure points; " +
+        "nonblockable_invalidate and process_kill act on each process, device_removal on each host",
     );
   }
   const report: RunReport = {

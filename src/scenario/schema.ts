@@ -148,6 +148,13 @@ const qpSchema = z.strictObject({
     .describe("Work requests each queue holds (max_send_wr, max_recv_wr; default 16)."),
 });
 
+const mirrorSchema = z
+  .strictObject({ name: ident })
+  .describe(
+    "open() of the host's HMM test device (lib/test_hmm.c, /dev/hmm_dmirror0): a dmirror " +
+      "mirroring this process's whole address space, kept in its file table.",
+  );
+
 const setupSchema = z.strictObject({
   files: z.array(fileSchema).optional(),
   buffers: z.array(bufferSchema).optional().describe("mmap()s made before the threads start."),
@@ -156,6 +163,10 @@ const setupSchema = z.strictObject({
     .array(qpSchema)
     .optional()
     .describe("RC QPs, each with its own CQ (ibv_create_cq, ibv_create_qp)."),
+  mirrors: z
+    .array(mirrorSchema)
+    .optional()
+    .describe("HMM test device files (dmirror), opened after the buffers."),
 });
 
 // ---------------------------------------------------------------------------------------
@@ -245,6 +256,42 @@ export const WC_STATUSES = [
   "RETRY_EXC_ERR",
   "RNR_RETRY_EXC_ERR",
 ] as const;
+
+const mirrorRange = {
+  mirror: ident.describe("A mirror of this process's setup.mirrors."),
+  buffer: ident.describe("The command's range is in this buffer."),
+  offset: offset.optional().describe("Byte offset, page-aligned (default 0)."),
+  pages: pages.optional().describe("Default: to the end of the buffer."),
+};
+
+/** What a dmirror command may return: success, anything, or one error. */
+export const MIRROR_ERRORS = [
+  "none",
+  "any",
+  "EFAULT",
+  "EPERM",
+  "EBUSY",
+  "EINVAL",
+  "ENOMEM",
+  "EBADF",
+] as const;
+
+const mirrorResult = {
+  error: z
+    .enum(MIRROR_ERRORS)
+    .optional()
+    .describe("The error the command must return: none (the default), any, or this errno."),
+  cpages: z.int().min(0).optional().describe("cmd.cpages: pages copied or described."),
+  faults: z.int().min(0).optional().describe("cmd.faults: dmirror_fault() calls it made."),
+};
+
+/** A snapshot's permission byte of one page (HMM_DMIRROR_PROT_*), by name. */
+export const MIRROR_PROT_REGEX = /^(error|none|read|write)(\+(zero|pmd|pud))*$/;
+
+const mirrorProt = z
+  .string()
+  .regex(MIRROR_PROT_REGEX, "error, none, read or write, plus +zero, +pmd, +pud")
+  .describe("HMM_DMIRROR_PROT_*: error | none | read | write, with +zero / +pmd / +pud.");
 
 const opObject = z
   .strictObject({
@@ -337,6 +384,42 @@ const opObject = z
     device_remove: noArgs
       .optional()
       .describe("Hot unplug of the process's host NIC: disassociation (kernel threads)."),
+    mirror_read: z
+      .strictObject({
+        ...mirrorRange,
+        expect: z
+          .strictObject({ ...dataMatch, ...mirrorResult })
+          .optional()
+          .describe("pattern: every byte read; text / hex: the first bytes read."),
+      })
+      .optional()
+      .describe("HMM_DMIRROR_READ: the device reads the range, faulting it in (user threads)."),
+    mirror_write: z
+      .strictObject({
+        ...mirrorRange,
+        pattern: byteValue.describe("Every byte of the range gets this value."),
+        expect: z.strictObject(mirrorResult).optional(),
+      })
+      .optional()
+      .describe("HMM_DMIRROR_WRITE: the device writes the range, faulting it in (user threads)."),
+    mirror_snapshot: z
+      .strictObject({
+        ...mirrorRange,
+        expect: z
+          .strictObject({
+            ...mirrorResult,
+            prot: z.array(mirrorProt).optional().describe("One entry per page of the range."),
+          })
+          .optional(),
+      })
+      .optional()
+      .describe(
+        "HMM_DMIRROR_SNAPSHOT: each page's CPU permission, without faulting (user threads).",
+      ),
+    mirror_close: z
+      .strictObject({ mirror: ident })
+      .optional()
+      .describe("close() of the mirror's file: dmirror_fops_release (user threads)."),
     dma_read: z
       .strictObject({ ...dmaRange, bytes, expect: z.strictObject(dataMatch).optional() })
       .optional()
@@ -421,7 +504,8 @@ const faultsSchema = z
   })
   .describe(
     "Fault injection, drawn from the seed: alloc, dma_map and umr fail at their failure " +
-      "points; nonblockable_invalidate, process_kill and device_removal act only in catalog scenarios.",
+      "points; nonblockable_invalidate and process_kill are an OOM reaper pass and a SIGKILL " +
+      "per process, device_removal a hot unplug per host, each at a time drawn after setup.",
   );
 
 export const DESIGNS = ["classic", "hmm-mirror", "interval"] as const;
@@ -448,6 +532,7 @@ export type BufferSpec = z.infer<typeof bufferSchema>;
 export type FileSpec = z.infer<typeof fileSchema>;
 export type RegistrationSpec = z.infer<typeof registrationSchema>;
 export type QpSpec = z.infer<typeof qpSchema>;
+export type MirrorSpec = z.infer<typeof mirrorSchema>;
 export type OpSpec = z.infer<typeof opSchema>;
 export type OpObject = z.infer<typeof opObject>;
 export type DataCheckSpec = z.infer<typeof dataCheckSchema>;

@@ -1,6 +1,6 @@
 /**
- * A process's setup: its files, its mmap()s (touched from the CPU when asked), its ODP
- * registrations (over a buffer, or implicit) and its RC QPs, then the connection of the
+ * A process's setup: its files, its mmap()s (touched from the CPU when asked), its
+ * HMM test device files (mirrors.ts), its ODP registrations (over a buffer, or implicit) and its RC QPs, then the connection of the
  * QPs across processes — what a verbs program does before its threads get going.
  *
  * Models no kernel file: it is the program's prologue, calling the modelled syscalls
@@ -46,6 +46,7 @@ import {
   type RegistrationSpec,
 } from "./schema.ts";
 import { bufferFlags } from "./validate.ts";
+import { openMirror } from "./mirrors.ts";
 import type { ProcessRt, World } from "./world.ts";
 
 const PROT_BITS: Readonly<Record<string, number>> = {
@@ -97,6 +98,10 @@ export function* setupProcess(world: World, p: ProcessRt): KGen<boolean> {
   for (const b of setup.buffers ?? []) {
     const err = yield* mmapBuffer(p, b);
     if (err !== null) return fail(world, p, `buffer ${b.name}: ${err}`);
+  }
+  for (const m of setup.mirrors ?? []) {
+    const err = yield* openMirror(p, m.name);
+    if (err !== null) return fail(world, p, `mirror ${m.name}: ${err}`);
   }
   const regs = setup.registrations ?? [];
   const qps = setup.qps ?? [];

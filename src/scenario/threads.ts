@@ -7,8 +7,9 @@
  * the scenario. Every operation is a trace operation (`NAME:begin` / `NAME:end` events)
  * so it becomes a slice in Perfetto. A thread stops when its process has exited, when
  * a CPU access raises a signal it did not expect (the process would die), when a
- * device access fails fatally (the QP goes to the error state), or when a completion
- * does not come or comes with the wrong status.
+ * device access fails fatally (the QP goes to the error state), when a completion
+ * does not come or comes with the wrong status, or when an HMM test device command
+ * returns another error than the one expected (mirrors.ts).
  */
 import { EINVAL, errnoName } from "../sim/errno.ts";
 import type { Task, KGen } from "../sim/task.ts";
@@ -41,6 +42,7 @@ import { ibvAdviseMr, ibvDeregMr } from "../rdma/core/verbs.ts";
 import { mlx5IbRemove } from "../rdma/mlx5/mlx5Uverbs.ts";
 import { mlx5DeviceDma } from "../rdma/mlx5/deviceDma.ts";
 import { compareBytes, hasBytes, specBytes, type ByteSpec } from "./data.ts";
+import { mirrorClose, mirrorCommand } from "./mirrors.ts";
 import { toOp, type Op, type ThreadKind } from "./opSpec.ts";
 import { SCENARIO_PAGE_SIZE as PAGE, type ThreadSpec } from "./schema.ts";
 import { protBits } from "./setup.ts";
@@ -178,6 +180,12 @@ function* perform(site: Site, op: Op): KGen<Outcome> {
       return postWr(site, op);
     case "poll_cq":
       return yield* pollCq(site, op.args);
+    case "mirror_read":
+    case "mirror_write":
+    case "mirror_snapshot":
+      return yield* mirrorCommand({ world: site.world, p: site.p, where: where(site) }, op);
+    case "mirror_close":
+      return yield* mirrorClose(site.p, op.args.mirror);
   }
 }
 

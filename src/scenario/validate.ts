@@ -1,8 +1,9 @@
 /**
  * The rules of the scenario language that the schema cannot say: names refer to things
  * that exist, offsets and lengths stay inside their mapping or MR, operations run in a
- * thread of the right kind, forks have their child, QPs have one peer each, and the
- * design and defects are ones the model has.
+ * thread of the right kind, forks have their child, QPs have one peer each, HMM test
+ * device commands name an open mirror and whole pages, and the design and defects are
+ * ones the model has.
  *
  * Models no kernel file. Each problem carries the path of the YAML node at fault, so the
  * error points at it. Checks that the kernel itself would make at run time (an mmap of
@@ -45,6 +46,8 @@ interface Scope {
   readonly mrs: ReadonlyMap<string, MrInfo>;
   /** The process's QPs, each with the process its peer belongs to (null: unconnected). */
   readonly qps: Map<string, string | null>;
+  /** The HMM test device files of the setup. */
+  readonly mirrors: ReadonlyMap<string, true>;
   readonly forked: boolean;
   /** Every process's scope, for the peer side of RDMA operations. */
   readonly all: ReadonlyMap<string, Scope>;
@@ -174,7 +177,14 @@ function setupScope(
     }
     qps.set(qp.name, null);
   });
-  return { process: proc.name, buffers, mrs, qps, forked: false, all };
+  const mirrors = new Map<string, true>();
+  (setup.mirrors ?? []).forEach((m, i) => {
+    if (mirrors.has(m.name)) {
+      p.add([...at, "setup", "mirrors", i, "name"], `mirror "${m.name}" is defined twice`);
+    }
+    mirrors.set(m.name, true);
+  });
+  return { process: proc.name, buffers, mrs, qps, mirrors, forked: false, all };
 }
 
 /** Each `connect` names an existing QP of a process with a setup, and no QP has two peers. */
@@ -378,6 +388,7 @@ function checkForkedProcess(
         buffers: root.buffers,
         mrs: new Map(),
         qps: new Map(),
+        mirrors: new Map(),
         forked: true,
         all: scopes,
       });
@@ -495,6 +506,14 @@ function checkOp(
     case "poll_cq":
       qpOf(op.args.qp, [...path, "qp"], scope, p);
       return;
+    case "mirror_read":
+    case "mirror_write":
+    case "mirror_snapshot":
+      checkMirrorCommand(op, path, scope, p);
+      return;
+    case "mirror_close":
+      mirrorOf(op.args.mirror, [...path, "mirror"], scope, p);
+      return;
     case "exit":
     case "oom_reap":
     case "device_remove":
@@ -516,6 +535,52 @@ function mrOf(name: string, path: SpecPath, scope: Scope, p: Problems): MrInfo |
     p.add(path, noSuch("MR", name, scope.process, scope.mrs) + note);
   }
   return mr ?? null;
+}
+
+function mirrorOf(name: string, path: SpecPath, scope: Scope, p: Problems): boolean {
+  if (scope.mirrors.has(name)) return true;
+  const note = scope.forked ? " (a forked child inherits no mirrors)" : "";
+  p.add(path, noSuch("mirror", name, scope.process, scope.mirrors) + note);
+  return false;
+}
+
+/**
+ * A dmirror command: its mirror exists, its range is whole pages of a buffer, and what
+ * it expects fits the command (one permission per page; a snapshot makes no faults).
+ */
+function checkMirrorCommand(
+  op: Extract<Op, { name: "mirror_read" | "mirror_write" | "mirror_snapshot" }>,
+  path: SpecPath,
+  scope: Scope,
+  p: Problems,
+): void {
+  const args = op.args;
+  mirrorOf(args.mirror, [...path, "mirror"], scope, p);
+  checkRange(args, path, scope, p);
+  const buf = scope.buffers.get(args.buffer);
+  if (buf === undefined) return;
+  const offset = args.offset ?? 0;
+  const pages = args.pages ?? Math.floor((buf.bytes - offset) / PAGE);
+  if (op.name === "mirror_snapshot" && op.args.expect?.prot !== undefined) {
+    const n = op.args.expect.prot.length;
+    if (n !== pages) {
+      p.add(
+        [...path, "expect", "prot"],
+        `prot has ${n} entries but the snapshot covers ${pages} pages (one entry per page)`,
+      );
+    }
+  }
+  if (op.name === "mirror_read" && op.args.expect !== undefined) {
+    const e = op.args.expect;
+    // Only when it names bytes at all: an expect may be only error / cpages / faults.
+    if (e.pattern !== undefined || e.text !== undefined || e.hex !== undefined) {
+      matchLength(e, [...path, "expect"], p);
+    }
+  }
+  const faults = op.args.expect?.faults ?? 0;
+  if (op.name === "mirror_snapshot" && faults !== 0) {
+    p.add([...path, "expect", "faults"], "a snapshot does not fault: faults is always 0");
+  }
 }
 
 interface DataMatchArgs {

@@ -6,7 +6,9 @@
  * scenarios but built from a scenario file (several hosts, several processes).
  */
 import { withEra } from "../check/catalog/catalog.ts";
-import { faultKernelOptions } from "../check/faults.ts";
+import { faultKernelOptions, type FaultPlan } from "../check/faults.ts";
+import { spawnDeviceFaultTasks, spawnProcessFaultTasks } from "../check/faultTasks.ts";
+import { DmirrorDevice, type Dmirror } from "../dmirror/dmirror.ts";
 import { Kernel } from "../sim/kernel.ts";
 import type { File } from "../mm/file.ts";
 import { PhysMem } from "../mm/physMem.ts";
@@ -48,6 +50,8 @@ export interface HostRt {
   readonly dev: Mlx5IbDev;
   /** The NIC's uverbs character device: processes open it, hot unplug tears it down. */
   readonly udev: IbUverbsDevice;
+  /** The host's HMM test device (/dev/hmm_dmirror0) that `mirrors` open. */
+  readonly mdevice: DmirrorDevice;
 }
 
 /** A buffer's mapping now: mremap moves and resizes it. */
@@ -67,6 +71,14 @@ export interface MrRt {
   deregistered: boolean;
 }
 
+/** An open dmirror: its file (in the process's file table) and the dmirror behind it. */
+export interface MirrorRt {
+  readonly file: File;
+  readonly dmirror: Dmirror;
+  /** A mirror_close dropped the file: later commands get -EBADF. */
+  closed: boolean;
+}
+
 export interface QpRt {
   readonly qp: IbQp;
   readonly cq: IbCq;
@@ -81,6 +93,7 @@ export interface ProcessRt {
   readonly mrs: Map<string, MrRt>;
   readonly files: Map<string, File>;
   readonly qps: Map<string, QpRt>;
+  readonly mirrors: Map<string, MirrorRt>;
   /** The device context the setup opened, if it opened the device. */
   ctx: IbUcontext | null;
 }
@@ -94,6 +107,8 @@ export interface World {
   readonly procs: Map<string, ProcessRt>;
   /** Threads and operations this run leaves out (`threadPart`, `opPart`). */
   readonly omitted: ReadonlySet<string>;
+  /** The run's fault plan: the context's, else the file's. */
+  readonly faults: FaultPlan | undefined;
 }
 
 /** The part name of a thread, for `Scenario.parts` and `ScenarioContext.omit`. */
@@ -127,6 +142,7 @@ export function designName(spec: ScenarioSpec, ctx: ScenarioContext): string {
 /** The kernel and hosts of one run, with the processes that have a setup. */
 export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
   const name = designName(spec, ctx);
+  const faults = ctx.faults ?? spec.faults;
   const design = MLX5_DESIGNS[name];
   if (design === undefined) throw new Error(`no mlx5 design "${name}"`);
   const k = new Kernel({
@@ -136,7 +152,7 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
     // A catalog defect brings the defects of its era (CatalogEntry.era).
     defects: withEra(ctx.defects ?? spec.defects ?? []),
     maxSteps: spec.maxSteps ?? DEFAULT_MAX_STEPS,
-    ...faultKernelOptions(ctx.faults ?? spec.faults),
+    ...faultKernelOptions(faults),
   });
   design.kernelSetup(k);
   const hostSpecs = spec.hosts ?? [{ name: "host0" }];
@@ -148,7 +164,7 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
     for (const h of hosts.values()) wire.attach(h.dev);
   }
   const omitted = new Set(ctx.omit ?? []);
-  const world: World = { k, spec, design, hosts, procs: new Map(), omitted };
+  const world: World = { k, spec, design, hosts, procs: new Map(), omitted, faults };
   for (const p of spec.processes) {
     if (p.forkOf !== undefined) continue;
     const host = hostOf(world, p);
@@ -170,7 +186,8 @@ function buildHost(k: Kernel, h: HostSpec, index: number, design: Mlx5OdpDesign)
   attachDeviceAccessOracle(dev);
   // No IO memory is mapped by scenarios, so the mmap design does not matter: the modern one.
   const udev = new IbUverbsDevice(k, phys, dev, mlx5UverbsDriver(dev), uverbsMmapDesign("entry"));
-  return { name: h.name, phys, dev, udev };
+  const mdevice = new DmirrorDevice(k, "hmm_dmirror0");
+  return { name: h.name, phys, dev, udev, mdevice };
 }
 
 function usesQps(spec: ScenarioSpec): boolean {
@@ -227,6 +244,27 @@ export function newProcessRt(spec: ProcessSpec, host: HostRt, proc: Process): Pr
     mrs: new Map(),
     files: new Map(),
     qps: new Map(),
+    mirrors: new Map(),
     ctx: null,
   };
+}
+
+/**
+ * The fault sites that are tasks (src/check/faultTasks.ts), once setup is done: each
+ * process of the file (forked children do not exist yet) gets its own OOM reaper pass
+ * and SIGKILL, in the file's order, then each host its own hot unplug, in the file's
+ * order. Each task's time is drawn from the PRNG as it is spawned, so this order is
+ * fixed.
+ */
+export function spawnScenarioFaultTasks(world: World): void {
+  const { k, faults } = world;
+  if (faults === undefined || faults.sites.length === 0) return;
+  for (const p of world.procs.values()) {
+    const naming = { group: { kind: "host" as const, name: p.host.name }, suffix: ` ${p.name}` };
+    spawnProcessFaultTasks(k, p.proc, p.host.dev, faults, naming);
+  }
+  for (const h of world.hosts.values()) {
+    const naming = { group: { kind: "host" as const, name: h.name }, suffix: ` ${h.name}` };
+    spawnDeviceFaultTasks(k, h.dev, h.udev, faults, naming);
+  }
 }

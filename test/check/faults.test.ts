@@ -95,3 +95,26 @@ test("process_kill: the dying process's file destroys its MRs; its threads stop"
   }
   assert.ok(closedByExit > 0, "no kill came before the user's dereg_mr");
 });
+
+test("the catalog's fault tasks (src/check/faultTasks.ts): reaper, kill, unplug, in that order", () => {
+  const run = runScenario(faultVsDereg, {
+    seed: 5,
+    strategy: new UniformRandom(),
+    design: "classic",
+    faults: { sites: ["device_removal", "process_kill", "nonblockable_invalidate"] },
+    trace: true,
+  });
+  assert.deepEqual(run.violations, []);
+  const kthreads = run.result.trace?.tasks.filter((t) =>
+    ["oom_reaper", "sigkill", "hot_unplug"].includes(t.name),
+  );
+  // Spawned (so their times drawn) in a fixed order, whatever order the plan lists.
+  assert.deepEqual(
+    kthreads?.map((t) => t.name),
+    ["oom_reaper", "sigkill", "hot_unplug"],
+  );
+  const host = odpHostOf(run.kernel);
+  assert.ok(host !== undefined);
+  assert.equal(host.dev.removed, true);
+  assert.equal(host.proc.mm, null);
+});

@@ -29,7 +29,7 @@ import {
   ibUverbsGetUcontext,
   ibUverbsOpen,
 } from "../../../rdma/core/uverbs/uverbsMain.ts";
-import { mlx5IbRemove, mlx5UverbsDriver } from "../../../rdma/mlx5/mlx5Uverbs.ts";
+import { mlx5UverbsDriver } from "../../../rdma/mlx5/mlx5Uverbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import { mlx5IbRegisterDevice } from "../../../rdma/mlx5/mlx5Driver.ts";
 import { Mlx5IbDev, type Mlx5DevOptions } from "../../../rdma/mlx5/mlx5IbDev.ts";
@@ -40,10 +40,8 @@ import type { Mlx5OdpDesign } from "../../../rdma/mlx5/odp/mlx5OdpDesign.ts";
 import { attachDeviceAccessOracle } from "../../oracles/deviceAccess.ts";
 import { attachFaultProgressOracle } from "../../oracles/faultProgress.ts";
 import type { ScenarioContext } from "../../scenario.ts";
-import { faultKernelOptions, type FaultPlan } from "../../faults.ts";
-import { mmgetNotZero, mmput } from "../../../mm/mmStruct.ts";
-import { oomReapTaskMm } from "../../../mm/oomReaper.ts";
-import { killProcess } from "../../../mm/process.ts";
+import { faultKernelOptions } from "../../faults.ts";
+import { spawnFaultTasks } from "../../faultTasks.ts";
 
 export interface OdpHost {
   readonly k: Kernel;
@@ -61,48 +59,6 @@ export const MLX5_DESIGNS: Readonly<Record<string, Mlx5OdpDesign>> = {
   "hmm-mirror": hmmMirrorMlx5Odp,
   interval: intervalMlx5Odp,
 };
-
-/**
- * An injected kill, unplug or OOM-reaper pass happens at a time drawn from the first
- * few device page-fault latencies: the time scale on which the catalog scenarios race.
- */
-const FAULT_TASK_WINDOW_FAULTS = 4;
-
-/**
- * The fault sites that are tasks rather than failure points: an OOM reaper pass over the
- * process (non-blockable invalidations), SIGKILL to the process, and hot unplug of the
- * device, each at a time drawn from the run's model PRNG.
- */
-function spawnFaultTasks(host: OdpHost, plan: FaultPlan | undefined): void {
-  const { k, proc } = host;
-  const sites = new Set(plan?.sites ?? []);
-  const window = FAULT_TASK_WINDOW_FAULTS * host.dev.cost.pageFaultNs;
-  if (sites.has("nonblockable_invalidate")) {
-    const at = k.rng.nextInt(window);
-    k.spawn("oom_reaper", { kind: "host", name: "kthreads" }, function* (): KGen {
-      yield* k.sleep(at);
-      const mm = proc.mm;
-      if (mm !== null && mmgetNotZero(mm)) {
-        if (k.injectFault("nonblockable_invalidate")) yield* oomReapTaskMm(mm);
-        yield* mmput(mm);
-      }
-    });
-  }
-  if (sites.has("process_kill")) {
-    const at = k.rng.nextInt(window);
-    k.spawn("sigkill", { kind: "host", name: "kthreads" }, function* (): KGen {
-      yield* k.sleep(at);
-      if (k.injectFault("process_kill")) yield* killProcess(proc);
-    });
-  }
-  if (sites.has("device_removal")) {
-    const at = k.rng.nextInt(window);
-    k.spawn("hot_unplug", { kind: "host", name: "kthreads" }, function* (): KGen {
-      yield* k.sleep(at);
-      if (k.injectFault("device_removal")) yield* mlx5IbRemove(host.dev, host.udev);
-    });
-  }
-}
 
 /** The host a kernel was built with, for observers (snapshots) that need the model. */
 const ODP_HOST = new KernelGlobal<{ host?: OdpHost }>("odp host (test bench)", () => ({}));
@@ -139,7 +95,8 @@ export function odpHost(
   const udev = new IbUverbsDevice(k, phys, dev, mlx5UverbsDriver(dev), uverbsMmapDesign("entry"));
   const host = { k, phys, proc, dev, udev, design };
   k.global(ODP_HOST).host = host;
-  spawnFaultTasks(host, ctx.faults);
+  // The injected OOM reaper pass, SIGKILL and hot unplug (fault sites that are tasks).
+  spawnFaultTasks(k, proc, dev, udev, ctx.faults);
   return host;
 }
 

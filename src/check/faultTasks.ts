@@ -1,0 +1,110 @@
+/**
+ * The fault sites that are tasks rather than failure points: an OOM reaper pass over a
+ * process (its non-blockable invalidations), SIGKILL to a process, and hot unplug of an
+ * mlx5 device, each at a time drawn from the run's model PRNG.
+ *
+ * Models no kernel file: these are the outside events (mm/oom_kill.c's reaper, a kill(2)
+ * from another program, the PCI core removing the device) that fault injection throws
+ * at a run. The catalog's ODP host spawns them for its one process and device; a scenario
+ * file's world spawns them per process and per host. Each enabled site draws its time
+ * from the PRNG when it is spawned, so the caller's order of spawning is part of the
+ * run's determinism.
+ */
+import type { Kernel } from "../sim/kernel.ts";
+import type { KGen, TaskGroup } from "../sim/task.ts";
+import { mmgetNotZero, mmput } from "../mm/mmStruct.ts";
+import { oomReapTaskMm } from "../mm/oomReaper.ts";
+import { killProcess, type Process } from "../mm/process.ts";
+import type { IbUverbsDevice } from "../rdma/core/uverbs/uverbsDevice.ts";
+import { mlx5IbRemove } from "../rdma/mlx5/mlx5Uverbs.ts";
+import type { Mlx5IbDev } from "../rdma/mlx5/mlx5IbDev.ts";
+import type { FaultPlan } from "./faults.ts";
+
+/**
+ * An injected kill, unplug or OOM-reaper pass happens at a time drawn from the first
+ * few device page-fault latencies: the time scale on which ODP races play out.
+ */
+export const FAULT_TASK_WINDOW_FAULTS = 4;
+
+/** Where the tasks go and what they are called (the catalog keeps its original names). */
+export interface FaultTaskNaming {
+  readonly group: TaskGroup;
+  /** Appended to each task name ("" for the catalog: oom_reaper, sigkill, hot_unplug). */
+  readonly suffix: string;
+}
+
+/** The catalog's naming: bare names in a "kthreads" group. */
+export const KTHREADS: FaultTaskNaming = { group: { kind: "host", name: "kthreads" }, suffix: "" };
+
+function sitesOf(plan: FaultPlan | undefined): Set<string> {
+  return new Set(plan?.sites ?? []);
+}
+
+/** The window of a task's time: a few of `dev`'s page-fault latencies. */
+function windowOf(dev: Mlx5IbDev): number {
+  return FAULT_TASK_WINDOW_FAULTS * dev.cost.pageFaultNs;
+}
+
+/**
+ * The process's tasks, in this order: an OOM reaper pass (nonblockable_invalidate),
+ * then SIGKILL (process_kill). `dev` is the device whose fault latency sets the window.
+ */
+export function spawnProcessFaultTasks(
+  k: Kernel,
+  proc: Process,
+  dev: Mlx5IbDev,
+  plan: FaultPlan | undefined,
+  naming: FaultTaskNaming = KTHREADS,
+): void {
+  const sites = sitesOf(plan);
+  const window = windowOf(dev);
+  if (sites.has("nonblockable_invalidate")) {
+    const at = k.rng.nextInt(window);
+    k.spawn(`oom_reaper${naming.suffix}`, naming.group, function* (): KGen {
+      yield* k.sleep(at);
+      const mm = proc.mm;
+      if (mm !== null && mmgetNotZero(mm)) {
+        if (k.injectFault("nonblockable_invalidate")) yield* oomReapTaskMm(mm);
+        yield* mmput(mm);
+      }
+    });
+  }
+  if (sites.has("process_kill")) {
+    const at = k.rng.nextInt(window);
+    k.spawn(`sigkill${naming.suffix}`, naming.group, function* (): KGen {
+      yield* k.sleep(at);
+      if (k.injectFault("process_kill")) yield* killProcess(proc);
+    });
+  }
+}
+
+/** The device's task: hot unplug (device_removal) of `dev` and its uverbs device. */
+export function spawnDeviceFaultTasks(
+  k: Kernel,
+  dev: Mlx5IbDev,
+  udev: IbUverbsDevice,
+  plan: FaultPlan | undefined,
+  naming: FaultTaskNaming = KTHREADS,
+): void {
+  if (!sitesOf(plan).has("device_removal")) return;
+  const at = k.rng.nextInt(windowOf(dev));
+  k.spawn(`hot_unplug${naming.suffix}`, naming.group, function* (): KGen {
+    yield* k.sleep(at);
+    // A removal the scenario itself already did (device_remove) leaves nothing to unplug.
+    if (dev.removed) return;
+    if (k.injectFault("device_removal")) yield* mlx5IbRemove(dev, udev);
+  });
+}
+
+/** Every fault task of one process on one device: the process's, then the device's. */
+export function spawnFaultTasks(
+  k: Kernel,
+  proc: Process,
+  dev: Mlx5IbDev,
+  udev: IbUverbsDevice,
+  plan: FaultPlan | undefined,
+  naming: FaultTaskNaming = KTHREADS,
+): void {
+  spawnProcessFaultTasks(k, proc, dev, plan, naming);
+  spawnDeviceFaultTasks(k, dev, udev, plan, naming);
+}
