@@ -10,19 +10,12 @@
  * allocator keeps returning to the kernel) that hit CVE-2025-21714.
  */
 import type { KGen } from "../../../sim/task.ts";
-import { cpuWrite } from "../../../mm/access.ts";
 import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, vmMmap } from "../../../mm/mmap.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
-import {
-  IB_ACCESS_LOCAL_WRITE,
-  IB_ACCESS_ON_DEMAND,
-  IMPLICIT_ODP_LENGTH,
-} from "../../../rdma/core/ibVerbs.ts";
-import { ibvAllocPd, ibvDeregMr, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
+import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost } from "./odpHost.ts";
+import { odpHost, setupImplicitOdpBuffer } from "./odpHost.ts";
 
 const ROUNDS = 6;
 const PAGES = 2;
@@ -47,17 +40,7 @@ export const implicitChildReap: Scenario = {
     proc.spawnThread("setup", function* (): KGen {
       const mm = proc.mm;
       if (mm === null) return;
-      const len = PAGES * PAGE_SIZE;
-      const addr = yield* vmMmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-      if (addr < 0) throw new Error(`setup mmap failed: ${addr}`);
-      yield* cpuWrite(mm, addr, new Uint8Array(len).fill(0x11));
-      const uctx = yield* ibvOpenDevice(dev, mm, proc.pid);
-      if (typeof uctx === "number") throw new Error(`open device failed: ${uctx}`);
-      const pd = ibvAllocPd(uctx);
-      if (typeof pd === "number") throw new Error(`alloc_pd failed: ${pd}`);
-      const access = IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE;
-      const imr = yield* ibvRegMr(pd, 0, IMPLICIT_ODP_LENGTH, access);
-      if (typeof imr === "number") throw new Error(`implicit reg_mr failed: ${imr}`);
+      const { addr, imr } = yield* setupImplicitOdpBuffer(host, PAGES * PAGE_SIZE);
       const nic = k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
         for (let round = 0; round < ROUNDS; round++) {
           for (let page = 0; page < PAGES; page++) {

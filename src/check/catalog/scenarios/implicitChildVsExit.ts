@@ -6,20 +6,12 @@
  * Models no kernel file: a process killed while its implicit MR is in use.
  */
 import type { KGen } from "../../../sim/task.ts";
-import { cpuWrite } from "../../../mm/access.ts";
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, vmMmap } from "../../../mm/mmap.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { exitMm } from "../../../mm/process.ts";
-import {
-  IB_ACCESS_LOCAL_WRITE,
-  IB_ACCESS_ON_DEMAND,
-  IMPLICIT_ODP_LENGTH,
-} from "../../../rdma/core/ibVerbs.ts";
-import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import { mlx5SetImrMttSize } from "../../../rdma/mlx5/odp/intervalOdp.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost } from "./odpHost.ts";
+import { odpHost, setupImplicitOdpBuffer } from "./odpHost.ts";
 
 /** Implicit children of 2 MiB, so a small buffer spans two of them. */
 const CHILD_SIZE = 2 ** 21;
@@ -35,19 +27,8 @@ export const implicitChildVsExit: Scenario = {
     const { k, proc, dev, design } = host;
     mlx5SetImrMttSize(dev, CHILD_SIZE);
     proc.spawnThread("setup", function* (): KGen {
-      const mm = proc.mm;
-      if (mm === null) return;
-      const len = CHILD_SIZE + PAGE_SIZE;
-      const addr = yield* vmMmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-      if (addr < 0) throw new Error(`setup mmap failed: ${addr}`);
-      yield* cpuWrite(mm, addr, new Uint8Array(8).fill(0x11));
-      const uctx = yield* ibvOpenDevice(dev, mm, proc.pid);
-      if (typeof uctx === "number") throw new Error(`open device failed: ${uctx}`);
-      const pd = ibvAllocPd(uctx);
-      if (typeof pd === "number") throw new Error(`alloc_pd failed: ${pd}`);
-      const access = IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE;
-      const imr = yield* ibvRegMr(pd, 0, IMPLICIT_ODP_LENGTH, access);
-      if (typeof imr === "number") throw new Error(`implicit reg_mr failed: ${imr}`);
+      if (proc.mm === null) return;
+      const { addr, imr } = yield* setupImplicitOdpBuffer(host, CHILD_SIZE + PAGE_SIZE, 8);
       const first = new Uint8Array(8).fill(0xa0);
       yield* mlx5DeviceDma(dev, design, { key: imr.lkey, va: addr, buf: first, write: true });
       k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {

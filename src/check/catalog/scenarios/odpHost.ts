@@ -20,8 +20,9 @@ import {
   IB_ACCESS_ON_DEMAND,
   IB_ACCESS_REMOTE_WRITE,
   IB_ACCESS_REMOTE_READ,
+  IMPLICIT_ODP_LENGTH,
 } from "../../../rdma/core/ibVerbs.ts";
-import { ibvAllocPd, ibvRegMr } from "../../../rdma/core/verbs.ts";
+import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { uverbsMmapDesign } from "../../../rdma/core/uverbs/designs.ts";
 import { IbUverbsDevice } from "../../../rdma/core/uverbs/uverbsDevice.ts";
 import {
@@ -142,6 +143,39 @@ function* setupOdpBufferUnarmed(host: OdpHost, pages: number, mapFlags: number):
   const mr = yield* ibvRegMr(pd, addr, len, access);
   if (typeof mr === "number") throw new Error(`reg_mr failed: ${mr}`);
   return { addr, pd, mr };
+}
+
+export interface ImplicitOdpBuffer {
+  readonly addr: number;
+  readonly pd: IbPd;
+  /** The implicit MR (addr 0, length SIZE_MAX) covering the whole address space. */
+  readonly imr: IbMr;
+}
+
+/**
+ * mmap an anonymous buffer of `len` bytes, store `touch` bytes into its start from the
+ * CPU, open the device and register an implicit ODP MR; the setup of the implicit-MR
+ * catalog scenarios.
+ */
+export function* setupImplicitOdpBuffer(
+  host: OdpHost,
+  len: number,
+  touch = len,
+): KGen<ImplicitOdpBuffer> {
+  const { dev, proc } = host;
+  const mm = proc.mm;
+  if (mm === null) throw new Error("process has no mm");
+  const addr = yield* vmMmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  if (addr < 0) throw new Error(`setup mmap failed: ${addr}`);
+  yield* cpuWrite(mm, addr, new Uint8Array(touch).fill(0x11));
+  const uctx = yield* ibvOpenDevice(dev, mm, proc.pid);
+  if (typeof uctx === "number") throw new Error(`open device failed: ${uctx}`);
+  const pd = ibvAllocPd(uctx);
+  if (typeof pd === "number") throw new Error(`alloc_pd failed: ${pd}`);
+  const access = IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE;
+  const imr = yield* ibvRegMr(pd, 0, IMPLICIT_ODP_LENGTH, access);
+  if (typeof imr === "number") throw new Error(`implicit reg_mr failed: ${imr}`);
+  return { addr, pd, imr };
 }
 
 /**
