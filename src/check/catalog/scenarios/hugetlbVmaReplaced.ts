@@ -29,15 +29,13 @@ import {
 import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost } from "./odpHost.ts";
+import { INSTANT_DEVICE, odpHost } from "./odpHost.ts";
 
 /** The device's writes: one every STRIDE 4 KiB pages through the huge page. */
 const WRITES = 8;
 const STRIDE = HPAGE_PMD_SIZE / PAGE_SIZE / WRITES;
 /** Room for the huge page and the 512 small pages that may replace it. */
 const FRAMES = 2048;
-/** Faults and UMRs take no virtual time: the interleaving alone decides the race. */
-const INSTANT = { pageFaultNs: 0, umrNs: 0, umrPerEntryNs: 0 };
 
 export const hugetlbVmaReplaced: Scenario = {
   name: "hugetlb-vma-replaced",
@@ -47,7 +45,7 @@ export const hugetlbVmaReplaced: Scenario = {
     "first error; remap: mmap(MAP_FIXED) anonymous 4 KiB pages over it, CPU write at " +
     "+256 KiB",
   build(ctx) {
-    const host = odpHost(ctx, FRAMES, { cost: INSTANT });
+    const host = odpHost(ctx, FRAMES, { cost: INSTANT_DEVICE });
     const { k, proc, dev, design } = host;
     proc.spawnThread("setup", function* (): KGen {
       const mm = proc.mm;

@@ -15,10 +15,7 @@ import { PAGE_SIZE } from "../../../mm/page.ts";
 import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupImplicitOdpBuffer } from "./odpHost.ts";
-
-/** Faults and UMRs take no virtual time: which steps overlap is the interleaving's. */
-const INSTANT = { pageFaultNs: 0, umrNs: 0, umrPerEntryNs: 0 };
+import { INSTANT_DEVICE, odpHost, setupImplicitOdpBuffer } from "./odpHost.ts";
 
 export const implicitChildDoubleInvalidate: Scenario = {
   name: "implicit-child-double-invalidate",
@@ -27,7 +24,7 @@ export const implicitChildDoubleInvalidate: Scenario = {
     "zero-cost faults and UMRs; nic: write the page; cpu0, cpu1: join nic, " +
     "madvise(DONTNEED) the page; user: join all, dereg_mr",
   build(ctx) {
-    const host = odpHost(ctx, 256, { cost: INSTANT });
+    const host = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
     const { k, proc, dev, design } = host;
     proc.spawnThread("setup", function* (): KGen {
       const mm = proc.mm;

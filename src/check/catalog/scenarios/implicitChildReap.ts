@@ -15,18 +15,12 @@ import { PAGE_SIZE } from "../../../mm/page.ts";
 import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupImplicitOdpBuffer } from "./odpHost.ts";
+import { INSTANT_DEVICE, odpHost, setupImplicitOdpBuffer } from "./odpHost.ts";
 
 const ROUNDS = 6;
 const PAGES = 2;
 /** The process discards a page, alternating, this many times. */
 const DISCARDS = 20;
-/**
- * Faults and UMRs take no virtual time here, so which of the device's faults and the
- * process's discards overlap is left to the interleaving alone.
- */
-const INSTANT = { pageFaultNs: 0, umrNs: 0, umrPerEntryNs: 0 };
-
 export const implicitChildReap: Scenario = {
   name: "implicit-child-reap",
   description:
@@ -35,7 +29,7 @@ export const implicitChildReap: Scenario = {
     "nic: write page 0, write page 1; cpu: 20 times madvise(DONTNEED) " +
     "of page 0 and page 1 in turn; user: join both, dereg_mr",
   build(ctx) {
-    const host = odpHost(ctx, 256, { cost: INSTANT });
+    const host = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
     const { k, proc, dev, design } = host;
     proc.spawnThread("setup", function* (): KGen {
       const mm = proc.mm;

@@ -145,6 +145,12 @@ function* setupOdpBufferUnarmed(host: OdpHost, pages: number, mapFlags: number):
   return { addr, pd, mr };
 }
 
+/**
+ * Device costs for scenarios that leave to the interleaving alone which steps overlap:
+ * page faults and UMRs take no virtual time.
+ */
+export const INSTANT_DEVICE = { pageFaultNs: 0, umrNs: 0, umrPerEntryNs: 0 } as const;
+
 export interface ImplicitOdpBuffer {
   readonly addr: number;
   readonly pd: IbPd;
