@@ -20,7 +20,13 @@ import { MADV_DONTNEED, doMadvise } from "../mm/madvise.ts";
 import type { KGen } from "../sim/task.ts";
 import { errnoName } from "../sim/errno.ts";
 import { ibvWaitCompletions } from "../rdma/core/ibCq.ts";
-import { IB_SEND_SIGNALED, ibvDestroyQp, ibvPostRecv, ibvPostSend } from "../rdma/core/ibQp.ts";
+import {
+  IB_SEND_SIGNALED,
+  ibvDestroyQp,
+  ibvPostRecv,
+  ibvPostSend,
+  type IbSendWr,
+} from "../rdma/core/ibQp.ts";
 import {
   IB_ACCESS_LOCAL_WRITE,
   IB_ACCESS_ON_DEMAND,
@@ -208,10 +214,7 @@ function* pingpongSide(
     sendFlags: IB_SEND_SIGNALED,
     sgList: [{ addr: side.buf, length: size, lkey: side.mr.lkey }],
   };
-  const post = function* (): KGen<number> {
-    if (o.forceFaults === true) yield* doMadvise(side.mm, side.buf, side.size, MADV_DONTNEED);
-    return ibvPostSend(side.qp, sendWr);
-  };
+  const post = (): KGen<number> => postSend(side, sendWr, o.forceFaults === true);
   let pending = RECV_WRID;
   let scnt = 0;
   let rcnt = 0;
@@ -270,4 +273,10 @@ function checkOdpCaps(host: RdmaHost, o: PingpongOptions): string | null {
 function* teardown(side: Side): KGen {
   yield* ibvDestroyQp(side.qp);
   yield* ibvDeregMr(side.mr);
+}
+
+/** Posts the next send; with forced faults, first drops the buffer's pages. */
+function* postSend(side: Side, wr: IbSendWr, forceFaults: boolean): KGen<number> {
+  if (forceFaults) yield* doMadvise(side.mm, side.buf, side.size, MADV_DONTNEED);
+  return ibvPostSend(side.qp, wr);
 }

@@ -11,6 +11,7 @@
  */
 import { cpuRead, cpuWrite } from "../mm/access.ts";
 import { MADV_DONTNEED, doMadvise } from "../mm/madvise.ts";
+import type { Process } from "../mm/process.ts";
 import type { KGen } from "../sim/task.ts";
 import { ibvWaitCompletions, type IbWc } from "../rdma/core/ibCq.ts";
 import { IB_SEND_SIGNALED, ibvPostRecv, ibvPostSend, type IbQpType } from "../rdma/core/ibQp.ts";
@@ -67,28 +68,38 @@ export function runPair(
   const [sh, ch] = w.hosts as [RdmaHost, RdmaHost];
   const sproc = sh.spawnProcess();
   const cproc = ch.spawnProcess();
-  cproc.spawnThread("test_odp", function* (): KGen {
-    const qpType = o.qpType ?? "RC";
-    const size = o.size ?? 1024;
-    const common = {
-      qpType,
-      size,
-      ...(o.implicit === true ? { implicit: true } : {}),
-      ...(o.hugetlb === true ? { hugetlb: true } : {}),
-    };
-    const server = must(yield* openSide(sh, sproc, { ...common, mrAccess: o.serverAccess }));
-    const client = must(yield* openSide(ch, cproc, { ...common, mrAccess: o.clientAccess }));
-    if (qpType === "RC") {
-      check((yield* connectRc(server, sideAddress(client), REMOTE_ACCESS)) === 0, "connect");
-      check((yield* connectRc(client, sideAddress(server), REMOTE_ACCESS)) === 0, "connect");
-    } else {
-      check((yield* connectUd(server, QKEY)) === 0, "connect");
-      check((yield* connectUd(client, QKEY)) === 0, "connect");
-    }
-    yield* body(server, client, w);
-  });
+  cproc.spawnThread("test_odp", () => testOdp(o, w, sproc, cproc, body));
   runWorld(w);
   return w;
+}
+
+/** The client thread of runPair: open both sides, connect them, run the test body. */
+function* testOdp(
+  o: PairOptions,
+  w: World,
+  sproc: Process,
+  cproc: Process,
+  body: (server: Side, client: Side, w: World) => KGen,
+): KGen {
+  const [sh, ch] = w.hosts as [RdmaHost, RdmaHost];
+  const qpType = o.qpType ?? "RC";
+  const size = o.size ?? 1024;
+  const common = {
+    qpType,
+    size,
+    ...(o.implicit === true ? { implicit: true } : {}),
+    ...(o.hugetlb === true ? { hugetlb: true } : {}),
+  };
+  const server = must(yield* openSide(sh, sproc, { ...common, mrAccess: o.serverAccess }));
+  const client = must(yield* openSide(ch, cproc, { ...common, mrAccess: o.clientAccess }));
+  if (qpType === "RC") {
+    check((yield* connectRc(server, sideAddress(client), REMOTE_ACCESS)) === 0, "connect");
+    check((yield* connectRc(client, sideAddress(server), REMOTE_ACCESS)) === 0, "connect");
+  } else {
+    check((yield* connectUd(server, QKEY)) === 0, "connect");
+    check((yield* connectUd(client, QKEY)) === 0, "connect");
+  }
+  yield* body(server, client, w);
 }
 
 /**

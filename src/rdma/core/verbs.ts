@@ -74,11 +74,19 @@ export function* ibvRegMr(
   if (!ctx.live) return EIO;
   const ret = ibCheckMrAccess(ctx, access);
   if (ret < 0) return ret;
-  return yield* underUobjectLock(ctx, function* () {
-    const mr = yield* ctx.device.driver.regUserMr(pd, addr, length, addr, access);
-    if (typeof mr !== "number") ctx.mrs.add(mr);
-    return mr;
-  });
+  return yield* underUobjectLock(ctx, () => regUserMrListed(pd, addr, length, access));
+}
+
+/** The driver's reg_user_mr; the new MR joins its context's list (its uobject). */
+function* regUserMrListed(
+  pd: IbPd,
+  addr: number,
+  length: number,
+  access: number,
+): KGen<IbMr | number> {
+  const mr = yield* pd.uctx.device.driver.regUserMr(pd, addr, length, addr, access);
+  if (typeof mr !== "number") pd.uctx.mrs.add(mr);
+  return mr;
 }
 
 /**
@@ -116,12 +124,16 @@ export function ibCheckMrAccess(ctx: IbUcontext, access: number): number {
 export function* ibvDeregMr(mr: IbMr): KGen<number> {
   const ctx = mr.pd.uctx;
   ctx.k.exitToUserMode();
-  return yield* underUobjectLock(ctx, function* () {
-    if (!ctx.mrs.has(mr)) return EINVAL; // the handle is gone (already destroyed)
-    const ret = yield* ctx.device.driver.deregMr(mr);
-    if (ret === 0) ctx.mrs.delete(mr);
-    return ret;
-  });
+  return yield* underUobjectLock(ctx, () => deregMrListed(mr));
+}
+
+/** The driver's dereg_mr of an MR its context still lists. */
+function* deregMrListed(mr: IbMr): KGen<number> {
+  const ctx = mr.pd.uctx;
+  if (!ctx.mrs.has(mr)) return EINVAL; // the handle is gone (already destroyed)
+  const ret = yield* ctx.device.driver.deregMr(mr);
+  if (ret === 0) ctx.mrs.delete(mr);
+  return ret;
 }
 
 /** ibv_advise_mr(). */

@@ -105,35 +105,69 @@ function* raisePageFault(
   rdma?: RdmaOp,
 ): KGen<number> {
   const k = dev.k;
-  const resumed = new Completion(k, `pf_resume(${key.toString(16)}@${va.toString(16)})`);
-  let result = 0;
-  // A Perfetto flow from the fault through its handler to the resume, and a counter of
-  // the faults in flight (trace events cost nothing when tracing is off).
-  const flow = dev.nextFaultFlow();
+  const pfault: Mlx5Pagefault = {
+    dev,
+    design,
+    key,
+    va,
+    bcnt,
+    write,
+    rdma,
+    // A Perfetto flow from the fault through its handler to the resume.
+    flow: dev.nextFaultFlow(),
+    resumed: new Completion(k, `pf_resume(${key.toString(16)}@${va.toString(16)})`),
+    result: 0,
+  };
   dev.faultsInFlight++;
   // The mm the key's MR maps, so the trace can link the fault to the invalidations of
-  // that mm which race it (src/output/faultRaces.ts).
+  // that mm which race it (src/output/faultRaces.ts). Trace events cost nothing when
+  // tracing is off.
   const mm = dev.mrs.get(key)?.pd.uctx.mm.name ?? null;
-  k.event("page_fault", { key, va, bcnt, write, mm, flow, flowPhase: "start" });
+  k.event("page_fault", { key, va, bcnt, write, mm, flow: pfault.flow, flowPhase: "start" });
   k.event("faults_in_flight", { counter: "faults in flight", value: dev.faultsInFlight });
-  const resume = (ret: number): void => {
-    result = ret;
-    k.event("page_fault_resume", { key, va, ret, flow, flowPhase: "end" });
-    dev.notePageFault({ dev, key, va, write, ret });
-    resumed.complete();
-  };
-  const work = new WorkStruct("mlx5_ib_eqe_pf_action", function* (): KGen {
-    yield* k.sleep(dev.cost.pageFaultNs);
-    k.event("pagefault_single_data_segment", { key, va, flow });
-    if (rdma !== undefined) {
-      yield* mlx5IbMrRdmaPfaultHandler(dev, design, rdmaPagefaultOf(rdma, key, va, write), resume);
-    } else {
-      resume(yield* design.pagefaultSingleDataSegment(dev, null, key, va, bcnt, { write }));
-    }
-  });
-  dev.pageFaultWq.queueWork(work);
-  yield* resumed.wait();
+  dev.pageFaultWq.queueWork(
+    new WorkStruct("mlx5_ib_eqe_pf_action", () => mlx5IbEqePfAction(pfault)),
+  );
+  yield* pfault.resumed.wait();
   dev.faultsInFlight--;
   k.event("faults_in_flight", { counter: "faults in flight", value: dev.faultsInFlight });
-  return result;
+  return pfault.result;
+}
+
+/** One page fault event in flight (struct mlx5_pagefault) and how it ended. */
+interface Mlx5Pagefault {
+  readonly dev: Mlx5IbDev;
+  readonly design: Mlx5OdpDesign;
+  readonly key: number;
+  readonly va: number;
+  readonly bcnt: number;
+  readonly write: boolean;
+  readonly rdma: RdmaOp | undefined;
+  readonly flow: number;
+  readonly resumed: Completion;
+  result: number;
+}
+
+/** mlx5_ib_eqe_pf_action(): the fault's work on the page-fault workqueue. */
+function* mlx5IbEqePfAction(pfault: Mlx5Pagefault): KGen {
+  const { dev, design, key, va, write, rdma } = pfault;
+  yield* dev.k.sleep(dev.cost.pageFaultNs);
+  dev.k.event("pagefault_single_data_segment", { key, va, flow: pfault.flow });
+  const resume = (ret: number): void => {
+    mlx5IbPageFaultResume(pfault, ret);
+  };
+  if (rdma !== undefined) {
+    yield* mlx5IbMrRdmaPfaultHandler(dev, design, rdmaPagefaultOf(rdma, key, va, write), resume);
+  } else {
+    resume(yield* design.pagefaultSingleDataSegment(dev, null, key, va, pfault.bcnt, { write }));
+  }
+}
+
+/** mlx5_ib_page_fault_resume(): the access waiting on the fault goes on. */
+function mlx5IbPageFaultResume(pfault: Mlx5Pagefault, ret: number): void {
+  const { dev, key, va, write } = pfault;
+  pfault.result = ret;
+  dev.k.event("page_fault_resume", { key, va, ret, flow: pfault.flow, flowPhase: "end" });
+  dev.notePageFault({ dev, key, va, write, ret });
+  pfault.resumed.complete();
 }

@@ -23,10 +23,13 @@ export function mlx5UverbsDriver(dev: Mlx5IbDev): UverbsDriver {
   return {
     allocUcontext: (ucontext) => dev.driver.allocUcontext(ucontext),
     deallocUcontext: (ucontext) => dev.driver.deallocUcontext(ucontext),
-    *mmap(): KGen<number> {
-      return EINVAL;
-    },
+    mmap: mlx5IbMmap,
   };
+}
+
+/** The mmap of the device file: no IO page is offered to these models. */
+function* mlx5IbMmap(): KGen<number> {
+  return EINVAL;
 }
 
 /** mlx5_ib_remove(): unregister (uverbs tears down its files), then stop the device. */

@@ -9,11 +9,12 @@
  */
 import type { KGen } from "../../../sim/task.ts";
 import { cpuWrite } from "../../../mm/access.ts";
+import type { MmStruct } from "../../../mm/mmStruct.ts";
 import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupOdpBuffer } from "./odpHost.ts";
+import { odpHost, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
 
 /** Each side repeats its part, at the device's fault latency, this many times. */
 const ROUNDS = 3;
@@ -26,38 +27,36 @@ export const faultVsInvalidate: Scenario = {
     "write page 0",
   build(ctx) {
     const host = odpHost(ctx);
-    const { k, proc, dev, design } = host;
-    proc.spawnThread("setup", function* (): KGen {
-      const buf = yield* setupOdpBuffer(host, 4);
-      const mm = proc.mm;
-      if (mm === null) return;
-      k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
-        for (let round = 0; round < ROUNDS; round++) {
-          const data = new Uint8Array(64).fill(0xa0 + round);
-          yield* mlx5DeviceDma(dev, design, {
-            key: buf.mr.lkey,
-            va: buf.addr,
-            buf: data,
-            write: true,
-          });
-          yield* k.sleep(dev.cost.pageFaultNs);
-          const back = new Uint8Array(64);
-          yield* mlx5DeviceDma(dev, design, {
-            key: buf.mr.lkey,
-            va: buf.addr,
-            buf: back,
-            write: false,
-          });
-        }
-      });
-      proc.spawnThread("cpu", function* (): KGen {
-        for (let round = 0; round < ROUNDS; round++) {
-          yield* k.sleep(dev.cost.pageFaultNs);
-          yield* doMadvise(mm, buf.addr, PAGE_SIZE, MADV_DONTNEED);
-          yield* cpuWrite(mm, buf.addr, new Uint8Array(8).fill(0xc0 + round));
-        }
-      });
-    });
-    return k;
+    host.proc.spawnThread("setup", () => setup(host));
+    return host.k;
   },
 };
+
+function* setup(host: OdpHost): KGen {
+  const buf = yield* setupOdpBuffer(host, 4);
+  const mm = host.proc.mm;
+  if (mm === null) return;
+  host.k.spawn("nic", { kind: "device", name: host.dev.name }, () => nic(host, buf));
+  host.proc.spawnThread("cpu", () => cpu(host, mm, buf));
+}
+
+/** Each round: write page 0, wait one fault latency, read page 0 back. */
+function* nic(host: OdpHost, buf: OdpBuffer): KGen {
+  const { k, dev, design } = host;
+  for (let round = 0; round < ROUNDS; round++) {
+    const data = new Uint8Array(64).fill(0xa0 + round);
+    yield* mlx5DeviceDma(dev, design, { key: buf.mr.lkey, va: buf.addr, buf: data, write: true });
+    yield* k.sleep(dev.cost.pageFaultNs);
+    const back = new Uint8Array(64);
+    yield* mlx5DeviceDma(dev, design, { key: buf.mr.lkey, va: buf.addr, buf: back, write: false });
+  }
+}
+
+/** Each round: wait one fault latency, drop page 0, write it again. */
+function* cpu(host: OdpHost, mm: MmStruct, buf: OdpBuffer): KGen {
+  for (let round = 0; round < ROUNDS; round++) {
+    yield* host.k.sleep(host.dev.cost.pageFaultNs);
+    yield* doMadvise(mm, buf.addr, PAGE_SIZE, MADV_DONTNEED);
+    yield* cpuWrite(mm, buf.addr, new Uint8Array(8).fill(0xc0 + round));
+  }
+}

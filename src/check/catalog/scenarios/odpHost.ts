@@ -189,16 +189,17 @@ export function* setupImplicitOdpBuffer(
  * buffer in turn (faulting each in), stopping when its QP would go to the error state.
  */
 export function spawnNicWriter(host: OdpHost, buf: OdpBuffer, pages: number): void {
-  const { k, dev, design } = host;
-  k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
-    for (let page = 0; page < pages; page++) {
-      const req = {
-        key: buf.mr.lkey,
-        va: buf.addr + page * PAGE_SIZE,
-        buf: new Uint8Array(16).fill(page),
-        write: true,
-      };
-      if ((yield* mlx5DeviceDma(dev, design, req)) < 0) return;
-    }
-  });
+  host.k.spawn("nic", { kind: "device", name: host.dev.name }, () => nicWriter(host, buf, pages));
+}
+
+function* nicWriter(host: OdpHost, buf: OdpBuffer, pages: number): KGen {
+  for (let page = 0; page < pages; page++) {
+    const req = {
+      key: buf.mr.lkey,
+      va: buf.addr + page * PAGE_SIZE,
+      buf: new Uint8Array(16).fill(page),
+      write: true,
+    };
+    if ((yield* mlx5DeviceDma(host.dev, host.design, req)) < 0) return;
+  }
 }

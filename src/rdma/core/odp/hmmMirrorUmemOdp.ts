@@ -115,14 +115,17 @@ function* invalidateRangeTrampoline(umem: HmmMirrorUmemOdp, start: number, end: 
 function* ibUmemNotifierRelease(perMm: HmmPerMm): KGen {
   yield* perMm.umemRwsem.downRead();
   if (perMm.active) {
-    yield* forEachUmemInRange(perMm, 0, Number.MAX_SAFE_INTEGER, true, function* (umem) {
-      umem.dying = true;
-      yield "odp dying";
-      const hook = umem.context.invalidateRange;
-      if (hook !== null) yield* hook(umem, ibUmemStart(umem), ibUmemEnd(umem));
-    });
+    yield* forEachUmemInRange(perMm, 0, Number.MAX_SAFE_INTEGER, true, releaseTrampoline);
   }
   perMm.umemRwsem.upRead();
+}
+
+/** ib_umem_notifier_release_trampoline(): the umem dies; the driver zaps all of it. */
+function* releaseTrampoline(umem: HmmMirrorUmemOdp): KGen {
+  umem.dying = true;
+  yield "odp dying";
+  const hook = umem.context.invalidateRange;
+  if (hook !== null) yield* hook(umem, ibUmemStart(umem), ibUmemEnd(umem));
 }
 
 /** get_per_mm(). */

@@ -53,6 +53,7 @@ import {
   mmuIntervalReadRetry,
   type MmuIntervalNotifierOps,
 } from "../../../mm/notifier/mmuIntervalNotifier.ts";
+import type { MmuNotifierRange } from "../../../mm/notifier/subscriptions.ts";
 import {
   IbUmemOdp,
   ODP_READ_ALLOWED_BIT,
@@ -81,11 +82,18 @@ export class IntervalUmemOdp extends IbUmemOdp {
 function intervalOps(umem: IntervalUmemOdp, driverOps: UmemOdpDriverOps): MmuIntervalNotifierOps {
   return {
     name: "ib_umem_odp",
-    *invalidate(_sub, range, curSeq) {
-      if (driverOps.invalidate === undefined) return true;
-      return yield* driverOps.invalidate(umem, range, curSeq);
-    },
+    invalidate: (_sub, range, curSeq) => umemInvalidate(umem, driverOps, range, curSeq),
   };
+}
+
+function* umemInvalidate(
+  umem: IntervalUmemOdp,
+  driverOps: UmemOdpDriverOps,
+  range: MmuNotifierRange,
+  curSeq: number,
+): KGen<boolean> {
+  if (driverOps.invalidate === undefined) return true;
+  return yield* driverOps.invalidate(umem, range, curSeq);
 }
 
 /**
@@ -96,10 +104,12 @@ function intervalOps(umem: IntervalUmemOdp, driverOps: UmemOdpDriverOps): MmuInt
 export function mmputAsync(mm: MmStruct): void {
   if (!mm.k.kasan.check(mm, "mmput_async")) return;
   if (!mm.mmUsers.put(() => undefined)) return;
-  mm.k.spawn("mmput_async_fn", { kind: "host", name: "kworkers" }, function* (): KGen {
-    yield* exitMmap(mm);
-    mmdrop(mm);
-  });
+  mm.k.spawn("mmput_async_fn", { kind: "host", name: "kworkers" }, () => mmputAsyncFn(mm));
+}
+
+function* mmputAsyncFn(mm: MmStruct): KGen {
+  yield* exitMmap(mm);
+  mmdrop(mm);
 }
 
 /**

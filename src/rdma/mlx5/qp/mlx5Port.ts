@@ -50,9 +50,9 @@ export class Mlx5Port {
     this.atomicLock = new Mutex(dev.k, `atomic_unit(${dev.name})`, "mlx5_atomic_unit");
     const stats = this.stats;
     const counting = Object.create(design) as Mlx5OdpDesign;
-    counting.pagefaultSingleDataSegment = function* (d, pd, key, va, bcnt, flags) {
+    counting.pagefaultSingleDataSegment = (d, pd, key, va, bcnt, flags) => {
       stats.pageFaults++;
-      return yield* design.pagefaultSingleDataSegment(d, pd, key, va, bcnt, flags);
+      return design.pagefaultSingleDataSegment(d, pd, key, va, bcnt, flags);
     };
     this.dmaDesign = counting;
   }

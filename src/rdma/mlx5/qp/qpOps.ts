@@ -9,6 +9,7 @@
  * to stop, as the hardware QP is torn down only once idle.
  */
 import { EINVAL, ENOMEM } from "../../../sim/errno.ts";
+import type { KGen } from "../../../sim/task.ts";
 import type { IbPd } from "../../core/ibPd.ts";
 import type { IbQp, IbQpAttr, IbQpInitAttr, IbQpOps, IbRecvWr, IbSendWr } from "../../core/ibQp.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
@@ -28,35 +29,42 @@ export function mlx5QpOps(dev: Mlx5IbDev, design: Mlx5OdpDesign): { ops: IbQpOps
     return qp;
   };
   const ops: IbQpOps = {
-    *createQp(pd: IbPd, init: IbQpInitAttr) {
-      yield "create_qp";
-      const qp = new Mlx5Qp(port, pd, port.allocQpn(), init);
-      port.qps.set(qp.qpNum, qp);
-      const group = { kind: "device", name: dev.name } as const;
-      qp.requester = dev.k.spawn(`qp${qp.qpNum}.req`, group, () => qpRequester(qp));
-      qp.responder = dev.k.spawn(`qp${qp.qpNum}.resp`, group, () => qpResponder(qp));
-      return qp;
-    },
-    *modifyQp(ibqp: IbQp, attr: IbQpAttr) {
-      yield "modify_qp";
-      return modifyQp(asMlx5(ibqp), attr);
-    },
+    createQp: (pd: IbPd, init: IbQpInitAttr) => mlx5IbCreateQp(port, pd, init),
+    modifyQp: (ibqp: IbQp, attr: IbQpAttr) => mlx5IbModifyQp(asMlx5(ibqp), attr),
     postSend: (ibqp: IbQp, wr: IbSendWr) => postSend(asMlx5(ibqp), wr),
     postRecv: (ibqp: IbQp, wr: IbRecvWr) => postRecv(asMlx5(ibqp), wr),
-    *destroyQp(ibqp: IbQp) {
-      const qp = asMlx5(ibqp);
-      qp.destroyed = true;
-      qp.sqEvent.wakeUp();
-      qp.inEvent.wakeUp();
-      qp.respEvent.wakeUp();
-      port.qps.delete(qp.qpNum);
-      if (qp.requester !== null) yield* dev.k.join(qp.requester);
-      if (qp.responder !== null) yield* dev.k.join(qp.responder);
-      dev.k.kasan.free(qp);
-      return 0;
-    },
+    destroyQp: (ibqp: IbQp) => mlx5IbDestroyQp(asMlx5(ibqp)),
   };
   return { ops, port };
+}
+
+function* mlx5IbCreateQp(port: Mlx5Port, pd: IbPd, init: IbQpInitAttr): KGen<IbQp> {
+  yield "create_qp";
+  const dev = port.dev;
+  const qp = new Mlx5Qp(port, pd, port.allocQpn(), init);
+  port.qps.set(qp.qpNum, qp);
+  const group = { kind: "device", name: dev.name } as const;
+  qp.requester = dev.k.spawn(`qp${qp.qpNum}.req`, group, () => qpRequester(qp));
+  qp.responder = dev.k.spawn(`qp${qp.qpNum}.resp`, group, () => qpResponder(qp));
+  return qp;
+}
+
+function* mlx5IbModifyQp(qp: Mlx5Qp, attr: IbQpAttr): KGen<number> {
+  yield "modify_qp";
+  return modifyQp(qp, attr);
+}
+
+function* mlx5IbDestroyQp(qp: Mlx5Qp): KGen<number> {
+  const k = qp.port.dev.k;
+  qp.destroyed = true;
+  qp.sqEvent.wakeUp();
+  qp.inEvent.wakeUp();
+  qp.respEvent.wakeUp();
+  qp.port.qps.delete(qp.qpNum);
+  if (qp.requester !== null) yield* k.join(qp.requester);
+  if (qp.responder !== null) yield* k.join(qp.responder);
+  k.kasan.free(qp);
+  return 0;
 }
 
 const NEXT: Readonly<Record<string, readonly string[]>> = {
