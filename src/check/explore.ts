@@ -20,6 +20,7 @@ import type { FaultPlan } from "./faults.ts";
 import { primaryViolation, runScenario, type Scenario, type ScenarioContext } from "./scenario.ts";
 import { DfsSearch, runTruncated } from "./strategies/dfs.ts";
 import { PCT_DEFAULT_DEPTH, Pct } from "./strategies/pct.ts";
+import { Recording } from "./strategies/recording.ts";
 
 export type StrategyName = "random" | "pct" | "dfs";
 
@@ -43,7 +44,7 @@ export interface ExploreOptions {
   /** PCT depth d. Default 3. */
   readonly pctDepth?: number;
   /** PCT's k; default: measured by calibration runs. */
-  readonly pctSteps?: number;
+  readonly pctChoices?: number;
   /** DFS preemption bound. Default 2. */
   readonly preemptionBound?: number;
   /** DFS partial-order reduction: "sleep-sets" (default) or "none". */
@@ -94,7 +95,7 @@ export interface ExploreResult {
   /** The most steps any run took. */
   readonly maxSteps: number;
   /** The k PCT used. */
-  readonly pctSteps?: number;
+  readonly pctChoices?: number;
   /** DFS: distinct complete schedules run. */
   readonly distinctSchedules?: number;
   /** DFS: whether every schedule under the preemption bound was run or shown covered. */
@@ -114,15 +115,16 @@ const CALIBRATION_RUNS = 4;
 const NO_FAILURE = 0x7fffffff;
 
 /**
- * PCT's k for a scenario: the most steps seen in a few uniform random runs (seeds
- * S..S+3) and one non-preemptive-by-default run.
+ * PCT's k for a scenario: the most choice points (steps where more than one task could
+ * run) seen in a few uniform random runs, seeds S..S+CALIBRATION_RUNS-1.
  */
-export function estimatePctSteps(scenario: Scenario, options: ExploreOptions): number {
+export function estimatePctChoices(scenario: Scenario, options: ExploreOptions): number {
   const seed = options.seed ?? 0;
   let most = 1;
   for (let j = 0; j < CALIBRATION_RUNS; j++) {
-    const run = runScenario(scenario, contextFor(options, seedFor(seed, j), new UniformRandom()));
-    most = Math.max(most, run.result.steps);
+    const recording = new Recording(new UniformRandom());
+    runScenario(scenario, contextFor(options, seedFor(seed, j), recording));
+    most = Math.max(most, recording.choicePoints);
   }
   return most;
 }
@@ -201,21 +203,21 @@ function exploreSeeds(
   const base = options.seed ?? 0;
   const stopAtFirst = options.stopAtFirst ?? true;
   const depth = options.pctDepth ?? PCT_DEFAULT_DEPTH;
-  const k = strategy === "pct" ? (options.pctSteps ?? estimatePctSteps(scenario, options)) : 0;
+  const k = strategy === "pct" ? (options.pctChoices ?? estimatePctChoices(scenario, options)) : 0;
   const { modulus, residue } = options.partition ?? { modulus: 1, residue: 0 };
   const shared = options.lowestFailure;
   const tally = new Tally();
   for (let i = residue; i < options.schedules; i += modulus) {
     if (stopAtFirst && shared !== undefined && i > Atomics.load(shared, 0)) break;
     const seed = seedFor(base, i);
-    const pick = strategy === "pct" ? new Pct({ depth, steps: k }) : new UniformRandom();
+    const pick = strategy === "pct" ? new Pct({ depth, choices: k }) : new UniformRandom();
     const failed = tally.add(i, seed, runScenario(scenario, contextFor(options, seed, pick)));
     if (failed && stopAtFirst) {
       if (shared !== undefined) lowerTo(shared, i);
       break;
     }
   }
-  return finish(scenario, options, strategy, tally, strategy === "pct" ? { pctSteps: k } : {});
+  return finish(scenario, options, strategy, tally, strategy === "pct" ? { pctChoices: k } : {});
 }
 
 function exploreDfs(scenario: Scenario, options: ExploreOptions): ExploreResult {

@@ -16,7 +16,7 @@
  */
 import { Worker } from "node:worker_threads";
 import {
-  estimatePctSteps,
+  estimatePctChoices,
   explore,
   newLowestFailureCell,
   type ExploreFailure,
@@ -161,11 +161,11 @@ export async function exploreParallel(
       timing: { startupMs: 0, searchMs: performance.now() - t0 },
     };
   }
-  const pctSteps =
+  const pctChoices =
     options.strategy === "random"
       ? undefined
-      : (options.pctSteps ?? estimatePctSteps(scenario, options));
-  const shared: ExploreOptions = { ...base, ...(pctSteps === undefined ? {} : { pctSteps }) };
+      : (options.pctChoices ?? estimatePctChoices(scenario, options));
+  const shared: ExploreOptions = { ...base, ...(pctChoices === undefined ? {} : { pctChoices }) };
   const lowestFailure = newLowestFailureCell();
   const t0 = performance.now();
   const started = Array.from({ length: workers }, (_, w) =>
@@ -196,7 +196,7 @@ export async function exploreParallel(
       stopAtFirst && firstFailure !== null ? [firstFailure.index] : merged.failingIndices,
     firstInternalError: merged.firstInternalError,
     maxSteps: merged.maxSteps,
-    ...(pctSteps === undefined ? {} : { pctSteps }),
+    ...(pctChoices === undefined ? {} : { pctChoices }),
     workers,
     shard,
     timing,

@@ -29,6 +29,8 @@ export interface Replayed extends ScenarioRun {
   readonly divergence: number;
   /** Preemptions in the replayed run. */
   readonly preemptions: number;
+  /** Steps of the replayed run where more than one task could run. */
+  readonly choicePoints: number;
 }
 
 export function replayRecorded(
@@ -55,5 +57,10 @@ export function replayRecorded(
   const length = recorded.schedule.length;
   const offEnd = steps === length ? -1 : Math.min(steps, length);
   const divergence = replay.divergence >= 0 ? replay.divergence : offEnd;
-  return { ...run, divergence, preemptions: recording.preemptions };
+  return {
+    ...run,
+    divergence,
+    preemptions: recording.preemptions,
+    choicePoints: recording.choicePoints,
+  };
 }

@@ -87,7 +87,7 @@ export function buildRaceReport(scenario: Scenario, run: RecordedRun): RaceRepor
     seed: run.seed,
     steps: replayed.result.steps,
     preemptions: replayed.preemptions,
-    pctBound: pctBound(trace.tasks.length, replayed.result.steps, replayed.preemptions),
+    pctBound: pctBound(trace.tasks.length, replayed.choicePoints, replayed.preemptions),
     columns: columns.map((id) => ({ task: id, label: taskLabel(trace.tasks, id) })),
     rows: rows.slice(elided),
     elidedRows: elided,

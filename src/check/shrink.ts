@@ -32,7 +32,8 @@
  * which `minimal` says).
  *
  * Depth and PCT bound: a bug reproduced with p preemptions has PCT depth at most
- * d = p + 1, and one PCT run with n tasks and k steps finds it with probability at least
+ * d = p + 1, and one PCT run with n tasks and k choice points (steps where more than one
+ * task could run; see strategies/pct.ts) finds it with probability at least
  * 1 / (n · k^(d-1)) (Burckhardt et al. 2010, theorem 9), n and k taken from the shrunk run.
  */
 import type { Violation, ViolationKind } from "../sim/violation.ts";
@@ -60,7 +61,7 @@ export interface ShrinkOptions {
 export interface PctBound {
   /** Tasks spawned in the shrunk run. */
   readonly n: number;
-  /** Steps of the shrunk run. */
+  /** Choice points of the shrunk run. */
   readonly k: number;
   /** PCT depth: preemptions + 1. */
   readonly d: number;
@@ -107,12 +108,13 @@ interface Attempt {
   readonly lastDecision: number;
   readonly violation: Violation | null;
   readonly tasks: number;
+  readonly choicePoints: number;
   /** Fault numbers the run came to; and which of them it injected. */
   readonly faultsDrawn: number;
   readonly faultsInjected: number;
 }
 
-/** The PCT lower bound for a bug needing `preemptions` in a run of `n` tasks, `k` steps. */
+/** The PCT lower bound for a bug needing `preemptions` in a run of `n` tasks, `k` choices. */
 export function pctBound(n: number, k: number, preemptions: number): PctBound {
   const d = preemptions + 1;
   const probability = 1 / (n * Math.pow(Math.max(1, k), d - 1));
@@ -144,6 +146,7 @@ function attempt(
     lastDecision: recording.decisionSteps.at(-1) ?? -1,
     violation,
     tasks: run.kernel.allTasks().length,
+    choicePoints: recording.choicePoints,
     faultsDrawn: run.kernel.faultsDrawn,
     faultsInjected: run.kernel.faultsInjected,
   };
@@ -330,7 +333,7 @@ export function shrink(
     originalPreemptions: original.preemptionSteps.length,
     steps: best.executed.length,
     preemptions: best.preemptionSteps.length,
-    pctBound: pctBound(best.tasks, best.executed.length, best.preemptionSteps.length),
+    pctBound: pctBound(best.tasks, best.choicePoints, best.preemptionSteps.length),
     runs: s.runs,
     ...(s.faults === undefined ? {} : { faults: s.faults }),
     faultsInjected: best.faultsInjected,

@@ -27,7 +27,7 @@ export interface ExploreSummary {
   readonly firstFailure: FailureSummary | null;
   readonly firstInternalError: ExploreInternalError | null;
   readonly maxSteps: number;
-  readonly pctSteps?: number;
+  readonly pctChoices?: number;
 }
 
 export function summarize(result: ExploreResult): ExploreSummary {
@@ -50,7 +50,7 @@ export function summarize(result: ExploreResult): ExploreSummary {
           },
     firstInternalError: result.firstInternalError,
     maxSteps: result.maxSteps,
-    ...(result.pctSteps === undefined ? {} : { pctSteps: result.pctSteps }),
+    ...(result.pctChoices === undefined ? {} : { pctChoices: result.pctChoices }),
   };
 }
 
@@ -88,6 +88,6 @@ export function mergeSummaries(parts: readonly ExploreSummary[]): ExploreSummary
     firstFailure: failure,
     firstInternalError: lowest(parts.map((p) => p.firstInternalError)),
     maxSteps: Math.max(...parts.map((p) => p.maxSteps)),
-    ...(first.pctSteps === undefined ? {} : { pctSteps: first.pctSteps }),
+    ...(first.pctChoices === undefined ? {} : { pctChoices: first.pctChoices }),
   };
 }

@@ -18,6 +18,7 @@ import {
   type StrategyName,
 } from "../check/explore.ts";
 import { exploreParallel } from "../check/parallel.ts";
+import { PCT_DEFAULT_DEPTH } from "../check/strategies/pct.ts";
 import type { ScenarioRef } from "../check/scenarioRef.ts";
 import { formatShard, parseShard, ShardSpecError, type Shard } from "../check/shard.ts";
 import { resolve } from "node:path";
@@ -209,6 +210,7 @@ interface ExploreOpts {
   readonly out?: string;
   readonly preemptionBound: number;
   readonly reduction: DfsReduction;
+  readonly pctDepth: number;
 }
 
 /** --fault values: known sites only. */
@@ -298,6 +300,7 @@ async function runExplore(name: string, opts: ExploreOpts): Promise<number> {
     defects,
     preemptionBound: opts.preemptionBound,
     reduction: opts.reduction,
+    pctDepth: opts.pctDepth,
     ...(faults === undefined ? {} : { faults }),
   };
   const r = await exploreSearch(name, scenario, file !== null, options, opts);
@@ -530,6 +533,12 @@ function buildProgram(setCode: (code: number) => void): Command {
       2,
     )
     .option("--reduction <r>", "dfs: sleep-sets | none", reductionOption, "sleep-sets")
+    .option(
+      "--pct-depth <d>",
+      "pct: the bug depth searched for (d-1 priority change points)",
+      intOption("--pct-depth", 1, 64),
+      PCT_DEFAULT_DEPTH,
+    )
     .option("--json", "print JSON", false)
     .addHelpText(
       "after",

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { estimatePctSteps, explore, seedFor } from "../../src/check/explore.ts";
+import { estimatePctChoices, explore, seedFor } from "../../src/check/explore.ts";
+import { Recording } from "../../src/check/strategies/recording.ts";
+import { faultVsInvalidate } from "../../src/check/catalog/scenarios/faultVsInvalidate.ts";
 import { runScenario } from "../../src/check/scenario.ts";
 import {
   interleavings2x2,
@@ -59,19 +61,25 @@ test("partitions of the indices together find exactly the failures of the whole"
   );
 });
 
-test("PCT's k is the most steps seen by the calibration runs", () => {
+test("PCT's k is the most choice points seen by the calibration runs", () => {
   let most = 0;
   for (let j = 0; j < 4; j++) {
-    most = Math.max(
-      most,
-      runScenario(lostWakeup, { seed: 3 + j, strategy: new UniformRandom() }).result.steps,
-    );
+    const recording = new Recording(new UniformRandom());
+    runScenario(lostWakeup, { seed: 3 + j, strategy: recording });
+    most = Math.max(most, recording.choicePoints);
   }
-  assert.equal(estimatePctSteps(lostWakeup, { schedules: 1, seed: 3 }), most);
+  // A step where only one task can run is no choice: fault-vs-invalidate has many.
+  const recording = new Recording(new UniformRandom());
+  const run = runScenario(faultVsInvalidate, { seed: 3, strategy: recording });
+  assert.ok(recording.choicePoints < run.result.steps / 2, `${recording.choicePoints} choices`);
+  assert.equal(estimatePctChoices(lostWakeup, { schedules: 1, seed: 3 }), most);
   const r = explore(lostWakeup, { strategy: "pct", schedules: 1, seed: 3 });
-  assert.equal(r.pctSteps, most);
+  assert.equal(r.pctChoices, most);
   // Given explicitly, k is used as is.
-  assert.equal(explore(lostWakeup, { strategy: "pct", schedules: 1, pctSteps: 99 }).pctSteps, 99);
+  assert.equal(
+    explore(lostWakeup, { strategy: "pct", schedules: 1, pctChoices: 99 }).pctChoices,
+    99,
+  );
 });
 
 test("bad options are refused", () => {

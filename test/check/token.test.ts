@@ -64,10 +64,10 @@ test("a token carries the scenario parts a shrunk run leaves out", () => {
 test("a token replays a PCT run to the same trace hash", () => {
   const r = explore(publishFree, { strategy: "pct", schedules: 5000, seed: 1 });
   const f = r.firstFailure;
-  assert.ok(f !== null && r.pctSteps !== undefined);
+  assert.ok(f !== null && r.pctChoices !== undefined);
   const original = runScenario(publishFree, {
     seed: f.seed,
-    strategy: new Pct({ depth: 3, steps: r.pctSteps }),
+    strategy: new Pct({ depth: 3, choices: r.pctChoices }),
     trace: true,
   });
   const token = encodeToken(publishFree, { seed: f.seed, schedule: f.schedule, strategy: "pct" });

@@ -18,6 +18,8 @@ export class Recording implements Strategy {
   readonly decisionSteps: number[] = [];
   /** Distinct task ids that took at least one step, in order of first step. */
   readonly tasksRun: number[] = [];
+  /** Steps where more than one task could run (PCT's k). */
+  choicePoints = 0;
   private previous = -1;
 
   constructor(readonly inner: Strategy) {
@@ -28,6 +30,7 @@ export class Recording implements Strategy {
     this.preemptionSteps.length = 0;
     this.decisionSteps.length = 0;
     this.tasksRun.length = 0;
+    this.choicePoints = 0;
     this.previous = -1;
     this.inner.start(ctx);
   }
@@ -37,6 +40,7 @@ export class Recording implements Strategy {
   }
 
   pick(runnable: readonly Task[], step: number): Task {
+    if (runnable.length > 1) this.choicePoints++;
     const chosen = this.inner.pick(runnable, step);
     const fallback = nonPreemptiveChoice(runnable, this.previous);
     if (chosen !== fallback) {

@@ -5,11 +5,12 @@ import { runScenario } from "../../../src/check/scenario.ts";
 import { Pct } from "../../../src/check/strategies/pct.ts";
 import { flagRace, interleavingsScenario } from "../../../src/check/toy/index.ts";
 import { Prng } from "../../../src/sim/rng.ts";
+import type { Task } from "../../../src/sim/task.ts";
 
 test("PCT draws depth-1 distinct change points in [0, k) with priorities 1..d-1", () => {
-  const pct = new Pct({ depth: 4, steps: 10 });
+  const pct = new Pct({ depth: 4, choices: 10 });
   pct.start({ seed: 3, rng: new Prng(3) });
-  const points = pct.changePointSteps();
+  const points = pct.changePointChoices();
   assert.equal(points.size, 3);
   assert.deepEqual([...points.values()].sort(), [1, 2, 3]);
   for (const step of points.keys()) assert.ok(step >= 0 && step < 10);
@@ -26,7 +27,8 @@ test("PCT with depth 1 runs each task to completion (no change points)", () => {
 
 test("PCT is deterministic for a seed", () => {
   const run = () =>
-    runScenario(flagRace, { seed: 11, strategy: new Pct({ depth: 3, steps: 40 }) }).result.schedule;
+    runScenario(flagRace, { seed: 11, strategy: new Pct({ depth: 3, choices: 40 }) }).result
+      .schedule;
   assert.deepEqual(run(), run());
 });
 
@@ -49,4 +51,25 @@ test("PCT finds the depth-2 flag race far sooner than uniform random on seeds 0.
     pctHits.length >= 5 * Math.max(1, randomHits.length),
     `${pctHits.length} vs ${randomHits.length}`,
   );
+});
+
+test("PCT spends change points only where more than one task can run", () => {
+  // The change point is choice 0. Steps where one task can run come first for `padded`
+  // and not at all for `bare`: they must not use the point up, so both drop the same
+  // task at the first choice (the one with the higher priority, either task by seed).
+  const [a, b] = [{ id: 0 }, { id: 1 }] as unknown as [Task, Task];
+  const picked = new Set<number>();
+  for (let seed = 0; seed < 50; seed++) {
+    const [padded, bare] = [new Pct({ depth: 2, choices: 1 }), new Pct({ depth: 2, choices: 1 })];
+    for (const pct of [padded, bare]) {
+      pct.start({ seed, rng: new Prng(seed) });
+      pct.onSpawn(a);
+      pct.onSpawn(b);
+    }
+    for (let i = 0; i < 3; i++) assert.equal(padded.pick([a]), a);
+    const first = padded.pick([a, b]);
+    assert.equal(first, bare.pick([a, b]), `seed ${seed}`);
+    picked.add(first.id);
+  }
+  assert.deepEqual([...picked].sort(), [0, 1]);
 });

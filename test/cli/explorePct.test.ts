@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
+function odpsim(...args: string[]) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const base = [
+  ...["explore", "prefetch-vs-dereg", "--design", "classic", "--defect", "prefetch-no-srcu"],
+  ...["--strategy", "pct", "--schedules", "300", "--json"],
+];
+
+test("explore --pct-depth reaches PCT: depth 1 (no change points) misses a bug depth 3 finds", () => {
+  const shallow = odpsim(...base, "--pct-depth", "1");
+  assert.equal(shallow.code, 0, shallow.stderr);
+  assert.equal((JSON.parse(shallow.stdout) as { found: boolean }).found, false);
+  const deep = odpsim(...base, "--pct-depth", "3");
+  assert.equal(deep.code, 1, deep.stderr);
+  assert.equal((JSON.parse(deep.stdout) as { found: boolean }).found, true);
+});
+
+test("explore refuses a PCT depth below 1 with exit 2 and says which option", () => {
+  const r = odpsim("explore", "fault-vs-invalidate", "--strategy", "pct", "--pct-depth", "0");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--pct-depth must be an integer in \[1, 64\], got "0"/);
+});
