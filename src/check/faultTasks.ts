@@ -60,22 +60,28 @@ export function spawnProcessFaultTasks(
   const window = windowOf(dev);
   if (sites.has("nonblockable_invalidate")) {
     const at = k.rng.nextInt(window);
-    k.spawn(`oom_reaper${naming.suffix}`, naming.group, function* (): KGen {
-      yield* k.sleep(at);
-      const mm = proc.mm;
-      if (mm !== null && mmgetNotZero(mm)) {
-        if (k.injectFault("nonblockable_invalidate")) yield* oomReapTaskMm(mm);
-        yield* mmput(mm);
-      }
-    });
+    k.spawn(`oom_reaper${naming.suffix}`, naming.group, () => oomReaperPass(k, proc, at));
   }
   if (sites.has("process_kill")) {
     const at = k.rng.nextInt(window);
-    k.spawn(`sigkill${naming.suffix}`, naming.group, function* (): KGen {
-      yield* k.sleep(at);
-      if (k.injectFault("process_kill")) yield* killProcess(proc);
-    });
+    k.spawn(`sigkill${naming.suffix}`, naming.group, () => sigkill(k, proc, at));
   }
+}
+
+/** At time `at`, one non-blockable OOM-reaper pass over the process's mm, if it has one. */
+function* oomReaperPass(k: Kernel, proc: Process, at: number): KGen {
+  yield* k.sleep(at);
+  const mm = proc.mm;
+  if (mm !== null && mmgetNotZero(mm)) {
+    if (k.injectFault("nonblockable_invalidate")) yield* oomReapTaskMm(mm);
+    yield* mmput(mm);
+  }
+}
+
+/** At time `at`, SIGKILL the process. */
+function* sigkill(k: Kernel, proc: Process, at: number): KGen {
+  yield* k.sleep(at);
+  if (k.injectFault("process_kill")) yield* killProcess(proc);
 }
 
 /** The device's task: hot unplug (device_removal) of `dev` and its uverbs device. */
@@ -88,12 +94,15 @@ export function spawnDeviceFaultTasks(
 ): void {
   if (!sitesOf(plan).has("device_removal")) return;
   const at = k.rng.nextInt(windowOf(dev));
-  k.spawn(`hot_unplug${naming.suffix}`, naming.group, function* (): KGen {
-    yield* k.sleep(at);
-    // A removal the scenario itself already did (device_remove) leaves nothing to unplug.
-    if (dev.removed) return;
-    if (k.injectFault("device_removal")) yield* mlx5IbRemove(dev, udev);
-  });
+  k.spawn(`hot_unplug${naming.suffix}`, naming.group, () => hotUnplug(k, dev, udev, at));
+}
+
+/** At time `at`, remove the device (the PCI hot-unplug path). */
+function* hotUnplug(k: Kernel, dev: Mlx5IbDev, udev: IbUverbsDevice, at: number): KGen {
+  yield* k.sleep(at);
+  // A removal the scenario itself already did (device_remove) leaves nothing to unplug.
+  if (dev.removed) return;
+  if (k.injectFault("device_removal")) yield* mlx5IbRemove(dev, udev);
 }
 
 /** Every fault task of one process on one device: the process's, then the device's. */

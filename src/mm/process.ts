@@ -14,7 +14,7 @@
  * one mm_users reference for the process rather than one per thread, so exit_mm waits
  * for the threads: exit_mmap can never run under a thread that is still in the kernel.
  */
-import { KernelGlobal, type Kernel } from "../sim/kernel.ts";
+import { KernelGlobal, type Kernel, type TaskFn } from "../sim/kernel.ts";
 import type { KGen, Task, TaskGroup } from "../sim/task.ts";
 import { fput, type File } from "./file.ts";
 import { dupMm } from "./fork.ts";
@@ -51,7 +51,7 @@ export class Process {
   }
 
   /** A new thread of this process running `fn` (a simulation task in its group). */
-  spawnThread(name: string, fn: (task: Task) => KGen): Task {
+  spawnThread(name: string, fn: TaskFn): Task {
     const task = this.k.spawn(name, this.group, fn);
     this.threads.push(task);
     if (this.exiting) this.k.kill(task);

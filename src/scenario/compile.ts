@@ -61,16 +61,7 @@ export function compileScenario(parsed: ParsedScenario): CompiledScenario {
       worlds.set(world.k, world);
       const firstHost = world.hosts.values().next().value;
       const group = { kind: "host" as const, name: firstHost?.name ?? "host0" };
-      world.k.spawn("setup", group, function* (): KGen {
-        const procs = [...world.procs.values()];
-        // Fault injection targets the run, not the setup that precedes it.
-        world.k.faultsArmed = false;
-        for (const p of procs) if (!(yield* setupProcess(world, p))) return;
-        if (!(yield* connectQps(world))) return;
-        world.k.faultsArmed = true;
-        spawnScenarioFaultTasks(world);
-        for (const p of procs) spawnThreads(world, p);
-      });
+      world.k.spawn("setup", group, () => setupWorld(world));
       return world.k;
     },
     check(kernel, result) {
@@ -79,4 +70,16 @@ export function compileScenario(parsed: ParsedScenario): CompiledScenario {
     dataChecks,
     worldOf,
   };
+}
+
+/** The setup task: each process's setup, the QP connections, then the run's threads. */
+function* setupWorld(world: World): KGen {
+  const procs = [...world.procs.values()];
+  // Fault injection targets the run, not the setup that precedes it.
+  world.k.faultsArmed = false;
+  for (const p of procs) if (!(yield* setupProcess(world, p))) return;
+  if (!(yield* connectQps(world))) return;
+  world.k.faultsArmed = true;
+  spawnScenarioFaultTasks(world);
+  for (const p of procs) spawnThreads(world, p);
 }

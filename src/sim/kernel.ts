@@ -85,7 +85,7 @@ export interface RunResult {
 }
 
 /** A task's body: called once at spawn with the new task, returns its generator. */
-export type TaskFn = (task: Task) => KGen;
+export type TaskFn = (task: Task) => KGen<unknown>;
 
 const DEFAULT_MAX_STEPS = 1_000_000;
 const STRATEGY_STREAM = 1;
@@ -412,7 +412,7 @@ export class Kernel {
     this.schedule[step] = task.id;
     this.current = task;
     if (this.footprints !== null) this.beginFootprint(task);
-    let result: IteratorResult<string | undefined, void>;
+    let result: IteratorResult<string | undefined, unknown>;
     try {
       if (!task.started) {
         task.started = true;

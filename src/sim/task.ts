@@ -58,8 +58,11 @@ export class Task {
   atomicDepth = 0;
   /** Tasks waiting in join() for this one to end. */
   readonly joiners: Task[] = [];
-  /** The generator the scheduler resumes; set once, right after construction. */
-  body: KGen = notStarted();
+  /**
+   * The generator the scheduler resumes; set once, right after construction. What it
+   * returns is dropped, so any kernel function can be a thread's whole body.
+   */
+  body: KGen<unknown> = notStarted();
   /** The step at which the task ended, or -1. */
   endStep = -1;
 

@@ -7,6 +7,7 @@
  *
  * Models no kernel file.
  */
+import type { Kernel } from "../../sim/kernel.ts";
 import type { KGen } from "../../sim/task.ts";
 import type { Scenario } from "../scenario.ts";
 import { toyGroup, toyKernel } from "./common.ts";
@@ -33,27 +34,36 @@ export function flagRaceScenario(options: FlagRaceOptions = {}): Scenario {
       `steps, check; ${noiseTasks} noise tasks x ${noiseWork} steps`,
     build(ctx) {
       const k = toyKernel(ctx);
-      let flag = false;
-      k.spawn("setter", toyGroup, function* (): KGen {
-        for (let i = 0; i < setterWork; i++) yield;
-        flag = true;
-        yield "flag = 1";
-        flag = false;
-        yield "flag = 0";
-      });
-      k.spawn("checker", toyGroup, function* (): KGen {
-        for (let i = 0; i < checkerWork; i++) yield;
-        if (flag) k.report("flag_race", "checker saw the setter's transient flag");
-        yield "if (flag)";
-      });
-      for (let n = 0; n < noiseTasks; n++) {
-        k.spawn(`noise${n}`, toyGroup, function* (): KGen {
-          for (let i = 0; i < noiseWork; i++) yield;
-        });
-      }
+      const shared: Flag = { flag: false };
+      k.spawn("setter", toyGroup, () => setter(shared, setterWork));
+      k.spawn("checker", toyGroup, () => checker(k, shared, checkerWork));
+      for (let n = 0; n < noiseTasks; n++) k.spawn(`noise${n}`, toyGroup, () => work(noiseWork));
       return k;
     },
   };
+}
+
+interface Flag {
+  flag: boolean;
+}
+
+/** `steps` unlabelled steps. */
+function* work(steps: number): KGen {
+  for (let i = 0; i < steps; i++) yield;
+}
+
+function* setter(shared: Flag, steps: number): KGen {
+  yield* work(steps);
+  shared.flag = true;
+  yield "flag = 1";
+  shared.flag = false;
+  yield "flag = 0";
+}
+
+function* checker(k: Kernel, shared: Flag, steps: number): KGen {
+  yield* work(steps);
+  if (shared.flag) k.report("flag_race", "checker saw the setter's transient flag");
+  yield "if (flag)";
 }
 
 export const flagRace = flagRaceScenario();

@@ -16,13 +16,16 @@ export function interleavingsScenario(tasks: number, steps: number): Scenario {
     build(ctx) {
       const k = toyKernel(ctx);
       for (let t = 0; t < tasks; t++) {
-        k.spawn(`t${t}`, toyGroup, function* (): KGen {
-          for (let i = 1; i < steps; i++) yield `step ${i}`;
-        });
+        k.spawn(`t${t}`, toyGroup, () => labelledSteps(steps));
       }
       return k;
     },
   };
+}
+
+/** `steps` steps: the first unlabelled (up to the first yield), then step 1, 2, ... */
+function* labelledSteps(steps: number): KGen {
+  for (let i = 1; i < steps; i++) yield `step ${i}`;
 }
 
 export const interleavings2x2 = interleavingsScenario(2, 2);

@@ -16,16 +16,17 @@ export const lockInversion: Scenario = {
     const k = toyKernel(ctx);
     const a = new Mutex(k, "lock_a");
     const b = new Mutex(k, "lock_b");
-    const grab = (first: Mutex, second: Mutex) =>
-      function* (): KGen {
-        yield* first.lock();
-        yield "work";
-        yield* second.lock();
-        second.unlock();
-        first.unlock();
-      };
-    k.spawn("ab", toyGroup, grab(a, b));
-    k.spawn("ba", toyGroup, grab(b, a));
+    k.spawn("ab", toyGroup, () => grab(a, b));
+    k.spawn("ba", toyGroup, () => grab(b, a));
     return k;
   },
 };
+
+/** Locks `first`, works, locks `second` inside it, unlocks both. */
+function* grab(first: Mutex, second: Mutex): KGen {
+  yield* first.lock();
+  yield "work";
+  yield* second.lock();
+  second.unlock();
+  first.unlock();
+}

@@ -21,12 +21,7 @@ export function lostUpdateScenario(tasks = 2): Scenario {
       const counter = { value: 0 };
       counters.set(k, counter);
       for (let i = 0; i < tasks; i++) {
-        k.spawn(`inc${i}`, toyGroup, function* (): KGen {
-          const seen = counter.value;
-          yield "load counter";
-          counter.value = seen + 1;
-          k.event("store counter", { value: counter.value });
-        });
+        k.spawn(`inc${i}`, toyGroup, () => increment(k, counter));
       }
       return k;
     },
@@ -41,6 +36,14 @@ export function lostUpdateScenario(tasks = 2): Scenario {
       ];
     },
   };
+}
+
+/** counter++ as a load, a step, and a store of what was loaded plus one. */
+function* increment(k: Kernel, counter: { value: number }): KGen {
+  const seen = counter.value;
+  yield "load counter";
+  counter.value = seen + 1;
+  k.event("store counter", { value: counter.value });
 }
 
 export const lostUpdate = lostUpdateScenario(2);

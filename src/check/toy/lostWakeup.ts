@@ -7,6 +7,7 @@
  *
  * Models no kernel file.
  */
+import type { Kernel } from "../../sim/kernel.ts";
 import type { KGen, Task, WaitChannel } from "../../sim/task.ts";
 import type { Scenario } from "../scenario.ts";
 import { toyGroup, toyKernel } from "./common.ts";
@@ -17,25 +18,35 @@ export const lostWakeup: Scenario = {
     "toy lost-wakeup v1: waiter tests done, yields, sleeps; waker works, sets done, wakes a sleeper",
   build(ctx) {
     const k = toyKernel(ctx);
-    let done = false;
-    let sleeper: Task | null = null;
-    const channel: WaitChannel = { describe: () => "event done" };
-    k.spawn("waiter", toyGroup, function* (self): KGen {
-      if (!done) {
-        yield "test done: false";
-        sleeper = self;
-        k.block(channel);
-        yield "schedule()";
-      }
-      k.event("waiter runs on");
-    });
-    k.spawn("waker", toyGroup, function* (): KGen {
-      yield "work";
-      done = true;
-      yield "set done";
-      if (sleeper !== null) k.wake(sleeper);
-      yield "wake sleeper";
-    });
+    const event: Event = { done: false, sleeper: null };
+    k.spawn("waiter", toyGroup, (self) => waiter(k, self, event));
+    k.spawn("waker", toyGroup, () => waker(k, event));
     return k;
   },
 };
+
+interface Event {
+  done: boolean;
+  sleeper: Task | null;
+}
+
+const CHANNEL: WaitChannel = { describe: () => "event done" };
+
+/** Tests `done`, then (a step later) sleeps without re-testing it: the bug. */
+function* waiter(k: Kernel, self: Task, event: Event): KGen {
+  if (!event.done) {
+    yield "test done: false";
+    event.sleeper = self;
+    k.block(CHANNEL);
+    yield "schedule()";
+  }
+  k.event("waiter runs on");
+}
+
+function* waker(k: Kernel, event: Event): KGen {
+  yield "work";
+  event.done = true;
+  yield "set done";
+  if (event.sleeper !== null) k.wake(event.sleeper);
+  yield "wake sleeper";
+}

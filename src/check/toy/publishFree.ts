@@ -8,6 +8,7 @@
  * Models no kernel file.
  */
 import { KObject } from "../../sim/kasan.ts";
+import type { Kernel } from "../../sim/kernel.ts";
 import type { KGen } from "../../sim/task.ts";
 import type { Scenario } from "../scenario.ts";
 import { toyGroup, toyKernel } from "./common.ts";
@@ -34,34 +35,46 @@ export function publishFreeScenario(options: PublishFreeOptions = {}): Scenario 
       `reader ${readerWork} steps, load, deref; ${noiseTasks} noise x ${noiseWork}`,
     build(ctx) {
       const k = toyKernel(ctx);
-      let shared: KObject | null = null;
-      k.spawn("owner", toyGroup, function* (): KGen {
-        for (let i = 0; i < ownerWork; i++) yield;
-        const buf = new KObject(k.kasan, "buffer");
-        shared = buf;
-        yield "kmalloc + publish(buf)";
-        shared = null;
-        yield "unpublish(buf)";
-        k.kasan.free(buf);
-        yield "kfree(buf)";
-      });
-      k.spawn("reader", toyGroup, function* (): KGen {
-        for (let i = 0; i < readerWork; i++) yield;
-        const p = shared;
-        yield p === null ? "load ptr: NULL" : "load ptr: buf";
-        if (p !== null) {
-          k.kasan.check(p, "reader reads buf->data");
-          yield "read buf->data";
-        }
-      });
-      for (let n = 0; n < noiseTasks; n++) {
-        k.spawn(`noise${n}`, toyGroup, function* (): KGen {
-          for (let i = 0; i < noiseWork; i++) yield;
-        });
-      }
+      const slot: Slot = { shared: null };
+      k.spawn("owner", toyGroup, () => owner(k, slot, ownerWork));
+      k.spawn("reader", toyGroup, () => reader(k, slot, readerWork));
+      for (let n = 0; n < noiseTasks; n++) k.spawn(`noise${n}`, toyGroup, () => work(noiseWork));
       return k;
     },
   };
+}
+
+/** The published pointer. */
+interface Slot {
+  shared: KObject | null;
+}
+
+/** `steps` unlabelled steps. */
+function* work(steps: number): KGen {
+  for (let i = 0; i < steps; i++) yield;
+}
+
+/** Allocates and publishes a buffer, unpublishes it, frees it: no grace period. */
+function* owner(k: Kernel, slot: Slot, steps: number): KGen {
+  yield* work(steps);
+  const buf = new KObject(k.kasan, "buffer");
+  slot.shared = buf;
+  yield "kmalloc + publish(buf)";
+  slot.shared = null;
+  yield "unpublish(buf)";
+  k.kasan.free(buf);
+  yield "kfree(buf)";
+}
+
+/** Loads the pointer and, a step later, reads through it. */
+function* reader(k: Kernel, slot: Slot, steps: number): KGen {
+  yield* work(steps);
+  const p = slot.shared;
+  yield p === null ? "load ptr: NULL" : "load ptr: buf";
+  if (p !== null) {
+    k.kasan.check(p, "reader reads buf->data");
+    yield "read buf->data";
+  }
 }
 
 export const publishFree = publishFreeScenario();

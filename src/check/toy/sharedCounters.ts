@@ -52,15 +52,9 @@ export function sharedCountersScenario(options: SharedCountersOptions = {}): Sce
       const values = new Array<number>(counters).fill(0);
       finalCounters.set(k, values);
       const locks = values.map((_, c) => new Mutex(k, `counter${c}_lock`));
-      const increment = (c: number) =>
-        locked ? lockedInc(k, values, c, locks) : racyInc(k, values, c);
+      const shared: Counters = { k, values, locks: locked ? locks : null };
       for (let i = 0; i < tasks; i++) {
-        const task = k.spawn(`inc${i}`, toyGroup, function* (): KGen {
-          for (let j = 0; j < increments; j++) {
-            for (let w = 0; w < work; w++) yield "private work";
-            yield* increment((i + j) % counters);
-          }
-        });
+        const task = k.spawn(`inc${i}`, toyGroup, () => incrementer(shared, i, increments, work));
         k.declareFootprint(task);
       }
       return k;
@@ -77,6 +71,22 @@ export function sharedCountersScenario(options: SharedCountersOptions = {}): Sce
       ];
     },
   };
+}
+
+interface Counters {
+  readonly k: Kernel;
+  readonly values: number[];
+  /** The counters' mutexes when increments are locked. */
+  readonly locks: readonly Mutex[] | null;
+}
+
+/** Task i: `increments` times, private work, then an increment of the next counter. */
+function* incrementer(c: Counters, i: number, increments: number, work: number): KGen {
+  for (let j = 0; j < increments; j++) {
+    for (let w = 0; w < work; w++) yield "private work";
+    const n = (i + j) % c.values.length;
+    yield* c.locks === null ? racyInc(c.k, c.values, n) : lockedInc(c.k, c.values, n, c.locks);
+  }
 }
 
 /** Load, preemption point, store: the read-modify-write a lost update needs. */

@@ -41,26 +41,19 @@ export const dmirrorCloseVsMunmap: Scenario = {
     const phys = new PhysMem(k, { frames: 128 });
     const proc = new Process(k, phys);
     const mdevice = new DmirrorDevice(k, "hmm_dmirror0");
-    proc.spawnThread("setup", function* (): KGen {
-      const mm = proc.mm;
-      if (mm === null) return;
-      const addr = yield* vmMmap(
-        mm,
-        0,
-        2 * PAGE_SIZE,
-        PROT_READ | PROT_WRITE,
-        MAP_PRIVATE | MAP_ANONYMOUS,
-      );
-      yield* cpuWrite(mm, addr, new Uint8Array(2 * PAGE_SIZE).fill(1));
-      const dmirror = yield* dmirrorFopsOpen(mdevice, mm);
-      if (typeof dmirror === "number") return;
-      proc.spawnThread("munmap", function* (): KGen {
-        yield* vmMunmap(mm, addr, 2 * PAGE_SIZE);
-      });
-      proc.spawnThread("close", function* (): KGen {
-        yield* dmirrorFopsRelease(dmirror);
-      });
-    });
+    proc.spawnThread("setup", () => setup(proc, mdevice));
     return k;
   },
 };
+
+function* setup(proc: Process, mdevice: DmirrorDevice): KGen {
+  const mm = proc.mm;
+  if (mm === null) return;
+  const len = 2 * PAGE_SIZE;
+  const addr = yield* vmMmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  yield* cpuWrite(mm, addr, new Uint8Array(len).fill(1));
+  const dmirror = yield* dmirrorFopsOpen(mdevice, mm);
+  if (typeof dmirror === "number") return;
+  proc.spawnThread("munmap", () => vmMunmap(mm, addr, len));
+  proc.spawnThread("close", () => dmirrorFopsRelease(dmirror));
+}

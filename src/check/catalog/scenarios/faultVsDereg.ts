@@ -10,11 +10,18 @@
  */
 import type { KGen } from "../../../sim/task.ts";
 import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
+import type { MmStruct } from "../../../mm/mmStruct.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
-import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import type { Scenario } from "../../scenario.ts";
 import { teardownLeaks } from "../../oracles/teardownLeaks.ts";
-import { odpHost, setupOdpBuffer, spawnNicWriter } from "./odpHost.ts";
+import {
+  deregAfterFaultLatency,
+  odpHost,
+  setupOdpBuffer,
+  spawnNicWriter,
+  type OdpBuffer,
+  type OdpHost,
+} from "./odpHost.ts";
 
 const PAGES = 4;
 
@@ -25,22 +32,24 @@ export const faultVsDereg: Scenario = {
     "(DONTNEED) page 3; user: sleep one fault latency, dereg_mr",
   build(ctx) {
     const host = odpHost(ctx);
-    const { k, proc, dev } = host;
-    proc.spawnThread("setup", function* (): KGen {
-      const buf = yield* setupOdpBuffer(host, PAGES);
-      const mm = proc.mm;
-      if (mm === null) return;
-      spawnNicWriter(host, buf, PAGES);
-      proc.spawnThread("cpu", function* (): KGen {
-        yield* k.sleep(dev.cost.pageFaultNs);
-        yield* doMadvise(mm, buf.addr + 3 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
-      });
-      proc.spawnThread("user", function* (): KGen {
-        yield* k.sleep(dev.cost.pageFaultNs);
-        yield* ibvDeregMr(buf.mr);
-      });
-    });
-    return k;
+    host.proc.spawnThread("setup", () => setup(host));
+    return host.k;
   },
   check: teardownLeaks,
 };
+
+function* setup(host: OdpHost): KGen {
+  const { proc } = host;
+  const buf = yield* setupOdpBuffer(host, PAGES);
+  const mm = proc.mm;
+  if (mm === null) return;
+  spawnNicWriter(host, buf, PAGES);
+  proc.spawnThread("cpu", () => dropLastPage(host, mm, buf));
+  proc.spawnThread("user", () => deregAfterFaultLatency(host, buf.mr));
+}
+
+/** After one fault latency, MADV_DONTNEED the last page. */
+function* dropLastPage(host: OdpHost, mm: MmStruct, buf: OdpBuffer): KGen {
+  yield* host.k.sleep(host.dev.cost.pageFaultNs);
+  yield* doMadvise(mm, buf.addr + 3 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
+}

@@ -9,7 +9,7 @@
 import type { KGen } from "../../../sim/task.ts";
 import { exitMm } from "../../../mm/process.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupOdpBuffer, spawnNicWriter } from "./odpHost.ts";
+import { odpHost, setupOdpBuffer, spawnNicWriter, type OdpHost } from "./odpHost.ts";
 
 const PAGES = 4;
 
@@ -20,15 +20,19 @@ export const faultVsExit: Scenario = {
     "one fault latency, exit_mm",
   build(ctx) {
     const host = odpHost(ctx);
-    const { k, proc, dev } = host;
-    proc.spawnThread("setup", function* (): KGen {
-      const buf = yield* setupOdpBuffer(host, PAGES);
-      spawnNicWriter(host, buf, PAGES);
-      proc.spawnThread("exit", function* (): KGen {
-        yield* k.sleep(dev.cost.pageFaultNs);
-        yield* exitMm(proc);
-      });
-    });
-    return k;
+    host.proc.spawnThread("setup", () => setup(host));
+    return host.k;
   },
 };
+
+function* setup(host: OdpHost): KGen {
+  const buf = yield* setupOdpBuffer(host, PAGES);
+  spawnNicWriter(host, buf, PAGES);
+  host.proc.spawnThread("exit", () => exitLater(host));
+}
+
+/** After one fault latency, the process lets go of its mm. */
+function* exitLater(host: OdpHost): KGen {
+  yield* host.k.sleep(host.dev.cost.pageFaultNs);
+  yield* exitMm(host.proc);
+}

@@ -11,6 +11,8 @@
  */
 import type { KGen } from "../../../sim/task.ts";
 import { cpuWrite } from "../../../mm/access.ts";
+import type { MmStruct } from "../../../mm/mmStruct.ts";
+import type { IbMr } from "../../../rdma/core/ibMr.ts";
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -29,7 +31,7 @@ import {
 import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { INSTANT_DEVICE, odpHost } from "./odpHost.ts";
+import { INSTANT_DEVICE, odpHost, type OdpHost } from "./odpHost.ts";
 
 /** The device's writes: one every STRIDE 4 KiB pages through the huge page. */
 const WRITES = 8;
@@ -46,50 +48,47 @@ export const hugetlbVmaReplaced: Scenario = {
     "+256 KiB",
   build(ctx) {
     const host = odpHost(ctx, FRAMES, { cost: INSTANT_DEVICE });
-    const { k, proc, dev, design } = host;
-    proc.spawnThread("setup", function* (): KGen {
-      const mm = proc.mm;
-      if (mm === null) return;
-      const flags = MAP_PRIVATE | MAP_ANONYMOUS;
-      const addr = yield* vmMmap(
-        mm,
-        0,
-        HPAGE_PMD_SIZE,
-        PROT_READ | PROT_WRITE,
-        flags | MAP_HUGETLB,
-      );
-      if (addr < 0) throw new Error(`hugetlb mmap failed: ${addr}`);
-      yield* cpuWrite(mm, addr, new Uint8Array(16).fill(0x11));
-      const uctx = yield* ibvOpenDevice(dev, mm, proc.pid);
-      if (typeof uctx === "number") throw new Error(`open device failed: ${uctx}`);
-      const pd = ibvAllocPd(uctx);
-      if (typeof pd === "number") throw new Error(`alloc_pd failed: ${pd}`);
-      const access = IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE | IB_ACCESS_HUGETLB;
-      const mr = yield* ibvRegMr(pd, addr, HPAGE_PMD_SIZE, access);
-      if (typeof mr === "number") throw new Error(`reg_mr failed: ${mr}`);
-      k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
-        for (let i = 0; i < WRITES; i++) {
-          const req = {
-            key: mr.lkey,
-            va: addr + i * STRIDE * PAGE_SIZE,
-            buf: new Uint8Array(16).fill(i),
-            write: true,
-          };
-          if ((yield* mlx5DeviceDma(dev, design, req)) < 0) return;
-        }
-      });
-      proc.spawnThread("remap", function* (): KGen {
-        const at = yield* vmMmap(
-          mm,
-          addr,
-          HPAGE_PMD_SIZE,
-          PROT_READ | PROT_WRITE,
-          flags | MAP_FIXED,
-        );
-        if (at !== addr) throw new Error(`MAP_FIXED mmap failed: ${at}`);
-        yield* cpuWrite(mm, addr + STRIDE * PAGE_SIZE, new Uint8Array(16).fill(0x22));
-      });
-    });
-    return k;
+    host.proc.spawnThread("setup", () => setup(host));
+    return host.k;
   },
 };
+
+const FLAGS = MAP_PRIVATE | MAP_ANONYMOUS;
+
+function* setup(host: OdpHost): KGen {
+  const { k, proc, dev } = host;
+  const mm = proc.mm;
+  if (mm === null) return;
+  const addr = yield* vmMmap(mm, 0, HPAGE_PMD_SIZE, PROT_READ | PROT_WRITE, FLAGS | MAP_HUGETLB);
+  if (addr < 0) throw new Error(`hugetlb mmap failed: ${addr}`);
+  yield* cpuWrite(mm, addr, new Uint8Array(16).fill(0x11));
+  const uctx = yield* ibvOpenDevice(dev, mm, proc.pid);
+  if (typeof uctx === "number") throw new Error(`open device failed: ${uctx}`);
+  const pd = ibvAllocPd(uctx);
+  if (typeof pd === "number") throw new Error(`alloc_pd failed: ${pd}`);
+  const access = IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE | IB_ACCESS_HUGETLB;
+  const mr = yield* ibvRegMr(pd, addr, HPAGE_PMD_SIZE, access);
+  if (typeof mr === "number") throw new Error(`reg_mr failed: ${mr}`);
+  k.spawn("nic", { kind: "device", name: dev.name }, () => nic(host, mr, addr));
+  proc.spawnThread("remap", () => remap(mm, addr));
+}
+
+/** WRITES device writes through the huge page; stops at the first error. */
+function* nic(host: OdpHost, mr: IbMr, addr: number): KGen {
+  for (let i = 0; i < WRITES; i++) {
+    const req = {
+      key: mr.lkey,
+      va: addr + i * STRIDE * PAGE_SIZE,
+      buf: new Uint8Array(16).fill(i),
+      write: true,
+    };
+    if ((yield* mlx5DeviceDma(host.dev, host.design, req)) < 0) return;
+  }
+}
+
+/** mmap(MAP_FIXED) small anonymous pages over the huge page, then a CPU write. */
+function* remap(mm: MmStruct, addr: number): KGen {
+  const at = yield* vmMmap(mm, addr, HPAGE_PMD_SIZE, PROT_READ | PROT_WRITE, FLAGS | MAP_FIXED);
+  if (at !== addr) throw new Error(`MAP_FIXED mmap failed: ${at}`);
+  yield* cpuWrite(mm, addr + STRIDE * PAGE_SIZE, new Uint8Array(16).fill(0x22));
+}

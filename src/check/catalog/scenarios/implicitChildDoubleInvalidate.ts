@@ -9,13 +9,21 @@
  * Models no kernel file: the program of the race diagram in "RDMA/odp: Lift umem_mutex
  * out of ib_umem_odp_unmap_dma_pages()" (two mlx5_ib_invalidate_range() on one child).
  */
-import type { KGen } from "../../../sim/task.ts";
+import type { KGen, Task } from "../../../sim/task.ts";
+import type { MmStruct } from "../../../mm/mmStruct.ts";
+import type { IbMr } from "../../../rdma/core/ibMr.ts";
 import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { INSTANT_DEVICE, odpHost, setupImplicitOdpBuffer } from "./odpHost.ts";
+import {
+  INSTANT_DEVICE,
+  odpHost,
+  setupImplicitOdpBuffer,
+  type ImplicitOdpBuffer,
+  type OdpHost,
+} from "./odpHost.ts";
 
 export const implicitChildDoubleInvalidate: Scenario = {
   name: "implicit-child-double-invalidate",
@@ -25,27 +33,42 @@ export const implicitChildDoubleInvalidate: Scenario = {
     "madvise(DONTNEED) the page; user: join all, dereg_mr",
   build(ctx) {
     const host = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
-    const { k, proc, dev, design } = host;
-    proc.spawnThread("setup", function* (): KGen {
-      const mm = proc.mm;
-      if (mm === null) return;
-      const { addr, imr } = yield* setupImplicitOdpBuffer(host, PAGE_SIZE);
-      const nic = k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
-        const buf = new Uint8Array(16).fill(0xa0);
-        yield* mlx5DeviceDma(dev, design, { key: imr.lkey, va: addr, buf, write: true });
-      });
-      const discarders = [0, 1].map((n) =>
-        proc.spawnThread(`cpu${n}`, function* (): KGen {
-          yield* k.join(nic);
-          yield* doMadvise(mm, addr, PAGE_SIZE, MADV_DONTNEED);
-        }),
-      );
-      proc.spawnThread("user", function* (): KGen {
-        yield* k.join(nic);
-        for (const t of discarders) yield* k.join(t);
-        yield* ibvDeregMr(imr);
-      });
-    });
-    return k;
+    host.proc.spawnThread("setup", () => setup(host));
+    return host.k;
   },
 };
+
+function* setup(host: OdpHost): KGen {
+  const { k, proc, dev } = host;
+  const mm = proc.mm;
+  if (mm === null) return;
+  const buf = yield* setupImplicitOdpBuffer(host, PAGE_SIZE);
+  const nic = k.spawn("nic", { kind: "device", name: dev.name }, () => nicWrite(host, buf));
+  const discarders = [0, 1].map((n) =>
+    proc.spawnThread(`cpu${n}`, () => discardAfter(host, nic, mm, buf.addr)),
+  );
+  proc.spawnThread("user", () => deregAfter(host, [nic, ...discarders], buf.imr));
+}
+
+/** The device writes the page (a fault creates the implicit child). */
+function* nicWrite(host: OdpHost, buf: ImplicitOdpBuffer): KGen {
+  const data = new Uint8Array(16).fill(0xa0);
+  yield* mlx5DeviceDma(host.dev, host.design, {
+    key: buf.imr.lkey,
+    va: buf.addr,
+    buf: data,
+    write: true,
+  });
+}
+
+/** Once the device is done, MADV_DONTNEED the page. */
+function* discardAfter(host: OdpHost, nic: Task, mm: MmStruct, addr: number): KGen {
+  yield* host.k.join(nic);
+  yield* doMadvise(mm, addr, PAGE_SIZE, MADV_DONTNEED);
+}
+
+/** Once every task of `before` is done, deregister the implicit MR. */
+function* deregAfter(host: OdpHost, before: readonly Task[], imr: IbMr): KGen {
+  for (const t of before) yield* host.k.join(t);
+  yield* ibvDeregMr(imr);
+}

@@ -9,13 +9,21 @@
  * Models no kernel file: the kind of program (an implicit MR over a buffer the
  * allocator keeps returning to the kernel) that hit CVE-2025-21714.
  */
-import type { KGen } from "../../../sim/task.ts";
+import type { KGen, Task } from "../../../sim/task.ts";
+import type { MmStruct } from "../../../mm/mmStruct.ts";
+import type { IbMr } from "../../../rdma/core/ibMr.ts";
 import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { INSTANT_DEVICE, odpHost, setupImplicitOdpBuffer } from "./odpHost.ts";
+import {
+  INSTANT_DEVICE,
+  odpHost,
+  setupImplicitOdpBuffer,
+  type ImplicitOdpBuffer,
+  type OdpHost,
+} from "./odpHost.ts";
 
 const ROUNDS = 6;
 const PAGES = 2;
@@ -30,37 +38,48 @@ export const implicitChildReap: Scenario = {
     "of page 0 and page 1 in turn; user: join both, dereg_mr",
   build(ctx) {
     const host = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
-    const { k, proc, dev, design } = host;
-    proc.spawnThread("setup", function* (): KGen {
-      const mm = proc.mm;
-      if (mm === null) return;
-      const { addr, imr } = yield* setupImplicitOdpBuffer(host, PAGES * PAGE_SIZE);
-      const nic = k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
-        for (let round = 0; round < ROUNDS; round++) {
-          for (let page = 0; page < PAGES; page++) {
-            const data = new Uint8Array(16).fill(0xa0 + round);
-            const va = addr + page * PAGE_SIZE;
-            const ret = yield* mlx5DeviceDma(dev, design, {
-              key: imr.lkey,
-              va,
-              buf: data,
-              write: true,
-            });
-            if (ret < 0) return;
-          }
-        }
-      });
-      const cpu = proc.spawnThread("cpu", function* (): KGen {
-        for (let i = 0; i < DISCARDS; i++) {
-          yield* doMadvise(mm, addr + (i % PAGES) * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
-        }
-      });
-      proc.spawnThread("user", function* (): KGen {
-        yield* k.join(nic);
-        yield* k.join(cpu);
-        yield* ibvDeregMr(imr);
-      });
-    });
-    return k;
+    host.proc.spawnThread("setup", () => setup(host));
+    return host.k;
   },
 };
+
+function* setup(host: OdpHost): KGen {
+  const { k, proc, dev } = host;
+  const mm = proc.mm;
+  if (mm === null) return;
+  const buf = yield* setupImplicitOdpBuffer(host, PAGES * PAGE_SIZE);
+  const nic = k.spawn("nic", { kind: "device", name: dev.name }, () => nicRounds(host, buf));
+  const cpu = proc.spawnThread("cpu", () => discardInTurn(mm, buf.addr));
+  proc.spawnThread("user", () => deregAfter(host, nic, cpu, buf.imr));
+}
+
+/** ROUNDS times, the device writes each page in turn; stops at the first error. */
+function* nicRounds(host: OdpHost, buf: ImplicitOdpBuffer): KGen {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let page = 0; page < PAGES; page++) {
+      const data = new Uint8Array(16).fill(0xa0 + round);
+      const va = buf.addr + page * PAGE_SIZE;
+      const ret = yield* mlx5DeviceDma(host.dev, host.design, {
+        key: buf.imr.lkey,
+        va,
+        buf: data,
+        write: true,
+      });
+      if (ret < 0) return;
+    }
+  }
+}
+
+/** DISCARDS times, MADV_DONTNEED the next page in turn. */
+function* discardInTurn(mm: MmStruct, addr: number): KGen {
+  for (let i = 0; i < DISCARDS; i++) {
+    yield* doMadvise(mm, addr + (i % PAGES) * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
+  }
+}
+
+/** Once device and CPU are done, deregister the implicit MR. */
+function* deregAfter(host: OdpHost, nic: Task, cpu: Task, imr: IbMr): KGen {
+  yield* host.k.join(nic);
+  yield* host.k.join(cpu);
+  yield* ibvDeregMr(imr);
+}

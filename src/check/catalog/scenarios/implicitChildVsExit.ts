@@ -11,7 +11,12 @@ import { exitMm } from "../../../mm/process.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import { mlx5SetImrMttSize } from "../../../rdma/mlx5/odp/intervalOdp.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupImplicitOdpBuffer } from "./odpHost.ts";
+import {
+  odpHost,
+  setupImplicitOdpBuffer,
+  type ImplicitOdpBuffer,
+  type OdpHost,
+} from "./odpHost.ts";
 
 /** Implicit children of 2 MiB, so a small buffer spans two of them. */
 const CHILD_SIZE = 2 ** 21;
@@ -24,22 +29,25 @@ export const implicitChildVsExit: Scenario = {
     "process: exit_mm",
   build(ctx) {
     const host = odpHost(ctx);
-    const { k, proc, dev, design } = host;
-    mlx5SetImrMttSize(dev, CHILD_SIZE);
-    proc.spawnThread("setup", function* (): KGen {
-      if (proc.mm === null) return;
-      const { addr, imr } = yield* setupImplicitOdpBuffer(host, CHILD_SIZE + PAGE_SIZE, 8);
-      const first = new Uint8Array(8).fill(0xa0);
-      yield* mlx5DeviceDma(dev, design, { key: imr.lkey, va: addr, buf: first, write: true });
-      k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
-        const va = addr + CHILD_SIZE;
-        const data = new Uint8Array(8).fill(0xa1);
-        yield* mlx5DeviceDma(dev, design, { key: imr.lkey, va, buf: data, write: true });
-      });
-      proc.spawnThread("exit", function* (): KGen {
-        yield* exitMm(proc);
-      });
-    });
-    return k;
+    mlx5SetImrMttSize(host.dev, CHILD_SIZE);
+    host.proc.spawnThread("setup", () => setup(host));
+    return host.k;
   },
 };
+
+function* setup(host: OdpHost): KGen {
+  const { k, proc, dev, design } = host;
+  if (proc.mm === null) return;
+  const buf = yield* setupImplicitOdpBuffer(host, CHILD_SIZE + PAGE_SIZE, 8);
+  const first = new Uint8Array(8).fill(0xa0);
+  yield* mlx5DeviceDma(dev, design, { key: buf.imr.lkey, va: buf.addr, buf: first, write: true });
+  k.spawn("nic", { kind: "device", name: dev.name }, () => nicSecondChild(host, buf));
+  proc.spawnThread("exit", () => exitMm(proc));
+}
+
+/** The device writes the page 2 MiB in: a fault that needs a second child. */
+function* nicSecondChild(host: OdpHost, buf: ImplicitOdpBuffer): KGen {
+  const va = buf.addr + CHILD_SIZE;
+  const data = new Uint8Array(8).fill(0xa1);
+  yield* mlx5DeviceDma(host.dev, host.design, { key: buf.imr.lkey, va, buf: data, write: true });
+}

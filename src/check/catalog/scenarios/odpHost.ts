@@ -22,7 +22,7 @@ import {
   IB_ACCESS_REMOTE_READ,
   IMPLICIT_ODP_LENGTH,
 } from "../../../rdma/core/ibVerbs.ts";
-import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
+import { ibvAllocPd, ibvDeregMr, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { uverbsMmapDesign } from "../../../rdma/core/uverbs/designs.ts";
 import { IbUverbsDevice } from "../../../rdma/core/uverbs/uverbsDevice.ts";
 import {
@@ -202,4 +202,10 @@ function* nicWriter(host: OdpHost, buf: OdpBuffer, pages: number): KGen {
     };
     if ((yield* mlx5DeviceDma(host.dev, host.design, req)) < 0) return;
   }
+}
+
+/** A user thread's body: after one fault latency, deregister `mr`. */
+export function* deregAfterFaultLatency(host: OdpHost, mr: IbMr): KGen {
+  yield* host.k.sleep(host.dev.cost.pageFaultNs);
+  yield* ibvDeregMr(mr);
 }

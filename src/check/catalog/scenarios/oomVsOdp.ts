@@ -9,11 +9,16 @@
  * deregistration's down_write waited for ever).
  */
 import type { KGen } from "../../../sim/task.ts";
-import { mmdrop, mmgrab } from "../../../mm/mmStruct.ts";
+import { mmdrop, mmgrab, type MmStruct } from "../../../mm/mmStruct.ts";
 import { oomReapTask } from "../../../mm/oomReaper.ts";
-import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupOdpBuffer, spawnNicWriter } from "./odpHost.ts";
+import {
+  deregAfterFaultLatency,
+  odpHost,
+  setupOdpBuffer,
+  spawnNicWriter,
+  type OdpHost,
+} from "./odpHost.ts";
 
 const PAGES = 2;
 
@@ -24,23 +29,25 @@ export const oomVsOdp: Scenario = {
     "(non-blockable, retries); user: sleep one fault latency, dereg_mr",
   build(ctx) {
     const host = odpHost(ctx);
-    const { k, proc, dev } = host;
-    proc.spawnThread("setup", function* (): KGen {
-      const buf = yield* setupOdpBuffer(host, PAGES);
-      const mm = proc.mm;
-      if (mm === null) return;
-      spawnNicWriter(host, buf, PAGES);
-      // mark_oom_victim() holds the victim's mm struct (mmgrab) for the reaper.
-      mmgrab(mm);
-      k.spawn("oom_reaper", { kind: "host", name: "kthreads" }, function* (): KGen {
-        yield* oomReapTask(mm);
-        mmdrop(mm);
-      });
-      proc.spawnThread("user", function* (): KGen {
-        yield* k.sleep(dev.cost.pageFaultNs);
-        yield* ibvDeregMr(buf.mr);
-      });
-    });
-    return k;
+    host.proc.spawnThread("setup", () => setup(host));
+    return host.k;
   },
 };
+
+function* setup(host: OdpHost): KGen {
+  const { k, proc } = host;
+  const buf = yield* setupOdpBuffer(host, PAGES);
+  const mm = proc.mm;
+  if (mm === null) return;
+  spawnNicWriter(host, buf, PAGES);
+  // mark_oom_victim() holds the victim's mm struct (mmgrab) for the reaper.
+  mmgrab(mm);
+  k.spawn("oom_reaper", { kind: "host", name: "kthreads" }, () => oomReaper(mm));
+  proc.spawnThread("user", () => deregAfterFaultLatency(host, buf.mr));
+}
+
+/** The OOM reaper on the victim (with its retries), then the reaper's mmdrop. */
+function* oomReaper(mm: MmStruct): KGen {
+  yield* oomReapTask(mm);
+  mmdrop(mm);
+}

@@ -23,7 +23,7 @@
 import { Completion } from "../../../sim/sync/completion.ts";
 import type { KGen } from "../../../sim/task.ts";
 import { cpuWrite } from "../../../mm/access.ts";
-import { mmdrop, mmgrab } from "../../../mm/mmStruct.ts";
+import { mmdrop, mmgrab, type MmStruct } from "../../../mm/mmStruct.ts";
 import {
   MAP_ANONYMOUS,
   MAP_PRIVATE,
@@ -40,9 +40,15 @@ import {
   i915GemUserptrSetActive,
   i915MmuNotifierCreate,
 } from "../../../drm/i915GemUserptr.ts";
-import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
+import type { IbMr } from "../../../rdma/core/ibMr.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupOdpBuffer, spawnNicWriter, type OdpHost } from "./odpHost.ts";
+import {
+  deregAfterFaultLatency,
+  odpHost,
+  setupOdpBuffer,
+  spawnNicWriter,
+  type OdpHost,
+} from "./odpHost.ts";
 
 const PAGES = 2;
 
@@ -70,30 +76,35 @@ export const oomVsOdpUserptr: Scenario = {
     "sleep one fault latency, dereg_mr",
   build(ctx) {
     const host = odpHost(ctx);
-    const { k, proc, dev } = host;
     // The fix, backported onto the classic design's v5.3 (see the file comment).
-    setPairEndsOnFailedStart(k, true);
-    proc.spawnThread("setup", function* (): KGen {
-      const buf = yield* setupOdpBuffer(host, PAGES, MAP_SHARED | MAP_ANONYMOUS);
-      yield* setupUserptr(host);
-      const mm = proc.mm;
-      if (mm === null) return;
-      spawnNicWriter(host, buf, PAGES);
-      const reaped = new Completion(k, "oom_reaped");
-      // mark_oom_victim() holds the victim's mm struct (mmgrab) for the reaper.
-      mmgrab(mm);
-      k.spawn("oom_reaper", { kind: "host", name: "kthreads" }, function* (): KGen {
-        // One pass: oom_reap_task()'s retries would refuse and leak the same way again.
-        yield* oomReapTaskMm(mm);
-        mmdrop(mm);
-        reaped.complete();
-      });
-      proc.spawnThread("user", function* (): KGen {
-        yield* reaped.wait();
-        yield* k.sleep(dev.cost.pageFaultNs);
-        yield* ibvDeregMr(buf.mr);
-      });
-    });
-    return k;
+    setPairEndsOnFailedStart(host.k, true);
+    host.proc.spawnThread("setup", () => setup(host));
+    return host.k;
   },
 };
+
+function* setup(host: OdpHost): KGen {
+  const { k, proc } = host;
+  const buf = yield* setupOdpBuffer(host, PAGES, MAP_SHARED | MAP_ANONYMOUS);
+  yield* setupUserptr(host);
+  const mm = proc.mm;
+  if (mm === null) return;
+  spawnNicWriter(host, buf, PAGES);
+  const reaped = new Completion(k, "oom_reaped");
+  // mark_oom_victim() holds the victim's mm struct (mmgrab) for the reaper.
+  mmgrab(mm);
+  k.spawn("oom_reaper", { kind: "host", name: "kthreads" }, () => oomReaperOnce(mm, reaped));
+  proc.spawnThread("user", () => deregAfterReaper(host, reaped, buf.mr));
+}
+
+/** One reaper pass: oom_reap_task()'s retries would refuse and leak the same way again. */
+function* oomReaperOnce(mm: MmStruct, reaped: Completion): KGen {
+  yield* oomReapTaskMm(mm);
+  mmdrop(mm);
+  reaped.complete();
+}
+
+function* deregAfterReaper(host: OdpHost, reaped: Completion, mr: IbMr): KGen {
+  yield* reaped.wait();
+  yield* deregAfterFaultLatency(host, mr);
+}

@@ -12,7 +12,7 @@ import type { KGen } from "../../../sim/task.ts";
 import { ibvAdviseMr, ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupOdpBuffer } from "./odpHost.ts";
+import { odpHost, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
 
 const PAGES = 2;
 /** Async prefetches issued back to back: each is a chance to race the dereg. */
@@ -25,19 +25,21 @@ export const prefetchVsDereg: Scenario = {
     "(stop at the first error); user: dereg_mr",
   build(ctx) {
     const host = odpHost(ctx);
-    const { proc } = host;
-    proc.spawnThread("setup", function* (): KGen {
-      const buf = yield* setupOdpBuffer(host, PAGES);
-      proc.spawnThread("advise", function* (): KGen {
-        const sge = { addr: buf.addr, length: PAGES * PAGE_SIZE, lkey: buf.mr.lkey };
-        for (let i = 0; i < ADVISES; i++) {
-          if ((yield* ibvAdviseMr(buf.pd, "PREFETCH_WRITE", 0, [sge])) < 0) return;
-        }
-      });
-      proc.spawnThread("user", function* (): KGen {
-        yield* ibvDeregMr(buf.mr);
-      });
-    });
+    host.proc.spawnThread("setup", () => setup(host));
     return host.k;
   },
 };
+
+function* setup(host: OdpHost): KGen {
+  const buf = yield* setupOdpBuffer(host, PAGES);
+  host.proc.spawnThread("advise", () => prefetchAll(buf));
+  host.proc.spawnThread("user", () => ibvDeregMr(buf.mr));
+}
+
+/** ADVISES async PREFETCH_WRITE of the whole MR; stops at the first error. */
+function* prefetchAll(buf: OdpBuffer): KGen {
+  const sge = { addr: buf.addr, length: PAGES * PAGE_SIZE, lkey: buf.mr.lkey };
+  for (let i = 0; i < ADVISES; i++) {
+    if ((yield* ibvAdviseMr(buf.pd, "PREFETCH_WRITE", 0, [sge])) < 0) return;
+  }
+}

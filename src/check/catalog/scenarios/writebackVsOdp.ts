@@ -17,6 +17,7 @@
  * read-only and the device's write fault would dirty it.)
  */
 import type { KGen } from "../../../sim/task.ts";
+import type { MmStruct } from "../../../mm/mmStruct.ts";
 import { cpuRead, cpuWrite } from "../../../mm/access.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import { Inode, fput, openFile } from "../../../mm/file.ts";
@@ -59,26 +60,7 @@ export const writebackVsOdp: Scenario = {
     attachLostDeviceWriteOracle(dev);
     const inode = new Inode(host.phys, "data", PAGES * PAGE_SIZE);
     for (let i = 0; i < PAGES; i++) inode.backing.set(i, new Uint8Array(PAGE_SIZE).fill(DISK_FILL));
-    proc.spawnThread("setup", function* (): KGen {
-      const buf = yield* setupOdpFileBuffer(host, inode);
-      const mm = proc.mm;
-      if (mm === null) return;
-      k.spawn("nic", { kind: "device", name: dev.name }, function* (): KGen {
-        for (let round = 0; round < NIC_ROUNDS; round++) {
-          if (round > 0) yield* k.sleep(dev.cost.pageFaultNs);
-          if (!(yield* nicWriteEachPage(host, buf, 0xd0 + round))) return;
-        }
-      });
-      proc.spawnThread("user", function* (): KGen {
-        yield* k.sleep(dev.cost.pageFaultNs);
-        yield* vmMunmap(mm, buf.addr, PAGES * PAGE_SIZE);
-      });
-      k.spawn("flusher", { kind: "host", name: "kthreads" }, function* (): KGen {
-        yield* k.sleep(dev.cost.pageFaultNs);
-        yield* filemapWriteAndWait(inode);
-        yield* invalidateMappingPages(inode); // echo 1 > /proc/sys/vm/drop_caches
-      });
-    });
+    proc.spawnThread("setup", () => setup(host, inode));
     return k;
   },
 };
@@ -129,4 +111,34 @@ export function* setupOdpFileBuffer(host: OdpHost, inode: Inode): KGen<OdpBuffer
   if (typeof mr === "number") throw new Error(`reg_mr failed: ${mr}`);
   k.faultsArmed = true;
   return { addr, pd, mr };
+}
+
+function* setup(host: OdpHost, inode: Inode): KGen {
+  const { k, proc, dev } = host;
+  const buf = yield* setupOdpFileBuffer(host, inode);
+  const mm = proc.mm;
+  if (mm === null) return;
+  k.spawn("nic", { kind: "device", name: dev.name }, () => nicRounds(host, buf));
+  proc.spawnThread("user", () => munmapAfterFaultLatency(host, mm, buf));
+  k.spawn("flusher", { kind: "host", name: "kthreads" }, () => flusher(host, inode));
+}
+
+/** NIC_ROUNDS rounds, one fault latency apart, of a write to each page. */
+function* nicRounds(host: OdpHost, buf: OdpBuffer): KGen {
+  for (let round = 0; round < NIC_ROUNDS; round++) {
+    if (round > 0) yield* host.k.sleep(host.dev.cost.pageFaultNs);
+    if (!(yield* nicWriteEachPage(host, buf, 0xd0 + round))) return;
+  }
+}
+
+function* munmapAfterFaultLatency(host: OdpHost, mm: MmStruct, buf: OdpBuffer): KGen {
+  yield* host.k.sleep(host.dev.cost.pageFaultNs);
+  yield* vmMunmap(mm, buf.addr, PAGES * PAGE_SIZE);
+}
+
+/** After one fault latency: write the file back, then drop its clean pages. */
+function* flusher(host: OdpHost, inode: Inode): KGen {
+  yield* host.k.sleep(host.dev.cost.pageFaultNs);
+  yield* filemapWriteAndWait(inode);
+  yield* invalidateMappingPages(inode); // echo 1 > /proc/sys/vm/drop_caches
 }

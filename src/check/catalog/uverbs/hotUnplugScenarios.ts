@@ -66,13 +66,15 @@ const UNPLUG_LEAD_STEPS = 12;
 
 /** The device task: hot unplug, then the BAR disappears. */
 function spawnUnplug(h: UverbsHost): void {
-  h.k.spawn("unplug", { kind: "device", name: h.ibDev.name }, function* (): KGen {
-    // The hot-plug interrupt, the PCI core and the driver's remove callback run first:
-    // a few steps of work in which the applications keep going.
-    for (let i = 0; i < UNPLUG_LEAD_STEPS; i++) yield "pci hot unplug";
-    yield* ibUverbsRemoveOne(h.udev);
-    h.driver.pciRemove();
-  });
+  h.k.spawn("unplug", { kind: "device", name: h.ibDev.name }, () => unplug(h));
+}
+
+function* unplug(h: UverbsHost): KGen {
+  // The hot-plug interrupt, the PCI core and the driver's remove callback run first:
+  // a few steps of work in which the applications keep going.
+  for (let i = 0; i < UNPLUG_LEAD_STEPS; i++) yield "pci hot unplug";
+  yield* ibUverbsRemoveOne(h.udev);
+  h.driver.pciRemove();
 }
 
 export const uverbsForkUnplug: Scenario = {
@@ -83,41 +85,46 @@ export const uverbsForkUnplug: Scenario = {
   build(ctx) {
     const h = host(ctx);
     const parent = newProcess(h);
-    parent.spawnThread("parent", function* (): KGen {
-      const mm = parent.mm;
-      if (mm === null) return;
-      const fd = yield* tryOpen(h, parent, mm);
-      if (fd === null) {
-        yield* exitMm(parent);
-        return;
-      }
-      const db = yield* mmapObject(mm, fd);
-      yield* mmapObject(mm, fd, { what: "page" });
-      if (db > 0) yield* ring(mm, db, 1);
-      const child = yield* forkProcess(parent);
-      if (typeof child !== "number") {
-        h.oracle.watchProcess(child);
-        child.spawnThread("child", function* (): KGen {
-          const cmm = child.mm;
-          if (cmm === null) return;
-          if (db > 0) {
-            yield* ring(cmm, db, 2);
-            yield* ring(cmm, db, 3);
-          }
-          yield* exitMm(child);
-        });
-      }
-      if (db > 0) {
-        yield* ring(mm, db, 4);
-        yield* vmMunmap(mm, db, PAGE_SIZE);
-      }
-      yield* fput(fd.file);
-      yield* exitMm(parent);
-    });
+    parent.spawnThread("parent", () => forkingParent(h, parent));
     spawnUnplug(h);
     return h.k;
   },
 };
+
+function* forkingParent(h: UverbsHost, parent: Process): KGen {
+  const mm = parent.mm;
+  if (mm === null) return;
+  const fd = yield* tryOpen(h, parent, mm);
+  if (fd === null) {
+    yield* exitMm(parent);
+    return;
+  }
+  const db = yield* mmapObject(mm, fd);
+  yield* mmapObject(mm, fd, { what: "page" });
+  if (db > 0) yield* ring(mm, db, 1);
+  const child = yield* forkProcess(parent);
+  if (typeof child !== "number") {
+    h.oracle.watchProcess(child);
+    child.spawnThread("child", () => forkedChild(child, db));
+  }
+  if (db > 0) {
+    yield* ring(mm, db, 4);
+    yield* vmMunmap(mm, db, PAGE_SIZE);
+  }
+  yield* fput(fd.file);
+  yield* exitMm(parent);
+}
+
+/** The child rings the doorbell it inherited twice, then exits. */
+function* forkedChild(child: Process, db: number): KGen {
+  const cmm = child.mm;
+  if (cmm === null) return;
+  if (db > 0) {
+    yield* ring(cmm, db, 2);
+    yield* ring(cmm, db, 3);
+  }
+  yield* exitMm(child);
+}
 
 export const uverbsMmapUnplug: Scenario = {
   name: "uverbs-mmap-unplug",
@@ -128,24 +135,26 @@ export const uverbsMmapUnplug: Scenario = {
     const h = host(ctx);
     for (let i = 0; i < 2; i++) {
       const p = newProcess(h);
-      p.spawnThread(`app${i}`, function* (): KGen {
-        const mm = p.mm;
-        if (mm === null) return;
-        const fd = yield* tryOpen(h, p, mm);
-        if (fd === null) {
-          yield* exitMm(p);
-          return;
-        }
-        const db = yield* mmapObject(mm, fd);
-        const pg = yield* mmapObject(mm, fd, { what: "page" });
-        if (db > 0) yield* ring(mm, db, 5 + i);
-        if (pg > 0) yield* vmMunmap(mm, pg, PAGE_SIZE);
-        yield* mmapObject(mm, fd, { what: "page" });
-        yield* fput(fd.file);
-        yield* exitMm(p);
-      });
+      p.spawnThread(`app${i}`, () => remappingApp(h, p, i));
     }
     spawnUnplug(h);
     return h.k;
   },
 };
+
+function* remappingApp(h: UverbsHost, p: Process, i: number): KGen {
+  const mm = p.mm;
+  if (mm === null) return;
+  const fd = yield* tryOpen(h, p, mm);
+  if (fd === null) {
+    yield* exitMm(p);
+    return;
+  }
+  const db = yield* mmapObject(mm, fd);
+  const pg = yield* mmapObject(mm, fd, { what: "page" });
+  if (db > 0) yield* ring(mm, db, 5 + i);
+  if (pg > 0) yield* vmMunmap(mm, pg, PAGE_SIZE);
+  yield* mmapObject(mm, fd, { what: "page" });
+  yield* fput(fd.file);
+  yield* exitMm(p);
+}
