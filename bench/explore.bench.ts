@@ -13,7 +13,7 @@ import { interleavingsScenario } from "../src/check/toy/index.ts";
 import { catalogScenarioRef } from "../src/check/catalog/scenarioRefs.ts";
 import { faultVsInvalidate } from "../src/check/catalog/scenarios/faultVsInvalidate.ts";
 
-const SCHEDULES = 6_000;
+const SCHEDULES = 30_000;
 const REPEATS = 3;
 /** The catalog's fault-vs-invalidate scenario (classic design, no defect: full budget). */
 const ref = catalogScenarioRef(faultVsInvalidate);
