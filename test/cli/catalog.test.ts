@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-
-function odpsim(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
-    encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { BIN, odpsim } from "./odpsim.ts";
 
 test("odpsim catalog --json lists {id, design, title, fix, scenario} per entry", () => {
   const r = odpsim("catalog", "--json");
@@ -141,14 +131,10 @@ test("odpsim bench with a filter no suite matches exits 2 with one line", () => 
 });
 
 test("odpsim catalog check piped into a reader that stops early ends quietly (no EPIPE trace)", () => {
-  const r = spawnSync(
-    "bash",
-    [
-      "-c",
-      `"${process.execPath}" --import tsx "${MAIN}" catalog check --budget 50 | head -n 1 >/dev/null`,
-    ],
-    { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
-  );
+  const r = spawnSync("bash", ["-c", `"${BIN}" catalog check --budget 50 | head -n 1 >/dev/null`], {
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   assert.equal(r.status, 0);
   assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
 });

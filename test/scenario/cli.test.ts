@@ -3,19 +3,11 @@
  * error for a bad file, JSON output, the Perfetto trace.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-
-function odpsim(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["bin/odpsim.js", ...args], {
-    encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { odpsim } from "../cli/odpsim.ts";
 
 test("run of a clean example exits 0 and says what happened", () => {
   const r = odpsim("run", "examples/03-invalidate-madvise.yaml", "--seed", "4");

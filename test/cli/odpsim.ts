@@ -1,0 +1,22 @@
+/**
+ * The odpsim command as a user runs it, for the CLI tests: bin/odpsim.js (with the flag its
+ * shebang line gives node), colours off.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const BIN = fileURLToPath(new URL("../../bin/odpsim.js", import.meta.url));
+
+export interface CommandResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function odpsim(...args: string[]): CommandResult {
+  const r = spawnSync(process.execPath, ["--single-threaded-gc", BIN, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
