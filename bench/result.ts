@@ -13,6 +13,8 @@ export interface BenchResult {
 
 /** A group of benchmarks that share setup; `prefix` is what `--filter` matches. */
 export interface BenchSuite {
+  /** Names the suite to the process that runs it (suiteMain.ts). */
+  readonly name: string;
   readonly prefix: string;
   readonly run: () => Promise<BenchResult[]>;
 }
