@@ -53,7 +53,7 @@ export interface ExploreOptions {
   readonly stopAtFirst?: boolean;
   readonly design?: string;
   readonly defects?: readonly string[];
-  /** Fault injection; carried to the scenario, not yet acted on. */
+  /** Fault injection: the plan every run is built with (see faults.ts). */
   readonly faults?: FaultPlan;
   /** Only explore these indices (random and PCT). Default: all. */
   readonly partition?: Partition;

@@ -21,7 +21,7 @@ export interface ScenarioContext {
   readonly design?: string;
   /** Named historical defects to switch on. */
   readonly defects?: readonly string[];
-  /** Faults to inject; no scenario reads it yet. */
+  /** Faults to inject: the scenario hands them to its kernel (`faultKernelOptions`). */
   readonly faults?: FaultPlan;
   /** Called with the built kernel before it runs (to attach observers, e.g. snapshots). */
   readonly onKernel?: (kernel: Kernel) => void;

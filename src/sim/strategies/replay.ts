@@ -3,9 +3,9 @@
  *
  * Models no kernel file. Past the end of the schedule it falls back to another
  * strategy (the shrinker cuts schedules short and lets the rest run). A pick of a task
- * that is not runnable means the run diverged from the recording; with `strict` that is
- * reported through `divergence`, otherwise the fallback decides, which is what the
- * shrinker wants when it deletes steps.
+ * that is not runnable means the run diverged from the recording: the first such step is
+ * kept in `divergence` and the fallback picks instead, which is what the shrinker wants
+ * when it deletes steps.
  */
 import type { Strategy, StrategyContext } from "../strategy.ts";
 import type { Task } from "../task.ts";

@@ -1,0 +1,66 @@
+/**
+ * `odpsim run <scenario>`: run a scenario file once (a uniform random schedule from the
+ * seed) and print its report; optionally write a Perfetto trace.
+ *
+ * Models no kernel file.
+ */
+import type { Command } from "commander";
+import { writeFileSync } from "node:fs";
+import { serializeChromeTrace, toChromeTrace } from "../../output/perfetto.ts";
+import { loadScenario } from "../../scenario/compile.ts";
+import { checkOverrides, renderRunReport, runOnce } from "../../scenario/runOnce.ts";
+import { EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
+import { collect, intOption } from "../options.ts";
+import { out } from "../output.ts";
+import { UsageError } from "../usageError.ts";
+
+interface RunFlags {
+  readonly design?: string;
+  readonly defect: string[];
+  readonly seed: number;
+  readonly trace?: string;
+  readonly json: boolean;
+}
+
+export function addRunCommand(program: Command, setCode: SetExitCode): void {
+  program
+    .command("run <scenario>")
+    .description("run a scenario file once (uniform random schedule from the seed)")
+    .option("--design <d>", "classic | hmm-mirror | interval (overrides the file's)")
+    .option(
+      "--defect <id>",
+      "switch a catalog defect on (repeatable; overrides the file's)",
+      collect,
+      [],
+    )
+    .option("--seed <s>", "the run's seed", intOption("--seed", 0, Number.MAX_SAFE_INTEGER), 0)
+    .option("--trace <file>", "also write a Perfetto trace of the run")
+    .option("--json", "print JSON", false)
+    .addHelpText(
+      "after",
+      "\nExamples:\n  odpsim run examples/01-explicit-fault-in.yaml\n" +
+        "  odpsim run examples/10-catalog-no-retry-check.yaml --seed 7 --trace trace.json",
+    )
+    .action((file: string, o: RunFlags) => {
+      setCode(runRun(file, o));
+    });
+}
+
+function runRun(file: string, flags: RunFlags): number {
+  const problem = checkOverrides(flags.design, flags.defect);
+  if (problem !== null) throw new UsageError(problem);
+  const scenario = loadScenario(file);
+  const { report, run } = runOnce(scenario, {
+    seed: flags.seed,
+    design: flags.design,
+    defects: flags.defect,
+    trace: flags.trace !== undefined,
+  });
+  out(flags.json ? JSON.stringify(report) : renderRunReport(report));
+  const trace = run.result.trace;
+  if (flags.trace !== undefined && trace !== null) {
+    writeFileSync(flags.trace, serializeChromeTrace(toChromeTrace(trace, run.violations)));
+    if (!flags.json) out(`trace written to ${flags.trace} (open it in https://ui.perfetto.dev)`);
+  }
+  return report.clean ? EXIT_OK : EXIT_VIOLATION;
+}
