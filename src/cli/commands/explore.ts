@@ -7,6 +7,7 @@
  */
 import type { Command } from "commander";
 import { FAULT_SITES } from "../../check/faults.ts";
+import { MLX5_ODP_DESIGN_NAMES } from "../../rdma/mlx5/odp/designs.ts";
 import { PCT_DEFAULT_DEPTH } from "../../check/strategies/pct.ts";
 import { EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
 import { renderClean, renderFailure } from "../explore/render.ts";
@@ -26,7 +27,7 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
   program
     .command("explore <scenario>")
     .description("search interleavings of a scenario for a violation")
-    .option("--design <d>", "classic | hmm-mirror | interval")
+    .option("--design <d>", MLX5_ODP_DESIGN_NAMES.join(" | "))
     .option("--defect <id>", "switch a catalog defect on (repeatable)", collect, [])
     .option("--strategy <s>", "random | pct | dfs", strategyOption, "random")
     .option("--schedules <n>", "schedules to try", intOption("--schedules", 1, 100_000_000), 20_000)

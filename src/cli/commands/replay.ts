@@ -15,6 +15,7 @@ import {
   type TokenReplay,
 } from "../../check/token.ts";
 import { serializeChromeTrace, toChromeTrace } from "../../output/perfetto.ts";
+import { DEFAULT_MLX5_ODP_DESIGN } from "../../rdma/mlx5/odp/designs.ts";
 import { loadScenario } from "../../scenario/compile.ts";
 import { EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
 import { failureArtifacts, type FailureArtifacts } from "../failureArtifacts.ts";
@@ -46,7 +47,7 @@ function runReplay(token: string, flags: ReplayFlags): number {
       seed: data.seed,
       schedule: Uint32Array.from(data.schedule),
       strategy: data.strategy,
-      design: data.design ?? "classic",
+      design: data.design ?? DEFAULT_MLX5_ODP_DESIGN,
       defects: data.defects,
       ...(data.faults === null ? {} : { faults: data.faults }),
       omit: data.omit,

@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { writeFileSync } from "node:fs";
 import { serializeChromeTrace, toChromeTrace } from "../../output/perfetto.ts";
+import { MLX5_ODP_DESIGN_NAMES } from "../../rdma/mlx5/odp/designs.ts";
 import { loadScenario } from "../../scenario/compile.ts";
 import { checkOverrides, renderRunReport, runOnce } from "../../scenario/runOnce.ts";
 import { EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
@@ -26,7 +27,7 @@ export function addRunCommand(program: Command, setCode: SetExitCode): void {
   program
     .command("run <scenario>")
     .description("run a scenario file once (uniform random schedule from the seed)")
-    .option("--design <d>", "classic | hmm-mirror | interval (overrides the file's)")
+    .option("--design <d>", `${MLX5_ODP_DESIGN_NAMES.join(" | ")} (overrides the file's)`)
     .option(
       "--defect <id>",
       "switch a catalog defect on (repeatable; overrides the file's)",

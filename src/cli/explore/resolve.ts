@@ -7,11 +7,15 @@
  * Models no kernel file.
  */
 import { CATALOG, catalogScenarios, withEra } from "../../check/catalog/catalog.ts";
-import { MLX5_DESIGNS } from "../../check/catalog/scenarios/odpHost.ts";
 import type { DfsReduction, ExploreOptions, StrategyName } from "../../check/explore.ts";
 import { FAULT_SITES, type FaultPlan } from "../../check/faults.ts";
 import type { Scenario } from "../../check/scenario.ts";
 import type { Shard } from "../../check/shard.ts";
+import {
+  DEFAULT_MLX5_ODP_DESIGN,
+  isMlx5OdpDesignName,
+  MLX5_ODP_DESIGN_NAMES,
+} from "../../rdma/mlx5/odp/designs.ts";
 import { loadScenario, type CompiledScenario } from "../../scenario/compile.ts";
 import { effectiveConfig } from "../../scenario/runOnce.ts";
 import { UsageError } from "../usageError.ts";
@@ -67,8 +71,8 @@ export function resolveExplore(name: string, flags: ExploreFlags): ExploreJob {
     fileConfig?.design ??
     flags.design ??
     CATALOG.find((e) => e.scenario === scenario)?.design ??
-    "classic";
-  const designs = file === null ? designsOf(scenario) : Object.keys(MLX5_DESIGNS);
+    DEFAULT_MLX5_ODP_DESIGN;
+  const designs = file === null ? designsOf(scenario) : [...MLX5_ODP_DESIGN_NAMES];
   if (!designs.includes(design)) {
     throw new UsageError(
       `design "${design}" is not modelled for ${name}; try ${designs.join(", ")}`,
@@ -105,7 +109,7 @@ function isScenarioFile(name: string): boolean {
 /** The designs a catalog scenario runs under: its entries' and, for ODP, every mlx5 design. */
 function designsOf(scenario: Scenario): string[] {
   const own = CATALOG.filter((e) => e.scenario === scenario).map((e) => e.design);
-  const odp = own.some((d) => d in MLX5_DESIGNS) ? Object.keys(MLX5_DESIGNS) : [];
+  const odp = own.some(isMlx5OdpDesignName) ? MLX5_ODP_DESIGN_NAMES : [];
   return [...new Set([...own, ...odp])];
 }
 

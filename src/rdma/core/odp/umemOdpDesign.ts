@@ -13,7 +13,9 @@ import type { MmuNotifierRange } from "../../../mm/notifier/subscriptions.ts";
 import type { IbUmemOdp } from "../umemOdp.ts";
 import type { IbUcontext } from "../ucontext.ts";
 
-export type OdpDesignName = "classic" | "hmm-mirror" | "interval";
+/** The generations, oldest first. */
+export const ODP_DESIGN_NAMES = ["classic", "hmm-mirror", "interval"] as const;
+export type OdpDesignName = (typeof ODP_DESIGN_NAMES)[number];
 
 /** What the driver gives the IB core at umem creation (interval design: mni ops). */
 export interface UmemOdpDriverOps {
