@@ -14,6 +14,7 @@
  * and sizes in bytes are `offset` / `bytes`; page counts are `pages` (4 KiB pages).
  */
 import { z } from "zod";
+import { DEFAULT_MLX5_ODP_DESIGN, MLX5_ODP_DESIGN_NAMES } from "../rdma/mlx5/odp/designs.ts";
 
 /** The page size every count of `pages` is in. */
 export const SCENARIO_PAGE_SIZE = 4096;
@@ -556,13 +557,14 @@ const faultsSchema = z
       "per process, device_removal a hot unplug per host, each at a time drawn after setup.",
   );
 
-export const DESIGNS = ["classic", "hmm-mirror", "interval"] as const;
-
 export const scenarioSchema = z
   .strictObject({
     name: ident.describe("The scenario's name (in reports and replay tokens)."),
     description: z.string().optional(),
-    design: z.enum(DESIGNS).optional().describe("The interlock design (default classic)."),
+    design: z
+      .enum(MLX5_ODP_DESIGN_NAMES)
+      .optional()
+      .describe(`The interlock design (default ${DEFAULT_MLX5_ODP_DESIGN}).`),
     defects: z.array(z.string()).optional().describe("Catalog defect ids to switch on."),
     maxSteps: z.int().min(1).max(10_000_000).optional().describe("Step bound (default 50000)."),
     hosts: z.array(hostSchema).min(1).optional().describe("Default: one host, host0."),
