@@ -68,6 +68,7 @@ function showFirstFailure(entry: CatalogEntry, budget: number): boolean {
     {
       scenario: entry.scenario,
       seed: found.firstFailure.seed,
+      timing: found.firstFailure.timing,
       schedule: found.firstFailure.schedule,
       strategy: "random",
       design: entry.design,

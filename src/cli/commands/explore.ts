@@ -81,6 +81,7 @@ async function runExplore(name: string, flags: ExploreFlags): Promise<number> {
     {
       scenario: job.scenario,
       seed: failure.seed,
+      timing: failure.timing,
       schedule: failure.schedule,
       strategy,
       design,

@@ -45,6 +45,7 @@ function runReplay(token: string, flags: ReplayFlags): number {
     {
       scenario: replay.scenario,
       seed: data.seed,
+      timing: data.timing,
       schedule: Uint32Array.from(data.schedule),
       strategy: data.strategy,
       design: data.design ?? DEFAULT_MLX5_ODP_DESIGN,

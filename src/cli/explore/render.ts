@@ -56,7 +56,9 @@ export function renderFailure(
   out(art.report);
   out();
   if (job.isFile && job.options.strategy === "random")
-    out(`rerun:  odpsim run ${job.name} --seed ${failure.seed} --trace trace.json`);
+    out(
+      `rerun:  odpsim run ${job.name} --seed ${failure.seed} --timing ${failure.timing} --trace trace.json`,
+    );
   out(`replay: odpsim replay ${art.token}`);
   if (art.files !== null) printArtifactFiles(art.files);
 }
