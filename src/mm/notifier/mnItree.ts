@@ -27,8 +27,9 @@ import type { MmuNotifierRange } from "./subscriptions.ts";
 /** The model's ULONG_MAX: the end of "everything" (release, whole-mm notifiers). */
 export const ULONG_MAX = Number.MAX_SAFE_INTEGER;
 
-/** mn_itree_is_invalidating(): call with the lock held. */
+/** mn_itree_is_invalidating(): whether a tree walk is under way (the seq is odd). */
 export function mnItreeIsInvalidating(subs: MmuNotifierSubscriptionsState): boolean {
+  subs.lock.assertHeld();
   return subs.invalidateSeq % 2 === 1;
 }
 
