@@ -18,6 +18,7 @@ import { mmBenchmarks } from "./mm.bench.ts";
 import { nicBenchmarks } from "./nic.bench.ts";
 import { notifierBenchmarks } from "./notifier.bench.ts";
 import { simBenchmarks } from "./sim.bench.ts";
+import { timingBenchmarks } from "./timing.bench.ts";
 
 export const SUITES: readonly BenchSuite[] = [
   { name: "sim", prefix: "sim.", run: simBenchmarks },
@@ -26,6 +27,7 @@ export const SUITES: readonly BenchSuite[] = [
   { name: "notifier", prefix: "mm.", run: notifierBenchmarks },
   { name: "explore", prefix: "explore.", run: exploreBenchmarks },
   { name: "dfs", prefix: "explore.", run: dfsBenchmarks },
+  { name: "timing", prefix: "explore.timing", run: timingBenchmarks },
   { name: "catalog", prefix: "catalog.", run: catalogBenchmarks },
   { name: "nic", prefix: "nic.", run: nicBenchmarks },
   { name: "implicitSparse", prefix: "nic.", run: implicitSparseBenchmarks },

@@ -220,7 +220,39 @@ const cpuWriteSchema = z.strictObject({
   expect: z.strictObject({ signal: signal.optional() }).optional(),
 });
 
+/** What a system call or verb may return: success, either, or this errno. */
+export const CALL_ERRORS = [
+  "none",
+  "any",
+  "EINVAL",
+  "ENOMEM",
+  "EFAULT",
+  "EPERM",
+  "EACCES",
+  "EIO",
+  "EAGAIN",
+  "EBUSY",
+  "ENODEV",
+  "ENOENT",
+  "EBADF",
+  "ENOSPC",
+] as const;
+
+/** `expect: { error }` of a system call or verb. */
+const callExpect = z
+  .strictObject({
+    error: z
+      .enum(CALL_ERRORS)
+      .optional()
+      .describe(
+        "How the call may end: none (the default: it must succeed), any, or this errno. " +
+          "An unexpected error is an unexpected_error violation.",
+      ),
+  })
+  .optional();
+
 const rangeOp = {
+  expect: callExpect,
   buffer: ident,
   offset: offset.optional().describe("Byte offset, page-aligned (default 0)."),
   pages: pages.optional().describe("Default: to the end of the buffer."),
@@ -330,6 +362,7 @@ const opObject = z
       .describe("madvise(2) of part of a buffer."),
     mremap: z
       .strictObject({
+        expect: callExpect,
         buffer: ident,
         pages: pages.describe("The new size."),
         maymove: z.boolean().optional().describe("MREMAP_MAYMOVE (default true)."),
@@ -341,7 +374,10 @@ const opObject = z
       .optional()
       .describe("Migrate the buffer's pages to new frames (move_pages / NUMA balancing)."),
     fork: z
-      .strictObject({ child: ident.describe("The process (with forkOf) the child becomes.") })
+      .strictObject({
+        child: ident.describe("The process (with forkOf) the child becomes."),
+        expect: callExpect,
+      })
       .optional()
       .describe("fork(2); the child's threads start when it returns."),
     exit: noArgs
@@ -365,9 +401,13 @@ const opObject = z
       .describe(
         "Wait until the named event is signalled (wait_for_completion(), no timeout): how a scenario says 'after'.",
       ),
-    dereg_mr: z.strictObject({ mr: ident }).optional().describe("ibv_dereg_mr()."),
+    dereg_mr: z
+      .strictObject({ mr: ident, expect: callExpect })
+      .optional()
+      .describe("ibv_dereg_mr()."),
     advise_mr: z
       .strictObject({
+        expect: callExpect,
         mr: ident,
         buffer: ident
           .optional()
@@ -383,12 +423,13 @@ const opObject = z
       .optional()
       .describe("The OOM reaper reaps this process's memory (kernel threads)."),
     post_recv: z
-      .strictObject({ qp: ident, ...dmaRange, bytes })
+      .strictObject({ qp: ident, ...dmaRange, bytes, expect: callExpect })
       .optional()
       .describe("ibv_post_recv() of one receive into the MR (user threads)."),
     post_send: z
       .strictObject({
         qp: ident,
+        expect: callExpect,
         opcode: z.enum(SEND_OPCODES).optional().describe("Default send."),
         ...dmaRange,
         bytes,
