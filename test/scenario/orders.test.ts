@@ -110,7 +110,7 @@ test("an expected failure passes; one that does not come is expectation_failed",
   );
   const r = runOnce(missing, { seed: 0 }).report;
   assert.equal(r.violations[0]?.kind, "expectation_failed");
-  assert.match(r.violations[0]?.message ?? "", /expected -EFAULT, the access succeeded/);
+  assert.match(r.violations.at(0)?.message ?? "", /expected -EFAULT, the access succeeded/);
 });
 
 test("a system call that fails unexpectedly is unexpected_error; expect: error accepts it", () => {
@@ -120,7 +120,7 @@ test("a system call that fails unexpectedly is unexpected_error; expect: error a
   );
   const r = runOnce(compile(text), { seed: 0 }).report;
   assert.equal(r.violations[0]?.kind, "unexpected_error");
-  assert.match(r.violations[0]?.message ?? "", /app\/main op 2 mprotect failed: -ENOMEM/);
+  assert.match(r.violations.at(0)?.message ?? "", /app\/main op 2 mprotect failed: -ENOMEM/);
   const accepted = text.replace("prot: [read] }", "prot: [read], expect: { error: ENOMEM } }");
   assert.equal(runOnce(compile(accepted), { seed: 0 }).report.verdict, "clean");
 });
