@@ -11,6 +11,8 @@ import { flagRace, interleavings2x2, lostUpdate, publishFree } from "../../src/c
 import type { KGen } from "../../src/sim/task.ts";
 import { loadScenario } from "../../src/scenario/compile.ts";
 import { fileURLToPath } from "node:url";
+import { noisyScenario } from "../../bench/timing.bench.ts";
+import { TIMER_ID } from "../../src/sim/strategy.ts";
 
 function failing(scenario: Scenario, strategy: "random" | "pct") {
   const r = explore(scenario, { strategy, schedules: 20_000, seed: 7 });
@@ -120,5 +122,28 @@ test("shrinking a scenario file leaves out the threads and operations the bug do
     });
     const stillFails = r.violation?.kind === f.violation.kind && r.preemptions <= s.preemptions;
     assert.equal(stillFails, false, `leaving out ${part} still fails`);
+  }
+});
+
+test("shrinking a free-timing failure keeps only the early timers the race needs", () => {
+  // The madvise thread sleeps 30 us: only an early timer lets it race the NIC's fault.
+  // The scenario family of the explore.timing_offsets_found benchmark.
+  const scenario = noisyScenario(30);
+  const settings = { design: "classic", defects: ["classic-no-retry-check"] } as const;
+  const r = explore(scenario, { strategy: "random", schedules: 5000, ...settings });
+  const f = r.firstFailure;
+  assert.ok(f !== null, "the race was not found");
+  const input = { seed: f.seed, schedule: f.schedule, timing: f.timing, ...settings };
+  const s = shrink(scenario, input);
+  const timers = [...s.schedule].filter((id) => id === TIMER_ID).length;
+  const before = [...f.schedule].filter((id) => id === TIMER_ID).length;
+  assert.ok(timers >= 1, "the race needs the sleeper's timer to fire early");
+  assert.ok(timers <= before, `${before} -> ${timers}`);
+  for (let i = 0; i < s.schedule.length; i++) {
+    if (s.schedule[i] !== TIMER_ID) continue;
+    const fewer = [...s.schedule.subarray(0, i), ...s.schedule.subarray(i + 1)];
+    const again = replayShrunk(scenario, { ...input, schedule: fewer, omit: s.omit });
+    const same = again.violation?.kind === s.violation.kind && again.preemptions <= s.preemptions;
+    assert.equal(same, false, `the timer step at ${i} is not needed`);
   }
 });
