@@ -117,6 +117,8 @@ export interface ExploreResult {
   readonly firstFailure: ExploreFailure | null;
   /** Every failing index seen, ascending (all of them when not stopping at the first). */
   readonly failingIndices: readonly number[];
+  /** The first violation's kind of each failing index, in `failingIndices`' order. */
+  readonly failingKinds: readonly string[];
   readonly firstInternalError: ExploreInternalError | null;
   /** Indices of runs cut off by the step bound, ascending: they judge nothing. */
   readonly inconclusiveIndices: readonly number[];
@@ -198,6 +200,7 @@ class Tally {
   firstFailure: ExploreFailure | null = null;
   firstInternalError: ExploreInternalError | null = null;
   readonly failingIndices: number[] = [];
+  readonly failingKinds: string[] = [];
   readonly inconclusiveIndices: number[] = [];
 
   /** Records one run and says what it meant. */
@@ -216,6 +219,7 @@ class Tally {
       return "inconclusive";
     }
     this.failingIndices.push(index);
+    this.failingKinds.push(violation.kind);
     this.firstFailure ??= {
       index,
       seed,
@@ -312,11 +316,19 @@ function finish(
     schedulesToFind: first === null ? null : first.index + 1,
     firstFailure: first,
     failingIndices: tally.failingIndices,
+    failingKinds: tally.failingKinds,
     firstInternalError: tally.firstInternalError,
     inconclusiveIndices: tally.inconclusiveIndices,
     maxSteps: tally.maxSteps,
     ...extra,
   };
+}
+
+/** How many failing indices failed with each violation kind. */
+export function failureKindCounts(r: Pick<ExploreResult, "failingKinds">): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of r.failingKinds) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
 }
 
 /** Atomically lowers cell[0] to `index` if that is lower. */

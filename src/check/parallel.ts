@@ -197,6 +197,8 @@ export async function exploreParallel(
     // When stopping early, failures above the lowest depend on timing: keep the lowest.
     failingIndices:
       stopAtFirst && firstFailure !== null ? [firstFailure.index] : merged.failingIndices,
+    failingKinds:
+      stopAtFirst && firstFailure !== null ? [firstFailure.violation.kind] : merged.failingKinds,
     firstInternalError: merged.firstInternalError,
     inconclusiveIndices: merged.inconclusiveIndices,
     maxSteps: merged.maxSteps,

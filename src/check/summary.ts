@@ -32,6 +32,8 @@ export interface ExploreSummary {
   readonly verdict: Verdict;
   readonly schedulesRun: number;
   readonly failingIndices: readonly number[];
+  /** Aligned with failingIndices: each one's first violation kind. */
+  readonly failingKinds: readonly string[];
   readonly firstFailure: FailureSummary | null;
   readonly firstInternalError: ExploreInternalError | null;
   readonly inconclusiveIndices: readonly number[];
@@ -49,6 +51,7 @@ export function summarize(result: ExploreResult): ExploreSummary {
     verdict: result.verdict,
     schedulesRun: result.schedulesRun,
     failingIndices: result.failingIndices,
+    failingKinds: result.failingKinds,
     firstFailure:
       f === null
         ? null
@@ -111,7 +114,10 @@ export function mergeSummaries(
   if (failure !== null && failure.index > stopAt) failure = null;
   if (error !== null && error.index > stopAt) error = null;
   const below = (i: number) => i <= stopAt;
-  const failing = parts.flatMap((p) => p.failingIndices).filter(below);
+  const failing = parts
+    .flatMap((p) => p.failingIndices.map((index, i) => ({ index, kind: p.failingKinds[i] ?? "" })))
+    .filter((f) => below(f.index))
+    .sort((a, b) => a.index - b.index);
   const inconclusive = parts.flatMap((p) => p.inconclusiveIndices).filter(below);
   return {
     scenario: first.scenario,
@@ -124,7 +130,8 @@ export function mergeSummaries(
       inconclusive: inconclusive.length > 0,
     }),
     schedulesRun: parts.reduce((n, p) => n + p.schedulesRun, 0),
-    failingIndices: failing.sort((a, b) => a - b),
+    failingIndices: failing.map((f) => f.index),
+    failingKinds: failing.map((f) => f.kind),
     firstFailure: failure,
     firstInternalError: error,
     inconclusiveIndices: inconclusive.sort((a, b) => a - b),

@@ -21,7 +21,9 @@ test("odpsim catalog check --json follows the contract and exits 0 when all are 
   const keys = [
     "buggyVerdict",
     "depth",
+    "fixedFindings",
     "fixedSchedules",
+    "fixedUnexplained",
     "fixedVerdict",
     "fixedViolations",
     "found",
@@ -33,7 +35,7 @@ test("odpsim catalog check --json follows the contract and exits 0 when all are 
   ];
   for (const e of out.entries) assert.deepEqual(Object.keys(e).sort(), keys);
   assert.ok(out.schedulesPerSecond > 0);
-  const allGood = out.entries.every((e) => e.found === true && e.fixedVerdict === "clean");
+  const allGood = out.entries.every((e) => e.found === true && e.fixedUnexplained === 0);
   assert.ok(out.entries.every((e) => e.internalError === null));
   assert.equal(r.code, allGood ? 0 : 1);
   assert.equal(r.stderr.includes("\r"), false, "no progress bar when stderr is not a terminal");

@@ -8,7 +8,14 @@
  * bound in either is never reported as found or clean (verdict.ts).
  */
 import { performance } from "node:perf_hooks";
-import { explore, type ExploreOptions, type ExploreResult, type StrategyName } from "../explore.ts";
+import {
+  explore,
+  failureKindCounts,
+  type ExploreOptions,
+  type ExploreResult,
+  type StrategyName,
+} from "../explore.ts";
+import { findingOf } from "./findings.ts";
 import type { Timing } from "../../sim/timing.ts";
 import type { Verdict } from "../verdict.ts";
 import { exploreParallel } from "../parallel.ts";
@@ -40,6 +47,10 @@ export interface CatalogCheckEntry {
   readonly depth: number | null;
   readonly fixedSchedules: number;
   readonly fixedViolations: number;
+  /** Fixed runs that show a documented finding of the design (findings.ts), by finding. */
+  readonly fixedFindings: Readonly<Record<string, number>>;
+  /** Fixed runs whose violation no finding explains: these fail the entry. */
+  readonly fixedUnexplained: number;
   /** The verdicts of the two searches (an internal error or a cut-off run shows here). */
   readonly buggyVerdict: Verdict;
   readonly fixedVerdict: Verdict;
@@ -51,12 +62,51 @@ export interface CatalogCheckEntry {
 export function fixedProblem(e: CatalogCheckEntry): string {
   if (e.fixedVerdict === "internal_error") return "odpsim internal error";
   if (e.fixedVerdict === "inconclusive") return "inconclusive (runs hit the step bound)";
-  return `${e.fixedViolations} violations`;
+  return `${e.fixedUnexplained} unexplained violations`;
 }
 
-/** Whether an entry's check passed: its bug found, its fixed design clean. */
+/** The fixed design's outcome in a few words: clean, clean but for findings, or the problem. */
+export function fixedSummary(e: CatalogCheckEntry): { ok: boolean; text: string } {
+  const findings = fixedFindingsLine(e);
+  if (!entryPassedFixed(e)) return { ok: false, text: fixedProblem(e) };
+  return { ok: true, text: findings === "" ? "clean" : `clean but for findings ${findings}` };
+}
+
+function entryPassedFixed(e: CatalogCheckEntry): boolean {
+  const judged = e.fixedVerdict === "clean" || e.fixedVerdict === "violation";
+  return judged && e.fixedUnexplained === 0;
+}
+
+/** The documented findings the fixed runs showed, as `id x n`, or "". */
+export function fixedFindingsLine(e: CatalogCheckEntry): string {
+  return Object.entries(e.fixedFindings)
+    .map(([id, n]) => `${id} x${n}`)
+    .join(", ");
+}
+
+/**
+ * Whether an entry's check passed: its bug found, and its fixed design clean but for the
+ * documented findings of that design (findings.ts), which are counted and shown.
+ */
 export function entryPassed(e: CatalogCheckEntry): boolean {
-  return e.found && e.fixedVerdict === "clean";
+  return e.found && entryPassedFixed(e);
+}
+
+function fixedOutcome(design: string, fixed: ExploreResult) {
+  const { findings, unexplained } = classifyFixed(design, fixed);
+  return { fixedFindings: findings, fixedUnexplained: unexplained };
+}
+
+/** The fixed runs' violations split into documented findings and the rest. */
+function classifyFixed(design: string, fixed: ExploreResult) {
+  const findings: Record<string, number> = {};
+  let unexplained = 0;
+  for (const [kind, n] of failureKindCounts(fixed)) {
+    const finding = findingOf(design, kind);
+    if (finding === undefined) unexplained += n;
+    else findings[finding.id] = (findings[finding.id] ?? 0) + n;
+  }
+  return { findings, unexplained };
 }
 
 export interface CatalogCheckResult {
@@ -133,6 +183,7 @@ export async function catalogCheck(
       depth,
       fixedSchedules: fixed.schedulesRun,
       fixedViolations: fixed.failingIndices.length,
+      ...fixedOutcome(entry.design, fixed),
       buggyVerdict: buggy.verdict,
       fixedVerdict: fixed.verdict,
       internalError:

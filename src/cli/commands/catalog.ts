@@ -10,7 +10,7 @@ import { CATALOG } from "../../check/catalog/catalog.ts";
 import {
   catalogCheck,
   entryPassed,
-  fixedProblem,
+  fixedSummary,
   type CatalogCheckResult,
 } from "../../check/catalog/catalogCheck.ts";
 import { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
@@ -82,7 +82,8 @@ function catalogExitCode(result: CatalogCheckResult): number {
 function renderCatalogCheck(result: CatalogCheckResult): void {
   for (const e of result.entries) {
     const verdict = e.found ? pc.green("found") : pc.red(`NOT FOUND (${e.buggyVerdict})`);
-    const fixed = e.fixedVerdict === "clean" ? pc.green("clean") : pc.red(fixedProblem(e));
+    const summary = fixedSummary(e);
+    const fixed = summary.ok ? pc.green(summary.text) : pc.red(summary.text);
     if (e.internalError !== null) out(pc.red(`${e.id}: odpsim internal error: ${e.internalError}`));
     out(
       `${e.id.padEnd(ID_WIDTH)} ${verdict} after ${e.schedulesToFind ?? "-"} schedules ` +

@@ -10,7 +10,7 @@ import { CATALOG, entryDefects, type CatalogEntry } from "../../check/catalog/ca
 import {
   catalogCheck,
   entryPassed,
-  fixedProblem,
+  fixedSummary,
   type CatalogCheckResult,
 } from "../../check/catalog/catalogCheck.ts";
 import { explore } from "../../check/explore.ts";
@@ -48,10 +48,10 @@ function renderDemoTable(result: CatalogCheckResult, budget: number): void {
   );
   for (const e of result.entries) {
     const found = e.found ? `${e.schedulesToFind} schedules` : pc.red("not found");
-    const fixed =
-      e.fixedVerdict === "clean"
-        ? pc.green(`clean in ${e.fixedSchedules}`)
-        : pc.red(fixedProblem(e));
+    const summary = fixedSummary(e);
+    const fixed = summary.ok
+      ? pc.green(`${summary.text} in ${e.fixedSchedules}`)
+      : pc.red(summary.text);
     out(
       `${e.id.padEnd(ID_WIDTH)} ${found.padEnd(16)} ${(e.secondsToFind?.toFixed(3) ?? "-").padEnd(8)} ${String(e.depth ?? "-").padEnd(6)} ${fixed}`,
     );
