@@ -108,7 +108,7 @@ function copyPresentPte(dst: VmAreaStruct, addr: number, pte: Pte, cow: boolean)
   if (cow && page.head.kind === "anon") {
     if (pageMaybeDmaPinned(page) && page.anonExclusive) {
       // copy_present_page(): the child gets its own copy now.
-      const copy = phys.allocPage("anon");
+      const copy = phys.allocPage("anon", "copy_present_page");
       if (copy === null) return false;
       phys.copyPage(copy, page);
       copy.anonExclusive = true;
@@ -143,7 +143,7 @@ function copyHugePmd(
       splitHugePmdLocked(src, addr);
       return true;
     }
-    const copy = phys.allocHugePage("hugetlb");
+    const copy = phys.allocHugePage("hugetlb", "copy_hugetlb_page_range");
     if (copy === null) return false;
     for (let i = 0; i < HPAGE_PMD_NR; i++) {
       phys.copyPage(phys.pfnToPage(copy.pfn + i), phys.pfnToPage(head.pfn + i));

@@ -32,7 +32,7 @@ function filemapRemoveFolio(inode: Inode, index: number, page: Page): void {
   for (const o of inode.observers) o.evict?.(inode, index, page);
   inode.pageCache.delete(index);
   page.mapping = null;
-  inode.phys.putPage(page);
+  inode.phys.putPage(page, "__filemap_remove_folio");
 }
 
 /**

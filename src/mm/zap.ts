@@ -29,7 +29,7 @@ export function zapEntry(mm: MmStruct, pte: Pte): void {
   const page = phys.pfnToPage(pte.pfn);
   if (pte.dirty && !pageAnon(page)) setPageDirty(page);
   page.head.mapcount--;
-  phys.putPage(page);
+  phys.putPage(page, "zap_pte_range");
 }
 
 /**

@@ -38,7 +38,14 @@ import {
   mmuNotifierSubscriptionsOf,
   type MmuNotifierSubscriptionsState,
 } from "./mmuNotifierSubscriptions.ts";
-import { mnItreeIsInvalidating, ULONG_MAX } from "./mnItree.ts";
+import {
+  deferredListId,
+  intervalSubName,
+  invalidateSeqId,
+  mnItreeIsInvalidating,
+  ULONG_MAX,
+} from "./mnItree.ts";
+import { accessFields } from "../../sim/objectAccess.ts";
 import { invalidateStartMapAcquire, invalidateStartMapRelease } from "./srcu.ts";
 import type { MmuNotifierRange } from "./subscriptions.ts";
 
@@ -102,7 +109,8 @@ function* __mmuIntervalNotifierInsert(
   // The tree stores closed intervals: last = start + length - 1, which must not wrap.
   if (length === 0 || start + length - 1 > ULONG_MAX) return EOVERFLOW;
   sub.last = start + length - 1;
-  if (k.warnOn(mm.mmUsers.read() <= 0, `mmu_interval_notifier_insert on dead ${mm.name}`)) {
+  const dead = mm.mmUsers.read() <= 0;
+  if (k.warnOn(dead, `mmu_interval_notifier_insert on dead ${mm.name}`, { mm: mm.name })) {
     return EINVAL;
   }
   mmgrab(mm); // pairs with the mmdrop in remove
@@ -186,11 +194,23 @@ export function* mmuIntervalSeqReleased(
   // sees the seq bumped while mn_itree_inv_end() still walks the deferred list.
   if (subs.mm.k.hasDefect("interval-remove-lockless-seq")) {
     yield "mmu_interval_seq_released: READ_ONCE(invalidate_seq)";
-    return subs.invalidateSeq !== seq;
+    return traceSeqReleased(subs, seq);
   }
   yield* subs.lock.lock();
-  const released = subs.invalidateSeq !== seq;
+  const released = traceSeqReleased(subs, seq);
   subs.lock.unlock();
+  return released;
+}
+
+/** invalidate_seq != seq, read for the trace too. */
+function traceSeqReleased(subs: MmuNotifierSubscriptionsState, seq: number): boolean {
+  const released = subs.invalidateSeq !== seq;
+  subs.mm.k.event("mmu_interval_seq_released", {
+    invalidate_seq: subs.invalidateSeq,
+    seq,
+    released,
+    ...accessFields([invalidateSeqId(subs)]),
+  });
   return released;
 }
 
@@ -224,6 +244,11 @@ export function* mmuIntervalNotifierRemove(sub: MmuIntervalNotifier): KGen {
       sub.onDeferredList = true;
       subs.deferredList.unshift(sub);
       seq = subs.invalidateSeq;
+      k.event("mmu_interval_notifier_remove", {
+        deferred: intervalSubName(sub),
+        seq,
+        ...accessFields([invalidateSeqId(subs)], [deferredListId(subs)]),
+      });
     }
   } else {
     if (sub.node === null) {

@@ -35,6 +35,7 @@ import {
   ClassicUmemOdp,
   ibUmemMmuNotifierRetry,
   ibUmemOdpMapDmaPages,
+  traceInterlock,
 } from "../../core/odp/classicUmemOdp.ts";
 import type { IbUcontext } from "../../core/ucontext.ts";
 import {
@@ -129,6 +130,7 @@ function* pagefaultLeaf(
   let accessMask = ODP_READ_ALLOWED_BIT;
   if (odp.writable && flags.downgrade !== true) accessMask |= ODP_WRITE_ALLOWED_BIT;
   const currentSeq = odp.notifiersSeq;
+  traceInterlock(odp, "pagefault_mr", {}, false);
   yield "read notifiers_seq";
   let ret = yield* ibUmemOdpMapDmaPages(odp, va, size, accessMask, currentSeq);
   if (ret >= 0) {
