@@ -7,7 +7,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildRaceReport, renderRaceReport } from "../check/report.ts";
+import { buildRaceReport } from "../check/report.ts";
+import { renderRaceReport } from "../check/renderReport.ts";
 import { replayRecorded } from "../check/replay.ts";
 import type { Scenario } from "../check/scenario.ts";
 import { shrink } from "../check/shrink.ts";
