@@ -61,7 +61,7 @@ function wrapParagraph(text: string, width: number, indent: string): string[] {
         out.push(line);
         line = "";
       }
-      const cut = room();
+      const cut = breakAt(word, room());
       out.push(word.slice(0, cut));
       word = word.slice(cut);
     }
@@ -74,6 +74,13 @@ function wrapParagraph(text: string, width: number, indent: string): string[] {
   }
   out.push(line);
   return out.map((l, i) => (i === 0 ? l : indent + l));
+}
+
+/** Where to break a word too long for `room`: after the last `/`, `(`, `_`, `.` or `,` in it. */
+function breakAt(word: string, room: number): number {
+  const head = word.slice(0, room);
+  const at = Math.max(...["/", "(", "_", ".", ",", ":"].map((c) => head.lastIndexOf(c)));
+  return at >= room / 2 ? at + 1 : room;
 }
 
 /** One row of cells: each cell wrapped in its column, lines laid side by side. */

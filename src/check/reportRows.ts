@@ -9,7 +9,9 @@
 import {
   accessesOf,
   CREATES_FIELD,
+  GETS_FIELD,
   overlaps,
+  PUTS_FIELD,
   READS_FIELD,
   WRITES_FIELD,
 } from "../sim/objectAccess.ts";
@@ -30,6 +32,8 @@ const HIDDEN_FIELDS: ReadonlySet<string> = new Set([
   READS_FIELD,
   WRITES_FIELD,
   CREATES_FIELD,
+  GETS_FIELD,
+  PUTS_FIELD,
   "flow",
   "flowPhase",
   "counter",
@@ -119,7 +123,8 @@ export function sliceRows(
       row = { task: e.task, events: [], violation: false };
       texts.set(e.step, row);
     }
-    if (e.task !== row.task) continue;
+    // What the step did after it broke belongs to no story.
+    if (e.task !== row.task || row.violation) continue;
     row.events.push(e);
     if (e.label === "violation") row.violation = true;
   }

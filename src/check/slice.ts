@@ -22,7 +22,15 @@
  * 4. Trailing guards: a task's slice steps after its last step that touched anything but
  *    guards are dropped (an interlock bumped by a later, unrelated invalidation).
  */
-import { accessesOf, isGuard, objectId, overlaps, type ObjectAccess } from "../sim/objectAccess.ts";
+import {
+  accessesOf,
+  isGuard,
+  isWithin,
+  objectId,
+  overlaps,
+  type ObjectAccess,
+} from "../sim/objectAccess.ts";
+import { lockClassId } from "../sim/lockdep.ts";
 import type { TraceEntry, TraceTaskInfo } from "../sim/trace.ts";
 import type { Violation } from "../sim/violation.ts";
 
@@ -43,6 +51,8 @@ interface StepAccesses {
   readonly step: number;
   readonly task: number;
   readonly accesses: ObjectAccess[];
+  /** The same accesses, event by event. */
+  readonly events: ObjectAccess[][];
 }
 
 /** What a slice is taken from: the trace's tasks and entries. */
@@ -95,15 +105,16 @@ function stepAccesses(entries: readonly TraceEntry[], last: number): Map<number,
     const flow = e.fields?.["flow"];
     if (flow !== undefined && flow !== null) {
       const start = e.fields?.["flowPhase"] === "start";
-      accesses.push({ id: `flow:${String(flow)}`, write: start, create: false });
+      accesses.push({ id: `flow:${String(flow)}`, write: start, create: false, count: 0 });
     }
     if (accesses.length === 0) continue;
     let at = out.get(e.step);
     if (at === undefined) {
-      at = { step: e.step, task: e.task, accesses: [] };
+      at = { step: e.step, task: e.task, accesses: [], events: [] };
       out.set(e.step, at);
     }
     at.accesses.push(...accesses);
+    at.events.push(accesses);
   }
   return out;
 }
@@ -120,13 +131,14 @@ function namedObjects(
   if (typeof d["object"] === "string") ids.add(objectId(d["object"]));
   // An address space by name: its users (mmStruct.ts: `mmId`).
   if (typeof d["mm"] === "string") ids.add(`mm:${objectId(d["mm"])}.users`);
-  // Lockdep's reports name locks by name.
-  const locks = Array.isArray(d["locks"])
-    ? d["locks"]
-    : typeof d["lock"] === "string"
-      ? [d["lock"]]
-      : [];
-  for (const name of locks) if (typeof name === "string") ids.add(lockIdOf(name));
+  // Lockdep's reports name lock classes (`locks`) or one lock (`lock`).
+  if (Array.isArray(d["locks"])) {
+    for (const name of d["locks"]) if (typeof name === "string") ids.add(lockClassId(name));
+  }
+  if (typeof d["lock"] === "string") {
+    const id = lockIdByName(entries, d["lock"]);
+    if (id !== null) ids.add(id);
+  }
   // Without a list, what the violating step touched, but not the locks it took on the way.
   if (ids.size === 0 && culprit !== null) {
     for (const a of accessesUpToViolation(entries, violation)) {
@@ -142,8 +154,14 @@ function namedObjects(
 /** The guard-id prefix of locks (src/sim/lockdep.ts: `lockId`). */
 const LOCK_PREFIX = "~lock:";
 
-function lockIdOf(name: string): string {
-  return `${LOCK_PREFIX}${objectId(name)}`;
+/** The id the trace gives the lock named `name` (its lock_acquire events say). */
+function lockIdByName(entries: readonly TraceEntry[], name: string): string | null {
+  for (const e of entries) {
+    if (e.label !== "lock_acquire" || e.fields?.["lock"] !== name) continue;
+    const id = accessesOf(e.fields)[0]?.id;
+    if (id !== undefined) return id;
+  }
+  return null;
 }
 
 /** The accesses of the last event of `task` that declared any, up to `last`. */
@@ -247,16 +265,49 @@ class SliceWalk {
     return [...this.reasons.keys()].sort((a, b) => a - b);
   }
 
-  /** Steps that read or wrote one of `objects`. */
+  /**
+   * Steps that read or wrote one of `objects`; of a reference count, only the gets and
+   * puts left once each task's balanced pairs within one operation are taken out.
+   */
   touching(objects: readonly string[]): void {
+    const balanced = this.balancedCounts();
     for (const s of this.inWindow) {
-      const ids = s.accesses.filter((a) => !a.create && objects.some((id) => overlaps(a.id, id)));
+      const ids = s.accesses.filter(
+        (a) =>
+          !a.create &&
+          !balanced.has(`${s.step} ${a.id}`) &&
+          // A write of a whole (a free) touches its parts; a read of a whole (finding
+          // the MR) is no read of one of its counters.
+          objects.some((id) => (a.write ? overlaps(a.id, id) : isWithin(a.id, id))),
+      );
       if (ids.length > 0)
         this.add(
           s.step,
           ids.map((a) => a.id),
         );
     }
+  }
+
+  /** `step id` of each get matched by a later put of the same task, flow and count. */
+  private balancedCounts(): Set<string> {
+    const open = new Map<string, number[]>();
+    const out = new Set<string>();
+    const byStep = new Map(this.inWindow.map((s) => [s.step, s] as const));
+    for (const s of this.inWindow) {
+      for (const a of s.accesses) {
+        if (a.count === 0) continue;
+        const key = `${s.task} ${String(flowOf(byStep, s.task, s.step))} ${a.id}`;
+        const gets = open.get(key) ?? [];
+        open.set(key, gets);
+        if (a.count > 0) {
+          gets.push(s.step);
+        } else if (gets.length > 0) {
+          out.add(`${String(gets.pop())} ${a.id}`);
+          out.add(`${s.step} ${a.id}`);
+        }
+      }
+    }
+    return out;
   }
 
   /** Reads of `task` overtaken by another task's write before the end, and those writes. */
@@ -280,7 +331,7 @@ class SliceWalk {
   }
 
   /**
-   * The check each slice step went ahead on: its task's last guard read before it
+   * The check each slice step went ahead on: its task's last guard read at or before it
    * (the seq a remove saw released before the free). Returns how many steps it added.
    */
   reliedGuards(): number {
@@ -288,7 +339,8 @@ class SliceWalk {
     for (const step of [...this.reasons.keys()]) {
       const at = this.inWindow.find((s) => s.step === step);
       if (at === undefined) continue;
-      for (let i = this.inWindow.indexOf(at) - 1; i >= 0; i--) {
+      // The step itself (a check and what it allowed, in one step), then earlier ones.
+      for (let i = this.inWindow.indexOf(at); i >= 0; i--) {
         const s = this.inWindow[i] as StepAccesses;
         if (s.task !== at.task) continue;
         const guards = s.accesses.filter((a) => !a.write && isGuard(a.id));
@@ -304,12 +356,19 @@ class SliceWalk {
     return added;
   }
 
-  /** The producers of every value a slice step read (one level); how many it added. */
+  /**
+   * The producers of the values a slice step's events that matter read (one level): the
+   * last write of each before the step. Returns how many steps it added.
+   */
   producers(): number {
     let added = 0;
-    for (const step of [...this.reasons.keys()]) {
+    for (const [step, why] of [...this.reasons].map(([s, r]) => [s, [...r]] as const)) {
       const at = this.inWindow.find((s) => s.step === step);
-      for (const read of at?.accesses ?? []) {
+      // The values the step's events that matter used (those the report shows).
+      const used = (at?.events ?? []).filter((ev) =>
+        ev.some((a) => why.some((id) => overlaps(a.id, id))),
+      );
+      for (const read of used.flat()) {
         if (read.write) continue;
         const p = this.lastWriteBefore(read.id, step);
         if (p === null) continue;

@@ -12,6 +12,7 @@
  * at once instead (the parent keeps its writable page: the rule that keeps RDMA working
  * across fork). pfn maps (VM_PFNMAP) copy their special PTEs.
  */
+import { accessFields, objectId } from "../sim/objectAccess.ts";
 import type { KGen } from "../sim/task.ts";
 import { getFile } from "./file.ts";
 import { splitHugePmdLocked } from "./huge.ts";
@@ -52,6 +53,13 @@ export function* dupMm(oldMm: MmStruct, name?: string): KGen<MmStruct | number> 
     // linking file vma until vma is fully initialized" moved it first): a driver that
     // zaps the copy in ->open (uverbs racing disassociation) must see the copied PTEs.
     const copied = yield* copyPageRange(child, vma);
+    if (mm.k.trace !== null) {
+      const copy = { vma: child.objName, of: vma.objName, mm: mm.name };
+      mm.k.event("dup_mmap", {
+        ...copy,
+        ...accessFields([objectId(vma.objName)], [], [objectId(child.objName)]),
+      });
+    }
     if (child.vmOps?.open !== undefined) yield* child.vmOps.open(child);
     if (!copied) {
       err = ENOMEM;

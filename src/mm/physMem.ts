@@ -273,6 +273,18 @@ export class PhysMem {
     page.data = null; // clear_page(): the new owner sees zeros
   }
 
+  /**
+   * PG_dirty of `page`'s frame as `fn` set, cleared (`write`) or tested it, for the trace:
+   * the part `.dirty` of the frame's life.
+   */
+  traceDirty(page: Page, fn: string, write: boolean): void {
+    if (this.k.trace === null) return;
+    const head = page.head;
+    const id = [`${frameId(head.pfn, 1, head.generation)}.dirty`];
+    const access = write ? accessFields([], id) : accessFields(id);
+    this.k.event(fn, { pfn: head.pfn, PG_dirty: head.dirty, ...access });
+  }
+
   /** An allocation or free of `head`'s frames, for the trace (free when tracing is off). */
   private traceFrames(label: string, head: Page, fn: string): void {
     if (this.k.trace === null) return;

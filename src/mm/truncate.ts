@@ -45,7 +45,9 @@ export function* invalidateMappingPages(inode: Inode, start = 0, end = Infinity)
   for (const index of indices.sort((a, b) => a - b)) {
     yield "invalidate_mapping_pages";
     const page = inode.pageCache.get(index);
-    if (page === undefined || !mappingEvictable(page)) continue;
+    if (page === undefined) continue;
+    inode.phys.traceDirty(page, "invalidate_mapping_pages", false);
+    if (!mappingEvictable(page)) continue;
     filemapRemoveFolio(inode, index, page);
     dropped++;
   }

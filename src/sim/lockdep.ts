@@ -15,7 +15,8 @@
  *
  * With tracing on, each acquisition (when asked for, before any wait) and release is an
  * event, `lock_acquire` / `lock_release` as lockdep's tracepoints, writing the lock's
- * guard id `~lock:NAME` (src/sim/objectAccess.ts).
+ * guard id `~lock:CLASS[NAME]` (src/sim/objectAccess.ts): a part of its class, so a
+ * report that names a class (an inversion) finds every lock of it.
  */
 import { guardId, objectId } from "./objectAccess.ts";
 import type { Task } from "./task.ts";
@@ -58,9 +59,14 @@ export interface LockdepHost {
   event(label: string, fields?: TraceFields): void;
 }
 
-/** The trace's guard id of a lock. */
+/** The trace's guard id of a lock, a part of its class's (`lockClassId`). */
 export function lockId(lock: LockInstance): string {
-  return guardId(`lock:${objectId(lock.name)}`);
+  return `${lockClassId(lock.lockClass.name)}[${objectId(lock.name)}]`;
+}
+
+/** The trace's guard id of a lock class (`~lock:mmap_lock`). */
+export function lockClassId(className: string): string {
+  return guardId(`lock:${objectId(className)}`);
 }
 
 export class Lockdep {

@@ -6,7 +6,9 @@
  * Models no kernel file: a convention over event fields. An event lists the objects it
  * read in `fields.reads`, those it wrote in `fields.writes` and those it brought to life
  * in `fields.creates` (an allocation: a write that starts the object's life), each a
- * space-separated list of object ids. An id names one object, or one part of one (`mkey:322[0]`, an MTT
+ * space-separated list of object ids. A reference count taken or dropped is a write
+ * listed in `fields.gets` or `fields.puts`, so a get and the put that balances it can
+ * be told apart from the one that leaks. An id names one object, or one part of one (`mkey:322[0]`, an MTT
  * entry; `umem_odp(explicit)#9.dma[0]`, a DMA-list entry): a part is its whole's id
  * followed by `.field` or `[index]`, so an access to a whole (freeing it, destroying an
  * mkey) touches every part. An id that starts with `~` is a guard: an interlock's counter
@@ -21,12 +23,16 @@ import type { TraceFields } from "./trace.ts";
 export const READS_FIELD = "reads";
 export const WRITES_FIELD = "writes";
 export const CREATES_FIELD = "creates";
+export const GETS_FIELD = "gets";
+export const PUTS_FIELD = "puts";
 
 export interface ObjectAccess {
   readonly id: string;
   /** A write, a creation included. */
   readonly write: boolean;
   readonly create: boolean;
+  /** A reference count taken (1) or dropped (-1); 0 for any other access. */
+  readonly count: number;
 }
 
 /** An id made from a name that may contain spaces. */
@@ -52,18 +58,25 @@ export function accessFields(
   return out;
 }
 
+/** The access fields of a reference count `id` taken (`delta` 1) or dropped (-1). */
+export function countFields(id: string, delta: 1 | -1): Record<string, string> {
+  return { [delta > 0 ? GETS_FIELD : PUTS_FIELD]: id };
+}
+
 /** The accesses an event's fields declare, reads first. */
 export function accessesOf(fields: TraceFields | undefined): ObjectAccess[] {
   if (fields === undefined) return [];
   const out: ObjectAccess[] = [];
-  for (const [field, write, create] of [
-    [READS_FIELD, false, false],
-    [WRITES_FIELD, true, false],
-    [CREATES_FIELD, true, true],
+  for (const [field, write, create, count] of [
+    [READS_FIELD, false, false, 0],
+    [WRITES_FIELD, true, false, 0],
+    [CREATES_FIELD, true, true, 0],
+    [GETS_FIELD, true, false, 1],
+    [PUTS_FIELD, true, false, -1],
   ] as const) {
     const list = fields[field];
     if (typeof list !== "string") continue;
-    for (const id of list.split(" ")) if (id !== "") out.push({ id, write, create });
+    for (const id of list.split(" ")) if (id !== "") out.push({ id, write, create, count });
   }
   return out;
 }
@@ -110,6 +123,18 @@ export function overlaps(a: string, b: string): boolean {
     if (!sameOrOverlapping(ca[i] as Component, cb[i] as Component)) return false;
   }
   return true;
+}
+
+/** Whether `part` is `whole` or lies inside it (`x.f`, `x[3]` in `x`, `x[5]` in `x[0..7]`). */
+export function isWithin(part: string, whole: string): boolean {
+  const cp = components(part);
+  const cw = components(whole);
+  if (cp.length < cw.length) return false;
+  return cw.every((c, i) => {
+    const p = cp[i] as Component;
+    if (typeof c === "string" || typeof p === "string") return c === p;
+    return c[0] <= p[0] && p[1] <= c[1];
+  });
 }
 
 /** An index range as an id component: `[i]`, or `[lo..hi]` for more than one. */

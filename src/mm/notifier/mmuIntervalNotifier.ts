@@ -45,7 +45,7 @@ import {
   mnItreeIsInvalidating,
   ULONG_MAX,
 } from "./mnItree.ts";
-import { accessFields } from "../../sim/objectAccess.ts";
+import { accessFields, guardId, objectId } from "../../sim/objectAccess.ts";
 import { invalidateStartMapAcquire, invalidateStartMapRelease } from "./srcu.ts";
 import type { MmuNotifierRange } from "./subscriptions.ts";
 
@@ -296,7 +296,25 @@ export function* mmuIntervalReadBegin(sub: MmuIntervalNotifier): KGen<number> {
   invalidateStartMapAcquire(k);
   invalidateStartMapRelease(k);
   if (isInvalidating) yield* subs.wq.waitEvent(() => subs.invalidateSeq !== seq);
+  traceInterlock(sub, "mmu_interval_read_begin", { seq }, false);
   return seq;
+}
+
+/**
+ * The notifier's invalidate_seq as the trace shows it under `fn`: the interlock of the
+ * notifier's container (`~umem_odp(explicit)#9.interlock` for an ODP umem's).
+ */
+function traceInterlock(
+  sub: MmuIntervalNotifier,
+  fn: string,
+  extra: Record<string, number | boolean>,
+  write: boolean,
+): void {
+  const k = sub.mm?.k;
+  if (k === undefined || k.trace === null) return;
+  const id = [guardId(`${objectId(intervalSubName(sub))}.interlock`)];
+  const access = write ? accessFields([], id) : accessFields(id);
+  k.event(fn, { invalidate_seq: sub.invalidateSeq, ...extra, ...access });
 }
 
 /**
@@ -304,7 +322,9 @@ export function* mmuIntervalReadBegin(sub: MmuIntervalNotifier): KGen<number> {
  * since read_begin returned `seq` (then the fault's result must be thrown away).
  */
 export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boolean {
-  return sub.invalidateSeq !== seq;
+  const retry = sub.invalidateSeq !== seq;
+  traceInterlock(sub, "mmu_interval_read_retry", { seq, retry }, false);
+  return retry;
 }
 
 /**
@@ -312,10 +332,13 @@ export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boo
  * (hmm_range_fault uses it); false positives are impossible, misses are not.
  */
 export function mmuIntervalCheckRetry(sub: MmuIntervalNotifier, seq: number): boolean {
-  return sub.invalidateSeq !== seq;
+  const retry = sub.invalidateSeq !== seq;
+  traceInterlock(sub, "mmu_interval_check_retry", { seq, retry }, false);
+  return retry;
 }
 
 /** mmu_interval_set_seq(): ->invalidate records the invalidation, under the driver lock. */
 export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): void {
   sub.invalidateSeq = curSeq;
+  traceInterlock(sub, "mmu_interval_set_seq", {}, true);
 }

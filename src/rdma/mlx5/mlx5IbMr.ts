@@ -9,7 +9,7 @@
  * whether the key is in dev->odp_mkeys, and the odp_destroy work.
  */
 import type { Kernel } from "../../sim/kernel.ts";
-import { accessFields, objectId } from "../../sim/objectAccess.ts";
+import { accessFields, countFields, objectId } from "../../sim/objectAccess.ts";
 import { WaitQueueHead } from "../../sim/sync/waitQueue.ts";
 import type { WorkStruct } from "../../sim/sync/workqueue.ts";
 import { IbMr } from "../core/ibMr.ts";
@@ -79,14 +79,14 @@ export class Mlx5IbMr extends IbMr {
 
 /**
  * mmkey.usecount as the trace shows it under `fn`: written (taken, dropped), or read
- * (a wait for it to drop to zero). A count of the mkey (`mkey:322.usecount`), as the
+ * (a wait for it to drop to zero, `delta` 0). A count of the mkey (`mkey:322.usecount`), as the
  * kernel keeps it in struct mlx5_ib_mkey.
  */
-export function traceUsecount(mr: Mlx5IbMr, fn: string, write = true): void {
+export function traceUsecount(mr: Mlx5IbMr, fn: string, delta: 1 | -1 | 0): void {
   const k = mr.dev.k;
   if (k.trace === null) return;
-  const id = [`${mkeyId(mr.mmkey.key)}.usecount`];
-  const access = write ? accessFields([], id) : accessFields(id);
+  const id = `${mkeyId(mr.mmkey.key)}.usecount`;
+  const access = delta === 0 ? accessFields([id]) : countFields(id, delta);
   k.event(fn, { mr: mr.objName, usecount: mr.usecount, ...access });
 }
 

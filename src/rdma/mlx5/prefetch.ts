@@ -29,6 +29,7 @@
  * handed to the fault handler (the kernel asks hmm_range_fault not to fault instead).
  */
 import { EINVAL, ENOENT, EOPNOTSUPP, EPERM } from "../../sim/errno.ts";
+import { accessFields, countFields, objectId } from "../../sim/objectAccess.ts";
 import { WorkStruct, Workqueue } from "../../sim/sync/workqueue.ts";
 import type { KGen } from "../../sim/task.ts";
 import { PAGE_SIZE } from "../../mm/page.ts";
@@ -39,6 +40,7 @@ import { IB_UVERBS_ADVISE_MR_FLAG_FLUSH, type IbAdviseMrAdvice } from "../core/i
 import type { Mlx5IbDev } from "./mlx5IbDev.ts";
 import type { Mlx5IbMr } from "./mlx5IbMr.ts";
 import type { Mlx5OdpDesign, PagefaultFlags } from "./odp/mlx5OdpDesign.ts";
+import { traceLive } from "./odp/srcuEraMr.ts";
 
 const ADVICES: readonly string[] = ["PREFETCH", "PREFETCH_WRITE", "PREFETCH_NO_FAULT"];
 
@@ -88,6 +90,7 @@ export class Mlx5Prefetch {
   /** get_prefetchable_mr(): the MR behind `lkey` if it may be prefetched, or an errno. */
   private getPrefetchableMr(pd: IbPd, advice: IbAdviseMrAdvice, lkey: number): Mlx5IbMr | number {
     const mr = this.dev.mrs.get(lkey);
+    if (mr !== undefined) traceLive(mr, "get_prefetchable_mr", false);
     if (mr === undefined || !mr.live) return ENOENT;
     if (mr.umem === null) return EINVAL;
     if (mr.pd !== pd) return EPERM;
@@ -148,6 +151,7 @@ export class Mlx5Prefetch {
         break;
       }
       mr.numPendingPrefetch++;
+      tracePending(mr, "mlx5_ib_prefetch_mr", 1);
       frags.push({ mr, ioVirt: sge.addr, length: sge.length });
     }
     if (ret < 0) {
@@ -204,13 +208,28 @@ export class Mlx5Prefetch {
    * when no prefetch holds the MR.
    */
   *flushMr(mr: Mlx5IbMr): KGen {
+    tracePending(mr, "mlx5_ib_dereg_mr", 0);
     if (mr.numPendingPrefetch === 0) return;
     for (const work of [...this.inFlight]) yield* this.systemUnboundWq().flushWork(work);
     this.dev.k.warnOn(mr.numPendingPrefetch !== 0, "prefetch work still holds a dying MR", {
       mr: mr.objName,
       pending: mr.numPendingPrefetch,
+      objects: [pendingId(mr)],
     });
   }
+}
+
+/** The trace's id of mr->num_pending_prefetch. */
+function pendingId(mr: Mlx5IbMr): string {
+  return `${objectId(mr.objName)}.num_pending_prefetch`;
+}
+
+/** num_pending_prefetch taken (1), dropped (-1) or read (0) under `fn`, for the trace. */
+function tracePending(mr: Mlx5IbMr, fn: string, delta: 1 | -1 | 0): void {
+  const k = mr.dev.k;
+  if (k.trace === null) return;
+  const access = delta === 0 ? accessFields([pendingId(mr)]) : countFields(pendingId(mr), delta);
+  k.event(fn, { mr: mr.objName, num_pending_prefetch: mr.numPendingPrefetch, ...access });
 }
 
 /** destroy_prefetch_work(): drop the count each fragment holds on its MR. */
@@ -218,6 +237,7 @@ function dropFrags(k: Mlx5IbDev["k"], frags: readonly PrefetchFrag[]): void {
   for (const frag of frags) {
     if (k.kasan.check(frag.mr, "destroy_prefetch_work drops num_pending_prefetch")) {
       frag.mr.numPendingPrefetch--;
+      tracePending(frag.mr, "destroy_prefetch_work", -1);
     }
   }
 }

@@ -39,6 +39,7 @@ export function unmapDmaPagesLocked(umem: IbUmemOdp, virt: number, bound: number
     // the page is reclaimed (fixed since the first ODP code marked written pages dirty).
     if ((access & ODP_WRITE_ALLOWED_BIT) !== 0 && !k.hasDefect("unmap-no-dirty")) {
       setPageDirty(compoundHead(page));
+      phys.traceDirty(page, "set_page_dirty", true);
     }
     // The classic design pinned the page when it mapped it; hmm_range_fault takes none.
     if (umem.pinsPages) phys.putPage(page, "ib_umem_odp_unmap_dma_pages");

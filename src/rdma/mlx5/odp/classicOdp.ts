@@ -23,6 +23,7 @@
  * invalidation that empties a child queues the child's freeing.
  */
 import { EAGAIN, EFAULT, EINVAL } from "../../../sim/errno.ts";
+import { accessFields, objectId } from "../../../sim/objectAccess.ts";
 import { NSEC_PER_MSEC } from "../../../sim/clock.ts";
 import type { KGen } from "../../../sim/task.ts";
 import { setInvalidateStartMap, setPairEndsOnFailedStart } from "../../../mm/notifier/srcu.ts";
@@ -89,6 +90,7 @@ export function* mlx5IbInvalidateRange(umem: IbUmemOdp, start: number, end: numb
   if (!k.kasan.check(umem, "mlx5_ib_invalidate_range reads umem->private")) return;
   const mr = umem.driverPrivate;
   if (!(mr instanceof Mlx5IbMr) || !(umem instanceof ClassicUmemOdp)) return;
+  traceUmemPrivate(umem, mr, "mlx5_ib_invalidate_range");
   if (!k.kasan.check(mr, "mlx5_ib_invalidate_range uses mr")) return;
   const from = Math.max(ibUmemStart(umem), start);
   const to = Math.min(ibUmemEnd(umem), end);
@@ -107,6 +109,14 @@ export function* mlx5IbInvalidateRange(umem: IbUmemOdp, start: number, end: numb
   }
   mlx5ImplicitChildEmptied(umem, mr);
   umem.umemMutex.unlock();
+}
+
+/** umem->private read on the way to the MR, for the trace. */
+export function traceUmemPrivate(umem: IbUmemOdp, mr: Mlx5IbMr, fn: string): void {
+  const k = umem.context.k;
+  if (k.trace === null) return;
+  const reads = [`${objectId(umem.objName)}.private`, objectId(mr.objName)];
+  k.event(fn, { "umem->private": mr.objName, ...accessFields(reads) });
 }
 
 /**

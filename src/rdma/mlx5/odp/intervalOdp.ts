@@ -82,14 +82,14 @@ function mlx5rDerefOdpMkey(mr: Mlx5IbMr): void {
     return;
   }
   --mr.usecount;
-  traceUsecount(mr, "mlx5r_deref_odp_mkey");
+  traceUsecount(mr, "mlx5r_deref_odp_mkey", -1);
   if (mr.usecount === 0) mr.usecountWait.wakeUp();
 }
 
 /** mlx5r_deref_wait_odp_mkey(): drop the caller's count and wait for all others. */
 function* mlx5rDerefWaitOdpMkey(mr: Mlx5IbMr): KGen {
   mlx5rDerefOdpMkey(mr);
-  traceUsecount(mr, "mlx5r_deref_wait_odp_mkey", false);
+  traceUsecount(mr, "mlx5r_deref_wait_odp_mkey", 0);
   yield* mr.usecountWait.waitEvent(() => mr.usecount === 0);
 }
 
@@ -145,7 +145,7 @@ function destroyUnusedImplicitChildMr(mr: Mlx5IbMr): void {
   // refcount_inc_not_zero(): a parent being destroyed frees its children itself.
   if (imr.usecount === 0) return;
   imr.usecount++;
-  traceUsecount(imr, "destroy_unused_implicit_child_mr");
+  traceUsecount(imr, "destroy_unused_implicit_child_mr", 1);
   const idx = implicitChildSlot(mr);
   if (k.hasDefect("implicit-child-double-destroy")) {
     // Catalog defect implicit-child-double-destroy (CVE-2025-21714): before "RDMA/mlx5:
@@ -310,7 +310,7 @@ function* pagefaultImplicitMr(
       updLen = idx - updStart + 1;
     } else {
       mtt.usecount++;
-      traceUsecount(mtt, "pagefault_implicit_mr");
+      traceUsecount(mtt, "pagefault_implicit_mr", 1);
     }
     const odp = mtt.umem as IntervalUmemOdp;
     const len = Math.min(userVa + left, ibUmemEnd(odp)) - userVa;
@@ -451,7 +451,7 @@ export const intervalMlx5Odp: Mlx5OdpDesign = {
     if (mr === undefined || !mr.inOdpMkeys) return EFAULT;
     if (!k.kasan.check(mr, "pagefault finds mr by key")) return EFAULT;
     mr.usecount++;
-    traceUsecount(mr, "pagefault_single_data_segment");
+    traceUsecount(mr, "pagefault_single_data_segment", 1);
     let ret: number;
     if (flags.prefetch === true && pd !== null && mr.pd !== pd) ret = EFAULT;
     else ret = yield* pagefaultMr(mr, va, bcnt, flags);
