@@ -41,36 +41,30 @@ function layoutOf(report: RaceReport, format: ReportFormat): Layout {
  * after the first starts with `indent` (so does each line of a later paragraph).
  */
 export function wrapText(text: string, width: number, indent = ""): string[] {
-  const paragraphs = text.split("\n").map((p) => p.trim());
-  const [first = "", ...rest] = paragraphs;
-  return [
-    ...wrapParagraph(first, width, indent),
-    ...rest.flatMap((p) =>
-      wrapParagraph(p, width, indent).map((l, i) => (i === 0 ? indent + l : l)),
-    ),
-  ];
+  const [first = "", ...rest] = text.split("\n").map((p) => p.trim());
+  const later = rest.flatMap((p) =>
+    wrapParagraph(p, width - indent.length, "").map((l) => indent + l),
+  );
+  return [...wrapParagraph(first, width, indent), ...later];
 }
 
 function wrapParagraph(text: string, width: number, indent: string): string[] {
   const out: string[] = [];
   let line = "";
   const room = () => width - (out.length === 0 ? 0 : indent.length);
-  for (let word of text.split(" ")) {
-    while (word.length > room()) {
-      if (line !== "") {
-        out.push(line);
-        line = "";
-      }
-      const cut = breakAt(word, room());
-      out.push(word.slice(0, cut));
-      word = word.slice(cut);
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length <= room()) {
+      line = `${line} ${word}`;
+      continue;
     }
-    if (line === "") line = word;
-    else if (line.length + 1 + word.length <= room()) line = `${line} ${word}`;
-    else {
-      out.push(line);
-      line = word;
+    if (line !== "") out.push(line);
+    let rest = word;
+    while (rest.length > room()) {
+      const cut = breakAt(rest, room());
+      out.push(rest.slice(0, cut));
+      rest = rest.slice(cut);
     }
+    line = rest;
   }
   out.push(line);
   return out.map((l, i) => (i === 0 ? l : indent + l));
@@ -172,10 +166,10 @@ export function renderRaceReport(report: RaceReport, format: ReportFormat = "tex
   if (format === "text") {
     const table =
       report.table === "full" ? "whole run" : `${report.rows.length} rows of the causal slice`;
-    out.push(
+    const title =
       `odpsim race report: ${report.scenario}, seed ${report.seed}, ${report.steps} steps, ` +
-        `${report.preemptions} preemption${report.preemptions === 1 ? "" : "s"}; ${table}`,
-    );
+      `${report.preemptions} preemption${report.preemptions === 1 ? "" : "s"}; ${table}`;
+    out.push(...wrapText(title, layout.width, "  "));
     if (report.omitted.length > 0) out.push(`left out (not needed): ${report.omitted.join(", ")}`);
     if (report.faultsInjected.length > 0) {
       out.push(`faults injected: ${report.faultsInjected.join(", ")}`);

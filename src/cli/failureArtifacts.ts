@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildRaceReport } from "../check/report.ts";
+import { buildRaceReport, type RaceReport } from "../check/report.ts";
 import { renderRaceReport } from "../check/renderReport.ts";
 import { replayRecorded } from "../check/replay.ts";
 import type { Scenario } from "../check/scenario.ts";
@@ -64,7 +64,10 @@ export interface Failure {
 }
 
 export interface FailureArtifacts {
+  /** The race report as printed (text format). */
   readonly report: string;
+  /** The race report itself: its rows, columns and slice. */
+  readonly raceReport: RaceReport;
   /** The viewer's run file of the shrunk run (null when no files were asked for). */
   readonly runFileJson: string | null;
   readonly token: string;
@@ -100,10 +103,12 @@ export function failureArtifacts(failure: Failure, outDir: string | null): Failu
     ...(shrunk.faults === undefined ? {} : { faults: shrunk.faults }),
     omit: shrunk.omit,
   };
-  const report = renderRaceReport(buildRaceReport(scenario, recorded));
+  const raceReport = buildRaceReport(scenario, recorded);
+  const report = renderRaceReport(raceReport);
   const token = encodeToken(scenario, { ...recorded, strategy: failure.strategy });
-  if (outDir === null)
-    return { report, token, depth: shrunk.preemptions, files: null, runFileJson: null };
+  if (outDir === null) {
+    return { report, raceReport, token, depth: shrunk.preemptions, files: null, runFileJson: null };
+  }
   const snapshots = new SnapshotCollector();
   const replayed = replayRecorded(scenario, recorded, true, (k) => {
     snapshots.attach(k);
@@ -128,5 +133,5 @@ export function failureArtifacts(failure: Failure, outDir: string | null): Failu
   writeFileSync(files.runFile, runFileJson);
   writeFileSync(files.log, toTextLog(trace, replayed.violations));
   writeFileSync(files.report, `${report}\n\nreplay: odpsim replay ${token}\n`);
-  return { report, token, depth: shrunk.preemptions, files, runFileJson };
+  return { report, raceReport, token, depth: shrunk.preemptions, files, runFileJson };
 }
