@@ -19,7 +19,13 @@ import { buildRunFile, serializeRunFile, type Snapshot } from "../output/runFile
 import { SnapshotRecorder } from "../output/snapshotRecorder.ts";
 import type { Kernel } from "../sim/kernel.ts";
 import { odpHostOf } from "../check/catalog/scenarios/odpHost.ts";
-import { odpSnapshotSource } from "../check/snapshots/odpSnapshot.ts";
+import {
+  odpHostModel,
+  odpSnapshotSource,
+  type SnapshotModel,
+} from "../check/snapshots/odpSnapshot.ts";
+import type { CompiledScenario } from "../scenario/compile.ts";
+import { worldSnapshotModel } from "../scenario/worldSnapshot.ts";
 import { toTextLog } from "../output/textLog.ts";
 
 /** The moments worth a snapshot: the device view or the CPU's page tables changed. */
@@ -34,14 +40,27 @@ const SNAPSHOT_EVENTS = [
   "destroy_mkey",
 ];
 
-/** Records snapshots of an ODP host's state while a replay runs (other scenarios: none). */
+/** The processes and NICs of the machine `scenario` built on `k`, if it has any. */
+function snapshotModelOf(scenario: Scenario, k: Kernel): SnapshotModel | null {
+  const host = odpHostOf(k);
+  if (host !== undefined) return odpHostModel(host);
+  if ("worldOf" in scenario) return worldSnapshotModel((scenario as CompiledScenario).worldOf(k));
+  return null;
+}
+
+/**
+ * Records snapshots of the machine's state while a replay runs: a catalog scenario's ODP
+ * host or a scenario file's world (other scenarios: none).
+ */
 class SnapshotCollector {
   private recorder: SnapshotRecorder | null = null;
 
+  constructor(private readonly scenario: Scenario) {}
+
   attach(k: Kernel): void {
-    const host = odpHostOf(k);
-    if (host === undefined || k.trace === null) return;
-    this.recorder = new SnapshotRecorder(odpSnapshotSource(host), SNAPSHOT_EVENTS);
+    const model = snapshotModelOf(this.scenario, k);
+    if (model === null || k.trace === null) return;
+    this.recorder = new SnapshotRecorder(odpSnapshotSource(model), SNAPSHOT_EVENTS);
     this.recorder.attach(k.trace);
   }
 
@@ -109,7 +128,7 @@ export function failureArtifacts(failure: Failure, outDir: string | null): Failu
   if (outDir === null) {
     return { report, raceReport, token, depth: shrunk.preemptions, files: null, runFileJson: null };
   }
-  const snapshots = new SnapshotCollector();
+  const snapshots = new SnapshotCollector(scenario);
   const replayed = replayRecorded(scenario, recorded, true, (k) => {
     snapshots.attach(k);
   });
@@ -128,6 +147,7 @@ export function failureArtifacts(failure: Failure, outDir: string | null): Failu
     { scenario: scenario.name, design, defects, seed, strategy: failure.strategy },
     snapshots.taken(),
     report,
+    { ...raceReport.slice, rows: raceReport.rows },
   );
   const runFileJson = serializeRunFile(run);
   writeFileSync(files.runFile, runFileJson);
