@@ -3,24 +3,45 @@
  * reports the first that breaks an invariant.
  *
  * Models no kernel file. Schedule i of a random or PCT search runs with seed
- * `seedFor(S, i)` = S + i, so any failing index can be rerun alone, and a partition
- * of the indices (shards, workers) finds exactly the failures one process finds.
- * PCT needs k, the expected step count: it is measured before the search by a few
- * calibration runs under uniform random scheduling and then fixed for every index, so
- * that no run's parameters depend on which other indices the same process ran. DFS
- * runs every schedule with seed S and is inherently sequential; by default it prunes
- * with sleep sets (see strategies/dfs.ts), which only bite on tasks that declare
- * their footprints.
+ * `seedFor(S, i)` (seedFor.ts), so any failing index can be rerun alone, and a
+ * partition of the indices (shards, workers) finds exactly the failures one process
+ * finds. PCT needs k, the expected count of choice points: it is measured before the
+ * search by a few calibration runs under uniform random scheduling and then fixed for
+ * every index, so that no run's parameters depend on which other indices the same
+ * process ran. DFS runs every schedule with seed S and is inherently sequential; by
+ * default it prunes with sleep sets (see strategies/dfs.ts), which only bite on tasks
+ * that declare their footprints.
+ *
+ * Timing defaults to free (sim/timing.ts): firing the earliest timer is one of every
+ * strategy's choices, so no race depends on a scenario's sleeps lining up with the cost
+ * model.
+ *
+ * Outcomes (verdict.ts): the search stops at the first index that fails or that ends in
+ * an odpsim internal error (when stopping at the first failure; an internal error always
+ * stops it). A run cut off by the step bound judges nothing: it is counted, with its
+ * index, and makes a search that found nothing inconclusive rather than clean.
  */
 import type { Kernel, RunResult } from "../sim/kernel.ts";
 import { UniformRandom } from "../sim/strategies/uniformRandom.ts";
 import type { Strategy } from "../sim/strategy.ts";
+import { DEFAULT_EXPLORE_TIMING, type Timing } from "../sim/timing.ts";
 import type { InternalError, Violation } from "../sim/violation.ts";
-import type { FaultPlan } from "./faults.ts";
-import { primaryViolation, runScenario, type Scenario, type ScenarioContext } from "./scenario.ts";
+import {
+  primaryViolation,
+  runScenario,
+  runSettingsOf,
+  type RunSettings,
+  type Scenario,
+  type ScenarioContext,
+  type ScenarioRun,
+} from "./scenario.ts";
+import { seedFor } from "./seedFor.ts";
 import { DfsSearch, runTruncated } from "./strategies/dfs.ts";
 import { PCT_DEFAULT_DEPTH, Pct } from "./strategies/pct.ts";
 import { Recording } from "./strategies/recording.ts";
+import { verdictOf, type Verdict } from "./verdict.ts";
+
+export { seedFor } from "./seedFor.ts";
 
 export type StrategyName = "random" | "pct" | "dfs";
 
@@ -34,7 +55,7 @@ export interface Partition {
   readonly residue: number;
 }
 
-export interface ExploreOptions {
+export interface ExploreOptions extends RunSettings {
   /** Default "pct". */
   readonly strategy?: StrategyName;
   /** Schedule indices 0..schedules-1 are explored (DFS: at most this many runs). */
@@ -51,22 +72,22 @@ export interface ExploreOptions {
   readonly reduction?: DfsReduction;
   /** Stop at the first failing index. Default true. */
   readonly stopAtFirst?: boolean;
-  readonly design?: string;
-  readonly defects?: readonly string[];
-  /** Fault injection; carried to the scenario, not yet acted on. */
-  readonly faults?: FaultPlan;
   /** Only explore these indices (random and PCT). Default: all. */
   readonly partition?: Partition;
   /**
-   * Shared with other workers: slot 0 holds the lowest failing index any of them has
-   * found; indices above it are skipped when stopping at the first failure.
+   * Shared with other workers: slot 0 holds the lowest index any of them has stopped
+   * at (a failure or an internal error); indices above it are skipped.
    */
   readonly lowestFailure?: Int32Array;
+  /** Called after each run with the runs made so far (progress display). */
+  readonly onProgress?: (schedulesRun: number) => void;
 }
 
 export interface ExploreFailure {
   readonly index: number;
   readonly seed: number;
+  /** The timing the run was made under: its schedule replays only under the same. */
+  readonly timing: Timing;
   readonly schedule: Uint32Array;
   readonly violation: Violation;
   readonly violations: readonly Violation[];
@@ -76,6 +97,8 @@ export interface ExploreFailure {
 export interface ExploreInternalError {
   readonly index: number;
   readonly seed: number;
+  /** The schedule the run executed up to the error: replaying it reproduces the error. */
+  readonly schedule: readonly number[];
   readonly error: InternalError;
 }
 
@@ -83,6 +106,9 @@ export interface ExploreResult {
   readonly scenario: string;
   readonly strategy: StrategyName;
   readonly seed: number;
+  /** The timing every run was made under. */
+  readonly timing: Timing;
+  readonly verdict: Verdict;
   readonly found: boolean;
   /** Runs actually made (depends on early stops, so on the worker count). */
   readonly schedulesRun: number;
@@ -92,6 +118,8 @@ export interface ExploreResult {
   /** Every failing index seen, ascending (all of them when not stopping at the first). */
   readonly failingIndices: readonly number[];
   readonly firstInternalError: ExploreInternalError | null;
+  /** Indices of runs cut off by the step bound, ascending: they judge nothing. */
+  readonly inconclusiveIndices: readonly number[];
   /** The most steps any run took. */
   readonly maxSteps: number;
   /** The k PCT used. */
@@ -106,17 +134,17 @@ export interface ExploreResult {
   readonly prunedRuns?: number;
 }
 
-/** The seed of schedule `index` in a search with base seed `base`. */
-export function seedFor(base: number, index: number): number {
-  return base + index;
-}
-
 const CALIBRATION_RUNS = 4;
 const NO_FAILURE = 0x7fffffff;
 
+/** The timing a search runs under: the options', else free. */
+export function exploreTiming(options: RunSettings): Timing {
+  return options.timing ?? DEFAULT_EXPLORE_TIMING;
+}
+
 /**
- * PCT's k for a scenario: the most choice points (steps where more than one task could
- * run) seen in a few uniform random runs, seeds S..S+CALIBRATION_RUNS-1.
+ * PCT's k for a scenario: the most choice points (steps where more than one pick was
+ * possible) seen in a few uniform random runs, the search's first indices' seeds.
  */
 export function estimatePctChoices(scenario: Scenario, options: ExploreOptions): number {
   const seed = options.seed ?? 0;
@@ -153,46 +181,57 @@ function checkOptions(options: ExploreOptions): void {
   }
 }
 
+/** The context of one run of the search: its seed and strategy, the search's settings. */
 function contextFor(options: ExploreOptions, seed: number, strategy: Strategy): ScenarioContext {
-  return {
-    seed,
-    strategy,
-    ...(options.design === undefined ? {} : { design: options.design }),
-    ...(options.defects === undefined ? {} : { defects: options.defects }),
-    ...(options.faults === undefined ? {} : { faults: options.faults }),
-  };
+  return { seed, strategy, ...runSettingsOf(options), timing: exploreTiming(options) };
 }
+
+/** What one run means to the search. */
+type Outcome = "pass" | "fail" | "error" | "inconclusive";
 
 /** Collects outcomes index by index. */
 class Tally {
+  constructor(private readonly timing: Timing) {}
+
   schedulesRun = 0;
   maxSteps = 0;
   firstFailure: ExploreFailure | null = null;
   firstInternalError: ExploreInternalError | null = null;
   readonly failingIndices: number[] = [];
+  readonly inconclusiveIndices: number[] = [];
 
-  /** Records one run; returns true when it failed. */
-  add(index: number, seed: number, run: ReturnType<typeof runScenario>): boolean {
+  /** Records one run and says what it meant. */
+  add(index: number, seed: number, run: ScenarioRun): Outcome {
     this.schedulesRun++;
     this.maxSteps = Math.max(this.maxSteps, run.result.steps);
     const error = run.result.internalError;
     if (error !== null) {
-      this.firstInternalError ??= { index, seed, error };
-      return false;
+      this.firstInternalError ??= { index, seed, schedule: Array.from(run.result.schedule), error };
+      return "error";
     }
     const violation = primaryViolation(run);
-    if (violation === null) return false;
+    if (violation === null) {
+      if (run.result.status !== "step_bound") return "pass";
+      this.inconclusiveIndices.push(index);
+      return "inconclusive";
+    }
     this.failingIndices.push(index);
     this.firstFailure ??= {
       index,
       seed,
+      timing: this.timing,
       schedule: run.result.schedule,
       violation,
       violations: run.violations,
       result: run.result,
     };
-    return true;
+    return "fail";
   }
+}
+
+/** Whether the search stops after an index with this outcome. */
+function stops(outcome: Outcome, stopAtFirst: boolean): boolean {
+  return outcome === "error" || (outcome === "fail" && stopAtFirst);
 }
 
 function exploreSeeds(
@@ -206,13 +245,14 @@ function exploreSeeds(
   const k = strategy === "pct" ? (options.pctChoices ?? estimatePctChoices(scenario, options)) : 0;
   const { modulus, residue } = options.partition ?? { modulus: 1, residue: 0 };
   const shared = options.lowestFailure;
-  const tally = new Tally();
+  const tally = new Tally(exploreTiming(options));
   for (let i = residue; i < options.schedules; i += modulus) {
-    if (stopAtFirst && shared !== undefined && i > Atomics.load(shared, 0)) break;
+    if (shared !== undefined && i > Atomics.load(shared, 0)) break;
     const seed = seedFor(base, i);
     const pick = strategy === "pct" ? new Pct({ depth, choices: k }) : new UniformRandom();
-    const failed = tally.add(i, seed, runScenario(scenario, contextFor(options, seed, pick)));
-    if (failed && stopAtFirst) {
+    const outcome = tally.add(i, seed, runScenario(scenario, contextFor(options, seed, pick)));
+    options.onProgress?.(tally.schedulesRun);
+    if (stops(outcome, stopAtFirst)) {
       if (shared !== undefined) lowerTo(shared, i);
       break;
     }
@@ -225,7 +265,7 @@ function exploreDfs(scenario: Scenario, options: ExploreOptions): ExploreResult 
   const stopAtFirst = options.stopAtFirst ?? true;
   const sleepSets = (options.reduction ?? "sleep-sets") === "sleep-sets";
   const search = new DfsSearch(options.preemptionBound ?? 2, { sleepSets });
-  const tally = new Tally();
+  const tally = new Tally(exploreTiming(options));
   let i = 0;
   while (i < options.schedules) {
     const pick = search.nextRun();
@@ -236,7 +276,9 @@ function exploreDfs(scenario: Scenario, options: ExploreOptions): ExploreResult 
     const run = runScenario(scenario, { ...contextFor(options, seed, pick), onKernel: attach });
     // A run sleep sets stopped early is no schedule: its outcome means nothing.
     if (!search.finishRun(runTruncated(run.kernel, run.result))) continue;
-    if (tally.add(i++, seed, run) && stopAtFirst) break;
+    const outcome = tally.add(i++, seed, run);
+    options.onProgress?.(tally.schedulesRun);
+    if (stops(outcome, stopAtFirst)) break;
   }
   const { prunedBranches, prunedRuns } = search.stats;
   return finish(scenario, options, "dfs", tally, {
@@ -259,12 +301,19 @@ function finish(
     scenario: scenario.name,
     strategy,
     seed: options.seed ?? 0,
+    timing: exploreTiming(options),
+    verdict: verdictOf({
+      internalError: tally.firstInternalError !== null,
+      violation: first !== null,
+      inconclusive: tally.inconclusiveIndices.length > 0,
+    }),
     found: first !== null,
     schedulesRun: tally.schedulesRun,
     schedulesToFind: first === null ? null : first.index + 1,
     firstFailure: first,
     failingIndices: tally.failingIndices,
     firstInternalError: tally.firstInternalError,
+    inconclusiveIndices: tally.inconclusiveIndices,
     maxSteps: tally.maxSteps,
     ...extra,
   };

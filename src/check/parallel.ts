@@ -18,6 +18,7 @@ import { Worker } from "node:worker_threads";
 import {
   estimatePctChoices,
   explore,
+  exploreTiming,
   newLowestFailureCell,
   type ExploreFailure,
   type ExploreOptions,
@@ -25,7 +26,7 @@ import {
 } from "./explore.ts";
 import type { WorkerInput } from "./exploreWorker.ts";
 import { replayRecorded } from "./replay.ts";
-import type { Scenario } from "./scenario.ts";
+import { runSettingsOf, type Scenario } from "./scenario.ts";
 import { loadScenario, type ScenarioRef } from "./scenarioRef.ts";
 import { workerPartition, type Shard } from "./shard.ts";
 import { mergeSummaries, type ExploreSummary } from "./summary.ts";
@@ -41,7 +42,7 @@ export interface ParallelResult extends ExploreResult {
   readonly workers: number;
   readonly shard: Shard;
   /** Wall-clock milliseconds: starting the workers, then the search itself. */
-  readonly timing: { readonly startupMs: number; readonly searchMs: number };
+  readonly wallClock: { readonly startupMs: number; readonly searchMs: number };
 }
 
 const WORKER_URL = new URL("./exploreWorker.ts", import.meta.url).href;
@@ -116,9 +117,8 @@ function rebuildFailure(
     {
       seed: f.seed,
       schedule: f.schedule,
-      ...(options.design === undefined ? {} : { design: options.design }),
-      ...(options.defects === undefined ? {} : { defects: options.defects }),
-      ...(options.faults === undefined ? {} : { faults: options.faults }),
+      ...runSettingsOf(options),
+      timing: exploreTiming(options),
     },
     false,
   );
@@ -129,6 +129,7 @@ function rebuildFailure(
   return {
     index: f.index,
     seed: f.seed,
+    timing: exploreTiming(options),
     schedule: run.result.schedule,
     violation,
     violations: run.violations,
@@ -158,7 +159,7 @@ export async function exploreParallel(
       ...result,
       workers,
       shard,
-      timing: { startupMs: 0, searchMs: performance.now() - t0 },
+      wallClock: { startupMs: 0, searchMs: performance.now() - t0 },
     };
   }
   const pctChoices =
@@ -179,14 +180,16 @@ export async function exploreParallel(
   await Promise.all(started.map((w) => w.ready));
   const t1 = performance.now();
   const parts = await Promise.all(started.map((w) => w.go()));
-  const timing = { startupMs: t1 - t0, searchMs: performance.now() - t1 };
-  const merged = mergeSummaries(parts);
-  const firstFailure = rebuildFailure(scenario, options, merged);
+  const wallClock = { startupMs: t1 - t0, searchMs: performance.now() - t1 };
   const stopAtFirst = options.stopAtFirst ?? true;
+  const merged = mergeSummaries(parts, stopAtFirst);
+  const firstFailure = rebuildFailure(scenario, options, merged);
   return {
     scenario: merged.scenario,
     strategy: merged.strategy,
     seed: merged.seed,
+    timing: merged.timing,
+    verdict: merged.verdict,
     found: firstFailure !== null,
     schedulesRun: merged.schedulesRun,
     schedulesToFind: firstFailure === null ? null : firstFailure.index + 1,
@@ -195,10 +198,11 @@ export async function exploreParallel(
     failingIndices:
       stopAtFirst && firstFailure !== null ? [firstFailure.index] : merged.failingIndices,
     firstInternalError: merged.firstInternalError,
+    inconclusiveIndices: merged.inconclusiveIndices,
     maxSteps: merged.maxSteps,
     ...(pctChoices === undefined ? {} : { pctChoices }),
     workers,
     shard,
-    timing,
+    wallClock,
   };
 }

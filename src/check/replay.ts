@@ -3,25 +3,29 @@
  * reports and replay tokens are made from.
  *
  * Models no kernel file. The schedule is followed strictly (`ReplaySchedule`); the
- * first step at which it names a task that cannot run, or where the run ends before or
- * after the schedule does, is reported as `divergence`, which means the scenario no longer behaves as it did when the schedule was recorded.
+ * first step at which it names a pick the run cannot make, or where the run ends before
+ * or after the schedule does, is reported as `divergence`, which means the scenario no
+ * longer behaves as it did when the schedule was recorded.
  */
 import type { Kernel } from "../sim/kernel.ts";
 import { ReplaySchedule } from "../sim/strategies/replay.ts";
-import { runScenario, type Scenario, type ScenarioRun } from "./scenario.ts";
-import type { FaultPlan } from "./faults.ts";
+import {
+  runScenario,
+  runSettingsOf,
+  type RunSettings,
+  type Scenario,
+  type ScenarioRun,
+} from "./scenario.ts";
 import { Recording } from "./strategies/recording.ts";
 
-/** A run to reproduce: the seed and the complete schedule it executed. */
-export interface RecordedRun {
+/**
+ * A run to reproduce: the seed and the complete schedule it executed, under the
+ * settings it was made with (its timing included: a schedule with timer steps replays
+ * only under free timing).
+ */
+export interface RecordedRun extends RunSettings {
   readonly seed: number;
   readonly schedule: ArrayLike<number>;
-  readonly design?: string;
-  readonly defects?: readonly string[];
-  /** The fault plan the run was made with (same seed, same faults). */
-  readonly faults?: FaultPlan;
-  /** The scenario parts the run left out. */
-  readonly omit?: readonly string[];
 }
 
 export interface Replayed extends ScenarioRun {
@@ -46,10 +50,7 @@ export function replayRecorded(
     strategy: recording,
     trace,
     ...(onKernel === undefined ? {} : { onKernel }),
-    ...(recorded.design === undefined ? {} : { design: recorded.design }),
-    ...(recorded.defects === undefined ? {} : { defects: recorded.defects }),
-    ...(recorded.faults === undefined ? {} : { faults: recorded.faults }),
-    ...(recorded.omit === undefined || recorded.omit.length === 0 ? {} : { omit: recorded.omit }),
+    ...runSettingsOf(recorded),
   });
   // A complete schedule ends exactly where the run ends; a run that stops short or goes
   // on past it has diverged too.

@@ -8,25 +8,46 @@
  */
 import type { Kernel, RunResult } from "../sim/kernel.ts";
 import type { Strategy } from "../sim/strategy.ts";
+import type { Timing } from "../sim/timing.ts";
 import type { Violation } from "../sim/violation.ts";
-import type { FaultPlan } from "./faults.ts";
+import { faultKernelOptions, type FaultPlan } from "./faults.ts";
 
-/** What one run is built from. */
-export interface ScenarioContext {
-  readonly seed: number;
-  readonly strategy: Strategy;
-  /** Record a trace (reports and replays want one; searches do not). */
-  readonly trace?: boolean;
+/**
+ * What a run is made under besides its seed and its schedule: the same settings make
+ * the same run, so searches, shrinking, replay and tokens all carry exactly these.
+ */
+export interface RunSettings {
   /** The interlock design, for scenarios that have more than one. */
   readonly design?: string;
   /** Named historical defects to switch on. */
   readonly defects?: readonly string[];
-  /** Faults to inject; no scenario reads it yet. */
+  /** Whether the strategy may fire timers early (sim/timing.ts). Default nominal. */
+  readonly timing?: Timing;
+  /** Faults to inject (faults.ts); the scenario hands them to its kernel. */
   readonly faults?: FaultPlan;
-  /** Called with the built kernel before it runs (to attach observers, e.g. snapshots). */
-  readonly onKernel?: (kernel: Kernel) => void;
   /** Parts of the scenario (`Scenario.parts`) to leave out: how shrinking drops them. */
   readonly omit?: readonly string[];
+}
+
+/** The settings `s` sets, without undefined fields (so they can be spread). */
+export function runSettingsOf(s: RunSettings): RunSettings {
+  return {
+    ...(s.design === undefined ? {} : { design: s.design }),
+    ...(s.defects === undefined ? {} : { defects: s.defects }),
+    ...(s.timing === undefined ? {} : { timing: s.timing }),
+    ...(s.faults === undefined ? {} : { faults: s.faults }),
+    ...(s.omit === undefined || s.omit.length === 0 ? {} : { omit: s.omit }),
+  };
+}
+
+/** What one run is built from. */
+export interface ScenarioContext extends RunSettings {
+  readonly seed: number;
+  readonly strategy: Strategy;
+  /** Record a trace (reports and replays want one; searches do not). */
+  readonly trace?: boolean;
+  /** Called with the built kernel before it runs (to attach observers, e.g. snapshots). */
+  readonly onKernel?: (kernel: Kernel) => void;
 }
 
 export interface Scenario {
@@ -63,6 +84,20 @@ export interface ScenarioRun {
   readonly result: RunResult;
   /** The kernel's violations, then the post-run oracle's. */
   readonly violations: readonly Violation[];
+}
+
+/**
+ * The Kernel options a scenario takes from its context as they are: seed, strategy,
+ * trace, timing and fault plan (defects and the step bound are the scenario's to set).
+ */
+export function contextKernelOptions(ctx: ScenarioContext) {
+  return {
+    seed: ctx.seed,
+    strategy: ctx.strategy,
+    trace: ctx.trace === true,
+    ...(ctx.timing === undefined ? {} : { timing: ctx.timing }),
+    ...faultKernelOptions(ctx.faults),
+  };
 }
 
 /** Builds and runs one schedule of `scenario`, then applies its post-run oracle. */

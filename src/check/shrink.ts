@@ -2,16 +2,20 @@
  * Shrinking a failing schedule: fewer preemptions first, then fewer steps, until no
  * single removal still fails the same way.
  *
- * Models no kernel file. Every candidate is replayed with `GuidedReplay` (same seed, so
- * the model draws the same randomness): the steps it names are followed where they can
- * be, and every gap is filled by letting the current task go on, so deleting part of a
- * schedule never adds a preemption. A candidate is kept when the run's first violation
- * has the same kind as the original's and it is better:
+ * Models no kernel file. Every candidate is replayed with `GuidedReplay` (same seed and
+ * settings, so the model draws the same randomness): the steps it names are followed
+ * where they can be, and every gap is filled by letting the current task go on, so
+ * deleting part of a schedule never adds a preemption and never fires a timer early. A
+ * candidate is kept when the run's first violation is the same as the original's, the
+ * same kind at the same place (violationPlace.ts), and it is better:
  *
  * 1. Preemptions. For each preemption of the current run (a switch away from a task that
- *    could still run), try cutting the schedule there (everything after runs without
- *    preemption), deleting the preempting segment, or moving the preempted task's next
- *    segment in front of it. Kept if the run has fewer preemptions.
+ *    could still run, or a timer fired early while it could), try cutting the schedule
+ *    there (everything after runs without preemption), deleting the preempting segment,
+ *    moving the preempted task's next segment in front of it, or swapping the preempted
+ *    segment with the preempting one (the preempting task simply ran first). Kept if the run has
+ *    fewer preemptions. Early timers go the same way: a timer step deleted is a timer
+ *    that fires only when nothing can run.
  * 2. Steps. The schedule is cut after its last decision (the last step that differs from
  *    what a non-preemptive scheduler would pick; the rest is implied), then chunks are
  *    deleted, halving the chunk size down to single steps (delta debugging). Kept if the
@@ -23,8 +27,12 @@
  *
  * 4. Parts. When the scenario names parts it can leave out (`Scenario.parts`: whole
  *    threads, then single operations), each is left out in turn; kept if the run still
- *    fails the same way with no more preemptions. The report then shows only the
- *    threads and operations the bug needs.
+ *    fails the same way with no more preemptions, and if leaving it out does not make
+ *    the scenario fail by construction: when the scenario passes its reference run (the
+ *    non-preemptive schedule under nominal timing), the reduced one must pass it too. So
+ *    a data check that needs a writer never shrinks to a run with the writer left out,
+ *    which fails the check without any race. The report then shows only the threads and
+ *    operations the bug needs.
  *
  * The phases repeat until none improves. The result is 1-minimal: deleting any one
  * step of `schedule`, any one injected fault or any one part no longer reproduces the
@@ -36,21 +44,26 @@
  * task could run; see strategies/pct.ts) finds it with probability at least
  * 1 / (n · k^(d-1)) (Burckhardt et al. 2010, theorem 9), n and k taken from the shrunk run.
  */
-import type { Violation, ViolationKind } from "../sim/violation.ts";
-import { primaryViolation, runScenario, type Scenario, type ScenarioContext } from "./scenario.ts";
+import { FirstRunnable } from "../sim/strategies/firstRunnable.ts";
+import type { Violation } from "../sim/violation.ts";
+import {
+  primaryViolation,
+  runScenario,
+  runSettingsOf,
+  type RunSettings,
+  type Scenario,
+  type ScenarioContext,
+} from "./scenario.ts";
 import type { FaultPlan } from "./faults.ts";
 import { GuidedReplay } from "./strategies/guidedReplay.ts";
 import { Recording } from "./strategies/recording.ts";
+import { violationPlace } from "./violationPlace.ts";
 
-export interface ShrinkInput {
+/** A failing run to shrink: its seed, its schedule, its settings (omit: parts already out). */
+export interface ShrinkInput extends RunSettings {
   readonly seed: number;
   /** The failing run's schedule (a complete recorded schedule). */
   readonly schedule: ArrayLike<number>;
-  readonly design?: string;
-  readonly defects?: readonly string[];
-  readonly faults?: FaultPlan;
-  /** Parts the failing run already left out. */
-  readonly omit?: readonly string[];
 }
 
 export interface ShrinkOptions {
@@ -133,10 +146,7 @@ function attempt(
   const ctx: ScenarioContext = {
     seed: input.seed,
     strategy: recording,
-    ...(input.design === undefined ? {} : { design: input.design }),
-    ...(input.defects === undefined ? {} : { defects: input.defects }),
-    ...(faults === undefined ? {} : { faults }),
-    ...(omit.length === 0 ? {} : { omit }),
+    ...runSettingsOf({ ...input, faults, omit }),
   };
   const run = runScenario(scenario, ctx);
   const violation = run.result.internalError === null ? primaryViolation(run) : null;
@@ -152,9 +162,30 @@ function attempt(
   };
 }
 
+/**
+ * Whether the scenario, with `omit` left out, passes its reference run: one
+ * non-preemptive schedule under nominal timing, with the input's seed and faults.
+ */
+function passesReference(
+  scenario: Scenario,
+  input: ShrinkInput,
+  faults: FaultPlan | undefined,
+  omit: readonly string[],
+): boolean {
+  const run = runScenario(scenario, {
+    seed: input.seed,
+    strategy: new FirstRunnable(),
+    ...runSettingsOf({ ...input, faults, omit }),
+    timing: "nominal",
+  });
+  return run.result.status === "ok" && primaryViolation(run) === null;
+}
+
 class Shrinker {
   runs = 0;
-  private readonly kind: ViolationKind;
+  private readonly place: string;
+  /** Whether the unshrunk scenario passes its reference run (then every reduction must). */
+  private readonly referencePasses: boolean;
 
   constructor(
     private readonly scenario: Scenario,
@@ -167,7 +198,9 @@ class Shrinker {
     if (first.violation === null) {
       throw new ShrinkError(`the schedule given to shrink does not fail when replayed`);
     }
-    this.kind = first.violation.kind;
+    this.place = violationPlace(first.violation);
+    this.runs++;
+    this.referencePasses = passesReference(scenario, input, this.faults, this.omit);
     this.best = first;
     this.schedule = Uint32Array.from(input.schedule);
   }
@@ -195,7 +228,9 @@ class Shrinker {
   ): boolean {
     if (this.outOfRuns) return false;
     const a = this.attemptAny(schedule, faults, omit);
-    if (a.violation?.kind !== this.kind || !better(a)) return false;
+    if (a.violation === null || violationPlace(a.violation) !== this.place || !better(a)) {
+      return false;
+    }
     this.best = a;
     this.faults = faults;
     this.omit = omit;
@@ -229,10 +264,17 @@ class Shrinker {
       if (this.omit.includes(part) || this.omit.includes(threadOf(part))) continue;
       const limit = this.best.preemptionSteps.length;
       const omit = [...this.omit, part];
-      const ok = (a: Attempt) => a.preemptionSteps.length <= limit;
+      const ok = (a: Attempt) => a.preemptionSteps.length <= limit && this.keepsReference(omit);
       if (this.tryAdopt(this.schedule, ok, this.faults, omit)) changed = true;
     }
     return changed;
+  }
+
+  /** Whether leaving `omit` out keeps the reference run as the unshrunk scenario's. */
+  private keepsReference(omit: readonly string[]): boolean {
+    if (!this.referencePasses) return true;
+    this.runs++;
+    return passesReference(this.scenario, this.input, this.faults, omit);
   }
 
   /** Phase 1: one pass over the preemptions; true if one was removed. */
@@ -279,7 +321,18 @@ function preemptionCandidates(executed: Uint32Array, p: number): Uint32Array[] {
   const preempted = executed[p - 1] as number;
   let end = p;
   while (end < executed.length && executed[end] === executed[p]) end++;
-  const out = [executed.slice(0, p), concat(executed.subarray(0, p), executed.subarray(end))];
+  let start = p - 1;
+  while (start > 0 && executed[start - 1] === preempted) start--;
+  const out = [
+    executed.slice(0, p),
+    concat(executed.subarray(0, p), executed.subarray(end)),
+    concat(
+      executed.subarray(0, start),
+      executed.subarray(p, end),
+      executed.subarray(start, p),
+      executed.subarray(end),
+    ),
+  ];
   // Move the preempted task's next segment in front of the preempting one.
   let next = end;
   while (next < executed.length && executed[next] !== preempted) next++;

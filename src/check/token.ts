@@ -2,27 +2,34 @@
  * Replay tokens: one URL-safe string that carries everything needed to reproduce a
  * failing run byte for byte (`odpsim replay TOKEN`).
  *
- * Models no kernel file. A token is `odp1.` followed by the base64url of a JSON object:
+ * Models no kernel file. A token is `odp2.` followed by the base64url of a JSON object:
  *
- *     { v: 1, sc: scenario name, h: scenario hash, de: design or null, df: [defects],
- *       st: strategy that found it, sd: seed, s: schedule,
+ *     { v: 2, sc: scenario name, h: scenario hash, de: design or null, df: [defects],
+ *       st: strategy that found it, sd: seed, tm: timing ("nominal" | "free"),
+ *       s: schedule,
  *       f: fault plan { s: [sites], p: probability, x: [suppressed numbers] } (optional),
  *       o: [scenario parts the run leaves out] (optional),
  *       fl: the scenario file, for a scenario loaded from one (optional) }
  *
  * The schedule is run-length encoded, `task*count` runs joined by commas (`0*17,1*4,0`),
- * since a shrunk schedule is mostly long runs of one task. The hash is the first 16 hex
+ * since a shrunk schedule is mostly long runs of one task; a timer step (free timing) is
+ * `t` (`0*17,t,1*4`). Version 1 tokens, made before timing was recorded, decode as
+ * nominal timing. The hash is the first 16 hex
  * digits of the SHA-256 of the scenario's description, so a token recorded against a
  * different version of the scenario is refused rather than replayed into nonsense.
  * Every way a token can be malformed is a `TokenError` with a `reason` and a message
  * that says what is wrong; decoding never throws anything else.
  */
 import { createHash } from "node:crypto";
+import { TIMER_ID } from "../sim/strategy.ts";
+import { isTiming, type Timing } from "../sim/timing.ts";
 import { FAULT_SITES, hasFaults, type FaultPlan, type FaultSite } from "./faults.ts";
 import { replayRecorded, type Replayed } from "./replay.ts";
 import type { Scenario } from "./scenario.ts";
 
-export const TOKEN_VERSION = 1;
+export const TOKEN_VERSION = 2;
+/** Versions decoded: 1 lacks the timing (nominal). */
+const VERSIONS = [1, 2];
 const PREFIX = `odp${TOKEN_VERSION}.`;
 /** Longest schedule a token may expand to: a bound against hostile run lengths. */
 export const MAX_TOKEN_STEPS = 10_000_000;
@@ -35,6 +42,8 @@ export interface ReplayTokenData {
   readonly defects: readonly string[];
   readonly strategy: string;
   readonly seed: number;
+  /** The timing the run was made under. */
+  readonly timing: Timing;
   /** The complete executed schedule. */
   readonly schedule: Uint32Array;
   /** The fault plan of the run, or null when it injected none. */
@@ -71,20 +80,21 @@ export function scenarioHash(scenario: Scenario): string {
   return createHash("sha256").update(scenario.description).digest("hex").slice(0, 16);
 }
 
-/** `0*17,1*4,0`: runs of one task id. */
+/** `0*17,t,1*4,0`: runs of one task id, `t` for timer steps. */
 export function encodeSchedule(schedule: ArrayLike<number>): string {
   const runs: string[] = [];
   for (let i = 0; i < schedule.length;) {
     const id = schedule[i] as number;
     let j = i + 1;
     while (j < schedule.length && schedule[j] === id) j++;
-    runs.push(j - i === 1 ? String(id) : `${id}*${j - i}`);
+    const name = id === TIMER_ID ? "t" : String(id);
+    runs.push(j - i === 1 ? name : `${name}*${j - i}`);
     i = j;
   }
   return runs.join(",");
 }
 
-const RUN = /^(0|[1-9][0-9]{0,9})(?:\*([1-9][0-9]{0,9}))?$/;
+const RUN = /^(t|0|[1-9][0-9]{0,9})(?:\*([1-9][0-9]{0,9}))?$/;
 
 export function decodeSchedule(text: string): Uint32Array {
   if (text === "") return new Uint32Array(0);
@@ -96,12 +106,14 @@ export function decodeSchedule(text: string): Uint32Array {
     if (m === null) {
       throw new TokenError(
         "schedule",
-        `schedule run "${run.slice(0, 20)}" is not TASK or TASK*COUNT`,
+        `schedule run "${run.slice(0, 20)}" is not TASK, t or TASK*COUNT`,
       );
     }
-    const id = Number(m[1]);
+    const id = m[1] === "t" ? TIMER_ID : Number(m[1]);
     const count = m[2] === undefined ? 1 : Number(m[2]);
-    if (id > 0xffffffff) throw new TokenError("schedule", `task id ${id} is out of range`);
+    if (m[1] !== "t" && id >= TIMER_ID) {
+      throw new TokenError("schedule", `task id ${id} is out of range`);
+    }
     total += count;
     if (total > MAX_TOKEN_STEPS) {
       throw new TokenError("schedule", `schedule is longer than ${MAX_TOKEN_STEPS} steps`);
@@ -124,6 +136,8 @@ export interface TokenInput {
   /** The complete executed schedule of the run (e.g. `ShrinkResult.executed`). */
   readonly schedule: ArrayLike<number>;
   readonly strategy: string;
+  /** Default nominal. */
+  readonly timing?: Timing;
   readonly design?: string;
   readonly defects?: readonly string[];
   readonly faults?: FaultPlan;
@@ -139,6 +153,7 @@ export function encodeToken(scenario: Scenario, input: TokenInput): string {
     df: [...(input.defects ?? [])],
     st: input.strategy,
     sd: input.seed,
+    tm: input.timing ?? "nominal",
     s: encodeSchedule(input.schedule),
     ...(hasFaults(input.faults) ? { f: encodeFaults(input.faults) } : {}),
     ...(input.omit === undefined || input.omit.length === 0 ? {} : { o: [...input.omit] }),
@@ -205,17 +220,16 @@ export function decodeToken(token: string): ReplayTokenData {
   if (!text.startsWith("odp")) {
     throw new TokenError("prefix", `it should start with "${PREFIX}"`);
   }
-  if (!text.startsWith(PREFIX)) {
-    const version = /^odp([0-9]+)\./.exec(text)?.[1];
-    if (version !== undefined) {
-      throw new TokenError(
-        "version",
-        `token version ${version} is not supported (only ${TOKEN_VERSION})`,
-      );
-    }
+  const prefixVersion = /^odp([0-9]+)\./.exec(text)?.[1];
+  if (prefixVersion === undefined)
     throw new TokenError("prefix", `it should start with "${PREFIX}"`);
+  if (!VERSIONS.includes(Number(prefixVersion))) {
+    throw new TokenError(
+      "version",
+      `token version ${prefixVersion} is not supported (only ${VERSIONS.join(", ")})`,
+    );
   }
-  const payload = text.slice(PREFIX.length);
+  const payload = text.slice(`odp${prefixVersion}.`.length);
   if (!/^[A-Za-z0-9_-]+$/.test(payload)) {
     throw new TokenError(
       "encoding",
@@ -233,10 +247,10 @@ export function decodeToken(token: string): ReplayTokenData {
   }
   const b = body as Record<string, unknown>;
   const version = field(b, "v", "version", isSeed);
-  if (version !== TOKEN_VERSION) {
+  if (version !== Number(prefixVersion)) {
     throw new TokenError(
       "version",
-      `payload version ${version} is not supported (only ${TOKEN_VERSION})`,
+      `payload version ${version} does not match the prefix's (${prefixVersion})`,
     );
   }
   return {
@@ -247,6 +261,7 @@ export function decodeToken(token: string): ReplayTokenData {
     defects: field(b, "df", "defects", isStrings),
     strategy: field(b, "st", "strategy", isString),
     seed: field(b, "sd", "seed", isSeed),
+    timing: version === 1 ? "nominal" : field(b, "tm", "timing", isTiming),
     schedule: decodeSchedule(field(b, "s", "schedule", isString)),
     faults: decodeFaults(b.f),
     omit: b.o === undefined ? [] : field(b, "o", "parts left out", isStrings),
@@ -283,6 +298,7 @@ export function replayToken(token: string, lookup: ScenarioLookup): TokenReplay 
   const run = replayRecorded(scenario, {
     seed: data.seed,
     schedule: data.schedule,
+    timing: data.timing,
     ...(data.design === null ? {} : { design: data.design }),
     defects: data.defects,
     ...(data.faults === null ? {} : { faults: data.faults }),

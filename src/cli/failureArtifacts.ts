@@ -10,10 +10,9 @@ import { join } from "node:path";
 import { buildRaceReport, type RaceReport } from "../check/report.ts";
 import { renderRaceReport } from "../check/renderReport.ts";
 import { replayRecorded } from "../check/replay.ts";
-import type { Scenario } from "../check/scenario.ts";
+import { runSettingsOf, type RunSettings, type Scenario } from "../check/scenario.ts";
 import { shrink } from "../check/shrink.ts";
 import { encodeToken } from "../check/token.ts";
-import type { FaultPlan } from "../check/faults.ts";
 import { serializeChromeTrace, toChromeTrace } from "../output/perfetto.ts";
 import { buildRunFile, serializeRunFile, type Snapshot } from "../output/runFile.ts";
 import { SnapshotRecorder } from "../output/snapshotRecorder.ts";
@@ -69,17 +68,14 @@ class SnapshotCollector {
   }
 }
 
-export interface Failure {
+/** A failing run: its settings (omit: parts a replayed token already leaves out). */
+export interface Failure extends RunSettings {
   readonly scenario: Scenario;
   readonly seed: number;
   readonly schedule: Uint32Array;
   readonly strategy: string;
   readonly design: string;
   readonly defects: readonly string[];
-  /** The fault plan the run was explored with, if any. */
-  readonly faults?: FaultPlan;
-  /** Scenario parts the run already leaves out (a replayed token's). */
-  readonly omit?: readonly string[];
 }
 
 export interface FailureArtifacts {
@@ -101,26 +97,17 @@ export interface FailureArtifacts {
 
 /** Shrinks the failure, renders its report and token, and writes files into `outDir`. */
 export function failureArtifacts(failure: Failure, outDir: string | null): FailureArtifacts {
-  const { scenario, seed, design, defects, faults, omit } = failure;
+  const { scenario, seed, design, defects } = failure;
+  const settings = runSettingsOf(failure);
   const shrunk = shrink(
     scenario,
-    {
-      seed,
-      schedule: failure.schedule,
-      design,
-      defects,
-      ...(faults === undefined ? {} : { faults }),
-      ...(omit === undefined ? {} : { omit }),
-    },
+    { seed, schedule: failure.schedule, ...settings },
     { maxRuns: 2000 },
   );
   const recorded = {
     seed,
     schedule: shrunk.executed,
-    design,
-    defects,
-    ...(shrunk.faults === undefined ? {} : { faults: shrunk.faults }),
-    omit: shrunk.omit,
+    ...runSettingsOf({ ...settings, faults: shrunk.faults, omit: shrunk.omit }),
   };
   const raceReport = buildRaceReport(scenario, recorded);
   const report = renderRaceReport(raceReport);

@@ -172,6 +172,7 @@ async function runDemo(budget: number): Promise<number> {
     {
       scenario: first.scenario,
       seed: found.firstFailure.seed,
+      timing: found.firstFailure.timing,
       schedule: found.firstFailure.schedule,
       strategy: "random",
       design: first.design,
@@ -320,6 +321,7 @@ async function runExplore(name: string, opts: ExploreOpts): Promise<number> {
     {
       scenario,
       seed: failure.seed,
+      timing: failure.timing,
       schedule: failure.schedule,
       strategy: opts.strategy,
       design,
@@ -346,7 +348,9 @@ async function runExplore(name: string, opts: ExploreOpts): Promise<number> {
     out(art.report);
     out();
     if (file !== null && opts.strategy === "random")
-      out(`rerun:  odpsim run ${name} --seed ${failure.seed} --trace trace.json`);
+      out(
+        `rerun:  odpsim run ${name} --seed ${failure.seed} --timing ${failure.timing} --trace trace.json`,
+      );
     out(`replay: odpsim replay ${art.token}`);
     if (art.files !== null) printArtifactFiles(art.files);
   }
@@ -435,6 +439,7 @@ function runReplay(token: string, traceFile: string | undefined, json: boolean):
     {
       scenario: replay.scenario,
       seed: data.seed,
+      timing: data.timing,
       schedule: Uint32Array.from(data.schedule),
       strategy: data.strategy,
       design: data.design ?? "classic",

@@ -90,12 +90,21 @@ export function dataCheckViolations(
 ): Violation[] {
   return results
     .filter((r) => r.status === "failed")
-    .map((r) => ({
-      kind: "data_mismatch",
-      message: `${r.process} ${r.buffer}[${r.offset}, ${r.offset + r.bytes}): ${r.message}`,
-      step: result.steps,
-      timeNs: result.timeNs,
-      task: null,
-      details: { process: r.process, buffer: r.buffer, offset: r.offset, bytes: r.bytes },
-    }));
+    .map((r) => {
+      const range = `${r.process} ${r.buffer}[${r.offset}, ${r.offset + r.bytes})`;
+      return {
+        kind: "data_mismatch",
+        message: `${range}: ${r.message}`,
+        step: result.steps,
+        timeNs: result.timeNs,
+        task: null,
+        details: {
+          site: `data check ${range}`,
+          process: r.process,
+          buffer: r.buffer,
+          offset: r.offset,
+          bytes: r.bytes,
+        },
+      };
+    });
 }

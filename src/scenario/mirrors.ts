@@ -147,7 +147,7 @@ function judgeError(site: MirrorSite, op: MirrorCommandOp, ret: number): boolean
 }
 
 function fail(site: MirrorSite, kind: string, message: string): void {
-  site.world.k.report(kind, `${site.where} ${message}`, { process: site.p.name });
+  site.world.k.report(kind, `${site.where} ${message}`, { site: site.where, process: site.p.name });
 }
 
 const PROT_FLAGS: readonly (readonly [string, number])[] = [

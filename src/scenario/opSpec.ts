@@ -50,6 +50,8 @@ export const OP_THREAD_KINDS: Readonly<Record<OpName, readonly ThreadKind[]>> = 
   fork: ["user"],
   exit: ["user"],
   sleep_us: ["user", "nic", "kernel"],
+  signal: ["user", "nic", "kernel"],
+  wait: ["user", "nic", "kernel"],
   dereg_mr: ["user"],
   advise_mr: ["user"],
   oom_reap: ["kernel"],

@@ -7,6 +7,7 @@
  * bad enum values), and validate.ts (names that refer to nothing, offsets outside their
  * mapping, designs and defects the model does not have).
  */
+import { closest } from "./closest.ts";
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
@@ -198,31 +199,4 @@ function unknownKey(path: SpecPath, key: string): string {
   if (path.at(-2) !== "ops") return `${where(path)}: unknown key "${key}"`;
   const guess = closest(key, Object.keys(OP_THREAD_KINDS));
   return `${where(path)}: unknown operation "${key}"${guess === null ? "" : ` (did you mean ${guess}?)`}`;
-}
-
-/** The candidate within edit distance 2 of `word`, if any. */
-function closest(word: string, candidates: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = 3;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
-    }
-    prev = row;
-  }
-  return prev[b.length] ?? 0;
 }

@@ -3,12 +3,15 @@
  * violations, the data checks and whether the file's expectation was met.
  *
  * Models no kernel file. The schedule is uniform random from the seed — the same run
- * the explorer's random strategy makes for that seed, so `odpsim explore FILE` and
- * `odpsim run FILE --seed S` agree on what schedule S does.
+ * the explorer's random strategy makes for that seed under the same timing, so
+ * `odpsim explore FILE` and `odpsim run FILE --seed S --timing free` agree on what
+ * schedule S does. A run's timing defaults to nominal (the cost model's timeline).
  */
 import type { RunStatus } from "../sim/kernel.ts";
 import { UniformRandom } from "../sim/strategies/uniformRandom.ts";
+import { DEFAULT_RUN_TIMING, type Timing } from "../sim/timing.ts";
 import type { Violation } from "../sim/violation.ts";
+import { verdictOf, type Verdict } from "../check/verdict.ts";
 import { CATALOG } from "../check/catalog/catalog.ts";
 import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
 import { runScenario, type ScenarioRun } from "../check/scenario.ts";
@@ -21,6 +24,8 @@ export interface RunOnceOptions {
   readonly design?: string | undefined;
   /** Overrides the file's defects when non-empty. */
   readonly defects?: readonly string[] | undefined;
+  /** Default nominal. */
+  readonly timing?: Timing | undefined;
   readonly trace?: boolean;
 }
 
@@ -29,8 +34,11 @@ export interface RunReport {
   readonly file: string;
   readonly design: string;
   readonly defects: readonly string[];
+  readonly timing: Timing;
   readonly seed: number;
   readonly status: RunStatus;
+  /** What the run says: an internal error or a cut-off run is never clean. */
+  readonly verdict: Verdict;
   readonly steps: number;
   readonly timeNs: number;
   readonly violations: readonly Violation[];
@@ -75,12 +83,14 @@ export function runOnce(
   opts: RunOnceOptions,
 ): { report: RunReport; run: ScenarioRun } {
   const { design, defects } = effectiveConfig(scenario, opts.design, opts.defects);
+  const timing = opts.timing ?? DEFAULT_RUN_TIMING;
   const run = runScenario(scenario, {
     seed: opts.seed,
     strategy: new UniformRandom(),
     trace: opts.trace === true,
     design,
     defects,
+    timing,
   });
   const { result, violations } = run;
   const dataChecks = scenario.dataChecks(run.kernel, result);
@@ -98,8 +108,14 @@ export function runOnce(
     file: scenario.file,
     design,
     defects,
+    timing,
     seed: opts.seed,
     status: result.status,
+    verdict: verdictOf({
+      internalError: result.status === "internal_error",
+      violation: violations.length > 0,
+      inconclusive: result.status === "step_bound",
+    }),
     steps: result.steps,
     timeNs: result.timeNs,
     violations,
@@ -116,10 +132,16 @@ export function runOnce(
 /** The human-readable form `odpsim run` prints. */
 export function renderRunReport(r: RunReport): string {
   const lines = [
-    `scenario ${r.scenario} (${r.file}): design ${r.design}, defects ${r.defects.length === 0 ? "none" : r.defects.join(", ")}, seed ${r.seed}`,
+    `scenario ${r.scenario} (${r.file}): design ${r.design}, defects ${r.defects.length === 0 ? "none" : r.defects.join(", ")}, timing ${r.timing}, seed ${r.seed}`,
     `status: ${r.status} after ${r.steps} steps, ${(r.timeNs / 1000).toFixed(1)} us of virtual time`,
   ];
   if (r.internalError !== null) lines.push(`odpsim internal error: ${r.internalError}`);
+  if (r.status === "step_bound") {
+    lines.push(
+      `inconclusive: the run hit the step bound (${r.steps} steps) before it ended; ` +
+        "raise maxSteps in the file",
+    );
+  }
   if (r.violations.length === 0) lines.push("violations: none");
   else {
     lines.push(`violations: ${r.violations.length}`);

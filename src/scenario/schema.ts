@@ -146,6 +146,15 @@ const qpSchema = z.strictObject({
     .max(1024)
     .optional()
     .describe("Work requests each queue holds (max_send_wr, max_recv_wr; default 16)."),
+  timeout: z
+    .int()
+    .min(0)
+    .max(31)
+    .optional()
+    .describe(
+      "Local ACK timeout exponent: 4.096 us * 2^timeout (default 14, 67 ms); 0 = no timer. " +
+        "Under free timing a finite timeout may expire before the peer answers, up to retry_cnt (7) + 1 times: IBV_WC_RETRY_EXC_ERR.",
+    ),
 });
 
 const mirrorSchema = z
@@ -230,6 +239,18 @@ export const ADVICE = [
 ] as const;
 
 export const ADVISE_MR = ["prefetch", "prefetch_write", "prefetch_no_fault"] as const;
+
+/** What a NIC access may end in: success, either, or failing with this errno (QP error). */
+export const DMA_ERRORS = ["none", "any", "EFAULT", "ENODEV", "ENOMEM", "EPERM", "EINVAL"] as const;
+
+const dmaError = z
+  .enum(DMA_ERRORS)
+  .optional()
+  .describe(
+    "How the access may end: none (the default: it must succeed), any (succeed or fail), or " +
+      "failing with this errno. A failed access puts the QP in error and stops the thread; an " +
+      "unexpected failure is a qp_error violation.",
+  );
 
 const dmaRange = {
   mr: ident,
@@ -325,7 +346,24 @@ const opObject = z
     exit: noArgs
       .optional()
       .describe("The process exits (exit_mm, then exit_files: its device file is closed)."),
-    sleep_us: z.number().min(0).max(1e9).optional().describe("Sleep this many virtual us."),
+    sleep_us: z
+      .number()
+      .min(0)
+      .max(1e9)
+      .optional()
+      .describe(
+        "Sleep at least this many virtual us (exactly, under nominal timing). Orders nothing: use signal/wait.",
+      ),
+    signal: ident
+      .optional()
+      .describe(
+        "Signal the named event (complete_all()): every wait on it, now or later, goes on. Once signalled it stays signalled.",
+      ),
+    wait: ident
+      .optional()
+      .describe(
+        "Wait until the named event is signalled (wait_for_completion(), no timeout): how a scenario says 'after'.",
+      ),
     dereg_mr: z.strictObject({ mr: ident }).optional().describe("ibv_dereg_mr()."),
     advise_mr: z
       .strictObject({
@@ -377,7 +415,9 @@ const opObject = z
           .min(0)
           .max(1e9)
           .optional()
-          .describe("Give up after this many virtual us (default 1000000)."),
+          .describe(
+            "Give up after this many virtual us (default: wait as long as it takes). Under free timing a finite timeout may fire before the completion.",
+          ),
       })
       .optional()
       .describe("Wait for completions on the QP's CQ (sends and receives share it)."),
@@ -421,11 +461,19 @@ const opObject = z
       .optional()
       .describe("close() of the mirror's file: dmirror_fops_release (user threads)."),
     dma_read: z
-      .strictObject({ ...dmaRange, bytes, expect: z.strictObject(dataMatch).optional() })
+      .strictObject({
+        ...dmaRange,
+        bytes,
+        expect: z.strictObject({ ...dataMatch, error: dmaError }).optional(),
+      })
       .optional()
       .describe("The NIC reads through the MR (nic threads)."),
     dma_write: z
-      .strictObject({ ...dmaRange, ...writeData })
+      .strictObject({
+        ...dmaRange,
+        ...writeData,
+        expect: z.strictObject({ error: dmaError }).optional(),
+      })
       .optional()
       .describe("The NIC writes through the MR (nic threads)."),
   })

@@ -185,7 +185,9 @@ export function* connectQps(world: World): KGen<boolean> {
         [a, b, peer.host],
         [b, a, p.host],
       ] as const) {
-        const ret = yield* connectRc(from.qp, mlx5PortOf(host.dev)?.lid ?? 0, to.qp.qpNum);
+        const timeout = from === a ? q.timeout : peerTimeout(peer, q.connect.qp);
+        const lid = mlx5PortOf(host.dev)?.lid ?? 0;
+        const ret = yield* connectRc(from.qp, lid, to.qp.qpNum, timeout ?? DEFAULT_ACK_TIMEOUT);
         if (ret < 0) return fail(world, p, `connecting QP ${q.name} failed: ${errnoName(ret)}`);
       }
     }
@@ -193,8 +195,16 @@ export function* connectQps(world: World): KGen<boolean> {
   return true;
 }
 
+/** The local ACK timeout exponent of a QP spec unless it sets one (rc_pingpong's). */
+const DEFAULT_ACK_TIMEOUT = 14;
+
+/** The ACK timeout the peer process's QP `name` asks for. */
+function peerTimeout(peer: ProcessRt, name: string): number | undefined {
+  return peer.spec.setup?.qps?.find((x) => x.name === name)?.timeout;
+}
+
 /** RESET → INIT → RTR → RTS towards the peer at `lid`, QP number `qpn`. */
-function* connectRc(qp: IbQp, lid: number, qpn: number): KGen<number> {
+function* connectRc(qp: IbQp, lid: number, qpn: number, timeout: number): KGen<number> {
   if (qp.state === "RESET") {
     const ret = yield* ibvModifyQp(qp, { qpState: "INIT", qpAccessFlags: QP_ACCESS });
     if (ret < 0) return ret;
@@ -212,7 +222,7 @@ function* connectRc(qp: IbQp, lid: number, qpn: number): KGen<number> {
   return yield* ibvModifyQp(qp, {
     qpState: "RTS",
     sqPsn: 0,
-    timeout: 14,
+    timeout,
     retryCnt: 7,
     rnrRetry: 7,
   });

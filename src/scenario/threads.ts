@@ -47,6 +47,7 @@ import { toOp, type Op, type ThreadKind } from "./opSpec.ts";
 import { SCENARIO_PAGE_SIZE as PAGE, type ThreadSpec } from "./schema.ts";
 import { protBits } from "./setup.ts";
 import {
+  eventOf,
   newProcessRt,
   opPart,
   threadPart,
@@ -124,7 +125,9 @@ function fieldsOf(args: object): Record<string, TraceFieldValue> {
 function* runOp(site: Site, op: Op): KGen<Next> {
   const k = site.world.k;
   const args = typeof op.args === "object" ? op.args : {};
-  k.event(`${op.name}:begin`, { process: site.p.name, ...fieldsOf(args) });
+  const event: Record<string, TraceFieldValue> =
+    typeof op.args === "string" ? { event: op.args } : {};
+  k.event(`${op.name}:begin`, { process: site.p.name, ...event, ...fieldsOf(args) });
   const result = yield* perform(site, op);
   k.event(`${op.name}:end`, { ret: result.ret });
   return result.next;
@@ -144,6 +147,14 @@ function done(ret: number, next: Next = "continue"): Outcome {
 function* perform(site: Site, op: Op): KGen<Outcome> {
   if (op.name === "sleep_us") {
     yield* site.world.k.sleep(Math.round(op.args * 1000));
+    return ok;
+  }
+  if (op.name === "signal") {
+    eventOf(site.world, op.args).completeAll();
+    return ok;
+  }
+  if (op.name === "wait") {
+    yield* eventOf(site.world, op.args).wait();
     return ok;
   }
   if (op.name === "dma_read" || op.name === "dma_write") return yield* deviceAccess(site, op);
@@ -247,12 +258,18 @@ function signalOutcome(site: Site, fault: CpuFault | null, expected = "none"): O
   if (fault === null) {
     if (expected !== "none" && expected !== "any") {
       k.report("expectation_failed", `${where(site)}: expected ${expected}, the access succeeded`, {
+        site: where(site),
         process: site.p.name,
       });
     }
     return ok;
   }
-  const details = { process: site.p.name, signal: fault.signal, addr: fault.addr };
+  const details = {
+    site: where(site),
+    process: site.p.name,
+    signal: fault.signal,
+    addr: fault.addr,
+  };
   if (expected === "any" || expected === fault.signal) {
     k.event(`${fault.signal} (expected)`, details);
     return { ret: fault.signal, next: "continue" };
@@ -267,6 +284,7 @@ function checkData(site: Site, what: string, spec: ByteSpec, got: Uint8Array): v
   const mismatch = compareBytes(spec, specBytes(spec, got.length), got);
   if (mismatch === null) return;
   site.world.k.report("data_mismatch", `${where(site)} ${what}: ${mismatch}`, {
+    site: where(site),
     process: site.p.name,
   });
 }
@@ -375,14 +393,42 @@ function* deviceAccess(
     buf,
     write,
   });
-  if (ret < 0) {
-    site.world.k.event("QP error: the access failed", { ret: errnoName(ret) });
-    return done(ret, "stop");
+  const expected = op.args.expect?.error ?? "none";
+  if (ret < 0) return dmaFailed(site, op.name, ret, expected);
+  if (expected !== "none" && expected !== "any") {
+    site.world.k.report(
+      "expectation_failed",
+      `${where(site)} ${op.name}: expected -${expected}, the access succeeded`,
+      { site: where(site), process: site.p.name },
+    );
+    return ok;
   }
-  if (op.name === "dma_read" && op.args.expect !== undefined) {
+  if (op.name === "dma_read" && op.args.expect !== undefined && hasBytes(op.args.expect)) {
     checkData(site, "dma_read", op.args.expect, buf);
   }
   return ok;
+}
+
+/**
+ * A NIC access that failed: its QP is in error, so the thread stops. Expected (`any` or
+ * this errno), or after an injected fault (a kill, an unplug, a failed allocation may
+ * fail any access), that is all; otherwise it is a `qp_error` violation, so a run whose
+ * NIC work died on the way never passes for a clean one.
+ */
+function dmaFailed(site: Site, name: string, ret: number, expected: string): Outcome {
+  const k = site.world.k;
+  const errno = errnoName(ret);
+  if (expected === "any" || `-${expected}` === errno || k.faultsInjected > 0) {
+    k.event("QP error: the access failed (expected)", { ret: errno });
+    return done(ret, "stop");
+  }
+  const want = expected === "none" ? "" : `, expected -${expected}`;
+  k.report("qp_error", `${where(site)} ${name} failed (${errno}${want}): its QP is in error`, {
+    site: where(site),
+    process: site.p.name,
+    ret: errno,
+  });
+  return done(ret, "stop");
 }
 
 /**
@@ -444,24 +490,25 @@ const SEND_OPCODE: Readonly<Record<string, IbWrOpcode>> = {
   rdma_read: "RDMA_READ",
 };
 
-/** Default wait of poll_cq: long enough for any modelled exchange, bounded for hangs. */
-const POLL_TIMEOUT_US = 1_000_000;
-
 /**
  * Waits for `count` completions; a missing one or a status other than the expected is
  * an `expectation_failed` violation (an error completion means the QP is in error).
+ * Without `timeout_us` it waits as long as it takes, as a program's poll loop does: a
+ * completion that never comes leaves nothing runnable, which the kernel reports as a
+ * deadlock naming the CQ. A finite timeout is a check that holds only under some
+ * timings: under free timing it may fire before the completion.
  */
 function* pollCq(site: Site, args: Extract<Op, { name: "poll_cq" }>["args"]): KGen<Outcome> {
   const { cq } = qpOf(site, args.qp);
   const count = args.count ?? 1;
-  const timeoutNs = Math.round((args.timeout_us ?? POLL_TIMEOUT_US) * 1000);
+  const timeoutNs = args.timeout_us === undefined ? Infinity : Math.round(args.timeout_us * 1000);
   const wcs = yield* ibvWaitCompletions(cq, count, timeoutNs);
   const k = site.world.k;
   for (const wc of wcs) {
     k.event("wc", { qp: args.qp, wrId: wc.wrId, opcode: wc.opcode, status: wc.status });
   }
   const want = args.status ?? "SUCCESS";
-  const details = { process: site.p.name, qp: args.qp };
+  const details = { site: where(site), process: site.p.name, qp: args.qp };
   if (wcs.length < count) {
     const msg = `${where(site)}: ${wcs.length} of ${count} completions on QP ${args.qp}`;
     k.report("expectation_failed", msg, details);

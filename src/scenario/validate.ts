@@ -13,7 +13,10 @@
 import { CATALOG } from "../check/catalog/catalog.ts";
 import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
 import type { PathProblem, SpecPath } from "./errors.ts";
+import { isKnownViolationKind, VIOLATION_KINDS } from "../check/violationKinds.ts";
+import { closest } from "./closest.ts";
 import { OP_THREAD_KINDS, opNames, toOp, type Op } from "./opSpec.ts";
+import { checkEvents } from "./validateEvents.ts";
 import {
   DEFAULT_ACCESS,
   SCENARIO_PAGE_SIZE as PAGE,
@@ -87,6 +90,7 @@ export function validateSpec(spec: ScenarioSpec): PathProblem[] {
     if (scope !== undefined) checkThreads(spec, proc, ["processes", i], scope, p);
   });
   checkExpect(spec, scopes, p);
+  for (const problem of checkEvents(spec)) p.add(problem.path, problem.message);
   return p.list;
 }
 
@@ -518,6 +522,8 @@ function checkOp(
     case "oom_reap":
     case "device_remove":
     case "sleep_us":
+    case "signal":
+    case "wait":
       return;
   }
 }
@@ -836,7 +842,7 @@ function checkDma(
     mr: string;
     buffer?: string | undefined;
     offset?: number | undefined;
-    expect?: DataMatchArgs | undefined;
+    expect?: (DataMatchArgs & { error?: string | undefined }) | undefined;
   },
   path: SpecPath,
   scope: Scope,
@@ -844,7 +850,10 @@ function checkDma(
 ): void {
   const mr = mrOf(args.mr, [...path, "mr"], scope, p);
   const len = name === "dma_write" ? checkWriteData(args, path, p) : (args.bytes ?? null);
-  if (name === "dma_read" && args.expect !== undefined) {
+  const expectsData =
+    args.expect !== undefined &&
+    [args.expect.pattern, args.expect.text, args.expect.hex].some((x) => x !== undefined);
+  if (name === "dma_read" && args.expect !== undefined && expectsData) {
     const want = matchLength(args.expect, [...path, "expect"], p);
     if (want !== null && want !== len) {
       p.add([...path, "expect"], `the expected bytes are ${want} long but the read is ${len ?? 0}`);
@@ -854,7 +863,21 @@ function checkDma(
   checkMrRange({ ...args, bytes: len }, mr, path, scope, p);
 }
 
+/** `expect: violation:` names a kind the model reports (or none). */
+function checkExpectedKind(spec: ScenarioSpec, p: Problems): void {
+  const kind = spec.expect?.violation;
+  if (kind === undefined || kind === "none" || isKnownViolationKind(kind)) return;
+  const known = Object.keys(VIOLATION_KINDS);
+  const guess = closest(kind, known);
+  const hint = guess === null ? "" : ` (did you mean ${guess}?)`;
+  p.add(
+    ["expect", "violation"],
+    `unknown violation kind "${kind}"${hint}; known: none, ${known.join(", ")}`,
+  );
+}
+
 function checkExpect(spec: ScenarioSpec, scopes: Map<string, Scope>, p: Problems): void {
+  checkExpectedKind(spec, p);
   const first = spec.processes[0]?.name ?? "";
   (spec.expect?.data ?? []).forEach((check, i) => {
     const path: SpecPath = ["expect", "data", i];

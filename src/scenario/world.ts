@@ -5,8 +5,9 @@
  * Models no kernel file: this is the test bench, like odpHost.ts for the catalog
  * scenarios but built from a scenario file (several hosts, several processes).
  */
+import { Completion } from "../sim/sync/completion.ts";
 import { withEra } from "../check/catalog/catalog.ts";
-import { faultKernelOptions, type FaultPlan } from "../check/faults.ts";
+import type { FaultPlan } from "../check/faults.ts";
 import { spawnDeviceFaultTasks, spawnProcessFaultTasks } from "../check/faultTasks.ts";
 import { DmirrorDevice, type Dmirror } from "../dmirror/dmirror.ts";
 import { Kernel } from "../sim/kernel.ts";
@@ -38,7 +39,7 @@ import { MLX5_ODP_CAPS, Mlx5IbDev } from "../rdma/mlx5/mlx5IbDev.ts";
 import type { Mlx5OdpDesign } from "../rdma/mlx5/odp/mlx5OdpDesign.ts";
 import { attachDeviceAccessOracle } from "../check/oracles/deviceAccess.ts";
 import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
-import type { ScenarioContext } from "../check/scenario.ts";
+import { contextKernelOptions, type ScenarioContext } from "../check/scenario.ts";
 import type { HostSpec, OdpCapsSpec, ProcessSpec, ScenarioSpec } from "./schema.ts";
 
 export const DEFAULT_FRAMES = 256;
@@ -109,6 +110,18 @@ export interface World {
   readonly omitted: ReadonlySet<string>;
   /** The run's fault plan: the context's, else the file's. */
   readonly faults: FaultPlan | undefined;
+  /** The file's named events (`signal` / `wait`), made on first use. */
+  readonly events: Map<string, Completion>;
+}
+
+/** The completion behind the file's event `name`. */
+export function eventOf(world: World, name: string): Completion {
+  let event = world.events.get(name);
+  if (event === undefined) {
+    event = new Completion(world.k, `event ${name}`);
+    world.events.set(name, event);
+  }
+  return event;
 }
 
 /** The part name of a thread, for `Scenario.parts` and `ScenarioContext.omit`. */
@@ -146,13 +159,10 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
   const design = MLX5_DESIGNS[name];
   if (design === undefined) throw new Error(`no mlx5 design "${name}"`);
   const k = new Kernel({
-    seed: ctx.seed,
-    strategy: ctx.strategy,
-    trace: ctx.trace === true,
+    ...contextKernelOptions({ ...ctx, faults }),
     // A catalog defect brings the defects of its era (CatalogEntry.era).
     defects: withEra(ctx.defects ?? spec.defects ?? []),
     maxSteps: spec.maxSteps ?? DEFAULT_MAX_STEPS,
-    ...faultKernelOptions(faults),
   });
   design.kernelSetup(k);
   const hostSpecs = spec.hosts ?? [{ name: "host0" }];
@@ -164,7 +174,16 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
     for (const h of hosts.values()) wire.attach(h.dev);
   }
   const omitted = new Set(ctx.omit ?? []);
-  const world: World = { k, spec, design, hosts, procs: new Map(), omitted, faults };
+  const world: World = {
+    k,
+    spec,
+    design,
+    hosts,
+    procs: new Map(),
+    omitted,
+    faults,
+    events: new Map(),
+  };
   for (const p of spec.processes) {
     if (p.forkOf !== undefined) continue;
     const host = hostOf(world, p);

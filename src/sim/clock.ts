@@ -2,10 +2,11 @@
  * The virtual clock: nanoseconds that pass only when the simulation says so.
  *
  * Models jiffies and hrtimers (kernel/time/) without any wall-clock input. Time moves
- * in two ways only: when every task that could run is waiting on time, the scheduler
- * jumps to the earliest timer; or a task charges an explicit cost (a UMR, a DMA, a
- * wire hop) with `advance`. Timers due at the same instant fire in the order they were
- * armed, so the result depends on nothing but the run's own history.
+ * in three ways only: when every task that could run is waiting on time, the scheduler
+ * jumps to the earliest timer; under free timing the strategy may choose to jump to it
+ * earlier (see timing.ts); or a task charges an explicit cost (a UMR, a DMA, a wire hop)
+ * with `advance`. Timers due at the same instant fire in the order they were armed, so
+ * the result depends on nothing but the run's own history.
  */
 
 interface Timer {
@@ -47,6 +48,12 @@ export class VirtualClock {
     return () => {
       timer.cancelled = true;
     };
+  }
+
+  /** True when a live timer is armed, due or not. */
+  hasArmed(): boolean {
+    this.dropCancelled();
+    return this.heap.length > 0;
   }
 
   /** True when a live timer is due at or before now. */

@@ -25,17 +25,22 @@
 import type { Task } from "./task.ts";
 
 export interface FootprintRecorder {
-  /** A step of `task` begins; `declared` says its task records what it touches. */
-  begin(task: Task, declared: boolean): void;
+  /**
+   * A step of `task` begins; `declared` says its task records what it touches. A timer
+   * step (free timing) begins with `task` null and is opaque: firing timers may run any
+   * callback, and which timer fires depends on every armed one.
+   */
+  begin(task: Task | null, declared: boolean): void;
   /** The running step touched the shared object named `key`. */
   touch(key: string): void;
   /** The last step had effects no key describes (a violation, a timer it let fire). */
   opaque(): void;
   /**
    * Asked before each pick: true when every continuation from here has been covered
-   * by runs already made, so the kernel ends this run without picking.
+   * by runs already made, so the kernel ends this run without picking. `timer` says
+   * whether firing the timer is one of the choices.
    */
-  covered(runnable: readonly Task[], step: number): boolean;
+  covered(runnable: readonly Task[], step: number, timer: boolean): boolean;
 }
 
 /** The key of a task's scheduler state (blocked or not, pending signal, done). */

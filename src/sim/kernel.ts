@@ -13,6 +13,14 @@
  *
  * and is made runnable again by `k.wake(task)` (try_to_wake_up) or by its timeout.
  *
+ * Time (timing.ts): under nominal timing the clock jumps to the next timer only when no
+ * task can run. Under free timing the strategy is also offered the timer at every step
+ * where one is armed; picking it is a step of no task (`TIMER_ID` in the schedule, task
+ * -1 in the trace) that moves the clock to the earliest deadline and fires what is due:
+ *
+ *     runnable: nic, cpu   armed: cpu's sleep until t=20us
+ *     pick TIMER   ->   t = 20us, cpu woken, nic has simply not run yet
+ *
  * The loop ends when no task can run and no timer is armed. Tasks still blocked then,
  * other than idle ones (a kworker without work), are a deadlock.
  */
@@ -21,10 +29,11 @@ import { taskKey, type FootprintRecorder } from "./footprint.ts";
 import { Kasan } from "./kasan.ts";
 import { Lockdep } from "./lockdep.ts";
 import { Prng } from "./rng.ts";
-import type { Strategy } from "./strategy.ts";
+import { TIMER, TIMER_ID, type Strategy } from "./strategy.ts";
 import { UniformRandom } from "./strategies/uniformRandom.ts";
 import { Task, TaskExit, type KGen, type TaskGroup, type WaitChannel } from "./task.ts";
-import { Trace, type TraceFields } from "./trace.ts";
+import { DEFAULT_RUN_TIMING, type Timing } from "./timing.ts";
+import { TIMER_TASK, Trace, type TraceFields } from "./trace.ts";
 import { KernelBug, type InternalError, type Violation, type ViolationKind } from "./violation.ts";
 
 export interface KernelOptions {
@@ -34,6 +43,8 @@ export interface KernelOptions {
   readonly strategy?: Strategy;
   /** The run ends with status `step_bound` after this many steps. Default 1,000,000. */
   readonly maxSteps?: number;
+  /** Whether the strategy may fire timers early (timing.ts). Default "nominal". */
+  readonly timing?: Timing;
   /** Record a trace entry per step and per event. Default false (fast). */
   readonly trace?: boolean;
   /** Stop at the first violation. Default true. */
@@ -101,6 +112,7 @@ export class Kernel {
   readonly trace: Trace | null;
   readonly strategy: Strategy;
   readonly maxSteps: number;
+  readonly timing: Timing;
   readonly stopOnViolation: boolean;
   readonly defects: ReadonlySet<string>;
   readonly faultSites: ReadonlyMap<string, number>;
@@ -136,6 +148,7 @@ export class Kernel {
     this.strategy.start({ seed: this.seed, rng: root.fork(STRATEGY_STREAM) });
     this.rng = root.fork(MODEL_STREAM);
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.timing = options.timing ?? DEFAULT_RUN_TIMING;
     this.stopOnViolation = options.stopOnViolation ?? true;
     this.defects = new Set(options.defects ?? []);
     this.faultSites = options.faultSites ?? new Map();
@@ -386,8 +399,11 @@ export class Kernel {
         status = "step_bound";
         break;
       }
-      if (this.footprints?.covered(this.runnable, this.stepCount) === true) break;
-      this.runStep(this.strategy.pick(this.runnable, this.stepCount));
+      const timer = this.timing === "free" && this.clock.hasArmed();
+      if (this.footprints?.covered(this.runnable, this.stepCount, timer) === true) break;
+      const pick = this.strategy.pick(this.runnable, this.stepCount, timer);
+      if (pick === TIMER) this.timerStep(timer);
+      else this.runStep(pick);
     }
     if (this.internalError !== null) status = "internal_error";
     else if (this.violationList.length > 0) status = "violation";
@@ -402,14 +418,39 @@ export class Kernel {
     };
   }
 
-  private runStep(task: Task): void {
+  /** Appends one pick to the recorded schedule. */
+  private recordPick(id: number): void {
     const step = this.stepCount;
     if (step === this.schedule.length) {
       const grown = new Uint32Array(step * 2);
       grown.set(this.schedule);
       this.schedule = grown;
     }
-    this.schedule[step] = task.id;
+    this.schedule[step] = id;
+  }
+
+  /** A step of no task: the clock jumps to the earliest deadline, which fires. */
+  private timerStep(offered: boolean): void {
+    if (!offered) throw new Error(`strategy ${this.strategy.name} fired a timer not offered`);
+    const step = this.stepCount;
+    this.recordPick(TIMER_ID);
+    this.footprints?.begin(null, false);
+    const from = this.clock.now();
+    this.clock.jumpToNextTimer();
+    this.trace?.record({
+      step,
+      timeNs: this.clock.now(),
+      task: TIMER_TASK,
+      kind: "step",
+      label: "timer",
+      fields: { fromNs: from },
+    });
+    this.stepCount++;
+  }
+
+  private runStep(task: Task): void {
+    const step = this.stepCount;
+    this.recordPick(task.id);
     this.current = task;
     if (this.footprints !== null) this.beginFootprint(task);
     let result: IteratorResult<string | undefined, unknown>;

@@ -13,6 +13,9 @@ import { createHash } from "node:crypto";
 export type TraceFieldValue = string | number | boolean | null;
 export type TraceFields = Readonly<Record<string, TraceFieldValue>>;
 
+/** The task of a timer step (free timing): the clock moved, no task ran. */
+export const TIMER_TASK = -1;
+
 export interface TraceEntry {
   readonly step: number;
   readonly timeNs: number;
@@ -46,7 +49,7 @@ export class Trace {
   toText(): string {
     const names = new Map(this.tasks.map((t) => [t.id, t.name] as const));
     const lines = this.entries.map((e) => {
-      const who = `${names.get(e.task) ?? "?"}#${e.task}`;
+      const who = e.task === TIMER_TASK ? "timer" : `${names.get(e.task) ?? "?"}#${e.task}`;
       const fields = e.fields === undefined ? "" : ` ${canonicalJson(e.fields)}`;
       return `${e.step} ${e.timeNs}ns ${who} ${e.kind} ${e.label}${fields}`;
     });

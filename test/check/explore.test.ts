@@ -12,13 +12,16 @@ import {
 } from "../../src/check/toy/index.ts";
 import { UniformRandom } from "../../src/sim/strategies/uniformRandom.ts";
 
-test("schedule i runs with seed S + i, so a failing index reruns alone", () => {
+test("schedule i runs with seed seedFor(S, i), so a failing index reruns alone", () => {
   const r = explore(lostUpdate, { strategy: "random", schedules: 100, seed: 500 });
   const f = r.firstFailure;
   assert.ok(f !== null);
   assert.equal(f.seed, seedFor(500, f.index));
-  assert.equal(f.seed, 500 + f.index);
-  const again = runScenario(lostUpdate, { seed: f.seed, strategy: new UniformRandom() });
+  const again = runScenario(lostUpdate, {
+    seed: f.seed,
+    strategy: new UniformRandom(),
+    timing: r.timing,
+  });
   assert.deepEqual(again.result.schedule, f.schedule);
   assert.equal(again.violations[0]?.kind, "lost_update");
 });
@@ -65,7 +68,7 @@ test("PCT's k is the most choice points seen by the calibration runs", () => {
   let most = 0;
   for (let j = 0; j < 4; j++) {
     const recording = new Recording(new UniformRandom());
-    runScenario(lostWakeup, { seed: 3 + j, strategy: recording });
+    runScenario(lostWakeup, { seed: seedFor(3, j), strategy: recording, timing: "free" });
     most = Math.max(most, recording.choicePoints);
   }
   // A step where only one task can run is no choice: fault-vs-invalidate has many.

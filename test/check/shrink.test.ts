@@ -25,7 +25,7 @@ for (const [scenario, strategy, depth] of [
 ] as const) {
   test(`shrinking ${scenario.name} (${strategy}) gives a 1-minimal schedule of depth ${depth}`, () => {
     const f = failing(scenario, strategy);
-    const s = shrink(scenario, { seed: f.seed, schedule: f.schedule });
+    const s = shrink(scenario, { seed: f.seed, schedule: f.schedule, timing: f.timing });
     assert.equal(s.violation.kind, f.violation.kind);
     assert.equal(s.minimal, true);
     assert.ok(
@@ -35,13 +35,13 @@ for (const [scenario, strategy, depth] of [
     assert.ok(s.preemptions <= s.originalPreemptions);
     assert.equal(s.preemptions, depth);
     // It still fails the same way...
-    const again = replayShrunk(scenario, { seed: f.seed, schedule: s.schedule });
+    const again = replayShrunk(scenario, { seed: f.seed, schedule: s.schedule, timing: f.timing });
     assert.equal(again.violation?.kind, f.violation.kind);
     assert.equal(again.preemptions, s.preemptions);
     // ...and no single deletion does without more preemptions.
     for (let i = 0; i < s.schedule.length; i++) {
       const fewer = [...s.schedule.subarray(0, i), ...s.schedule.subarray(i + 1)];
-      const r = replayShrunk(scenario, { seed: f.seed, schedule: fewer });
+      const r = replayShrunk(scenario, { seed: f.seed, schedule: fewer, timing: f.timing });
       const stillFails: boolean =
         r.violation?.kind === f.violation.kind && r.preemptions <= s.preemptions;
       assert.equal(stillFails, false, `deleting step ${i} still fails`);
@@ -51,7 +51,7 @@ for (const [scenario, strategy, depth] of [
 
 test("shrinking removes the random schedule's needless preemptions", () => {
   const f = failing(publishFree, "random");
-  const s = shrink(publishFree, { seed: f.seed, schedule: f.schedule });
+  const s = shrink(publishFree, { seed: f.seed, schedule: f.schedule, timing: f.timing });
   assert.ok(s.originalPreemptions > s.preemptions, `${s.originalPreemptions} -> ${s.preemptions}`);
 });
 
@@ -60,7 +60,7 @@ test("the PCT bound is 1/(n·k^(d-1)) with d = preemptions + 1", () => {
   assert.equal(b.d, 3);
   assert.equal(b.probability, 1 / (3 * 15 * 15));
   const f = failing(publishFree, "random");
-  const s = shrink(publishFree, { seed: f.seed, schedule: f.schedule });
+  const s = shrink(publishFree, { seed: f.seed, schedule: f.schedule, timing: f.timing });
   assert.equal(s.pctBound.n, 3);
   assert.equal(s.pctBound.k, s.steps);
   assert.equal(s.pctBound.probability, 1 / (3 * s.steps ** 2));
@@ -105,7 +105,7 @@ test("shrinking a scenario file leaves out the threads and operations the bug do
   );
   const scenario = loadScenario(file);
   const f = failing(scenario, "random");
-  const s = shrink(scenario, { seed: f.seed, schedule: f.schedule });
+  const s = shrink(scenario, { seed: f.seed, schedule: f.schedule, timing: f.timing });
   assert.equal(s.violation.kind, f.violation.kind);
   assert.ok(s.omit.length > 0, "something is left out");
   assert.equal(s.minimal, true);
@@ -115,6 +115,7 @@ test("shrinking a scenario file leaves out the threads and operations the bug do
     const r = replayShrunk(scenario, {
       seed: f.seed,
       schedule: s.schedule,
+      timing: f.timing,
       omit: [...s.omit, part],
     });
     const stillFails = r.violation?.kind === f.violation.kind && r.preemptions <= s.preemptions;

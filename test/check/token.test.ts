@@ -16,12 +16,38 @@ import {
   type TokenErrorReason,
 } from "../../src/check/token.ts";
 import { publishFree, toyScenarios } from "../../src/check/toy/index.ts";
+import { TIMER_ID } from "../../src/sim/strategy.ts";
 
 test("schedules are run-length encoded and decode back", () => {
   const schedule = [0, 0, 0, 1, 2, 2, 0];
   assert.equal(encodeSchedule(schedule), "0*3,1,2*2,0");
   assert.deepEqual([...decodeSchedule("0*3,1,2*2,0")], schedule);
   assert.deepEqual([...decodeSchedule("")], []);
+});
+
+test("timer steps are written t and decode to TIMER_ID", () => {
+  const schedule = [0, TIMER_ID, TIMER_ID, 1, TIMER_ID, 0];
+  assert.equal(encodeSchedule(schedule), "0,t*2,1,t,0");
+  assert.deepEqual([...decodeSchedule("0,t*2,1,t,0")], schedule);
+  assert.equal(
+    reasonOf(() => decodeSchedule(String(TIMER_ID))),
+    "schedule",
+  );
+});
+
+test("a token records its timing; a version 1 token decodes as nominal timing", () => {
+  const free = encodeToken(publishFree, {
+    seed: 1,
+    schedule: [0],
+    strategy: "random",
+    timing: "free",
+  });
+  assert.equal(decodeToken(free).timing, "free");
+  const v1: Record<string, unknown> = { ...body, v: 1 };
+  delete v1.tm;
+  const old = `odp1.${Buffer.from(JSON.stringify(v1)).toString("base64url")}`;
+  assert.equal(decodeToken(old).timing, "nominal");
+  assert.equal(decodeToken(old).seed, 1);
 });
 
 test("a token round-trips every field and is URL-safe", () => {
@@ -32,7 +58,7 @@ test("a token round-trips every field and is URL-safe", () => {
     design: "classic",
     defects: ["no-retry-check"],
   });
-  assert.match(token, /^odp1\.[A-Za-z0-9_-]+$/);
+  assert.match(token, /^odp2\.[A-Za-z0-9_-]+$/);
   const data = decodeToken(token);
   assert.equal(data.scenario, "publish-free");
   assert.equal(data.scenarioHash, scenarioHash(publishFree));
@@ -41,6 +67,7 @@ test("a token round-trips every field and is URL-safe", () => {
   assert.equal(data.strategy, "pct");
   assert.equal(data.seed, 42);
   assert.deepEqual([...data.schedule], [0, 0, 1, 0]);
+  assert.equal(data.timing, "nominal");
   assert.equal(data.faults, null);
 });
 
@@ -100,7 +127,7 @@ function reasonOf(fn: () => unknown): TokenErrorReason {
   assert.fail("no error");
 }
 
-const b64 = (text: string) => `odp1.${Buffer.from(text).toString("base64url")}`;
+const b64 = (text: string) => `odp2.${Buffer.from(text).toString("base64url")}`;
 const good = encodeToken(publishFree, { seed: 1, schedule: [0, 1], strategy: "random" });
 const body = JSON.parse(Buffer.from(good.slice(5), "base64url").toString()) as Record<
   string,
@@ -112,10 +139,12 @@ const malformed: [string, string, TokenErrorReason][] = [
   ["empty", "", "prefix"],
   ["another format", "hello", "prefix"],
   ["a future version prefix", "odp9.eyJ2Ijo5fQ", "version"],
-  ["characters outside base64url", "odp1.abc+/=", "encoding"],
+  ["characters outside base64url", "odp2.abc+/=", "encoding"],
   ["truncated payload", good.slice(0, 20), "json"],
   ["JSON that is not an object", b64("[1,2]"), "json"],
-  ["payload version 2", withField("v", 2), "version"],
+  ["payload version 1 under an odp2 prefix", withField("v", 1), "version"],
+  ["timing neither nominal nor free", withField("tm", "fast"), "field"],
+  ["missing timing", withField("tm", undefined), "field"],
   ["missing seed", withField("sd", undefined), "field"],
   ["fractional seed", withField("sd", 1.5), "field"],
   ["defects not a list", withField("df", "x"), "field"],

@@ -1,7 +1,9 @@
 /**
  * Every example in examples/ does what its file says: the ones that expect no violation
- * run clean (and pass their data checks) over 50 seeds; the ones that expect a violation
- * have it found by uniform random exploration within a small budget, and only it.
+ * run clean (and pass their data checks) over 50 seeds under nominal timing and stay
+ * clean under exploration with free timing, where sleeps order nothing (their orders are
+ * stated with signal/wait); the ones that expect a violation have it found by uniform
+ * random exploration within a small budget, and only it.
  */
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
@@ -46,6 +48,18 @@ for (const f of files) {
         assert.ok(report.expectationMet);
       }
     });
+    test(`${f} stays clean under ${BUDGET} explored schedules with free timing`, () => {
+      const r = explore(scenario, {
+        strategy: "random",
+        schedules: BUDGET,
+        design: scenario.spec.design ?? "classic",
+        defects: scenario.spec.defects ?? [],
+        stopAtFirst: false,
+      });
+      assert.equal(r.timing, "free");
+      const first = r.firstFailure?.violation;
+      assert.equal(r.verdict, "clean", `${f}: ${first?.kind ?? ""} ${first?.message ?? ""}`);
+    });
   } else {
     test(`${f}: random exploration finds ${expected} within ${BUDGET} schedules`, () => {
       const r = explore(scenario, {
@@ -55,9 +69,9 @@ for (const f of files) {
         defects: scenario.spec.defects ?? [],
       });
       assert.equal(r.firstFailure?.violation.kind, expected);
-      // `odpsim run --seed S` replays the schedule the explorer found.
+      // `odpsim run --seed S --timing free` replays the schedule the explorer found.
       const seed = r.firstFailure.seed;
-      const { report } = runOnce(scenario, { seed });
+      const { report } = runOnce(scenario, { seed, timing: r.timing });
       assert.ok(report.expectationMet, `run --seed ${seed} does not show ${expected}`);
     });
   }

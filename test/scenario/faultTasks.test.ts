@@ -28,10 +28,10 @@ processes:
       - name: nic
         kind: nic
         ops:
-          - dma_write: { mr: mr, offset: 0, bytes: 16, pattern: 1 }
-          - dma_write: { mr: mr, offset: 4096, bytes: 16, pattern: 2 }
-          - dma_write: { mr: mr, offset: 8192, bytes: 16, pattern: 3 }
-          - dma_write: { mr: mr, offset: 12288, bytes: 16, pattern: 4 }
+          - dma_write: { mr: mr, offset: 0, bytes: 16, pattern: 1, expect: { error: any } }
+          - dma_write: { mr: mr, offset: 4096, bytes: 16, pattern: 2, expect: { error: any } }
+          - dma_write: { mr: mr, offset: 8192, bytes: 16, pattern: 3, expect: { error: any } }
+          - dma_write: { mr: mr, offset: 12288, bytes: 16, pattern: 4, expect: { error: any } }
       - name: user
         ops:
           - mirror_read: { mirror: m, buffer: buf, expect: { error: any } }

@@ -42,13 +42,15 @@ processes:
         kind: kernel
         ops:
           - device_remove
+          - signal: removed
       - name: nic
         kind: nic
         ops:
-          - sleep_us: 100
-          - dma_write: { mr: mr, bytes: 8, pattern: 0xa0 }
+          - wait: removed
+          - dma_write: { mr: mr, bytes: 8, pattern: 0xa0, expect: { error: ENODEV } }
       - name: main
         ops:
+          - wait: removed
           - sleep_us: 200
           - dereg_mr: { mr: mr }
 `;
@@ -58,13 +60,18 @@ test("device_remove destroys the process's MR and stops the NIC's DMA", () => {
   assert.ok(evs.some((e) => e.label === "mlx5_ib_remove"));
   // The file's objects and context are gone: uverbs refuses the late dereg.
   assert.deepEqual(returns(evs, "dereg_mr"), ["-EIO"]);
-  const qpError = evs.find((e) => e.label === "QP error: the access failed");
+  const qpError = evs.find((e) => e.label === "QP error: the access failed (expected)");
   assert.equal(qpError?.fields?.ret, "-ENODEV");
 });
 
 test("without device_remove the same program deregisters and writes normally", () => {
   const evs = events(
-    compile(UNPLUG.replace("          - device_remove\n", "          - sleep_us: 1\n")),
+    compile(
+      UNPLUG.replace("          - device_remove\n", "          - sleep_us: 1\n").replace(
+        ", expect: { error: ENODEV }",
+        "",
+      ),
+    ),
   );
   assert.deepEqual(returns(evs, "dereg_mr"), [0]);
   assert.equal(

@@ -38,6 +38,7 @@ test(
       {
         scenario: entry.scenario,
         seed: failure.seed,
+        timing: failure.timing,
         schedule: failure.schedule,
         strategy: "random",
         design: entry.design,

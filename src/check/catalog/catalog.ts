@@ -38,6 +38,11 @@ export interface CatalogEntry {
   /** The violation kind the oracles are expected to report. */
   readonly expected: string;
   /**
+   * Other kinds the same race shows as, when which one comes first depends on the
+   * interleaving (a run stops at its first violation). Absent for most entries.
+   */
+  readonly alsoShowsAs?: readonly string[];
+  /**
    * Other catalog defects of the kernel this bug lived in, whose later fixes would hide
    * it: both the run with the defect and the fixed run switch them on, so the entry is
    * explored in its own era. Absent when the model's fixed kernel is era enough.
@@ -264,9 +269,11 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "dying, both count it in the parent's num_leaf_free and both schedule its one " +
       "work: the work runs once, num_leaf_free never returns to zero, and deregistering " +
       "the parent waits for ever. The fix holds the mutex across the zap, the unmap and " +
-      "the test.",
+      "the test. When the work has already run when the second invalidation schedules it, " +
+      "it runs again on the freed child (the fix's 'BOOM'): a use-after-free.",
     scenario: implicitChildDoubleInvalidate,
     expected: "deadlock",
+    alsoShowsAs: ["use_after_free"],
   },
   {
     id: "hugetlb-checked-at-registration-only",
@@ -312,6 +319,7 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "the queued work then touches (use-after-free, when the count read was zero).",
     scenario: prefetchVsDereg,
     expected: "warn_on",
+    alsoShowsAs: ["use_after_free"],
   },
 ];
 
@@ -333,6 +341,11 @@ export function scenarioByName(name: string): Scenario | undefined {
 /** Every scenario the catalog uses, by name. */
 export function catalogScenarios(): Map<string, Scenario> {
   return new Map(CATALOG.map((e) => [e.scenario.name, e.scenario] as const));
+}
+
+/** Is a violation of `kind` this entry's bug showing (its expected kind or another symptom)? */
+export function showsEntry(entry: CatalogEntry, kind: string | undefined): boolean {
+  return kind === entry.expected || (entry.alsoShowsAs ?? []).some((k) => k === kind);
 }
 
 /** The defects a run of `entry` switches on: its era's, then its own unless `fixed`. */

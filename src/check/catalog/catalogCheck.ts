@@ -3,21 +3,27 @@
  * off, on the same schedule budget.
  *
  * Models no kernel file. Wall-clock time is read here only to report how long a search
- * took; it never enters a run.
+ * took; it never enters a run. An entry passes only when the buggy search found its bug
+ * and the fixed search's verdict is clean: an internal error or a run cut off by the step
+ * bound in either is never reported as found or clean (verdict.ts).
  */
 import { performance } from "node:perf_hooks";
 import { explore, type ExploreOptions, type ExploreResult, type StrategyName } from "../explore.ts";
+import type { Timing } from "../../sim/timing.ts";
+import type { Verdict } from "../verdict.ts";
 import { exploreParallel } from "../parallel.ts";
 import type { Scenario } from "../scenario.ts";
 import { catalogScenarioRef } from "./scenarioRefs.ts";
 import { shrink } from "../shrink.ts";
-import { entryDefects, type CatalogEntry } from "./catalog.ts";
+import { entryDefects, showsEntry, type CatalogEntry } from "./catalog.ts";
 
 export interface CatalogCheckOptions {
   /** Schedules per search. Default 20,000. */
   readonly budget?: number;
   readonly strategy?: StrategyName;
   readonly seed?: number;
+  /** Default free (the explorer's). */
+  readonly timing?: Timing;
   /** Worker threads per search. Default 1 (in this thread). */
   readonly workers?: number;
   /** Called after each entry (progress bars). */
@@ -34,6 +40,16 @@ export interface CatalogCheckEntry {
   readonly depth: number | null;
   readonly fixedSchedules: number;
   readonly fixedViolations: number;
+  /** The verdicts of the two searches (an internal error or a cut-off run shows here). */
+  readonly buggyVerdict: Verdict;
+  readonly fixedVerdict: Verdict;
+  /** The first odpsim internal error either search hit, or null. */
+  readonly internalError: string | null;
+}
+
+/** Whether an entry's check passed: its bug found, its fixed design clean. */
+export function entryPassed(e: CatalogCheckEntry): boolean {
+  return e.found && e.fixedVerdict === "clean";
 }
 
 export interface CatalogCheckResult {
@@ -63,7 +79,13 @@ export async function catalogCheck(
   let seconds = 0;
   const out: CatalogCheckEntry[] = [];
   for (const entry of entries) {
-    const base = { strategy, schedules: budget, seed, design: entry.design } as const;
+    const base = {
+      strategy,
+      schedules: budget,
+      seed,
+      design: entry.design,
+      ...(options.timing === undefined ? {} : { timing: options.timing }),
+    } as const;
     const t0 = performance.now();
     const buggy = await search(entry.scenario, { ...base, defects: entryDefects(entry) }, workers);
     const t1 = performance.now();
@@ -76,7 +98,10 @@ export async function catalogCheck(
     schedules += buggy.schedulesRun + fixed.schedulesRun;
     seconds += (t2 - t0) / 1000;
     const failure = buggy.firstFailure;
-    const found = failure !== null && failure.violation.kind === entry.expected;
+    const found =
+      buggy.verdict === "violation" &&
+      failure !== null &&
+      showsEntry(entry, failure.violation.kind);
     let depth: number | null = null;
     if (failure !== null) {
       const shrunk = shrink(
@@ -84,6 +109,7 @@ export async function catalogCheck(
         {
           seed: failure.seed,
           schedule: failure.schedule,
+          timing: failure.timing,
           design: entry.design,
           defects: entryDefects(entry),
         },
@@ -100,6 +126,10 @@ export async function catalogCheck(
       depth,
       fixedSchedules: fixed.schedulesRun,
       fixedViolations: fixed.failingIndices.length,
+      buggyVerdict: buggy.verdict,
+      fixedVerdict: fixed.verdict,
+      internalError:
+        buggy.firstInternalError?.error.message ?? fixed.firstInternalError?.error.message ?? null,
     });
     options.onEntry?.(out.length, entries.length);
   }

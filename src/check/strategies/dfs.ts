@@ -31,10 +31,18 @@
  * Every complete run is a distinct schedule (runs differ at the choice point advanced),
  * so once the stack empties, the count of complete runs is the count of schedules
  * under the bound (without reduction) or of explored representatives (with it).
+ *
+ * Timers (free timing): where a timer is armed, firing it is one more alternative, tried
+ * after the tasks. Firing it while the task that ran last could go on costs one
+ * preemption, as switching to another task would (that task is held up while time
+ * passes); firing it where the last task blocked or ended is free, like any other pick
+ * there. The timer step leaves the last task current. Its footprint is opaque (it may
+ * wake anyone, and which timer fires depends on every armed one), so it never sleeps and
+ * wakes every sleeper: reduction stays sound.
  */
 import type { Kernel, RunResult } from "../../sim/kernel.ts";
 import type { FootprintRecorder } from "../../sim/footprint.ts";
-import type { Strategy } from "../../sim/strategy.ts";
+import { TIMER, TIMER_ID, type Pick, type Strategy } from "../../sim/strategy.ts";
 import type { Task } from "../../sim/task.ts";
 import { isAsleep, sleepAfter, type SleepEntry, type StepFootprint } from "./sleepSet.ts";
 
@@ -44,7 +52,7 @@ export interface DfsOptions {
 }
 
 interface ChoicePoint {
-  /** Task ids in the order they are tried: the non-preemptive choice first. */
+  /** Task ids (or TIMER_ID) in the order they are tried: the non-preemptive choice first. */
   readonly alternatives: readonly number[];
   /** Index into `alternatives` of the branch being explored. */
   current: number;
@@ -192,9 +200,9 @@ export class DfsStrategy implements Strategy, FootprintRecorder {
     this.stoppedCovered = false;
   }
 
-  covered(runnable: readonly Task[], step: number): boolean {
+  covered(runnable: readonly Task[], step: number, timer: boolean): boolean {
     if (this.stack[step] !== undefined) return false;
-    const point = this.newChoicePoint(runnable, step);
+    const point = this.newChoicePoint(runnable, step, timer);
     if (point.alternatives.length > 0) {
       this.stack.push(point);
       return false;
@@ -205,26 +213,27 @@ export class DfsStrategy implements Strategy, FootprintRecorder {
     return true;
   }
 
-  pick(runnable: readonly Task[], step: number): Task {
+  pick(runnable: readonly Task[], step: number, timer: boolean): Pick {
     let point = this.stack[step];
     if (point === undefined) {
-      point = this.newChoicePoint(runnable, step);
+      point = this.newChoicePoint(runnable, step, timer);
       this.stack.push(point);
     }
     const id = point.alternatives[point.current];
-    const task = runnable.find((t) => t.id === id);
-    if (task === undefined) {
-      throw new Error(`DFS replay diverged at step ${step}: task ${String(id)} cannot run`);
+    const chosen =
+      id === TIMER_ID ? (timer ? TIMER : undefined) : runnable.find((t) => t.id === id);
+    if (chosen === undefined) {
+      throw new Error(`DFS replay diverged at step ${step}: ${String(id)} cannot be picked`);
     }
-    if (this.previousRunnable(runnable) && task.id !== this.previous) this.preemptions++;
-    this.previous = task.id;
+    if (this.previousRunnable(runnable) && id !== this.previous) this.preemptions++;
+    if (chosen !== TIMER) this.previous = chosen.id;
     this.step = step;
-    return task;
+    return chosen;
   }
 
-  begin(_task: Task, declared: boolean): void {
+  begin(task: Task | null, declared: boolean): void {
     const point = this.stack[this.step] as ChoicePoint;
-    point.footprint = { opaque: !declared, keys: [] };
+    point.footprint = { opaque: task === null || !declared, keys: [] };
   }
 
   touch(key: string): void {
@@ -243,13 +252,13 @@ export class DfsStrategy implements Strategy, FootprintRecorder {
     return this.previous >= 0 && runnable.some((t) => t.id === this.previous);
   }
 
-  private newChoicePoint(runnable: readonly Task[], step: number): ChoicePoint {
+  private newChoicePoint(runnable: readonly Task[], step: number, timer: boolean): ChoicePoint {
     const parent = this.stack[step - 1];
     const sleep =
       parent === undefined
         ? []
         : sleepAfter([...parent.sleep, ...parent.explored], parent.footprint);
-    const { ids, cut } = this.allowed(runnable);
+    const { ids, cut } = this.allowed(runnable, timer);
     const alternatives = ids.filter((id) => !isAsleep(sleep, id));
     this.search.countSkipped(ids.length - alternatives.length);
     return {
@@ -263,13 +272,19 @@ export class DfsStrategy implements Strategy, FootprintRecorder {
     };
   }
 
-  /** The tasks the bound allows here, non-preemptive choice first; cut if it dropped any. */
-  private allowed(runnable: readonly Task[]): { ids: number[]; cut: boolean } {
-    if (!this.previousRunnable(runnable)) return { ids: runnable.map((t) => t.id), cut: false };
+  /**
+   * The picks the bound allows here, non-preemptive choice first and the timer last;
+   * cut if it dropped any.
+   */
+  private allowed(runnable: readonly Task[], timer: boolean): { ids: number[]; cut: boolean } {
+    const timers = timer ? [TIMER_ID] : [];
+    if (!this.previousRunnable(runnable)) {
+      return { ids: [...runnable.map((t) => t.id), ...timers], cut: false };
+    }
     if (this.preemptions + 1 <= this.search.preemptionBound) {
       const rest = runnable.filter((t) => t.id !== this.previous).map((t) => t.id);
-      return { ids: [this.previous, ...rest], cut: false };
+      return { ids: [this.previous, ...rest, ...timers], cut: false };
     }
-    return { ids: [this.previous], cut: runnable.length > 1 };
+    return { ids: [this.previous], cut: runnable.length > 1 || timer };
   }
 }

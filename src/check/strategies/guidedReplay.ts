@@ -1,15 +1,18 @@
 /**
- * Replays a schedule as a guide rather than a script: at step i it runs the task the
- * schedule names if that task can run; otherwise, and past the schedule's end, it lets
- * the task that ran last keep running (no preemption), or the lowest-id runnable task
- * when that one blocked or ended.
+ * Replays a schedule as a guide rather than a script: at step i it makes the pick the
+ * schedule names (a task, or the timer) if the run can make it; otherwise, and past the
+ * schedule's end, it lets the task that ran last keep running (no preemption), or the
+ * lowest-id runnable task when that one blocked or ended. It never fires a timer the
+ * schedule does not name, so time moves early only where the schedule says so.
  *
- * Models no kernel file. This is the shrinker's replay: deleting a step or a context
- * switch from a failing schedule must not introduce new preemptions, so every gap is
- * filled by "continue the current task", which is also what `nonPreemptiveChoice`
- * computes for the preemption count and the DFS default.
+ * Models no kernel file. This is the shrinker's replay: deleting a step, a context
+ * switch or an early timer from a failing schedule must not introduce new preemptions,
+ * so every gap is filled by "continue the current task", which is also what
+ * `nonPreemptiveChoice` computes for the preemption count and the DFS default. A timer
+ * step leaves the current task current: the timer interrupted it.
  */
-import type { Strategy } from "../../sim/strategy.ts";
+import { recordedPick } from "../../sim/strategies/replay.ts";
+import { TIMER, type Pick, type Strategy } from "../../sim/strategy.ts";
 import type { Task } from "../../sim/task.ts";
 
 /** The task a non-preemptive scheduler runs: `previous` if still runnable, else the first. */
@@ -31,20 +34,14 @@ export class GuidedReplay implements Strategy {
     this.previous = -1;
   }
 
-  pick(runnable: readonly Task[], step: number): Task {
-    let chosen: Task | null = null;
+  pick(runnable: readonly Task[], step: number, timer: boolean): Pick {
+    let chosen: Pick | null = null;
     if (step < this.schedule.length) {
-      const want = this.schedule[step];
-      for (const task of runnable) {
-        if (task.id === want) {
-          chosen = task;
-          break;
-        }
-      }
+      chosen = recordedPick(this.schedule[step] as number, runnable, timer);
       if (chosen === null) this.divergences++;
     }
     chosen ??= nonPreemptiveChoice(runnable, this.previous);
-    this.previous = chosen.id;
+    if (chosen !== TIMER) this.previous = chosen.id;
     return chosen;
   }
 }

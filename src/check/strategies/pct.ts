@@ -20,9 +20,17 @@
  * Initial priorities are `depth + u` for a uniform 32-bit u drawn at spawn, which orders
  * the tasks by a uniformly random permutation even when tasks are spawned during the
  * run (kworkers, SRCU callbacks); ties, vanishingly rare, go to the lower id.
+ *
+ * Under free timing the timer is one more competitor: it gets a priority like a task's,
+ * drawn when the run starts, and fires whenever it is armed and outranks every runnable
+ * task. A step where the timer is offered counts as a choice point, and a change point
+ * that falls on a step the timer would win lowers the timer's priority, exactly as it
+ * would a task's. So one run places time at one random rank among the tasks: above all
+ * of them, sleeps end as soon as they are armed; below all, time moves only when nothing
+ * else can run (the nominal order); change points move it down mid-run.
  */
 import type { Prng } from "../../sim/rng.ts";
-import type { Strategy, StrategyContext } from "../../sim/strategy.ts";
+import { TIMER, type Pick, type Strategy, type StrategyContext } from "../../sim/strategy.ts";
 import type { Task } from "../../sim/task.ts";
 
 export interface PctOptions {
@@ -42,6 +50,8 @@ export class Pct implements Strategy {
   private rng: Prng | null = null;
   /** Priority by task id. */
   private priority: number[] = [];
+  /** The timer's priority (free timing). */
+  private timerPriority = 0;
   /** Choice point index -> the low priority a task takes there. */
   private changePoints = new Map<number, number>();
   /** Choice points passed so far in this run. */
@@ -60,6 +70,7 @@ export class Pct implements Strategy {
     this.priority = [];
     this.changePoints = new Map();
     this.choicesMade = 0;
+    this.timerPriority = this.depth + ctx.rng.nextU32();
     const points = Math.min(this.depth - 1, this.choices);
     for (let i = 1; i <= points; i++) {
       let at = ctx.rng.nextInt(this.choices);
@@ -78,16 +89,24 @@ export class Pct implements Strategy {
     return this.changePoints;
   }
 
-  pick(runnable: readonly Task[]): Task {
-    const best = this.highest(runnable);
-    if (runnable.length < 2) return best;
+  pick(runnable: readonly Task[], _step: number, timer: boolean): Pick {
+    const best = this.highest(runnable, timer);
+    if (runnable.length + (timer ? 1 : 0) < 2) return best;
     const low = this.changePoints.get(this.choicesMade++);
     if (low === undefined) return best;
-    this.priority[best.id] = low;
-    return this.highest(runnable);
+    if (best === TIMER) this.timerPriority = low;
+    else this.priority[best.id] = low;
+    return this.highest(runnable, timer);
   }
 
-  private highest(runnable: readonly Task[]): Task {
+  /** The highest-priority runnable task, or the timer when offered and higher still. */
+  private highest(runnable: readonly Task[], timer: boolean): Pick {
+    const task = this.highestTask(runnable);
+    if (timer && this.timerPriority > (this.priority[task.id] ?? 0)) return TIMER;
+    return task;
+  }
+
+  private highestTask(runnable: readonly Task[]): Task {
     let best = runnable[0] as Task;
     let bestPriority = this.priority[best.id] ?? 0;
     for (let i = 1; i < runnable.length; i++) {

@@ -5,8 +5,12 @@
  *
  * Models no kernel file. The preemption count of a schedule is the depth the shrinker
  * reports; the last decision tells how much of a schedule is needed to reproduce it.
+ * Firing a timer early (free timing) is always a decision, since a non-preemptive
+ * scheduler lets time move only when nothing can run, and a preemption when the task
+ * that ran last could have gone on: it was held up while time passed. The timer is one
+ * more choice at a choice point.
  */
-import type { Strategy, StrategyContext } from "../../sim/strategy.ts";
+import { TIMER, type Pick, type Strategy, type StrategyContext } from "../../sim/strategy.ts";
 import type { Task } from "../../sim/task.ts";
 import { nonPreemptiveChoice } from "./guidedReplay.ts";
 
@@ -18,7 +22,7 @@ export class Recording implements Strategy {
   readonly decisionSteps: number[] = [];
   /** Distinct task ids that took at least one step, in order of first step. */
   readonly tasksRun: number[] = [];
-  /** Steps where more than one task could run (PCT's k). */
+  /** Steps where more than one pick was possible (PCT's k). */
   choicePoints = 0;
   private previous = -1;
 
@@ -39,14 +43,15 @@ export class Recording implements Strategy {
     this.inner.onSpawn?.(task);
   }
 
-  pick(runnable: readonly Task[], step: number): Task {
-    if (runnable.length > 1) this.choicePoints++;
-    const chosen = this.inner.pick(runnable, step);
+  pick(runnable: readonly Task[], step: number, timer: boolean): Pick {
+    if (runnable.length + (timer ? 1 : 0) > 1) this.choicePoints++;
+    const chosen = this.inner.pick(runnable, step, timer);
     const fallback = nonPreemptiveChoice(runnable, this.previous);
     if (chosen !== fallback) {
       this.decisionSteps.push(step);
       if (fallback.id === this.previous) this.preemptionSteps.push(step);
     }
+    if (chosen === TIMER) return chosen;
     if (!this.tasksRun.includes(chosen.id)) this.tasksRun.push(chosen.id);
     this.previous = chosen.id;
     return chosen;

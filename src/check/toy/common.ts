@@ -8,19 +8,12 @@ import { Kernel } from "../../sim/kernel.ts";
 import type { TaskGroup } from "../../sim/task.ts";
 import type { Violation, ViolationKind } from "../../sim/violation.ts";
 import type { RunResult } from "../../sim/kernel.ts";
-import { faultKernelOptions } from "../faults.ts";
-import type { ScenarioContext } from "../scenario.ts";
+import { contextKernelOptions, type ScenarioContext } from "../scenario.ts";
 
 export const toyGroup: TaskGroup = { kind: "process", name: "toy" };
 
 export function toyKernel(ctx: ScenarioContext): Kernel {
-  return new Kernel({
-    seed: ctx.seed,
-    strategy: ctx.strategy,
-    trace: ctx.trace === true,
-    maxSteps: 10_000,
-    ...faultKernelOptions(ctx.faults),
-  });
+  return new Kernel({ ...contextKernelOptions(ctx), maxSteps: 10_000 });
 }
 
 /** A violation found by a post-run oracle, dated at the end of the run. */

@@ -1,6 +1,7 @@
 /**
  * The simplest strategy: always run the lowest-id runnable task. It is the scheduler's
- * "no preemption" baseline: a task runs until it blocks or ends.
+ * "no preemption" baseline: a task runs until it blocks or ends, and it never fires a
+ * timer early, so time moves only when nothing can run, whatever the timing.
  *
  * Models no kernel file.
  */

@@ -28,6 +28,7 @@ test("classic: on the schedule that breaks the unchecked design, the interlock r
   const fixed = runScenario(faultVsInvalidate, {
     seed: failure.seed,
     strategy: new ReplaySchedule(failure.schedule),
+    timing: failure.timing,
     trace: true,
     design: "classic",
     // The same era (split umem_mutex holds), with seed 001's check in place.

@@ -23,7 +23,7 @@ import {
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { PhysMem } from "../../../mm/physMem.ts";
 import { Process } from "../../../mm/process.ts";
-import type { Scenario } from "../../scenario.ts";
+import { contextKernelOptions, type Scenario } from "../../scenario.ts";
 
 export const dmirrorCloseVsMunmap: Scenario = {
   name: "dmirror-close-vs-munmap",
@@ -32,9 +32,7 @@ export const dmirrorCloseVsMunmap: Scenario = {
     "thread munmap: munmap both; thread close: close the dmirror (remove + free)",
   build(ctx) {
     const k = new Kernel({
-      seed: ctx.seed,
-      strategy: ctx.strategy,
-      trace: ctx.trace === true,
+      ...contextKernelOptions(ctx),
       defects: ctx.defects ?? [],
       maxSteps: 20_000,
     });

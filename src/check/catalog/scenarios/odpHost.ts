@@ -40,8 +40,7 @@ import { hmmMirrorMlx5Odp } from "../../../rdma/mlx5/odp/hmmMirrorOdp.ts";
 import type { Mlx5OdpDesign } from "../../../rdma/mlx5/odp/mlx5OdpDesign.ts";
 import { attachDeviceAccessOracle } from "../../oracles/deviceAccess.ts";
 import { attachFaultProgressOracle } from "../../oracles/faultProgress.ts";
-import type { ScenarioContext } from "../../scenario.ts";
-import { faultKernelOptions } from "../../faults.ts";
+import { contextKernelOptions, type ScenarioContext } from "../../scenario.ts";
 import { spawnFaultTasks } from "../../faultTasks.ts";
 
 export interface OdpHost {
@@ -75,11 +74,8 @@ export function odpHost(
   devOptions: Mlx5DevOptions = {},
 ): OdpHost {
   const k = new Kernel({
-    seed: ctx.seed,
-    strategy: ctx.strategy,
-    trace: ctx.trace === true,
+    ...contextKernelOptions(ctx),
     defects: ctx.defects ?? [],
-    ...faultKernelOptions(ctx.faults),
     maxSteps: 20_000,
   });
   const phys = new PhysMem(k, { frames });

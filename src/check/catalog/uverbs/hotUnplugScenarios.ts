@@ -37,6 +37,7 @@ function host(ctx: ScenarioContext): UverbsHost {
     seed: ctx.seed,
     strategy: ctx.strategy,
     trace: ctx.trace === true,
+    ...(ctx.timing === undefined ? {} : { timing: ctx.timing }),
     defects: ctx.defects ?? [],
     design: ctx.design ?? "seed",
     maxSteps: 20_000,

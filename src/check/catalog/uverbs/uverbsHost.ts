@@ -8,6 +8,7 @@
  */
 import { Kernel } from "../../../sim/kernel.ts";
 import type { Strategy } from "../../../sim/strategy.ts";
+import type { Timing } from "../../../sim/timing.ts";
 import type { KGen } from "../../../sim/task.ts";
 import type { File } from "../../../mm/file.ts";
 import { MAP_SHARED, PROT_READ, PROT_WRITE, vmMmap } from "../../../mm/mmap.ts";
@@ -27,6 +28,7 @@ export interface UverbsHostOptions {
   readonly seed?: number;
   readonly strategy?: Strategy;
   readonly trace?: boolean;
+  readonly timing?: Timing;
   readonly defects?: readonly string[];
   /** "seed" (default) or "entry". */
   readonly design?: string;
@@ -50,6 +52,7 @@ export function uverbsHost(opts: UverbsHostOptions = {}): UverbsHost {
     seed: opts.seed ?? 0,
     ...(opts.strategy === undefined ? {} : { strategy: opts.strategy }),
     trace: opts.trace === true,
+    ...(opts.timing === undefined ? {} : { timing: opts.timing }),
     defects: opts.defects ?? [],
     maxSteps: opts.maxSteps ?? 50_000,
   });

@@ -33,8 +33,12 @@ import {
   type PacketBody,
 } from "./packet.ts";
 
-/** The local ACK timeout: 4.096 us * 2^timeout (IBA 9.7.6.1.3). */
+/**
+ * The local ACK timeout: 4.096 us * 2^timeout (IBA 9.7.6.1.3); 0 switches the timer off
+ * (an infinite timeout: the request waits for its answer however long it takes).
+ */
 export function ackTimeoutNs(timeout: number): number {
+  if (timeout === 0) return Infinity;
   return 4096 * 2 ** Math.min(timeout, 31);
 }
 

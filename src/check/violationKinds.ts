@@ -1,0 +1,53 @@
+/**
+ * Every violation kind the model and its oracles report, with what each means: the list
+ * a scenario's `expect: violation:` is checked against, and the one the docs show.
+ *
+ * Models no kernel file. Kinds are reported by the layer that sees them (the simulation
+ * kernel's lockdep and object lifetimes, mm, the notifiers, the NIC, the oracles, the
+ * scenario runtime); this is their one index. test/check/violationKinds.test.ts scans
+ * the sources for reported kinds and fails when one is missing here.
+ */
+
+export const VIOLATION_KINDS = {
+  // The simulation kernel (src/sim).
+  deadlock: "nothing can run and some task waits for ever (names each wait and held lock)",
+  lock_order_inversion: "lockdep: two locks taken in both orders (both chains shown)",
+  recursive_locking: "lockdep: a task takes a lock it already holds",
+  lock_not_held: "lockdep_assert_held() failed, or a lock released that is not held",
+  unlock_not_owner: "a mutex or rwsem released by a task that does not hold it",
+  sleep_in_atomic: "a function that may sleep called with a spinlock held",
+  use_after_free: "a kernel object touched after it was freed (with alloc and free sites)",
+  double_free: "a kernel object freed twice",
+  refcount_underflow: "a kref dropped below zero",
+  refcount_use_after_release: "a kref taken or dropped after it reached zero",
+  srcu_unbalanced: "srcu_read_unlock() without its lock, or with another index",
+  bug_on: "BUG_ON(): an invariant the kernel asserts",
+  warn_on: "WARN_ON(): a condition the kernel warns about",
+  // Memory and notifiers (src/mm).
+  bad_page: "a frame misused: referenced while free, over-released, freed while mapped or pinned",
+  hmm_walk_without_mmget: "hmm walked an mm's VMAs with no mmget() behind it",
+  mmu_notifier_unpaired_end: "invalidate_range_end() without its invalidate_range_start()",
+  mmu_interval_remove_in_callback: "mmu_interval_notifier_remove() from an invalidate callback",
+  // Oracles (src/check/oracles, src/check/catalog/uverbs).
+  device_use_after_free: "the device reached a frame freed since it was mapped for it",
+  device_stale_translation: "the device reached a frame the process no longer maps there",
+  device_write_readonly: "the device wrote through a mapping the CPU has read-only",
+  qp_error_on_valid_memory: "a device fault failed although the MR is live and the memory mapped",
+  fault_livelock: "one page faulted over and over without the device reaching it",
+  lost_device_write: "a page the device wrote was dropped clean, losing the write",
+  leak_at_teardown: "pages, pins, references or objects left when the run ended",
+  cpu_access_removed_io: "the CPU touched device IO memory after the device went away",
+  untracked_io_vma: "a VMA of device IO memory that uverbs does not track (it cannot zap it)",
+  // The scenario runtime (src/scenario).
+  qp_error: "a NIC access failed (its QP is in error) where the scenario expected success",
+  unexpected_signal: "a CPU access raised a signal the scenario did not expect",
+  expectation_failed: "an operation's own expectation failed (signal, errno, completion)",
+  data_mismatch: "bytes read (inline or by a data check) differ from what was expected",
+  scenario_setup_failed: "a step of the scenario's setup failed",
+} as const satisfies Record<string, string>;
+
+export type KnownViolationKind = keyof typeof VIOLATION_KINDS;
+
+export function isKnownViolationKind(kind: string): kind is KnownViolationKind {
+  return Object.hasOwn(VIOLATION_KINDS, kind);
+}
