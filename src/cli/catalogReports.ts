@@ -24,6 +24,7 @@ export function catalogEntryReport(entry: CatalogEntry): RaceReport {
   const failed = {
     scenario: entry.scenario,
     seed: failure.seed,
+    timing: failure.timing,
     schedule: failure.schedule,
     strategy: EXPLORE_DEFAULTS.strategy,
     design: entry.design,

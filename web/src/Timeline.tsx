@@ -135,10 +135,7 @@ export function Timeline({ run, step, view, onStep }: Props) {
           data-view-to={view.to}
           data-column-width={scale.columnWidth}
           data-slice-steps={slice.steps.join(" ")}
-          data-slice-x={slice.steps
-            .filter((s) => scale.shown(s))
-            .map((s) => Math.round(scale.x(s) + scale.widthOf(s) / 2))
-            .join(" ")}
+          data-columns={shownColumns(scale)}
           data-bands={scale.bands.map((b) => `${b.from}-${b.to - 1}:${b.label}`).join("|")}
           aria-label={`timeline of ${run.tasks.length} tasks, steps ${view.from} to ${view.to - 1} of ${steps}`}
           onMouseDown={(e) => {
@@ -152,6 +149,15 @@ export function Timeline({ run, step, view, onStep }: Props) {
       </div>
     </div>
   );
+}
+
+/** `step:x` of each step drawn as a column, x its middle: what a test reads pixels at. */
+function shownColumns(scale: StepScale): string {
+  const out: string[] = [];
+  for (let s = scale.view.from; s < scale.view.to; s++) {
+    out.push(`${s}:${Math.floor(scale.x(s) + scale.widthOf(s) / 2)}`);
+  }
+  return out.join(" ");
 }
 
 interface Lane {
