@@ -154,9 +154,12 @@ function foldRepeats(rows: readonly ReportRow[]): ReportRow[] {
   return out;
 }
 
+/** Lockdep's events: in the whole-run table the lock steps' own labels say as much. */
+const LOCK_EVENTS: ReadonlySet<string> = new Set(["lock_acquire", "lock_release"]);
+
 /** Entries the whole-run table shows: labelled steps other than exits, and events. */
 function shownInFull(e: TraceEntry): boolean {
-  if (e.kind === "event") return e.fields?.["counter"] === undefined;
+  if (e.kind === "event") return e.fields?.["counter"] === undefined && !LOCK_EVENTS.has(e.label);
   return e.label !== "" && e.label !== "exit";
 }
 

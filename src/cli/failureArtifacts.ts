@@ -9,7 +9,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildRaceReport, type RaceReport } from "../check/report.ts";
 import { renderRaceReport } from "../check/renderReport.ts";
-import { replayRecorded } from "../check/replay.ts";
+import type { ReportOptions } from "./reportOptions.ts";
+import { replayRecorded, type RecordedRun } from "../check/replay.ts";
 import { runSettingsOf, type RunSettings, type Scenario } from "../check/scenario.ts";
 import { shrink } from "../check/shrink.ts";
 import { encodeToken } from "../check/token.ts";
@@ -38,6 +39,11 @@ const SNAPSHOT_EVENTS = [
   "page_fault_resume",
   "destroy_mkey",
 ];
+
+/** The causal slice's rows: the report's, or for a whole-run report the slice's own. */
+function sliceRowsOf(scenario: Scenario, recorded: RecordedRun, report: RaceReport) {
+  return report.table === "slice" ? report.rows : buildRaceReport(scenario, recorded).rows;
+}
 
 /** The processes and NICs of the machine `scenario` built on `k`, if it has any. */
 function snapshotModelOf(scenario: Scenario, k: Kernel): SnapshotModel | null {
@@ -95,8 +101,16 @@ export interface FailureArtifacts {
   } | null;
 }
 
-/** Shrinks the failure, renders its report and token, and writes files into `outDir`. */
-export function failureArtifacts(failure: Failure, outDir: string | null): FailureArtifacts {
+/**
+ * Shrinks the failure, renders its report (as `options` say: the causal slice or the
+ * whole run, text or kernel format) and token, and writes files into `outDir`. The run
+ * file always carries the causal slice, which the viewer opens on.
+ */
+export function failureArtifacts(
+  failure: Failure,
+  outDir: string | null,
+  options: ReportOptions = {},
+): FailureArtifacts {
   const { scenario, seed, design, defects } = failure;
   const settings = runSettingsOf(failure);
   const shrunk = shrink(
@@ -109,8 +123,8 @@ export function failureArtifacts(failure: Failure, outDir: string | null): Failu
     schedule: shrunk.executed,
     ...runSettingsOf({ ...settings, faults: shrunk.faults, omit: shrunk.omit }),
   };
-  const raceReport = buildRaceReport(scenario, recorded);
-  const report = renderRaceReport(raceReport);
+  const raceReport = buildRaceReport(scenario, recorded, { full: options.full === true });
+  const report = renderRaceReport(raceReport, options.format);
   const token = encodeToken(scenario, { ...recorded, strategy: failure.strategy });
   if (outDir === null) {
     return { report, raceReport, token, depth: shrunk.preemptions, files: null, runFileJson: null };
@@ -134,7 +148,7 @@ export function failureArtifacts(failure: Failure, outDir: string | null): Failu
     { scenario: scenario.name, design, defects, seed, strategy: failure.strategy },
     snapshots.taken(),
     report,
-    { ...raceReport.slice, rows: raceReport.rows },
+    { ...raceReport.slice, rows: sliceRowsOf(scenario, recorded, raceReport) },
   );
   const runFileJson = serializeRunFile(run);
   writeFileSync(files.runFile, runFileJson);

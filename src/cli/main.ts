@@ -30,6 +30,8 @@ import { loadScenario, type CompiledScenario } from "../scenario/compile.ts";
 import { ScenarioError } from "../scenario/errors.ts";
 import { checkOverrides, effectiveConfig, renderRunReport, runOnce } from "../scenario/runOnce.ts";
 import { failureArtifacts, type FailureArtifacts } from "./failureArtifacts.ts";
+import { reportFormatOption, reportJsonFields, type ReportOptions } from "./reportOptions.ts";
+import type { ReportFormat } from "../check/renderReport.ts";
 import { viewCommand } from "./view.ts";
 
 export const EXIT_OK = 0;
@@ -212,6 +214,8 @@ interface ExploreOpts {
   readonly preemptionBound: number;
   readonly reduction: DfsReduction;
   readonly pctDepth: number;
+  readonly full: boolean;
+  readonly format: ReportFormat;
 }
 
 /** --fault values: known sites only. */
@@ -329,6 +333,7 @@ async function runExplore(name: string, opts: ExploreOpts): Promise<number> {
       ...(faults === undefined ? {} : { faults }),
     },
     opts.out ?? null,
+    opts,
   );
   if (opts.json) {
     out(
@@ -339,6 +344,7 @@ async function runExplore(name: string, opts: ExploreOpts): Promise<number> {
         seed: failure.seed,
         ...shard,
         violation: failure.violation,
+        ...reportJsonFields(art.report, art.raceReport),
         depth: art.depth,
         token: art.token,
         ...dfs,
@@ -425,7 +431,13 @@ function replayLookup(token: string): ScenarioLookup {
   return (name) => (name === scenario.name ? scenario : undefined);
 }
 
-function runReplay(token: string, traceFile: string | undefined, json: boolean): number {
+interface ReplayOpts extends ReportOptions {
+  readonly trace?: string;
+  readonly json: boolean;
+}
+
+function runReplay(token: string, opts: ReplayOpts): number {
+  const { trace: traceFile, json } = opts;
   let replay;
   try {
     replay = replayToken(token, replayLookup(token));
@@ -448,6 +460,7 @@ function runReplay(token: string, traceFile: string | undefined, json: boolean):
       omit: data.omit,
     },
     null,
+    opts,
   );
   const trace = replay.run.result.trace;
   if (traceFile !== undefined && trace !== null) {
@@ -460,7 +473,7 @@ function runReplay(token: string, traceFile: string | undefined, json: boolean):
         traceHash: replay.traceHash,
         violations: replay.run.violations,
         depth: art.depth,
-        report: art.report,
+        ...reportJsonFields(art.report, art.raceReport),
       }),
     );
   } else {
@@ -544,10 +557,13 @@ function buildProgram(setCode: (code: number) => void): Command {
       intOption("--pct-depth", 1, 64),
       PCT_DEFAULT_DEPTH,
     )
+    .option("--full", "report the whole run, not the causal slice", false)
+    .option("--format <f>", "report format: text | kernel (72 columns)", reportFormatOption, "text")
     .option("--json", "print JSON", false)
     .addHelpText(
       "after",
       "\nExamples:\n  odpsim explore fault-vs-invalidate --defect classic-no-retry-check\n" +
+        "  odpsim explore fault-vs-invalidate --defect classic-no-retry-check --format kernel\n" +
         "  odpsim explore fault-vs-invalidate --defect classic-no-retry-check --out odpsim-out\n" +
         "  odpsim explore fault-vs-invalidate --design interval --fault umr\n" +
         "  odpsim explore examples/10-catalog-no-retry-check.yaml --schedules 500",
@@ -580,9 +596,11 @@ function buildProgram(setCode: (code: number) => void): Command {
     .command("replay <token>")
     .description("replay a run from its token and print its report")
     .option("--trace <file>", "also write a Perfetto trace")
+    .option("--full", "report the whole run, not the causal slice", false)
+    .option("--format <f>", "report format: text | kernel (72 columns)", reportFormatOption, "text")
     .option("--json", "print JSON", false)
-    .action((token: string, o: { trace?: string; json: boolean }) => {
-      setCode(runReplay(token, o.trace, o.json));
+    .action((token: string, o: ReplayOpts) => {
+      setCode(runReplay(token, o));
     });
   program
     .command("bench")
