@@ -6,21 +6,24 @@
  * Models no kernel file. Nothing here knows a catalog entry or a design: relevance comes
  * only from the objects events say they read and wrote, and from the violation.
  *
- * 1. The objects the violation names: those its details list (`objects`, or the freed
- *    `object` of a use-after-free), those the violating step accessed up to the
- *    violation, and for a deadlock those each blocked task accessed in its last step
- *    that accessed any.
+ * 1. The objects the violation names: those its details list (`objects`; the freed
+ *    `object` of a use-after-free; an `mm`'s users; lockdep's lock classes or lock), or
+ *    else what the violating step touched up to the violation (the locks it took on the
+ *    way left out); for a deadlock, what each blocked task's last accessing event
+ *    touched (the lock or count it waits on).
  * 2. The window: from the end of the setup phase (the first step of a task that a running
- *    task spawned) or, later, from the birth of a named object the run created (its first
- *    access, a write: a frame allocated during the race), up to the violation.
- * 3. The slice: the violating step; every step in the window that read or wrote a named
- *    object; the step that produced each value a slice step read (the last write of that
- *    object before it); and each read of the violating task that another task's write
- *    overtook before the violation, with that write (the interference that is the race).
- *    Producers are followed transitively. A flow (a device fault and the handler that
- *    serves it) counts as an object its start writes and its other points read.
- * 4. Trailing guards: a task's slice steps after its last step that touched anything but
- *    guards are dropped (an interlock bumped by a later, unrelated invalidation).
+ *    task spawned) or, later, from the birth (`creates`) of a named object, up to the
+ *    violation. A birth is a site under the diagram, not a row.
+ * 3. The slice: the violating step; every step in the window that wrote a named object or
+ *    read one of its parts (of a reference count, only the gets and puts a task's own
+ *    operation does not balance); each read of the violating task that another task's
+ *    write overtook before the violation, with that write (the interference that is the
+ *    race); for each such step, the check it went ahead on (its task's last guard read
+ *    at or before it); and the step that produced each value the steps' relevant events
+ *    read (the last write before; one level). A flow (a device fault and the handler
+ *    that serves it) counts as an object its start writes and its other points read.
+ * 4. Stray guards: a task's guard-only steps that guard none of its other slice steps
+ *    (after its last one, or in another operation, i.e. flow) are dropped.
  */
 import {
   accessesOf,

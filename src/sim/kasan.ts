@@ -22,6 +22,8 @@ export interface KasanHost {
   readonly stepNow: number;
   currentLabel(): string | null;
   report(kind: string, message: string, details: Record<string, unknown>): void;
+  /** Non-null while the run is traced. */
+  readonly trace: object | null;
   event(label: string, fields?: TraceFields): void;
 }
 
@@ -79,7 +81,9 @@ export class Kasan {
     }
     obj.freeSite = this.site();
     this.live.delete(obj);
-    this.host.event("kfree", { object: obj.objName, writes: objectId(obj.objName) });
+    if (this.host.trace !== null) {
+      this.host.event("kfree", { object: obj.objName, writes: objectId(obj.objName) });
+    }
   }
 
   /** A dereference of `obj` to do `what`: a violation if it was freed. Returns liveness. */

@@ -229,7 +229,9 @@ export function* mmGetHmm(mm: MmStruct): KGen<Hmm | null> {
   const k = mm.k;
   yield "mm_get_hmm: READ_ONCE(mm->hmm)";
   const hmm = mm.hmm;
-  k.event("mm_get_hmm", { "mm->hmm": hmm?.objName ?? "NULL", reads: `${mmId(mm)}.hmm` });
+  if (k.trace !== null) {
+    k.event("mm_get_hmm", { "mm->hmm": hmm?.objName ?? "NULL", reads: `${mmId(mm)}.hmm` });
+  }
   if (hmm === null) return null;
   yield "mm_get_hmm: kref_get_unless_zero";
   if (!k.kasan.check(hmm, "mm_get_hmm: kref_get_unless_zero(&hmm->kref)")) return null;
@@ -485,7 +487,9 @@ export function* hmmMirrorMmIsAlive(mirror: HmmMirror): KGen<boolean> {
   const hmm = mirror.hmm;
   if (hmm === null) return false;
   yield "hmm_mirror_mm_is_alive: READ_ONCE(hmm->mm), hmm->dead";
-  hmm.k.event("hmm_mirror_mm_is_alive", { "hmm->dead": hmm.dead, reads: hmmDeadId(hmm) });
+  if (hmm.k.trace !== null) {
+    hmm.k.event("hmm_mirror_mm_is_alive", { "hmm->dead": hmm.dead, reads: hmmDeadId(hmm) });
+  }
   return !hmm.dead && hmm.mm !== null;
 }
 
@@ -720,11 +724,13 @@ function* hmmFindVma(w: HmmVmaWalk, addr: number): KGen<VmAreaStruct | null> {
   yield "hmm: find_vma(hmm->mm)";
   const mm = w.mm;
   if (!mm.k.kasan.check(mm, "hmm: find_vma(hmm->mm)")) return null;
-  mm.k.event("find_vma", {
-    mm: mm.name,
-    mm_users: mm.mmUsers.read(),
-    reads: `${mmId(mm)}.vmas ${mmId(mm)}.users`,
-  });
+  if (mm.k.trace !== null) {
+    mm.k.event("find_vma", {
+      mm: mm.name,
+      mm_users: mm.mmUsers.read(),
+      reads: `${mmId(mm)}.vmas ${mmId(mm)}.users`,
+    });
+  }
   if (mm.mmUsers.read() === 0) {
     mm.k.report(
       "hmm_walk_without_mmget",

@@ -205,12 +205,14 @@ export function* mmuIntervalSeqReleased(
 /** invalidate_seq != seq, read for the trace too. */
 function traceSeqReleased(subs: MmuNotifierSubscriptionsState, seq: number): boolean {
   const released = subs.invalidateSeq !== seq;
-  subs.mm.k.event("mmu_interval_seq_released", {
-    invalidate_seq: subs.invalidateSeq,
-    seq,
-    released,
-    ...accessFields([invalidateSeqId(subs)]),
-  });
+  if (subs.mm.k.trace !== null) {
+    subs.mm.k.event("mmu_interval_seq_released", {
+      invalidate_seq: subs.invalidateSeq,
+      seq,
+      released,
+      ...accessFields([invalidateSeqId(subs)]),
+    });
+  }
   return released;
 }
 

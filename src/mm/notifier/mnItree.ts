@@ -70,10 +70,12 @@ export function* mnItreeInvStartRange(
   const node = range.end > range.start ? subs.itree.iterFirst(range.start, range.end - 1) : null;
   if (node !== null && !mnItreeIsInvalidating(subs)) {
     subs.invalidateSeq++;
-    subs.mm.k.event("mn_itree_inv_start_range", {
-      invalidate_seq: subs.invalidateSeq,
-      ...accessFields([], [invalidateSeqId(subs)]),
-    });
+    if (subs.mm.k.trace !== null) {
+      subs.mm.k.event("mn_itree_inv_start_range", {
+        invalidate_seq: subs.invalidateSeq,
+        ...accessFields([], [invalidateSeqId(subs)]),
+      });
+    }
   }
   const seq = subs.invalidateSeq;
   subs.lock.unlock();
@@ -115,10 +117,12 @@ export function* mnItreeInvEnd(subs: MmuNotifierSubscriptionsState): KGen {
     return;
   }
   subs.invalidateSeq++; // even again
-  k.event("mn_itree_inv_end", {
-    invalidate_seq: subs.invalidateSeq,
-    ...accessFields([], [invalidateSeqId(subs)]),
-  });
+  if (k.trace !== null) {
+    k.event("mn_itree_inv_end", {
+      invalidate_seq: subs.invalidateSeq,
+      ...accessFields([], [invalidateSeqId(subs)]),
+    });
+  }
   // The deferred mechanism, like rtnl_unlock(): tree updates queued during the
   // invalidation are applied now, so start never has to wait for a tree lock.
   const deferred = subs.deferredList;
