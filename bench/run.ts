@@ -19,6 +19,7 @@ import { nicBenchmarks } from "./nic.bench.ts";
 import { notifierBenchmarks } from "./notifier.bench.ts";
 import { reportBenchmarks } from "./report.bench.ts";
 import { simBenchmarks } from "./sim.bench.ts";
+import { timingBenchmarks } from "./timing.bench.ts";
 
 export const SUITES: readonly BenchSuite[] = [
   { name: "sim", prefix: "sim.", run: simBenchmarks },
@@ -27,6 +28,7 @@ export const SUITES: readonly BenchSuite[] = [
   { name: "notifier", prefix: "mm.", run: notifierBenchmarks },
   { name: "explore", prefix: "explore.", run: exploreBenchmarks },
   { name: "dfs", prefix: "explore.", run: dfsBenchmarks },
+  { name: "timing", prefix: "explore.timing", run: timingBenchmarks },
   { name: "catalog", prefix: "catalog.", run: catalogBenchmarks },
   { name: "report", prefix: "report.", run: reportBenchmarks },
   { name: "nic", prefix: "nic.", run: nicBenchmarks },

@@ -10,7 +10,7 @@
  * same kind at the same place (violationPlace.ts), and it is better:
  *
  * 1. Preemptions. For each preemption of the current run (a switch away from a task that
- *    could still run, or a timer fired early while it could), try cutting the schedule
+ *    could still run, or any timer fired early), try cutting the schedule
  *    there (everything after runs without preemption), deleting the preempting segment,
  *    moving the preempted task's next segment in front of it, or swapping the preempted
  *    segment with the preempting one (the preempting task simply ran first). Kept if the run has

@@ -40,6 +40,7 @@ export const VIOLATION_KINDS = {
   untracked_io_vma: "a VMA of device IO memory that uverbs does not track (it cannot zap it)",
   // The scenario runtime (src/scenario).
   qp_error: "a NIC access failed (its QP is in error) where the scenario expected success",
+  unexpected_error: "a system call or verb returned an error the scenario did not expect",
   unexpected_signal: "a CPU access raised a signal the scenario did not expect",
   expectation_failed: "an operation's own expectation failed (signal, errno, completion)",
   data_mismatch: "bytes read (inline or by a data check) differ from what was expected",

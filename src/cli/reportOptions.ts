@@ -1,28 +1,31 @@
 /**
  * How `explore` and `replay` print a race report: `--full` (the whole-run table instead
  * of the causal slice), `--format text|kernel` (kernel: 72 columns of ASCII for a commit
- * message), and what `--json` carries of it (the rendered report and its rows).
+ * message; options.ts parses it), and what `--json` carries of it (the rendered report
+ * and its rows).
  *
  * Models no kernel file.
  */
-import { InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import type { RaceReport } from "../check/report.ts";
-import { REPORT_FORMATS, type ReportFormat } from "../check/renderReport.ts";
+import type { ReportFormat } from "../check/renderReport.ts";
+import { reportFormatOption } from "./options.ts";
 
 export interface ReportOptions {
   readonly full?: boolean;
   readonly format?: ReportFormat;
 }
 
-/** `--format` values: the report formats only. */
-export function reportFormatOption(value: string): ReportFormat {
-  const format = REPORT_FORMATS.find((f) => f === value);
-  if (format === undefined) {
-    throw new InvalidArgumentError(
-      `--format must be ${REPORT_FORMATS.join(" or ")}, got "${value}"`,
+/** Adds `--full` and `--format` to a command that prints a race report. */
+export function addReportOptions(command: Command): Command {
+  return command
+    .option("--full", "report the whole run, not the causal slice", false)
+    .option(
+      "--format <f>",
+      "report format: text | kernel (72 columns)",
+      reportFormatOption,
+      "text",
     );
-  }
-  return format;
 }
 
 /** What `--json` carries of a report: the text as printed, and the diagram's parts. */

@@ -11,9 +11,7 @@ import { readFile } from "node:fs/promises";
 import { RunFileError, parseRunFileText } from "../output/runFileSchema.ts";
 import { DEFAULT_VIEWER_DIST, buildViewer, viewerBuilt } from "../output/viewerBuild.ts";
 import { startViewerServer } from "../output/viewerServer.ts";
-
-const EXIT_OK = 0;
-const EXIT_USAGE = 2;
+import { EXIT_OK, EXIT_USAGE } from "./exitCodes.ts";
 
 export interface ViewOptions {
   /** 0 or absent: any free port. */

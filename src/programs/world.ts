@@ -5,12 +5,12 @@
  * Models no kernel file.
  */
 import { attachDeviceAccessOracle } from "../check/oracles/deviceAccess.ts";
-import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
 import { Kernel, type RunResult } from "../sim/kernel.ts";
 import { FirstRunnable } from "../sim/strategies/firstRunnable.ts";
 import type { Strategy } from "../sim/strategy.ts";
 import type { IbOdpCaps } from "../rdma/core/ibVerbs.ts";
 import type { CostModel } from "../rdma/mlx5/costModel.ts";
+import { setupMlx5OdpDesign } from "../rdma/mlx5/odp/designs.ts";
 import { mlx5PortOf } from "../rdma/mlx5/qp/mlx5Port.ts";
 import { createFabric, type RdmaHost } from "../rdma/wire/rdmaHost.ts";
 import type { Wire } from "../rdma/wire/wire.ts";
@@ -43,10 +43,7 @@ export function createWorld(o: WorldOptions = {}): World {
     maxSteps: o.maxSteps ?? 50_000_000,
     defects: o.defects ?? [],
   });
-  const designName = o.design ?? "classic";
-  const design = MLX5_DESIGNS[designName];
-  if (design === undefined) throw new Error(`no mlx5 design "${designName}"`);
-  design.kernelSetup(k);
+  const design = setupMlx5OdpDesign(k, o.design);
   const { wire, hosts } = createFabric(k, o.hosts ?? ["server", "client"], {
     design,
     frames: o.frames ?? 8192,

@@ -13,7 +13,7 @@ import { DEFAULT_RUN_TIMING, type Timing } from "../sim/timing.ts";
 import type { Violation } from "../sim/violation.ts";
 import { verdictOf, type Verdict } from "../check/verdict.ts";
 import { CATALOG } from "../check/catalog/catalog.ts";
-import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
+import { DEFAULT_MLX5_ODP_DESIGN, mlx5OdpDesignProblem } from "../rdma/mlx5/odp/designs.ts";
 import { runScenario, type ScenarioRun } from "../check/scenario.ts";
 import type { CompiledScenario } from "./compile.ts";
 import type { DataCheckResult } from "./dataCheck.ts";
@@ -58,9 +58,8 @@ export function checkOverrides(
   design: string | undefined,
   defects: readonly string[],
 ): string | null {
-  if (design !== undefined && MLX5_DESIGNS[design] === undefined) {
-    return `design "${design}" is not implemented in the model yet (implemented: ${Object.keys(MLX5_DESIGNS).join(", ")})`;
-  }
+  const problem = design === undefined ? null : mlx5OdpDesignProblem(design);
+  if (problem !== null) return problem;
   const known = new Set(CATALOG.map((e) => e.id));
   const unknown = defects.find((d) => !known.has(d));
   return unknown === undefined ? null : `unknown defect "${unknown}"`;
@@ -73,7 +72,7 @@ export function effectiveConfig(
   defects: readonly string[] | undefined,
 ): { design: string; defects: readonly string[] } {
   return {
-    design: design ?? scenario.spec.design ?? "classic",
+    design: design ?? scenario.spec.design ?? DEFAULT_MLX5_ODP_DESIGN,
     defects: defects !== undefined && defects.length > 0 ? defects : (scenario.spec.defects ?? []),
   };
 }

@@ -14,6 +14,7 @@
  * and sizes in bytes are `offset` / `bytes`; page counts are `pages` (4 KiB pages).
  */
 import { z } from "zod";
+import { DEFAULT_MLX5_ODP_DESIGN, MLX5_ODP_DESIGN_NAMES } from "../rdma/mlx5/odp/designs.ts";
 
 /** The page size every count of `pages` is in. */
 export const SCENARIO_PAGE_SIZE = 4096;
@@ -219,7 +220,39 @@ const cpuWriteSchema = z.strictObject({
   expect: z.strictObject({ signal: signal.optional() }).optional(),
 });
 
+/** What a system call or verb may return: success, either, or this errno. */
+export const CALL_ERRORS = [
+  "none",
+  "any",
+  "EINVAL",
+  "ENOMEM",
+  "EFAULT",
+  "EPERM",
+  "EACCES",
+  "EIO",
+  "EAGAIN",
+  "EBUSY",
+  "ENODEV",
+  "ENOENT",
+  "EBADF",
+  "ENOSPC",
+] as const;
+
+/** `expect: { error }` of a system call or verb. */
+const callExpect = z
+  .strictObject({
+    error: z
+      .enum(CALL_ERRORS)
+      .optional()
+      .describe(
+        "How the call may end: none (the default: it must succeed), any, or this errno. " +
+          "An unexpected error is an unexpected_error violation.",
+      ),
+  })
+  .optional();
+
 const rangeOp = {
+  expect: callExpect,
   buffer: ident,
   offset: offset.optional().describe("Byte offset, page-aligned (default 0)."),
   pages: pages.optional().describe("Default: to the end of the buffer."),
@@ -329,6 +362,7 @@ const opObject = z
       .describe("madvise(2) of part of a buffer."),
     mremap: z
       .strictObject({
+        expect: callExpect,
         buffer: ident,
         pages: pages.describe("The new size."),
         maymove: z.boolean().optional().describe("MREMAP_MAYMOVE (default true)."),
@@ -340,7 +374,10 @@ const opObject = z
       .optional()
       .describe("Migrate the buffer's pages to new frames (move_pages / NUMA balancing)."),
     fork: z
-      .strictObject({ child: ident.describe("The process (with forkOf) the child becomes.") })
+      .strictObject({
+        child: ident.describe("The process (with forkOf) the child becomes."),
+        expect: callExpect,
+      })
       .optional()
       .describe("fork(2); the child's threads start when it returns."),
     exit: noArgs
@@ -364,9 +401,13 @@ const opObject = z
       .describe(
         "Wait until the named event is signalled (wait_for_completion(), no timeout): how a scenario says 'after'.",
       ),
-    dereg_mr: z.strictObject({ mr: ident }).optional().describe("ibv_dereg_mr()."),
+    dereg_mr: z
+      .strictObject({ mr: ident, expect: callExpect })
+      .optional()
+      .describe("ibv_dereg_mr()."),
     advise_mr: z
       .strictObject({
+        expect: callExpect,
         mr: ident,
         buffer: ident
           .optional()
@@ -382,12 +423,13 @@ const opObject = z
       .optional()
       .describe("The OOM reaper reaps this process's memory (kernel threads)."),
     post_recv: z
-      .strictObject({ qp: ident, ...dmaRange, bytes })
+      .strictObject({ qp: ident, ...dmaRange, bytes, expect: callExpect })
       .optional()
       .describe("ibv_post_recv() of one receive into the MR (user threads)."),
     post_send: z
       .strictObject({
         qp: ident,
+        expect: callExpect,
         opcode: z.enum(SEND_OPCODES).optional().describe("Default send."),
         ...dmaRange,
         bytes,
@@ -556,13 +598,14 @@ const faultsSchema = z
       "per process, device_removal a hot unplug per host, each at a time drawn after setup.",
   );
 
-export const DESIGNS = ["classic", "hmm-mirror", "interval"] as const;
-
 export const scenarioSchema = z
   .strictObject({
     name: ident.describe("The scenario's name (in reports and replay tokens)."),
     description: z.string().optional(),
-    design: z.enum(DESIGNS).optional().describe("The interlock design (default classic)."),
+    design: z
+      .enum(MLX5_ODP_DESIGN_NAMES)
+      .optional()
+      .describe(`The interlock design (default ${DEFAULT_MLX5_ODP_DESIGN}).`),
     defects: z.array(z.string()).optional().describe("Catalog defect ids to switch on."),
     maxSteps: z.int().min(1).max(10_000_000).optional().describe("Step bound (default 50000)."),
     hosts: z.array(hostSchema).min(1).optional().describe("Default: one host, host0."),

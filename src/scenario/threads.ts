@@ -130,7 +130,48 @@ function* runOp(site: Site, op: Op): KGen<Next> {
   k.event(`${op.name}:begin`, { process: site.p.name, ...event, ...fieldsOf(args) });
   const result = yield* perform(site, op);
   k.event(`${op.name}:end`, { ret: result.ret });
+  if (CALL_OPS.has(op.name)) judgeCall(site, op, result.ret);
   return result.next;
+}
+
+/** The system calls and verbs whose return a scenario may expect (`expect: { error }`). */
+const CALL_OPS: ReadonlySet<string> = new Set([
+  "munmap",
+  "mprotect",
+  "madvise",
+  "migrate",
+  "mremap",
+  "fork",
+  "dereg_mr",
+  "advise_mr",
+  "post_recv",
+  "post_send",
+]);
+
+/**
+ * A call's return against `expect.error` (default none). An error nobody expected is an
+ * `unexpected_error` violation (unless an injected fault may explain it); an expected
+ * error that did not come is `expectation_failed`.
+ */
+function judgeCall(site: Site, op: Op, ret: TraceFieldValue): void {
+  const args = op.args as { expect?: { error?: string | undefined } | undefined };
+  const want = args.expect?.error ?? "none";
+  const got = typeof ret === "string" && ret.startsWith("-E") ? ret : null;
+  const k = site.world.k;
+  const details = { site: where(site), process: site.p.name, ret };
+  if (want === "any" || (got !== null && got === `-${want}`)) return;
+  if (got === null) {
+    if (want === "none") return;
+    k.report(
+      "expectation_failed",
+      `${where(site)} ${op.name}: expected -${want}, it succeeded`,
+      details,
+    );
+    return;
+  }
+  if (k.faultsInjected > 0) return;
+  const expected = want === "none" ? "" : `, expected -${want}`;
+  k.report("unexpected_error", `${where(site)} ${op.name} failed: ${got}${expected}`, details);
 }
 
 interface Outcome {

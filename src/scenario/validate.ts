@@ -11,7 +11,7 @@
  * part of what a scenario may explore.
  */
 import { CATALOG } from "../check/catalog/catalog.ts";
-import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
+import { DEFAULT_MLX5_ODP_DESIGN, mlx5OdpDesignProblem } from "../rdma/mlx5/odp/designs.ts";
 import type { PathProblem, SpecPath } from "./errors.ts";
 import { isKnownViolationKind, VIOLATION_KINDS } from "../check/violationKinds.ts";
 import { closest } from "./closest.ts";
@@ -108,14 +108,9 @@ function unique(
 }
 
 function checkDesign(spec: ScenarioSpec, p: Problems): void {
-  const design = spec.design ?? "classic";
-  if (MLX5_DESIGNS[design] === undefined) {
-    const have = Object.keys(MLX5_DESIGNS).join(", ");
-    p.add(
-      ["design"],
-      `design "${design}" is not implemented in the model yet (implemented: ${have})`,
-    );
-  }
+  const design = spec.design ?? DEFAULT_MLX5_ODP_DESIGN;
+  const problem = mlx5OdpDesignProblem(design);
+  if (problem !== null) p.add(["design"], problem);
   (spec.defects ?? []).forEach((id, i) => {
     const entry = CATALOG.find((e) => e.id === id);
     if (entry === undefined) {

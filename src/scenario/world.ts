@@ -38,7 +38,7 @@ import { Wire } from "../rdma/wire/wire.ts";
 import { MLX5_ODP_CAPS, Mlx5IbDev } from "../rdma/mlx5/mlx5IbDev.ts";
 import type { Mlx5OdpDesign } from "../rdma/mlx5/odp/mlx5OdpDesign.ts";
 import { attachDeviceAccessOracle } from "../check/oracles/deviceAccess.ts";
-import { MLX5_DESIGNS } from "../check/catalog/scenarios/odpHost.ts";
+import { DEFAULT_MLX5_ODP_DESIGN, setupMlx5OdpDesign } from "../rdma/mlx5/odp/designs.ts";
 import { contextKernelOptions, type ScenarioContext } from "../check/scenario.ts";
 import type { HostSpec, OdpCapsSpec, ProcessSpec, ScenarioSpec } from "./schema.ts";
 
@@ -147,24 +147,22 @@ export function scenarioParts(spec: ScenarioSpec): string[] {
   return [...threads, ...ops];
 }
 
-/** The design a run uses: the context's, else the file's, else classic. */
+/** The design a run uses: the context's, else the file's, else the default. */
 export function designName(spec: ScenarioSpec, ctx: ScenarioContext): string {
-  return ctx.design ?? spec.design ?? "classic";
+  return ctx.design ?? spec.design ?? DEFAULT_MLX5_ODP_DESIGN;
 }
 
 /** The kernel and hosts of one run, with the processes that have a setup. */
 export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
   const name = designName(spec, ctx);
   const faults = ctx.faults ?? spec.faults;
-  const design = MLX5_DESIGNS[name];
-  if (design === undefined) throw new Error(`no mlx5 design "${name}"`);
   const k = new Kernel({
     ...contextKernelOptions({ ...ctx, faults }),
     // A catalog defect brings the defects of its era (CatalogEntry.era).
     defects: withEra(ctx.defects ?? spec.defects ?? []),
     maxSteps: spec.maxSteps ?? DEFAULT_MAX_STEPS,
   });
-  design.kernelSetup(k);
+  const design = setupMlx5OdpDesign(k, name);
   const hostSpecs = spec.hosts ?? [{ name: "host0" }];
   const hosts = new Map<string, HostRt>();
   hostSpecs.forEach((h, i) => hosts.set(h.name, buildHost(k, h, i, design)));

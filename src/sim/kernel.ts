@@ -385,25 +385,11 @@ export class Kernel {
     if (this.started) throw new Error("Kernel.run() may be called once per kernel");
     this.started = true;
     let status: RunStatus = "ok";
-    while (!this.stopped) {
-      if (this.clock.hasDue()) {
-        this.clock.fireDue();
-        this.footprints?.opaque(); // timers act outside any step: blame the last one
-      }
-      if (this.runnable.length === 0) {
-        if (this.clock.jumpToNextTimer()) continue;
-        this.checkDeadlock();
-        break;
-      }
-      if (this.stepCount >= this.maxSteps) {
-        status = "step_bound";
-        break;
-      }
-      const timer = this.timing === "free" && this.clock.hasArmed();
-      if (this.footprints?.covered(this.runnable, this.stepCount, timer) === true) break;
-      const pick = this.strategy.pick(this.runnable, this.stepCount, timer);
-      if (pick === TIMER) this.timerStep(timer);
-      else this.runStep(pick);
+    try {
+      status = this.loop();
+    } catch (error) {
+      // The scheduler itself failed (a strategy, a timer callback): odpsim is broken.
+      this.recordInternalError(error, null);
     }
     if (this.internalError !== null) status = "internal_error";
     else if (this.violationList.length > 0) status = "violation";
@@ -416,6 +402,40 @@ export class Kernel {
       schedule: this.schedule.slice(0, this.stepCount),
       trace: this.trace,
     };
+  }
+
+  /** The scheduler loop: "ok" when nothing can happen any more, or "step_bound". */
+  private loop(): RunStatus {
+    while (!this.stopped) {
+      if (this.clock.hasDue()) {
+        this.clock.fireDue();
+        this.footprints?.opaque(); // timers act outside any step: blame the last one
+      }
+      if (this.runnable.length === 0) {
+        if (this.clock.jumpToNextTimer()) continue;
+        this.checkDeadlock();
+        break;
+      }
+      if (this.stepCount >= this.maxSteps) return "step_bound";
+      const timer = this.timing === "free" && this.clock.hasArmed();
+      if (this.footprints?.covered(this.runnable, this.stepCount, timer) === true) break;
+      const pick = this.strategy.pick(this.runnable, this.stepCount, timer);
+      if (pick === TIMER) this.timerStep(timer);
+      else this.runStep(pick);
+    }
+    return "ok";
+  }
+
+  /** Records an exception of odpsim itself (not a KernelBug) and stops the run. */
+  private recordInternalError(error: unknown, task: Task | null, step = this.stepCount): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.internalError = {
+      message: err.message,
+      step,
+      task: task?.label ?? null,
+      ...(err.stack === undefined ? {} : { stack: err.stack }),
+    };
+    this.stopped = true;
   }
 
   /** Appends one pick to the recorded schedule. */
@@ -496,9 +516,7 @@ export class Kernel {
       this.report(error.kind, error.message, { ...error.details });
       this.current = null;
     } else {
-      const err = error instanceof Error ? error : new Error(String(error));
-      this.internalError = { message: err.message, step, task: task.label, stack: err.stack };
-      this.stopped = true;
+      this.recordInternalError(error, task, step);
     }
     this.finish(task);
   }

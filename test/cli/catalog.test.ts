@@ -19,18 +19,22 @@ test("odpsim catalog check --json follows the contract and exits 0 when all are 
     schedulesPerSecond: number;
   };
   const keys = [
+    "buggyVerdict",
     "depth",
     "fixedSchedules",
+    "fixedVerdict",
     "fixedViolations",
     "found",
     "id",
+    "internalError",
     "schedulesToFind",
     "secondsToFind",
     "violation",
   ];
   for (const e of out.entries) assert.deepEqual(Object.keys(e).sort(), keys);
   assert.ok(out.schedulesPerSecond > 0);
-  const allGood = out.entries.every((e) => e.found === true && e.fixedViolations === 0);
+  const allGood = out.entries.every((e) => e.found === true && e.fixedVerdict === "clean");
+  assert.ok(out.entries.every((e) => e.internalError === null));
   assert.equal(r.code, allGood ? 0 : 1);
   assert.equal(r.stderr.includes("\r"), false, "no progress bar when stderr is not a terminal");
 });

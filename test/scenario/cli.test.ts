@@ -37,17 +37,11 @@ test("run --json reports the violation, --trace writes a Perfetto trace, exit 1"
     "300",
   );
   assert.equal(found.code, 1);
-  const seed = /odpsim run \S+ --seed (\d+)/.exec(found.stdout)?.[1];
-  assert.ok(seed !== undefined, found.stdout);
-  const r = odpsim(
-    "run",
-    "examples/10-catalog-no-retry-check.yaml",
-    "--seed",
-    seed,
-    "--json",
-    "--trace",
-    trace,
-  );
+  // The rerun line repeats every option the search used (design, defects, timing).
+  const rerun = /rerun: {2}odpsim (run .*) --trace trace\.json/.exec(found.stdout)?.[1];
+  assert.ok(rerun !== undefined, found.stdout);
+  assert.match(rerun, / --timing free/);
+  const r = odpsim(...rerun.split(" "), "--json", "--trace", trace);
   assert.equal(r.code, 1, r.stderr);
   const report = JSON.parse(r.stdout) as {
     violations: { kind: string }[];
@@ -74,7 +68,7 @@ test("run refuses an unknown design or defect, and a missing file, with exit 2",
 function exploreToken(file: string): string {
   const r = odpsim("explore", file, "--strategy", "random", "--schedules", "300");
   assert.equal(r.code, 1, r.stderr);
-  const token = /replay: odpsim replay (odp1\.\S+)/.exec(r.stdout)?.[1];
+  const token = /replay: odpsim replay (odp2\.\S+)/.exec(r.stdout)?.[1];
   assert.ok(token !== undefined, r.stdout);
   return token;
 }

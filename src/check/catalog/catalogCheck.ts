@@ -47,6 +47,13 @@ export interface CatalogCheckEntry {
   readonly internalError: string | null;
 }
 
+/** What is wrong with an entry's fixed design, in a few words. */
+export function fixedProblem(e: CatalogCheckEntry): string {
+  if (e.fixedVerdict === "internal_error") return "odpsim internal error";
+  if (e.fixedVerdict === "inconclusive") return "inconclusive (runs hit the step bound)";
+  return `${e.fixedViolations} violations`;
+}
+
 /** Whether an entry's check passed: its bug found, its fixed design clean. */
 export function entryPassed(e: CatalogCheckEntry): boolean {
   return e.found && e.fixedVerdict === "clean";

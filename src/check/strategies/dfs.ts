@@ -33,12 +33,11 @@
  * under the bound (without reduction) or of explored representatives (with it).
  *
  * Timers (free timing): where a timer is armed, firing it is one more alternative, tried
- * after the tasks. Firing it while the task that ran last could go on costs one
- * preemption, as switching to another task would (that task is held up while time
- * passes); firing it where the last task blocked or ended is free, like any other pick
- * there. The timer step leaves the last task current. Its footprint is opaque (it may
- * wake anyone, and which timer fires depends on every armed one), so it never sleeps and
- * wakes every sleeper: reduction stays sound.
+ * after the tasks. Firing it early always costs one preemption: it holds up every task
+ * that could run while time passes, so a bound of 0 explores exactly the non-preemptive
+ * schedules under nominal timing. The timer step leaves the last task current. Its
+ * footprint is opaque (it may wake anyone, and which timer fires depends on every armed
+ * one), so it never sleeps and wakes every sleeper: reduction stays sound.
  */
 import type { Kernel, RunResult } from "../../sim/kernel.ts";
 import type { FootprintRecorder } from "../../sim/footprint.ts";
@@ -225,7 +224,9 @@ export class DfsStrategy implements Strategy, FootprintRecorder {
     if (chosen === undefined) {
       throw new Error(`DFS replay diverged at step ${step}: ${String(id)} cannot be picked`);
     }
-    if (this.previousRunnable(runnable) && id !== this.previous) this.preemptions++;
+    if (id === TIMER_ID || (this.previousRunnable(runnable) && id !== this.previous)) {
+      this.preemptions++;
+    }
     if (chosen !== TIMER) this.previous = chosen.id;
     this.step = step;
     return chosen;
@@ -277,14 +278,16 @@ export class DfsStrategy implements Strategy, FootprintRecorder {
    * cut if it dropped any.
    */
   private allowed(runnable: readonly Task[], timer: boolean): { ids: number[]; cut: boolean } {
-    const timers = timer ? [TIMER_ID] : [];
+    const canPreempt = this.preemptions + 1 <= this.search.preemptionBound;
+    const timers = timer && canPreempt ? [TIMER_ID] : [];
+    const timerCut = timer && !canPreempt;
     if (!this.previousRunnable(runnable)) {
-      return { ids: [...runnable.map((t) => t.id), ...timers], cut: false };
+      return { ids: [...runnable.map((t) => t.id), ...timers], cut: timerCut };
     }
-    if (this.preemptions + 1 <= this.search.preemptionBound) {
+    if (canPreempt) {
       const rest = runnable.filter((t) => t.id !== this.previous).map((t) => t.id);
       return { ids: [this.previous, ...rest, ...timers], cut: false };
     }
-    return { ids: [this.previous], cut: runnable.length > 1 || timer };
+    return { ids: [this.previous], cut: runnable.length > 1 || timerCut };
   }
 }

@@ -6,9 +6,9 @@
  * Models no kernel file. The preemption count of a schedule is the depth the shrinker
  * reports; the last decision tells how much of a schedule is needed to reproduce it.
  * Firing a timer early (free timing) is always a decision, since a non-preemptive
- * scheduler lets time move only when nothing can run, and a preemption when the task
- * that ran last could have gone on: it was held up while time passed. The timer is one
- * more choice at a choice point.
+ * scheduler lets time move only when nothing can run, and always a preemption: every
+ * task that could run is held up while time passes (DFS's bound counts it the same way).
+ * The timer is one more choice at a choice point.
  */
 import { TIMER, type Pick, type Strategy, type StrategyContext } from "../../sim/strategy.ts";
 import type { Task } from "../../sim/task.ts";
@@ -49,7 +49,7 @@ export class Recording implements Strategy {
     const fallback = nonPreemptiveChoice(runnable, this.previous);
     if (chosen !== fallback) {
       this.decisionSteps.push(step);
-      if (fallback.id === this.previous) this.preemptionSteps.push(step);
+      if (chosen === TIMER || fallback.id === this.previous) this.preemptionSteps.push(step);
     }
     if (chosen === TIMER) return chosen;
     if (!this.tasksRun.includes(chosen.id)) this.tasksRun.push(chosen.id);

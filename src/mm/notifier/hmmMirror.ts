@@ -457,8 +457,13 @@ const hmmMmuNotifierOps = {
 
 // ---------------------------------------------------------------- mirrors
 
-/** hmm_mirror_register(): the caller holds mmap_lock for write (as the seed does). */
+/**
+ * hmm_mirror_register(): the caller holds mmap_lock for write (as the seed does). v5.2
+ * says so in a comment; "mm/hmm: Use lockdep instead of comments" (v5.3) made it
+ * lockdep_assert_held_exclusive(), as here.
+ */
 export function* hmmMirrorRegister(mirror: HmmMirror, mm: MmStruct): KGen<number> {
+  mm.mmapLock.assertHeldWrite();
   const hmm = yield* hmmGetOrCreate(mm);
   mirror.hmm = hmm;
   if (hmm === null) return ENOMEM;

@@ -43,8 +43,9 @@ export function intervalSubName(sub: MmuIntervalNotifier): string {
   return sub.container?.objName ?? sub.ops.name;
 }
 
-/** mn_itree_is_invalidating(): call with the lock held. */
+/** mn_itree_is_invalidating(): whether a tree walk is under way (the seq is odd). */
 export function mnItreeIsInvalidating(subs: MmuNotifierSubscriptionsState): boolean {
+  subs.lock.assertHeld();
   return subs.invalidateSeq % 2 === 1;
 }
 

@@ -18,8 +18,18 @@ import type { RdmaUserMmapEntry } from "./uverbs/mmapEntry.ts";
 import type { IbUverbsFile } from "./uverbs/uverbsFile.ts";
 import type { IbUmemOdp } from "./umemOdp.ts";
 
-/** ucontext->invalidate_range: the driver zaps and unmaps [start, end) of a umem. */
-export type InvalidateRangeHook = (umem: IbUmemOdp, start: number, end: number) => KGen;
+/** The driver's ucontext operations, declared as methods (see InvalidateRangeHook). */
+interface UcontextDriverOps {
+  invalidateRange(umem: IbUmemOdp, start: number, end: number): KGen;
+}
+
+/**
+ * ucontext->invalidate_range: the driver zaps and unmaps [start, end) of a umem. Its
+ * parameter is checked bivariantly (it comes from a method), so a design's driver may
+ * take that design's umem type: every umem of a ucontext is made by the one design the
+ * kernel runs, the same premise Mlx5OdpDesign<U> and UmemOdpDesign<U> rest on.
+ */
+export type InvalidateRangeHook = UcontextDriverOps["invalidateRange"];
 
 export class IbUcontext extends KObject {
   /** Set by the driver in alloc_ucontext (mlx5_ib_invalidate_range). */

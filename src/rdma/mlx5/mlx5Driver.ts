@@ -13,7 +13,7 @@ import type { IbPd } from "../core/ibPd.ts";
 import type { IbUcontext } from "../core/ucontext.ts";
 import { IB_ACCESS_ON_DEMAND, IB_ODP_SUPPORT_IMPLICIT } from "../core/ibVerbs.ts";
 import type { Mlx5IbDev } from "./mlx5IbDev.ts";
-import { Mlx5IbMr } from "./mlx5IbMr.ts";
+import { isMlx5IbMr } from "./mlx5IbMr.ts";
 import type { Mlx5OdpDesign } from "./odp/mlx5OdpDesign.ts";
 import { mlx5DeregPinnedMr, mlx5RegPinnedMr } from "./pinnedMr.ts";
 import { Mlx5Prefetch } from "./prefetch.ts";
@@ -76,7 +76,7 @@ function* mlx5IbRegUserMr(
 }
 
 function* mlx5IbDeregMr(design: Mlx5OdpDesign, mr: IbMr): KGen<number> {
-  if (!(mr instanceof Mlx5IbMr)) return EINVAL;
+  if (!isMlx5IbMr(mr)) return EINVAL;
   if (mr.pinnedUmem !== null) return yield* mlx5DeregPinnedMr(mr);
   return yield* design.deregOdpMr(mr);
 }

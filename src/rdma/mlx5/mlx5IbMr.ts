@@ -19,19 +19,20 @@ import type { IbUmemOdp } from "../core/umemOdp.ts";
 import { mkeyId, type Mlx5Mkey } from "./mkey.ts";
 import type { Mlx5IbDev } from "./mlx5IbDev.ts";
 
-export interface Mlx5MrInit {
+export interface Mlx5MrInit<U extends IbUmemOdp = IbUmemOdp> {
   readonly dev: Mlx5IbDev;
   readonly pd: IbPd;
   readonly mkey: Mlx5Mkey;
   readonly access: number;
-  readonly umem: IbUmemOdp | null;
-  readonly parent?: Mlx5IbMr;
+  readonly umem: U | null;
+  readonly parent?: Mlx5IbMr<U>;
 }
 
-export class Mlx5IbMr extends IbMr {
+/** `U`: the umem type of the ODP design that made the MR (Mlx5OdpDesign<U>). */
+export class Mlx5IbMr<U extends IbUmemOdp = IbUmemOdp> extends IbMr {
   readonly dev: Mlx5IbDev;
   readonly mmkey: Mlx5Mkey;
-  readonly umem: IbUmemOdp | null;
+  readonly umem: U | null;
   /** Pinned (non-ODP) MRs: the umem pinned at registration (mr->umem of a real MR). */
   pinnedUmem: IbUmem | null = null;
   /** mr->live: page faults may use the MR. */
@@ -40,9 +41,9 @@ export class Mlx5IbMr extends IbMr {
    * The implicit parent of a child MR. The classic design clears it when the child
    * starts dying (mr_leaf_free_action), hiding the child from fault handlers.
    */
-  parent: Mlx5IbMr | null;
+  parent: Mlx5IbMr<U> | null;
   /** Implicit children by slot index (the modern design's xarray). */
-  readonly children = new Map<number, Mlx5IbMr>();
+  readonly children = new Map<number, Mlx5IbMr<U>>();
   /** Prefetch work items still running against this MR. */
   numPendingPrefetch = 0;
   /** mmkey.usecount: users that found the MR (fault handlers, work); 0 = unpublished. */
@@ -58,7 +59,7 @@ export class Mlx5IbMr extends IbMr {
   /** imr->q_leaf_free (classic): woken when numLeafFree drops to zero. */
   qLeafFree: WaitQueueHead | null = null;
 
-  constructor(k: Kernel, init: Mlx5MrInit) {
+  constructor(k: Kernel, init: Mlx5MrInit<U>) {
     super(
       k,
       "mlx5_ib_mr",
@@ -75,6 +76,14 @@ export class Mlx5IbMr extends IbMr {
     this.parent = init.parent ?? null;
     this.usecountWait = new WaitQueueHead(k, `mmkey_wait(${this.objName})`);
   }
+}
+
+/**
+ * `x instanceof Mlx5IbMr` without the `any` that narrowing a generic class by instanceof
+ * gives its type argument: an MR of some design.
+ */
+export function isMlx5IbMr(x: unknown): x is Mlx5IbMr {
+  return x instanceof Mlx5IbMr;
 }
 
 /**

@@ -105,12 +105,16 @@ function populate(mr: Mlx5IbMr, first: number, end: number): [number, number][] 
 /**
  * mlx5_ib_update_xlt(imr, idx, n, MLX5_IB_UPD_XLT_INDIRECT): rewrites KSM slots
  * [idx, idx + n) of an implicit parent from its children table (populate_klm): a slot
- * points at its child's mkey, or at the null mkey when the table has none.
+ * points at its child's mkey, or at the null mkey when the table has none. The parent's
+ * umem_mutex is held: populate_klm() asserts it (v5.5+), since the table is read
+ * without a lock of its own and the mutex orders a child's publication before the UMR.
  */
 export function* mlx5IbUpdateKsm(imr: Mlx5IbMr, idx: number, n: number): KGen<number> {
   if (!imr.dev.k.kasan.check(imr, "mlx5_ib_update_xlt(INDIRECT) uses the parent mr")) {
     return EFAULT;
   }
+  if (imr.umem === null) throw new Error("update_xlt(INDIRECT) on an MR without a umem");
+  imr.umem.umemMutex.assertHeld();
   const slots = new Map<number, Mlx5Mkey | null>();
   for (let i = idx; i < idx + n; i++) slots.set(i, imr.children.get(i)?.mmkey ?? null);
   return yield* mlx5IbUpdateKsmSlots(imr, slots);

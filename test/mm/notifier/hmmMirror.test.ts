@@ -324,3 +324,22 @@ test("the review thread's race: hmm_range_fault walks the VMAs of an exiting mm 
   }
   assert.ok(caught > 0);
 });
+
+test("hmm_mirror_register asserts mmap_lock held for write", () => {
+  for (const lock of ["none", "read", "write"] as const) {
+    const { k, mm } = setup({ stopOnViolation: false });
+    const log: string[] = [];
+    k.spawn("driver", g, function* (): KGen {
+      // The first mirror makes the mm's hmm (and registers its mmu_notifier, which
+      // asserts the lock itself); the second finds it, so only hmm_mirror_register checks.
+      yield* register(recordingMirror(log), mm);
+      if (lock === "read") yield* mmapReadLock(mm);
+      if (lock === "write") yield* mmapWriteLock(mm);
+      assert.equal(yield* hmmMirrorRegister(recordingMirror(log), mm), 0);
+      if (lock === "read") mmapReadUnlock(mm);
+      if (lock === "write") mmapWriteUnlock(mm);
+    });
+    const kinds = k.run().violations.map((v) => v.kind);
+    assert.deepEqual(kinds, lock === "write" ? [] : ["lock_not_held"], lock);
+  }
+});

@@ -26,7 +26,7 @@ import type { IbPd } from "../../../src/rdma/core/ibPd.ts";
 import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../src/rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../src/rdma/mlx5/deviceDma.ts";
 import type { Mlx5Mkey } from "../../../src/rdma/mlx5/mkey.ts";
-import { Mlx5IbMr } from "../../../src/rdma/mlx5/mlx5IbMr.ts";
+import { isMlx5IbMr, Mlx5IbMr } from "../../../src/rdma/mlx5/mlx5IbMr.ts";
 import { FirstRunnable } from "../../../src/sim/strategies/firstRunnable.ts";
 import type { Strategy } from "../../../src/sim/strategy.ts";
 import type { KGen } from "../../../src/sim/task.ts";
@@ -104,7 +104,7 @@ export function ksmOf(imr: Mlx5IbMr): Map<number, Mlx5Mkey> {
 
 export function childMr(odp: PerMmUmem): Mlx5IbMr {
   const mr = odp.driverPrivate;
-  assert.ok(mr instanceof Mlx5IbMr);
+  assert.ok(isMlx5IbMr(mr));
   return mr;
 }
 

@@ -34,9 +34,7 @@ import { mlx5UverbsDriver } from "../../../rdma/mlx5/mlx5Uverbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import { mlx5IbRegisterDevice } from "../../../rdma/mlx5/mlx5Driver.ts";
 import { Mlx5IbDev, type Mlx5DevOptions } from "../../../rdma/mlx5/mlx5IbDev.ts";
-import { classicMlx5Odp } from "../../../rdma/mlx5/odp/classicOdp.ts";
-import { intervalMlx5Odp } from "../../../rdma/mlx5/odp/intervalOdp.ts";
-import { hmmMirrorMlx5Odp } from "../../../rdma/mlx5/odp/hmmMirrorOdp.ts";
+import { setupMlx5OdpDesign } from "../../../rdma/mlx5/odp/designs.ts";
 import type { Mlx5OdpDesign } from "../../../rdma/mlx5/odp/mlx5OdpDesign.ts";
 import { attachDeviceAccessOracle } from "../../oracles/deviceAccess.ts";
 import { attachFaultProgressOracle } from "../../oracles/faultProgress.ts";
@@ -52,13 +50,6 @@ export interface OdpHost {
   readonly udev: IbUverbsDevice;
   readonly design: Mlx5OdpDesign;
 }
-
-/** The driver design modules by name. */
-export const MLX5_DESIGNS: Readonly<Record<string, Mlx5OdpDesign>> = {
-  classic: classicMlx5Odp,
-  "hmm-mirror": hmmMirrorMlx5Odp,
-  interval: intervalMlx5Odp,
-};
 
 /** The host a kernel was built with, for observers (snapshots) that need the model. */
 const ODP_HOST = new KernelGlobal<{ host?: OdpHost }>("odp host (test bench)", () => ({}));
@@ -81,10 +72,7 @@ export function odpHost(
   const phys = new PhysMem(k, { frames });
   const proc = new Process(k, phys);
   const dev = new Mlx5IbDev(k, "mlx5_0", phys, devOptions);
-  const designName = ctx.design ?? "classic";
-  const design = MLX5_DESIGNS[designName];
-  if (design === undefined) throw new Error(`no mlx5 design "${designName}"`);
-  design.kernelSetup(k);
+  const design = setupMlx5OdpDesign(k, ctx.design);
   mlx5IbRegisterDevice(dev, design);
   attachDeviceAccessOracle(dev);
   attachFaultProgressOracle(dev);

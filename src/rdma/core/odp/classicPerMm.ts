@@ -2,9 +2,10 @@
  * The classic design's per-mm notifier: one mmu_notifier per (ucontext, mm) pair, with
  * an interval tree of the umems it serves under umem_rwsem.
  *
- * Models struct ib_ucontext_per_mm and get_per_mm / put_per_mm /
- * ib_umem_notifier_{release,invalidate_range_start,invalidate_range_end} of
- * drivers/infiniband/core/umem_odp.c, v5.3.
+ * Models struct ib_ucontext_per_mm with its mmu_notifier, get_per_mm and
+ * ib_umem_notifier_{invalidate_range_start,invalidate_range_end,release_trampoline} of
+ * drivers/infiniband/core/umem_odp.c, v5.3; what the hmm-mirror design's per_mm shares
+ * with it is in perMm.ts.
  *
  * umem_rwsem is held for read from invalidate_range_start to invalidate_range_end, so a
  * umem cannot leave the tree (down_write in release) while an invalidation covers it:
@@ -38,21 +39,17 @@ import {
 } from "./classicUmemOdp.ts";
 import {
   UcontextPerMm,
-  addUmemToPerMm as addToTree,
   forEachUmemInRange,
   getPerMm as getPerMmWith,
-  putPerMm as putPerMmShared,
-  removeUmemFromPerMm as removeFromTree,
+  ibUmemNotifierRelease,
 } from "./perMm.ts";
-
-const ULLONG_MAX = Number.MAX_SAFE_INTEGER;
 
 /** The classic per_mm: its notifier is an mmu_notifier. */
 export class IbUcontextPerMm extends UcontextPerMm<ClassicUmemOdp> {
   readonly mn = new MmuNotifier(
     {
       name: "ib_umem_notifiers",
-      release: () => ibUmemNotifierRelease(this),
+      release: () => ibUmemNotifierRelease(this, releaseTrampoline),
       invalidateRangeStart: (_sub, range) => ibUmemNotifierInvalidateRangeStart(this, range),
       invalidateRangeEnd: (_sub, range) => ibUmemNotifierInvalidateRangeEnd(this, range),
     },
@@ -120,15 +117,6 @@ function* ibUmemNotifierInvalidateRangeEnd(perMm: IbUcontextPerMm, range: MmuNot
   perMm.umemRwsem.upRead();
 }
 
-/** ib_umem_notifier_release(): the mm is exiting; every umem dies. */
-function* ibUmemNotifierRelease(perMm: IbUcontextPerMm): KGen {
-  yield* perMm.umemRwsem.downRead();
-  if (perMm.active) {
-    yield* forEachUmemInRange(perMm, 0, ULLONG_MAX, true, releaseTrampoline);
-  }
-  perMm.umemRwsem.upRead();
-}
-
 /**
  * ib_umem_notifier_release_trampoline(): a start without an end, so notifiers_count
  * stays raised and every later fault sees a racing invalidation and a dying umem.
@@ -148,32 +136,9 @@ export function getPerMm(umem: ClassicUmemOdp): KGen<number> {
 }
 
 /**
- * The per_mm share of an implicit child (ib_alloc_odp_umem / ib_umem_odp_alloc_child,
- * v5.3): the child counts as one more umem of its root's per_mm, so no notifier is
- * registered for it. The caller keeps the root, and so the per_mm, alive meanwhile.
+ * What remove_umem_from_per_mm() does besides leaving the tree: let a page fault waiting
+ * on the now-dead umem go on (and fail).
  */
-export function* sharePerMm(child: ClassicUmemOdp, perMm: IbUcontextPerMm): KGen {
-  const ctx = child.context;
-  yield* ctx.perMmListLock.lock();
-  perMm.odpMrsCount++;
-  child.perMm = perMm;
-  ctx.perMmListLock.unlock();
-}
-
-/** put_per_mm(): the last umem unregisters and frees it after a grace period. */
-export function putPerMm(umem: ClassicUmemOdp): KGen {
-  return putPerMmShared(umem);
-}
-
-/** add_umem_to_per_mm(). */
-export function addUmemToPerMm(umem: ClassicUmemOdp): KGen {
-  return addToTree(umem);
-}
-
-/** remove_umem_from_per_mm(): no invalidation covers the umem once this returns. */
-export function removeUmemFromPerMm(umem: ClassicUmemOdp): KGen {
-  // Let a page fault waiting on a now-dead umem go on (and fail).
-  return removeFromTree(umem, () => {
-    umem.notifierCompletion.completeAll();
-  });
+export function completeRemovedUmem(umem: ClassicUmemOdp): void {
+  umem.notifierCompletion.completeAll();
 }

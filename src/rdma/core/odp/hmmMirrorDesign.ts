@@ -7,22 +7,14 @@
  * to use HMM for ODP" v5. Mapping runs hmm_range_dma_map() with mmap_sem held for read
  * and umem_mutex held; validity is then checked by the driver with hmm_range_valid().
  *
- * Implicit ODP kept its v5.2 creation paths in the posting: the root (no range, no
- * lists) joins the per_mm like any umem but stays out of the tree, and each child
- * (ib_alloc_odp_umem, which now allocates pfns instead of page_list) shares the root's
- * per_mm and sits in its tree, so the one hmm_mirror's sync_cpu_device_pagetables
- * reaches children; the per_mm lives until the last of them is released.
+ * Implicit ODP kept its v5.2 creation paths in the posting (perMmDesign.ts, shared with
+ * the classic design): each child (ib_alloc_odp_umem, which now allocates pfns instead
+ * of page_list) shares the root's per_mm and sits in its tree, so the one hmm_mirror's
+ * sync_cpu_device_pagetables reaches children.
  */
-import { EAGAIN, EBUSY, EFAULT, EINVAL, ENOENT } from "../../../sim/errno.ts";
+import { EAGAIN, EBUSY, EINVAL, ENOENT } from "../../../sim/errno.ts";
 import type { KGen } from "../../../sim/task.ts";
-import {
-  mmapReadLock,
-  mmapReadUnlock,
-  mmdrop,
-  mmgetNotZero,
-  mmgrab,
-  mmput,
-} from "../../../mm/mmStruct.ts";
+import { mmapReadLock, mmapReadUnlock, mmgetNotZero, mmput } from "../../../mm/mmStruct.ts";
 import {
   HMM_PFN_VALID,
   HMM_PFN_WRITE,
@@ -34,28 +26,15 @@ import {
   hmmRangeInit,
   type HmmRange,
 } from "../../../mm/notifier/hmmMirror.ts";
-import { PAGE_SHIFT } from "../../../mm/page.ts";
-import { IB_ACCESS_HUGETLB, ibAccessWritable } from "../ibVerbs.ts";
-import type { IbUcontext } from "../ucontext.ts";
-import {
-  ODP_READ_ALLOWED_BIT,
-  ODP_WRITE_ALLOWED_BIT,
-  ibUmemEnd,
-  ibUmemStart,
-  type UmemOdpKind,
-} from "../umemOdp.ts";
+import { ODP_READ_ALLOWED_BIT, ODP_WRITE_ALLOWED_BIT, ibUmemEnd, ibUmemStart } from "../umemOdp.ts";
 import {
   HmmMirrorUmemOdp,
   ODP_FLAGS_BITS,
   ODP_HMM_FLAGS,
   ODP_HMM_VALUES,
-  addUmemToPerMm,
   getPerMm,
-  putPerMm,
-  removeUmemFromPerMm,
-  sharePerMm,
 } from "./hmmMirrorUmemOdp.ts";
-import { umemAlign, umemPageShift } from "./odpArgs.ts";
+import { perMmDesign } from "./perMmDesign.ts";
 import type { UmemOdpDesign } from "./umemOdpDesign.ts";
 
 /** Points `range` at the umem's pfns from page `idx`, with ODP's flag encoding. */
@@ -156,97 +135,16 @@ export function* hmmUnmapDmaPages(umem: HmmMirrorUmemOdp, virt: number, bound: n
 }
 
 /**
- * The lockdep class of an implicit child's umem_mutex: ib_alloc_odp_umem initializes it
- * apart from ib_umem_odp_get's (explicit umems and the implicit root), as in v5.2/v5.3,
- * so the fault's order (root umem_mutex, then umem_rwsem) and the invalidation's
- * (umem_rwsem, then a child's umem_mutex) involve two classes (see classicDesign.ts).
+ * The posting's IB core: hmm-mirror umems on an hmm_mirror per_mm. A child is made by
+ * ib_alloc_odp_umem as in v5.2: no mirror is registered for it, so the fault worker
+ * creating it takes no mm_users; a child made after exit_mmap fails at its first map,
+ * whose hmm_mirror_mm_is_alive() (and mmget_not_zero) fails. The posting's release
+ * unmaps every umem; an implicit root has no pages, so skipping it changes nothing.
  */
-const CHILD_UMEM_MUTEX_CLASS = "umem_mutex(ib_alloc_odp_umem)";
-
-function newUmem(
-  ctx: IbUcontext,
-  kind: UmemOdpKind,
-  address: number,
-  length: number,
-  pageShift: number,
-  access: number,
-  root?: HmmMirrorUmemOdp,
-): HmmMirrorUmemOdp {
-  const umem = new HmmMirrorUmemOdp({
-    context: ctx,
-    owningMm: ctx.mm,
-    kind,
-    address,
-    length,
-    pageShift,
-    writable: ibAccessWritable(access),
-    access,
-    ...(root === undefined ? {} : { root, umemMutexClass: CHILD_UMEM_MUTEX_CLASS }),
-  });
-  mmgrab(ctx.mm);
-  return umem;
-}
-
-/** get_per_mm and add_umem_to_per_mm for a new umem; frees it on failure. */
-function* initUmem(umem: HmmMirrorUmemOdp): KGen<HmmMirrorUmemOdp | number> {
-  const ret = yield* getPerMm(umem);
-  if (ret !== 0) {
-    mmdrop(umem.owningMm);
-    umem.context.k.kasan.free(umem);
-    return ret;
-  }
-  yield* addUmemToPerMm(umem);
-  return umem;
-}
-
-export const hmmMirrorDesign: UmemOdpDesign<HmmMirrorUmemOdp> = {
+export const hmmMirrorDesign: UmemOdpDesign<HmmMirrorUmemOdp> = perMmDesign({
   name: "hmm-mirror",
-
-  *get(ctx, addr, size, access) {
-    const pageShift = yield* umemPageShift(ctx.mm, addr, access);
-    if (pageShift < 0) return pageShift;
-    const range = umemAlign(addr, size, pageShift);
-    if (typeof range === "number") return range;
-    return yield* initUmem(newUmem(ctx, "explicit", range.start, range.length, pageShift, access));
-  },
-
-  *allocImplicit(ctx, access) {
-    if ((access & IB_ACCESS_HUGETLB) !== 0) return EINVAL;
-    if (ctx.invalidateRange === null) return EINVAL;
-    return yield* initUmem(newUmem(ctx, "implicit_root", 0, 0, PAGE_SHIFT, access));
-  },
-
-  *allocChild(root, addr, size) {
-    // The caller must keep `root` alive for the duration (it holds the parent MR).
-    if (root.kind !== "implicit_root") return EINVAL;
-    const perMm = root.perMm;
-    if (perMm === null) throw new Error("implicit root without its per_mm");
-    const k = root.context.k;
-    if (!k.kasan.check(perMm, "ib_alloc_odp_umem shares the root's per_mm")) return EFAULT;
-    // As in v5.2: no mirror is registered for a child, so the fault worker creating it
-    // takes no mm_users; a child made after exit_mmap fails at its first map, whose
-    // hmm_mirror_mm_is_alive() (and mmget_not_zero) fails.
-    const child = newUmem(
-      root.context,
-      "implicit_child",
-      addr,
-      size,
-      PAGE_SHIFT,
-      root.access,
-      root,
-    );
-    yield* sharePerMm(child, perMm);
-    yield* addUmemToPerMm(child);
-    return child;
-  },
-
+  Umem: HmmMirrorUmemOdp,
+  getPerMm,
   unmapDmaPages: hmmUnmapDmaPages,
-
-  *release(umem) {
-    yield* hmmUnmapDmaPages(umem, ibUmemStart(umem), ibUmemEnd(umem));
-    yield* removeUmemFromPerMm(umem);
-    yield* putPerMm(umem);
-    mmdrop(umem.owningMm);
-    umem.context.k.kasan.free(umem);
-  },
-};
+  allocChildSite: "ib_alloc_odp_umem",
+});

@@ -26,11 +26,9 @@ import {
 import { IbUmemOdp, ibUmemEnd, ibUmemStart, type UmemOdpInit } from "../umemOdp.ts";
 import {
   UcontextPerMm,
-  addUmemToPerMm as addToTree,
   forEachUmemInRange,
   getPerMm as getPerMmWith,
-  putPerMm as putPerMmShared,
-  removeUmemFromPerMm as removeFromTree,
+  ibUmemNotifierRelease,
 } from "./perMm.ts";
 
 export const ODP_READ_BIT = 1 << 0;
@@ -66,7 +64,7 @@ export class HmmPerMm extends UcontextPerMm<HmmMirrorUmemOdp> {
   readonly mirror = new HmmMirror(
     {
       name: "ib_umem_notifiers",
-      release: () => ibUmemNotifierRelease(this),
+      release: () => ibUmemNotifierRelease(this, releaseTrampoline),
       syncCpuDevicePagetables: (_m, update) => ibSyncCpuDevicePagetables(this, update),
     },
     this,
@@ -111,15 +109,6 @@ function* invalidateRangeTrampoline(umem: HmmMirrorUmemOdp, start: number, end: 
   if (hook !== null) yield* hook(umem, start, end);
 }
 
-/** ib_umem_notifier_release(): the mm is exiting; every umem dies. */
-function* ibUmemNotifierRelease(perMm: HmmPerMm): KGen {
-  yield* perMm.umemRwsem.downRead();
-  if (perMm.active) {
-    yield* forEachUmemInRange(perMm, 0, Number.MAX_SAFE_INTEGER, true, releaseTrampoline);
-  }
-  perMm.umemRwsem.upRead();
-}
-
 /** ib_umem_notifier_release_trampoline(): the umem dies; the driver zaps all of it. */
 function* releaseTrampoline(umem: HmmMirrorUmemOdp): KGen {
   umem.dying = true;
@@ -131,32 +120,4 @@ function* releaseTrampoline(umem: HmmMirrorUmemOdp): KGen {
 /** get_per_mm(). */
 export function getPerMm(umem: HmmMirrorUmemOdp): KGen<number> {
   return getPerMmWith(umem, isHmmPerMm, () => new HmmPerMm(umem.context, umem.owningMm));
-}
-
-/**
- * The per_mm share of an implicit child (ib_alloc_odp_umem, left as it was by the
- * posting): the child counts as one more umem of its root's per_mm, so no mirror is
- * registered for it. The caller keeps the root, and so the per_mm, alive meanwhile.
- */
-export function* sharePerMm(child: HmmMirrorUmemOdp, perMm: HmmPerMm): KGen {
-  const ctx = child.context;
-  yield* ctx.perMmListLock.lock();
-  perMm.odpMrsCount++;
-  child.perMm = perMm;
-  ctx.perMmListLock.unlock();
-}
-
-/** put_per_mm(). */
-export function putPerMm(umem: HmmMirrorUmemOdp): KGen {
-  return putPerMmShared(umem);
-}
-
-/** add_umem_to_per_mm(). */
-export function addUmemToPerMm(umem: HmmMirrorUmemOdp): KGen {
-  return addToTree(umem);
-}
-
-/** remove_umem_from_per_mm(). */
-export function removeUmemFromPerMm(umem: HmmMirrorUmemOdp): KGen {
-  return removeFromTree(umem);
 }

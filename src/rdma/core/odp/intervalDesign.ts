@@ -32,7 +32,7 @@ function newUmem(
   length: number,
   pageShift: number,
   access: number,
-  ops: UmemOdpDriverOps,
+  ops: UmemOdpDriverOps<IntervalUmemOdp>,
   root?: IntervalUmemOdp,
 ): IntervalUmemOdp {
   const umem = new IntervalUmemOdp(

@@ -72,14 +72,17 @@ export class IntervalUmemOdp extends IbUmemOdp {
   /** umem_odp->notifier (never inserted for an implicit root). */
   readonly notifier: MmuIntervalNotifier;
 
-  constructor(init: UmemOdpInit, driverOps: UmemOdpDriverOps) {
+  constructor(init: UmemOdpInit, driverOps: UmemOdpDriverOps<IntervalUmemOdp>) {
     super({ ...init, pinsPages: false });
     this.notifier = new MmuIntervalNotifier(intervalOps(this, driverOps), this);
   }
 }
 
 /** The mmu_interval_notifier_ops the driver's invalidate is reached through. */
-function intervalOps(umem: IntervalUmemOdp, driverOps: UmemOdpDriverOps): MmuIntervalNotifierOps {
+function intervalOps(
+  umem: IntervalUmemOdp,
+  driverOps: UmemOdpDriverOps<IntervalUmemOdp>,
+): MmuIntervalNotifierOps {
   return {
     name: "ib_umem_odp",
     invalidate: (_sub, range, curSeq) => umemInvalidate(umem, driverOps, range, curSeq),
@@ -88,7 +91,7 @@ function intervalOps(umem: IntervalUmemOdp, driverOps: UmemOdpDriverOps): MmuInt
 
 function* umemInvalidate(
   umem: IntervalUmemOdp,
-  driverOps: UmemOdpDriverOps,
+  driverOps: UmemOdpDriverOps<IntervalUmemOdp>,
   range: MmuNotifierRange,
   curSeq: number,
 ): KGen<boolean> {

@@ -1,7 +1,8 @@
 /**
  * The per-mm notifier state shared by the two designs that keep one (classic and
  * hmm-mirror): struct ib_ucontext_per_mm with its interval tree of umems under
- * umem_rwsem, get_per_mm / put_per_mm, add_umem_to_per_mm / remove_umem_from_per_mm and
+ * umem_rwsem, get_per_mm / put_per_mm, an implicit child's share of its root's per_mm,
+ * add_umem_to_per_mm / remove_umem_from_per_mm, ib_umem_notifier_release and
  * rbt_ib_umem_for_each_in_range() of drivers/infiniband/core/umem_odp.c (v5.2/v5.3).
  *
  * What differs between the designs is how a per_mm gets onto the mm and off it (an
@@ -43,6 +44,21 @@ export abstract class UcontextPerMm<U extends PerMmUmem<U>> extends KObject {
   abstract register(): KGen<number>;
   /** Takes it off and frees the per_mm once no callback can be running in it. */
   abstract unregisterAndFree(): KGen;
+}
+
+/**
+ * ib_umem_notifier_release(): the mm is exiting; `trampoline` kills each umem of the
+ * per_mm (the design's ib_umem_notifier_release_trampoline).
+ */
+export function* ibUmemNotifierRelease<U extends PerMmUmem<U>>(
+  perMm: UcontextPerMm<U>,
+  trampoline: (umem: U) => KGen,
+): KGen {
+  yield* perMm.umemRwsem.downRead();
+  if (perMm.active) {
+    yield* forEachUmemInRange(perMm, 0, Number.MAX_SAFE_INTEGER, true, trampoline);
+  }
+  perMm.umemRwsem.upRead();
 }
 
 /**
@@ -89,6 +105,19 @@ export function* getPerMm<U extends PerMmUmem<U>, P extends UcontextPerMm<U>>(
   perMm.odpMrsCount++;
   ctx.perMmListLock.unlock();
   return 0;
+}
+
+/**
+ * The per_mm share of an implicit child (ib_alloc_odp_umem, v5.2/v5.3): the child counts
+ * as one more umem of its root's per_mm, so no notifier is registered for it. The caller
+ * keeps the root, and so the per_mm, alive meanwhile.
+ */
+export function* sharePerMm<U extends PerMmUmem<U>>(child: U, perMm: UcontextPerMm<U>): KGen {
+  const ctx = child.context;
+  yield* ctx.perMmListLock.lock();
+  perMm.odpMrsCount++;
+  child.perMm = perMm;
+  ctx.perMmListLock.unlock();
 }
 
 /** put_per_mm(): the last umem of a per_mm deactivates, unregisters and frees it. */

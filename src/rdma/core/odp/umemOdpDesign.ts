@@ -13,12 +13,14 @@ import type { MmuNotifierRange } from "../../../mm/notifier/subscriptions.ts";
 import type { IbUmemOdp } from "../umemOdp.ts";
 import type { IbUcontext } from "../ucontext.ts";
 
-export type OdpDesignName = "classic" | "hmm-mirror" | "interval";
+/** The generations, oldest first. */
+export const ODP_DESIGN_NAMES = ["classic", "hmm-mirror", "interval"] as const;
+export type OdpDesignName = (typeof ODP_DESIGN_NAMES)[number];
 
 /** What the driver gives the IB core at umem creation (interval design: mni ops). */
-export interface UmemOdpDriverOps {
+export interface UmemOdpDriverOps<U extends IbUmemOdp = IbUmemOdp> {
   /** mmu_interval_notifier_ops.invalidate: false refuses a non-blockable range. */
-  invalidate?(umem: IbUmemOdp, range: MmuNotifierRange, curSeq: number): KGen<boolean>;
+  invalidate?(umem: U, range: MmuNotifierRange, curSeq: number): KGen<boolean>;
 }
 
 export interface UmemOdpDesign<U extends IbUmemOdp = IbUmemOdp> {
@@ -29,12 +31,12 @@ export interface UmemOdpDesign<U extends IbUmemOdp = IbUmemOdp> {
     addr: number,
     size: number,
     access: number,
-    ops: UmemOdpDriverOps,
+    ops: UmemOdpDriverOps<U>,
   ): KGen<U | number>;
   /** ib_umem_odp_alloc_implicit(): the root of an implicit ODP tree. */
-  allocImplicit(ctx: IbUcontext, access: number, ops: UmemOdpDriverOps): KGen<U | number>;
+  allocImplicit(ctx: IbUcontext, access: number, ops: UmemOdpDriverOps<U>): KGen<U | number>;
   /** ib_umem_odp_alloc_child(): a leaf of an implicit tree. */
-  allocChild(root: U, addr: number, size: number, ops: UmemOdpDriverOps): KGen<U | number>;
+  allocChild(root: U, addr: number, size: number, ops: UmemOdpDriverOps<U>): KGen<U | number>;
   /** ib_umem_odp_unmap_dma_pages(): drop DMA mappings of [virt, bound), dirtying written pages. */
   unmapDmaPages(umem: U, virt: number, bound: number): KGen;
   /** ib_umem_odp_release(): unmap everything, leave the notifier, free. */

@@ -43,8 +43,10 @@ function pickLiveMm(ufile: IbUverbsFile): MmStruct | null {
   return null;
 }
 
-/** Zaps and untracks every tracked VMA of `mm`; the caller holds mmap_lock and umap_lock. */
+/** Zaps and untracks every tracked VMA of `mm`, under its mmap_lock (write) and umap_lock. */
 function* zapTrackedVmasOf(ufile: IbUverbsFile, mm: MmStruct): KGen {
+  mm.mmapLock.assertHeldWrite();
+  ufile.umapLock.assertHeld();
   const design = ufile.device.design;
   for (const priv of [...ufile.umaps]) {
     const vma = priv.vma;

@@ -19,13 +19,18 @@ import type { IbUverbsFile } from "./uverbsFile.ts";
 /** enum rdma_remove_reason, the two that matter here. */
 export type RdmaRemoveReason = "close" | "driver_remove";
 
-/** ufile_destroy_ucontext(); the caller holds hw_destroy_rwsem for write. */
+/**
+ * ufile_destroy_ucontext(), under hw_destroy_rwsem for write (uverbs_destroy_ufile_hw
+ * takes it; the kernel asserts it in the callees, uverbs_destroy_uobject and
+ * uverbs_user_mmap_disassociate).
+ */
 export function* ufileDestroyUcontext(ufile: IbUverbsFile, reason: RdmaRemoveReason): KGen {
+  ufile.hwDestroyRwsem.assertHeldWrite();
   const ucontext = ufile.ucontext;
   if (ucontext === null) return;
   const k = ufile.k;
   const driver = ufile.device.driver;
-  yield* uverbsDestroyUobjects(ucontext);
+  yield* uverbsDestroyUobjects(ufile, ucontext);
   if (reason === "driver_remove") {
     yield* uverbsUserMmapDisassociate(ufile);
     driver.disassociateUcontext?.(ucontext);
@@ -37,9 +42,13 @@ export function* ufileDestroyUcontext(ufile: IbUverbsFile, reason: RdmaRemoveRea
   k.kasan.free(ucontext);
 }
 
-/** uverbs_destroy_uobjects(): the MRs, newest first; the caller holds hw_destroy_rwsem. */
-function* uverbsDestroyUobjects(ucontext: IbUcontext): KGen {
+/**
+ * uverbs_destroy_uobjects(): the MRs, newest first, each as uverbs_destroy_uobject()
+ * destroys it, which asserts hw_destroy_rwsem held.
+ */
+function* uverbsDestroyUobjects(ufile: IbUverbsFile, ucontext: IbUcontext): KGen {
   for (const mr of [...ucontext.mrs].reverse()) {
+    ufile.hwDestroyRwsem.assertHeld();
     yield* ucontext.device.driver.deregMr(mr);
     ucontext.mrs.delete(mr);
   }

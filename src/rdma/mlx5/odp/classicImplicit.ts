@@ -40,7 +40,7 @@ import {
   classicUnmapDmaPages,
   unmapTakesMutex,
 } from "../../core/odp/classicDesign.ts";
-import { ClassicUmemOdp } from "../../core/odp/classicUmemOdp.ts";
+import type { ClassicUmemOdp } from "../../core/odp/classicUmemOdp.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
 import type { Mlx5IbMr } from "../mlx5IbMr.ts";
 import * as perMmImplicit from "./perMmImplicit.ts";
@@ -52,7 +52,6 @@ import type { PerMmImplicitCore } from "./perMmImplicit.ts";
  */
 export const classicImplicitCore: PerMmImplicitCore<ClassicUmemOdp> = {
   design: classicDesign,
-  isUmem: (x): x is ClassicUmemOdp => x instanceof ClassicUmemOdp,
   unmapTakesMutex,
   unmapDmaPages: classicUnmapDmaPages,
 };
@@ -64,7 +63,7 @@ export function implicitOdpNext(odp: ClassicUmemOdp): KGen<ClassicUmemOdp | null
 
 /** implicit_mr_get_data(), classic. */
 export function implicitMrGetData(
-  imr: Mlx5IbMr,
+  imr: Mlx5IbMr<ClassicUmemOdp>,
   ioVirt: number,
   bcnt: number,
 ): KGen<ClassicUmemOdp | number> {
@@ -76,21 +75,24 @@ export function mlx5IbAllocImplicitMr(
   dev: Mlx5IbDev,
   pd: IbPd,
   access: number,
-): KGen<Mlx5IbMr | number> {
+): KGen<Mlx5IbMr<ClassicUmemOdp> | number> {
   return perMmImplicit.mlx5IbAllocImplicitMr(classicImplicitCore, dev, pd, access);
 }
 
 /** The emptied-child tail of mlx5_ib_invalidate_range() under umem_mutex. */
-export function mlx5ImplicitChildEmptied(odp: ClassicUmemOdp, mr: Mlx5IbMr): void {
+export function mlx5ImplicitChildEmptied(odp: ClassicUmemOdp, mr: Mlx5IbMr<ClassicUmemOdp>): void {
   perMmImplicit.mlx5ImplicitChildEmptied(odp, mr);
 }
 
 /** The same tail as v5.3 ran it (catalog defect #14), without the mutex. */
-export function mlx5ImplicitChildEmptiedUnlocked(odp: ClassicUmemOdp, mr: Mlx5IbMr): KGen {
+export function mlx5ImplicitChildEmptiedUnlocked(
+  odp: ClassicUmemOdp,
+  mr: Mlx5IbMr<ClassicUmemOdp>,
+): KGen {
   return perMmImplicit.mlx5ImplicitChildEmptiedUnlocked(odp, mr);
 }
 
 /** mlx5_ib_free_implicit_mr(), classic. */
-export function mlx5IbFreeImplicitMr(imr: Mlx5IbMr): KGen {
+export function mlx5IbFreeImplicitMr(imr: Mlx5IbMr<ClassicUmemOdp>): KGen {
   return perMmImplicit.mlx5IbFreeImplicitMr(classicImplicitCore, imr);
 }

@@ -46,7 +46,7 @@ import {
   ibUmemStart,
   type IbUmemOdp,
 } from "../../core/umemOdp.ts";
-import { Mlx5IbMr } from "../mlx5IbMr.ts";
+import type { Mlx5IbMr } from "../mlx5IbMr.ts";
 import {
   deregOdpMrSrcuEra,
   pagefaultSingleDataSegmentSrcuEra,
@@ -62,8 +62,11 @@ import {
   mlx5ImplicitChildEmptiedUnlocked,
 } from "./classicImplicit.ts";
 import { MLX5_IB_UPD_XLT_ZAP, mlx5IbUpdateXlt } from "../umr.ts";
-import type { Mlx5OdpDesign, PagefaultFlags } from "./mlx5OdpDesign.ts";
+import { mrOfUmem, type Mlx5OdpDesign, type PagefaultFlags } from "./mlx5OdpDesign.ts";
 import { zapBlocks } from "./zapBlocks.ts";
+
+/** An MR of this design: its umem is a classic umem. */
+type ClassicMr = Mlx5IbMr<ClassicUmemOdp>;
 
 /** MMU_NOTIFIER_TIMEOUT: how long a fault waits for a racing invalidation. */
 export const MMU_NOTIFIER_TIMEOUT_NS = 1000 * NSEC_PER_MSEC;
@@ -85,11 +88,11 @@ export const MMU_NOTIFIER_TIMEOUT_NS = 1000 * NSEC_PER_MSEC;
  *   schedule_work(&odp->work)            schedule_work(&odp->work)
  *                 one work counted twice: dereg waits for num_leaf_free forever
  */
-export function* mlx5IbInvalidateRange(umem: IbUmemOdp, start: number, end: number): KGen {
+export function* mlx5IbInvalidateRange(umem: ClassicUmemOdp, start: number, end: number): KGen {
   const k = umem.context.k;
   if (!k.kasan.check(umem, "mlx5_ib_invalidate_range reads umem->private")) return;
-  const mr = umem.driverPrivate;
-  if (!(mr instanceof Mlx5IbMr) || !(umem instanceof ClassicUmemOdp)) return;
+  const mr = mrOfUmem(umem);
+  if (mr === null) return;
   traceUmemPrivate(umem, mr, "mlx5_ib_invalidate_range");
   if (!k.kasan.check(mr, "mlx5_ib_invalidate_range uses mr")) return;
   const from = Math.max(ibUmemStart(umem), start);
@@ -126,7 +129,7 @@ export function traceUmemPrivate(umem: IbUmemOdp, mr: Mlx5IbMr, fn: string): voi
  * umem is dying and the MR explicit (then -EFAULT: the MR is being killed).
  */
 function* pagefaultLeaf(
-  mr: Mlx5IbMr,
+  mr: ClassicMr,
   odp: ClassicUmemOdp,
   va: number,
   size: number,
@@ -176,10 +179,15 @@ function* pagefaultLeaf(
  * children implicit_mr_get_data found or made, each faulted in turn; a child missing
  * from the tree on the way (freed meanwhile) ends the fault with -EAGAIN.
  */
-function* pagefaultMr(mr: Mlx5IbMr, va: number, bcnt: number, flags: PagefaultFlags): KGen<number> {
+function* pagefaultMr(
+  mr: ClassicMr,
+  va: number,
+  bcnt: number,
+  flags: PagefaultFlags,
+): KGen<number> {
   const k = mr.dev.k;
   const odpMr = mr.umem;
-  if (!(odpMr instanceof ClassicUmemOdp)) return EINVAL;
+  if (odpMr === null) return EINVAL;
   if (!k.kasan.check(odpMr, "pagefault_mr reads the umem")) return EFAULT;
   if (!odpMr.isImplicitOdp) {
     return yield* pagefaultLeaf(mr, odpMr, va, Math.min(bcnt, ibUmemEnd(odpMr) - va), flags, false);
@@ -191,8 +199,8 @@ function* pagefaultMr(mr: Mlx5IbMr, va: number, bcnt: number, flags: PagefaultFl
   let left = bcnt;
   let npages = 0;
   for (;;) {
-    const child = odp.driverPrivate;
-    if (!(child instanceof Mlx5IbMr)) return EFAULT;
+    const child = mrOfUmem(odp);
+    if (child === null) return EFAULT;
     const size = Math.min(left, ibUmemEnd(odp) - ioVirt);
     const ret = yield* pagefaultLeaf(child, odp, ioVirt, size, flags, true);
     if (ret < 0) return ret;
@@ -210,12 +218,12 @@ function* pagefaultMr(mr: Mlx5IbMr, va: number, bcnt: number, flags: PagefaultFl
 }
 
 /** The classic design's implicit MRs (srcuEraMr's hooks). */
-const classicImplicit: SrcuEraImplicit = {
+const classicImplicit: SrcuEraImplicit<ClassicUmemOdp> = {
   allocImplicitMr: mlx5IbAllocImplicitMr,
   freeImplicitMr: mlx5IbFreeImplicitMr,
 };
 
-export const classicMlx5Odp: Mlx5OdpDesign = {
+export const classicMlx5Odp: Mlx5OdpDesign<ClassicUmemOdp> = {
   core: classicDesign,
 
   kernelSetup(k) {

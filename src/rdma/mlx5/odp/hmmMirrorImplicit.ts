@@ -13,7 +13,7 @@
 import type { KGen } from "../../../sim/task.ts";
 import type { IbPd } from "../../core/ibPd.ts";
 import { hmmMirrorDesign, hmmUnmapDmaPages } from "../../core/odp/hmmMirrorDesign.ts";
-import { HmmMirrorUmemOdp } from "../../core/odp/hmmMirrorUmemOdp.ts";
+import type { HmmMirrorUmemOdp } from "../../core/odp/hmmMirrorUmemOdp.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
 import type { Mlx5IbMr } from "../mlx5IbMr.ts";
 import * as perMmImplicit from "./perMmImplicit.ts";
@@ -23,14 +23,13 @@ import type { SrcuEraImplicit } from "./srcuEraMr.ts";
 /** The hmm-mirror IB core as implicit MRs use it. */
 export const hmmMirrorImplicitCore: PerMmImplicitCore<HmmMirrorUmemOdp> = {
   design: hmmMirrorDesign,
-  isUmem: (x): x is HmmMirrorUmemOdp => x instanceof HmmMirrorUmemOdp,
   unmapTakesMutex: () => true,
   unmapDmaPages: hmmUnmapDmaPages,
 };
 
 /** implicit_mr_get_data() over the hmm-mirror per_mm tree. */
 export function implicitMrGetDataHmm(
-  imr: Mlx5IbMr,
+  imr: Mlx5IbMr<HmmMirrorUmemOdp>,
   ioVirt: number,
   bcnt: number,
 ): KGen<HmmMirrorUmemOdp | number> {
@@ -43,13 +42,17 @@ export function implicitOdpNextHmm(odp: HmmMirrorUmemOdp): KGen<HmmMirrorUmemOdp
 }
 
 /** The emptied-child tail of mlx5_ib_invalidate_range(), after the unmap's mutex. */
-export function mlx5ImplicitChildEmptiedHmm(odp: HmmMirrorUmemOdp, mr: Mlx5IbMr): KGen {
+export function mlx5ImplicitChildEmptiedHmm(
+  odp: HmmMirrorUmemOdp,
+  mr: Mlx5IbMr<HmmMirrorUmemOdp>,
+): KGen {
   return perMmImplicit.mlx5ImplicitChildEmptiedUnlocked(odp, mr);
 }
 
 /** srcuEraMr's implicit hooks for the hmm-mirror design. */
-export const hmmMirrorImplicit: SrcuEraImplicit = {
+export const hmmMirrorImplicit: SrcuEraImplicit<HmmMirrorUmemOdp> = {
   allocImplicitMr: (dev: Mlx5IbDev, pd: IbPd, access: number) =>
     perMmImplicit.mlx5IbAllocImplicitMr(hmmMirrorImplicitCore, dev, pd, access),
-  freeImplicitMr: (imr: Mlx5IbMr) => perMmImplicit.mlx5IbFreeImplicitMr(hmmMirrorImplicitCore, imr),
+  freeImplicitMr: (imr: Mlx5IbMr<HmmMirrorUmemOdp>) =>
+    perMmImplicit.mlx5IbFreeImplicitMr(hmmMirrorImplicitCore, imr),
 };

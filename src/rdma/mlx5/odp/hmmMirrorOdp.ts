@@ -40,8 +40,8 @@ import {
   ibUmemOdpMapDmaPagesHmm,
 } from "../../core/odp/hmmMirrorDesign.ts";
 import { HmmMirrorUmemOdp, ODP_READ_BIT, ODP_WRITE_BIT } from "../../core/odp/hmmMirrorUmemOdp.ts";
-import { ibUmemEnd, ibUmemStart, type IbUmemOdp } from "../../core/umemOdp.ts";
-import { Mlx5IbMr } from "../mlx5IbMr.ts";
+import { ibUmemEnd, ibUmemStart } from "../../core/umemOdp.ts";
+import type { Mlx5IbMr } from "../mlx5IbMr.ts";
 import { MLX5_IB_UPD_XLT_ZAP, mlx5IbUpdateXlt } from "../umr.ts";
 import { MMU_NOTIFIER_TIMEOUT_NS } from "./classicOdp.ts";
 import { zapBlocks } from "./zapBlocks.ts";
@@ -51,19 +51,26 @@ import {
   implicitOdpNextHmm,
   mlx5ImplicitChildEmptiedHmm,
 } from "./hmmMirrorImplicit.ts";
-import type { Mlx5OdpDesign, PagefaultFlags } from "./mlx5OdpDesign.ts";
+import { mrOfUmem, type Mlx5OdpDesign, type PagefaultFlags } from "./mlx5OdpDesign.ts";
 import {
   deregOdpMrSrcuEra,
   pagefaultSingleDataSegmentSrcuEra,
   regOdpMrSrcuEra,
 } from "./srcuEraMr.ts";
 
+/** An MR of this design: its umem is a hmm-mirror umem. */
+type HmmMirrorMr = Mlx5IbMr<HmmMirrorUmemOdp>;
+
 /** mlx5_ib_invalidate_range(), seed 002: zap the blocks HMM marked readable, unmap. */
-export function* mlx5IbInvalidateRangeHmm(umem: IbUmemOdp, start: number, end: number): KGen {
+export function* mlx5IbInvalidateRangeHmm(
+  umem: HmmMirrorUmemOdp,
+  start: number,
+  end: number,
+): KGen {
   const k = umem.context.k;
   if (!k.kasan.check(umem, "mlx5_ib_invalidate_range reads umem->private")) return;
-  const mr = umem.driverPrivate;
-  if (!(mr instanceof Mlx5IbMr) || !(umem instanceof HmmMirrorUmemOdp)) return;
+  const mr = mrOfUmem(umem);
+  if (mr === null) return;
   if (!k.kasan.check(mr, "mlx5_ib_invalidate_range uses mr")) return;
   const from = Math.max(ibUmemStart(umem), start);
   const to = Math.min(ibUmemEnd(umem), end);
@@ -99,7 +106,7 @@ function leafSpan(odp: HmmMirrorUmemOdp, ioVirtIn: number, bcnt: number): LeafSp
  * MTT if the range is still valid. Returns pages mapped or an errno.
  */
 function* pagefaultLeaf(
-  mr: Mlx5IbMr,
+  mr: HmmMirrorMr,
   odp: HmmMirrorUmemOdp,
   mm: MmStruct,
   span: LeafSpan,
@@ -151,14 +158,14 @@ function* pagefaultLeaf(
  * fault with -EAGAIN.
  */
 function* pagefaultMr(
-  mr: Mlx5IbMr,
+  mr: HmmMirrorMr,
   ioVirtIn: number,
   bcnt: number,
   flags: PagefaultFlags,
 ): KGen<number> {
   const k = mr.dev.k;
   const odpMr = mr.umem;
-  if (!(odpMr instanceof HmmMirrorUmemOdp) || odpMr.perMm === null) return EINVAL;
+  if (odpMr === null || odpMr.perMm === null) return EINVAL;
   if (!k.kasan.check(odpMr, "pagefault_mr reads the umem")) return EFAULT;
   const mm = odpMr.perMm.mm;
   if (!odpMr.isImplicitOdp) {
@@ -182,8 +189,8 @@ function* pagefaultChildren(
   let bcnt = bcntIn;
   let npages = 0;
   for (;;) {
-    const child = odp.driverPrivate;
-    if (!(child instanceof Mlx5IbMr)) return EFAULT;
+    const child = mrOfUmem(odp);
+    if (child === null) return EFAULT;
     const span = leafSpan(odp, ioVirt, bcnt);
     const ret = yield* pagefaultLeaf(child, odp, mm, span, flags, true);
     if (ret < 0) return ret;
@@ -201,7 +208,7 @@ function* pagefaultChildren(
   }
 }
 
-export const hmmMirrorMlx5Odp: Mlx5OdpDesign = {
+export const hmmMirrorMlx5Odp: Mlx5OdpDesign<HmmMirrorUmemOdp> = {
   core: hmmMirrorDesign,
 
   kernelSetup(k) {

@@ -40,7 +40,6 @@ import {
   ODP_WRITE_ALLOWED_BIT,
   ibUmemEnd,
   ibUmemStart,
-  type IbUmemOdp,
 } from "../../core/umemOdp.ts";
 import { accessFields, objectId } from "../../../sim/objectAccess.ts";
 import { Mlx5Mkey, mkeyId } from "../mkey.ts";
@@ -63,17 +62,25 @@ import {
   newImplicitKsmMkey,
 } from "./implicitMr.ts";
 import { zapBlocks } from "./zapBlocks.ts";
-import type { Mlx5OdpDesign, PagefaultFlags } from "./mlx5OdpDesign.ts";
+import {
+  designMrByKey,
+  mrOfUmem,
+  type Mlx5OdpDesign,
+  type PagefaultFlags,
+} from "./mlx5OdpDesign.ts";
 
 export { MLX5_IMR_MTT_SIZE, mlx5ImrMttSize, mlx5SetImrMttSize };
 
+/** An MR of this design: its umem is an interval umem. */
+type IntervalMr = Mlx5IbMr<IntervalUmemOdp>;
+
 /** mlx5_mn_ops: what every umem of this driver is created with. */
-const mlx5MnOps: UmemOdpDriverOps = { invalidate: mlx5IbInvalidateRange };
+const mlx5MnOps: UmemOdpDriverOps<IntervalUmemOdp> = { invalidate: mlx5IbInvalidateRange };
 
 // --- mmkey usecount ---------------------------------------------------------------
 
 /** mlx5r_deref_odp_mkey(). */
-function mlx5rDerefOdpMkey(mr: Mlx5IbMr): void {
+function mlx5rDerefOdpMkey(mr: IntervalMr): void {
   const k = mr.dev.k;
   if (mr.usecount <= 0) {
     k.report("refcount_underflow", `refcount_t: underflow (usecount of ${mr.objName})`, {
@@ -87,7 +94,7 @@ function mlx5rDerefOdpMkey(mr: Mlx5IbMr): void {
 }
 
 /** mlx5r_deref_wait_odp_mkey(): drop the caller's count and wait for all others. */
-function* mlx5rDerefWaitOdpMkey(mr: Mlx5IbMr): KGen {
+function* mlx5rDerefWaitOdpMkey(mr: IntervalMr): KGen {
   mlx5rDerefOdpMkey(mr);
   traceUsecount(mr, "mlx5r_deref_wait_odp_mkey", 0);
   yield* mr.usecountWait.waitEvent(() => mr.usecount === 0);
@@ -102,12 +109,11 @@ function* mlx5rDerefWaitOdpMkey(mr: Mlx5IbMr): KGen {
  * pages, queues its destruction.
  */
 export function* mlx5IbInvalidateRange(
-  umem: IbUmemOdp,
+  umem: IntervalUmemOdp,
   range: MmuNotifierRange,
   curSeq: number,
 ): KGen<boolean> {
   const k = umem.context.k;
-  if (!(umem instanceof IntervalUmemOdp)) throw new Error("interval invalidate on a foreign umem");
   if (!range.blockable) return false;
   if (!k.kasan.check(umem, "mlx5_ib_invalidate_range locks umem_mutex")) return true;
   yield* umem.umemMutex.lock();
@@ -117,8 +123,8 @@ export function* mlx5IbInvalidateRange(
     umem.umemMutex.unlock();
     return true;
   }
-  const mr = umem.driverPrivate;
-  if (!(mr instanceof Mlx5IbMr) || !k.kasan.check(mr, "mlx5_ib_invalidate_range uses mr")) {
+  const mr = mrOfUmem(umem);
+  if (mr === null || !k.kasan.check(mr, "mlx5_ib_invalidate_range uses mr")) {
     umem.umemMutex.unlock();
     return true;
   }
@@ -138,7 +144,7 @@ export function* mlx5IbInvalidateRange(
  * destroy_unused_implicit_child_mr(): under the children table's lock, take the child
  * out and queue its destruction, holding a count on the parent until the work is done.
  */
-function destroyUnusedImplicitChildMr(mr: Mlx5IbMr): void {
+function destroyUnusedImplicitChildMr(mr: IntervalMr): void {
   const imr = mr.parent;
   if (imr === null) return;
   const k = mr.dev.k;
@@ -179,7 +185,7 @@ function destroyUnusedImplicitChildMr(mr: Mlx5IbMr): void {
  * at whatever the table holds (the null mkey) before the child dies, destroy it, and
  * let go of the parent.
  */
-function* freeImplicitChildMrWork(mr: Mlx5IbMr): KGen {
+function* freeImplicitChildMrWork(mr: IntervalMr): KGen {
   const k = mr.dev.k;
   k.event("free_implicit_child_mr_work", {
     mr: mr.objName,
@@ -206,7 +212,7 @@ function* freeImplicitChildMrWork(mr: Mlx5IbMr): KGen {
  * number of 4 KiB pages mapped or an errno.
  */
 function* pagefaultRealMr(
-  mr: Mlx5IbMr,
+  mr: IntervalMr,
   odp: IntervalUmemOdp,
   userVa: number,
   bcnt: number,
@@ -232,10 +238,10 @@ function* pagefaultRealMr(
  * parent's table by compare-and-swap; a loser destroys its own and uses the winner's.
  * Returns the child with a usecount held for the caller, or an errno.
  */
-function* implicitGetChildMr(imr: Mlx5IbMr, idx: number): KGen<Mlx5IbMr | number> {
+function* implicitGetChildMr(imr: IntervalMr, idx: number): KGen<IntervalMr | number> {
   const dev = imr.dev;
   const root = imr.umem;
-  if (!(root instanceof IntervalUmemOdp)) return EINVAL;
+  if (root === null) return EINVAL;
   const size = mlx5ImrMttSize(dev);
   const odp = yield* intervalDesign.allocChild(root, idx * size, size, mlx5MnOps);
   if (typeof odp === "number") return odp;
@@ -279,7 +285,7 @@ function* implicitGetChildMr(imr: Mlx5IbMr, idx: number): KGen<Mlx5IbMr | number
  * slots under the parent's umem_mutex.
  */
 function* pagefaultImplicitMr(
-  imr: Mlx5IbMr,
+  imr: IntervalMr,
   odpImr: IntervalUmemOdp,
   va: number,
   bcnt: number,
@@ -312,7 +318,8 @@ function* pagefaultImplicitMr(
       mtt.usecount++;
       traceUsecount(mtt, "pagefault_implicit_mr", 1);
     }
-    const odp = mtt.umem as IntervalUmemOdp;
+    const odp = mtt.umem;
+    if (odp === null) throw new Error("implicit child without its umem");
     const len = Math.min(userVa + left, ibUmemEnd(odp)) - userVa;
     ret = yield* pagefaultRealMr(mtt, odp, userVa, len, flags);
     mlx5rDerefOdpMkey(mtt);
@@ -331,9 +338,14 @@ function* pagefaultImplicitMr(
 }
 
 /** pagefault_mr(): an explicit MR's range check, or the implicit path. */
-function* pagefaultMr(mr: Mlx5IbMr, va: number, bcnt: number, flags: PagefaultFlags): KGen<number> {
+function* pagefaultMr(
+  mr: IntervalMr,
+  va: number,
+  bcnt: number,
+  flags: PagefaultFlags,
+): KGen<number> {
   const odp = mr.umem;
-  if (!(odp instanceof IntervalUmemOdp)) return EINVAL;
+  if (odp === null) return EINVAL;
   if (odp.isImplicitOdp) return yield* pagefaultImplicitMr(mr, odp, va, bcnt, flags);
   const userVa = va - mr.iova + odp.address;
   if (userVa < ibUmemStart(odp) || userVa >= ibUmemEnd(odp) || ibUmemEnd(odp) - userVa < bcnt) {
@@ -345,7 +357,7 @@ function* pagefaultMr(mr: Mlx5IbMr, va: number, bcnt: number, flags: PagefaultFl
 // --- registration and destruction --------------------------------------------------
 
 /** mlx5r_store_odp_mkey(): faults may now find the MR by key. */
-function mlx5rStoreOdpMkey(mr: Mlx5IbMr): void {
+function mlx5rStoreOdpMkey(mr: IntervalMr): void {
   mr.usecount = 1;
   mr.inOdpMkeys = true;
   mr.live = true;
@@ -357,7 +369,7 @@ function* createUserOdpMr(
   start: number,
   length: number,
   access: number,
-): KGen<Mlx5IbMr | number> {
+): KGen<IntervalMr | number> {
   const odp = yield* intervalDesign.get(pd.uctx, start, length, access, mlx5MnOps);
   if (typeof odp === "number") return odp;
   const mkey = new Mlx5Mkey(dev.allocKey(), "mtt", pd.pdn, odp.address, odp.length, odp.pageShift);
@@ -379,7 +391,11 @@ function* createUserOdpMr(
 }
 
 /** mlx5_ib_alloc_implicit_mr(): the root umem and a KSM mkey over the address space. */
-function* mlx5IbAllocImplicitMr(dev: Mlx5IbDev, pd: IbPd, access: number): KGen<Mlx5IbMr | number> {
+function* mlx5IbAllocImplicitMr(
+  dev: Mlx5IbDev,
+  pd: IbPd,
+  access: number,
+): KGen<IntervalMr | number> {
   const root = yield* intervalDesign.allocImplicit(pd.uctx, access, mlx5MnOps);
   if (typeof root === "number") return root;
   const mkey = newImplicitKsmMkey(dev, pd.pdn);
@@ -397,12 +413,12 @@ function* mlx5IbAllocImplicitMr(dev: Mlx5IbDev, pd: IbPd, access: number): KGen<
  * mlx5_ib_dereg_mr() of an ODP MR: unpublish and wait for users, revoke the mkey,
  * release the umem, destroy an implicit parent's remaining children, free.
  */
-export function* mlx5IbDeregMr(mr: Mlx5IbMr): KGen<number> {
+export function* mlx5IbDeregMr(mr: IntervalMr): KGen<number> {
   const dev = mr.dev;
   const k = dev.k;
   if (!k.kasan.check(mr, "mlx5_ib_dereg_mr")) return EINVAL;
   const umem = mr.umem;
-  if (!(umem instanceof IntervalUmemOdp)) return EINVAL;
+  if (umem === null) return EINVAL;
   if (mr.usecount !== 0 && mr.inOdpMkeys) {
     mr.inOdpMkeys = false;
     mr.live = false;
@@ -423,7 +439,7 @@ export function* mlx5IbDeregMr(mr: Mlx5IbMr): KGen<number> {
   return 0;
 }
 
-export const intervalMlx5Odp: Mlx5OdpDesign = {
+export const intervalMlx5Odp: Mlx5OdpDesign<IntervalUmemOdp> = {
   core: intervalDesign,
 
   kernelSetup() {
@@ -447,7 +463,7 @@ export const intervalMlx5Odp: Mlx5OdpDesign = {
     const k = dev.k;
     // xa_load(&dev->odp_mkeys) and refcount_inc under xa_lock: one atomic step.
     yield "odp_mkeys lookup";
-    const mr = dev.mrs.get(key);
+    const mr = designMrByKey<IntervalUmemOdp>(dev, key);
     if (mr === undefined || !mr.inOdpMkeys) return EFAULT;
     if (!k.kasan.check(mr, "pagefault finds mr by key")) return EFAULT;
     mr.usecount++;

@@ -10,8 +10,9 @@ import type { KGen } from "../../../sim/task.ts";
 import type { IbPd } from "../../core/ibPd.ts";
 import type { UmemOdpDesign } from "../../core/odp/umemOdpDesign.ts";
 import type { IbUcontext } from "../../core/ucontext.ts";
+import type { IbUmemOdp } from "../../core/umemOdp.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
-import type { Mlx5IbMr } from "../mlx5IbMr.ts";
+import { isMlx5IbMr, type Mlx5IbMr } from "../mlx5IbMr.ts";
 
 /** MLX5_PF_FLAGS_*: how a fault was raised. */
 export interface PagefaultFlags {
@@ -25,8 +26,12 @@ export interface PagefaultFlags {
   readonly snapshot?: boolean;
 }
 
-export interface Mlx5OdpDesign {
-  readonly core: UmemOdpDesign;
+/**
+ * `U`: the design's umem type, as in UmemOdpDesign<U>. The MRs it makes and is handed
+ * back carry that umem (Mlx5IbMr<U>), so the design needs no downcast.
+ */
+export interface Mlx5OdpDesign<U extends IbUmemOdp = IbUmemOdp> {
+  readonly core: UmemOdpDesign<U>;
   /** Puts the simulated kernel in this design's era (e.g. which lockdep maps exist). */
   kernelSetup(k: Kernel): void;
   /** Driver setup when a process opens the device (sets ucontext->invalidate_range). */
@@ -38,9 +43,9 @@ export interface Mlx5OdpDesign {
     start: number,
     length: number,
     access: number,
-  ): KGen<Mlx5IbMr | number>;
+  ): KGen<Mlx5IbMr<U> | number>;
   /** dereg_mr of an ODP MR, in the design's order. */
-  deregOdpMr(mr: Mlx5IbMr): KGen<number>;
+  deregOdpMr(mr: Mlx5IbMr<U>): KGen<number>;
   /**
    * pagefault_single_data_segment(): resolve a fault of [va, va + bcnt) on `key`;
    * returns pages mapped (>= 0), -EAGAIN (resume, the device retries) or a fatal errno.
@@ -53,4 +58,25 @@ export interface Mlx5OdpDesign {
     bcnt: number,
     flags: PagefaultFlags,
   ): KGen<number>;
+}
+
+/**
+ * The MR a fault names by key, typed as the design's: a device is registered with one
+ * design (mlx5IbRegisterDevice), so every ODP MR in its table has that design's umem;
+ * a pinned MR has none.
+ */
+export function designMrByKey<U extends IbUmemOdp>(
+  dev: Mlx5IbDev,
+  key: number,
+): Mlx5IbMr<U> | undefined {
+  return dev.mrs.get(key) as Mlx5IbMr<U> | undefined;
+}
+
+/**
+ * umem_odp->private: the MR the design set there once it was set up (null before),
+ * typed as the design's, as designMrByKey is.
+ */
+export function mrOfUmem<U extends IbUmemOdp>(umem: U): Mlx5IbMr<U> | null {
+  const mr = umem.driverPrivate;
+  return isMlx5IbMr(mr) ? (mr as Mlx5IbMr<U>) : null;
 }

@@ -47,6 +47,7 @@ import {
   newImplicitChildMkey,
   newImplicitKsmMkey,
 } from "./implicitMr.ts";
+import { mrOfUmem } from "./mlx5OdpDesign.ts";
 import { destroyMkey } from "./srcuEraMr.ts";
 
 const ULLONG_MAX = Number.MAX_SAFE_INTEGER;
@@ -60,8 +61,6 @@ export interface PerMmImplicitUmem<U extends PerMmImplicitUmem<U>> extends PerMm
 /** The IB core of a per_mm design, as the implicit MR code uses it. */
 export interface PerMmImplicitCore<U extends PerMmImplicitUmem<U>> {
   readonly design: UmemOdpDesign<U>;
-  /** Whether `x` is this design's umem (an implicit parent's root is one). */
-  isUmem(x: unknown): x is U;
   /** Whether ib_umem_odp_unmap_dma_pages() takes umem_mutex itself in this run. */
   unmapTakesMutex(umem: U): boolean;
   /** ib_umem_odp_unmap_dma_pages(): its caller holds umem_mutex unless unmapTakesMutex. */
@@ -69,9 +68,9 @@ export interface PerMmImplicitCore<U extends PerMmImplicitUmem<U>> {
 }
 
 /** The root umem of an implicit parent. */
-function rootOf<U extends PerMmImplicitUmem<U>>(core: PerMmImplicitCore<U>, imr: Mlx5IbMr): U {
+function rootOf<U extends PerMmImplicitUmem<U>>(core: PerMmImplicitCore<U>, imr: Mlx5IbMr<U>): U {
   const root = imr.umem;
-  if (!core.isUmem(root)) throw new Error(`${core.design.name} implicit MR without its root`);
+  if (root === null) throw new Error(`${core.design.name} implicit MR without its root`);
   return root;
 }
 
@@ -82,9 +81,9 @@ function perMmOf<U extends PerMmImplicitUmem<U>>(odp: U): UcontextPerMm<U> {
 }
 
 /** check_parent(): `odp` is a child of `parent` whose MR is set up and that is not dying. */
-function checkParent<U extends PerMmImplicitUmem<U>>(odp: U, parent: Mlx5IbMr | null): boolean {
-  const mr = odp.driverPrivate;
-  return mr instanceof Mlx5IbMr && mr.parent === parent && !odp.dying;
+function checkParent<U extends PerMmImplicitUmem<U>>(odp: U, parent: Mlx5IbMr<U> | null): boolean {
+  const mr = mrOfUmem(odp);
+  return mr !== null && mr.parent === parent && !odp.dying;
 }
 
 /**
@@ -95,7 +94,7 @@ function* odpLookup<U extends PerMmImplicitUmem<U>>(
   core: PerMmImplicitCore<U>,
   start: number,
   length: number,
-  imr: Mlx5IbMr,
+  imr: Mlx5IbMr<U>,
 ): KGen<U | null> {
   const perMm = perMmOf(rootOf(core, imr));
   const tree = perMm.umemTree;
@@ -115,8 +114,7 @@ function* odpLookup<U extends PerMmImplicitUmem<U>>(
  * umems without a parent, as in v5.3).
  */
 export function* implicitOdpNext<U extends PerMmImplicitUmem<U>>(odp: U): KGen<U | null> {
-  const mr = odp.driverPrivate;
-  const parent = mr instanceof Mlx5IbMr ? mr.parent : null;
+  const parent = mrOfUmem(odp)?.parent ?? null;
   const perMm = perMmOf(odp);
   const tree = perMm.umemTree;
   yield* perMm.umemRwsem.downRead();
@@ -135,7 +133,7 @@ export function* implicitOdpNext<U extends PerMmImplicitUmem<U>>(odp: U): KGen<U
  */
 function* populateKlm<U extends PerMmImplicitUmem<U>>(
   core: PerMmImplicitCore<U>,
-  imr: Mlx5IbMr,
+  imr: Mlx5IbMr<U>,
   idx: number,
   n: number,
 ): KGen<Map<number, Mlx5Mkey | null>> {
@@ -143,8 +141,8 @@ function* populateKlm<U extends PerMmImplicitUmem<U>>(
   const slots = new Map<number, Mlx5Mkey | null>();
   let odp = yield* odpLookup(core, idx * size, n * size, imr);
   for (let i = idx; i < idx + n; i++) {
-    const mtt = odp?.driverPrivate;
-    if (odp !== null && odp.address === i * size && mtt instanceof Mlx5IbMr) {
+    const mtt = odp === null ? null : mrOfUmem(odp);
+    if (odp !== null && odp.address === i * size && mtt !== null) {
       slots.set(i, mtt.mmkey);
       odp = yield* implicitOdpNext(odp);
     } else {
@@ -157,7 +155,7 @@ function* populateKlm<U extends PerMmImplicitUmem<U>>(
 /** mlx5_ib_update_xlt(imr, idx, n, INDIRECT): rewrite KSM slots from the tree. */
 function* updateKsmFromTree<U extends PerMmImplicitUmem<U>>(
   core: PerMmImplicitCore<U>,
-  imr: Mlx5IbMr,
+  imr: Mlx5IbMr<U>,
   idx: number,
   n: number,
 ): KGen<number> {
@@ -174,8 +172,8 @@ function* implicitMrAlloc<U extends PerMmImplicitUmem<U>>(
   dev: Mlx5IbDev,
   umem: U,
   access: number,
-  parent: Mlx5IbMr | null,
-): KGen<Mlx5IbMr> {
+  parent: Mlx5IbMr<U> | null,
+): KGen<Mlx5IbMr<U>> {
   const mkey =
     parent === null
       ? newImplicitKsmMkey(dev, pd.pdn)
@@ -198,7 +196,7 @@ function* implicitMrAlloc<U extends PerMmImplicitUmem<U>>(
 /** A new child umem at `addr` with its MTT MR, published to lookups last. */
 function* newChild<U extends PerMmImplicitUmem<U>>(
   core: PerMmImplicitCore<U>,
-  imr: Mlx5IbMr,
+  imr: Mlx5IbMr<U>,
   addr: number,
 ): KGen<U | number> {
   const dev = imr.dev;
@@ -224,7 +222,7 @@ function* newChild<U extends PerMmImplicitUmem<U>>(
  */
 export function* implicitMrGetData<U extends PerMmImplicitUmem<U>>(
   core: PerMmImplicitCore<U>,
-  imr: Mlx5IbMr,
+  imr: Mlx5IbMr<U>,
   ioVirt: number,
   bcnt: number,
 ): KGen<U | number> {
@@ -268,7 +266,7 @@ export function* mlx5IbAllocImplicitMr<U extends PerMmImplicitUmem<U>>(
   dev: Mlx5IbDev,
   pd: IbPd,
   access: number,
-): KGen<Mlx5IbMr | number> {
+): KGen<Mlx5IbMr<U> | number> {
   const root = yield* core.design.allocImplicit(pd.uctx, access, {});
   if (typeof root === "number") return root;
   const imr = yield* implicitMrAlloc(pd, dev, root, access, null);
@@ -300,7 +298,7 @@ function traceDyingTest(odp: { objName: string; dying: boolean; npages: number }
 }
 
 /** Marks a child dying and queues its mr_leaf_free_action, counted on the parent. */
-function queueLeafFree<U extends PerMmImplicitUmem<U>>(odp: U, imr: Mlx5IbMr): void {
+function queueLeafFree<U extends PerMmImplicitUmem<U>>(odp: U, imr: Mlx5IbMr<U>): void {
   odp.dying = true;
   imr.numLeafFree++;
   if (odp.work === null) throw new Error("implicit child without its free work");
@@ -321,7 +319,7 @@ function queueLeafFree<U extends PerMmImplicitUmem<U>>(odp: U, imr: Mlx5IbMr): v
  */
 export function mlx5ImplicitChildEmptied<U extends PerMmImplicitUmem<U>>(
   odp: U,
-  mr: Mlx5IbMr,
+  mr: Mlx5IbMr<U>,
 ): void {
   odp.umemMutex.assertHeld();
   const imr = mr.parent;
@@ -335,7 +333,7 @@ export function mlx5ImplicitChildEmptied<U extends PerMmImplicitUmem<U>>(
  */
 export function* mlx5ImplicitChildEmptiedUnlocked<U extends PerMmImplicitUmem<U>>(
   odp: U,
-  mr: Mlx5IbMr,
+  mr: Mlx5IbMr<U>,
 ): KGen {
   const imr = mr.parent;
   if (imr !== null && odp.npages === 0) traceDyingTest(odp, imr);
@@ -355,9 +353,8 @@ function* mrLeafFreeAction<U extends PerMmImplicitUmem<U>>(
 ): KGen {
   const k = odp.context.k;
   if (!k.kasan.check(odp, "mr_leaf_free_action uses the child umem")) return;
-  const mr = odp.driverPrivate;
-  if (!(mr instanceof Mlx5IbMr) || !k.kasan.check(mr, "mr_leaf_free_action uses the child mr"))
-    return;
+  const mr = mrOfUmem(odp);
+  if (mr === null || !k.kasan.check(mr, "mr_leaf_free_action uses the child mr")) return;
   const imr = mr.parent;
   if (imr === null) throw new Error("mr_leaf_free_action on a child without a parent");
   const idx = implicitChildSlot(mr);
@@ -381,10 +378,10 @@ function* mrLeafFreeAction<U extends PerMmImplicitUmem<U>>(
 function* mrLeafFree<U extends PerMmImplicitUmem<U>>(
   core: PerMmImplicitCore<U>,
   umem: U,
-  imr: Mlx5IbMr,
+  imr: Mlx5IbMr<U>,
 ): KGen {
-  const mr = umem.driverPrivate;
-  if (!(mr instanceof Mlx5IbMr) || mr.parent !== imr) return;
+  const mr = mrOfUmem(umem);
+  if (mr === null || mr.parent !== imr) return;
   if (core.unmapTakesMutex(umem)) {
     // As v5.2/v5.3 had it: dying is read and written outside umem_mutex.
     yield* core.unmapDmaPages(umem, ibUmemStart(umem), ibUmemEnd(umem));
@@ -403,7 +400,7 @@ function* mrLeafFree<U extends PerMmImplicitUmem<U>>(
  */
 export function* mlx5IbFreeImplicitMr<U extends PerMmImplicitUmem<U>>(
   core: PerMmImplicitCore<U>,
-  imr: Mlx5IbMr,
+  imr: Mlx5IbMr<U>,
 ): KGen {
   const perMm = perMmOf(rootOf(core, imr));
   yield* perMm.umemRwsem.downRead();

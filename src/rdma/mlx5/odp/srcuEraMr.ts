@@ -19,29 +19,28 @@ import { IMPLICIT_ODP_LENGTH } from "../../core/ibVerbs.ts";
 import type { KGen } from "../../../sim/task.ts";
 import type { IbPd } from "../../core/ibPd.ts";
 import type { UmemOdpDesign } from "../../core/odp/umemOdpDesign.ts";
-import type { InvalidateRangeHook } from "../../core/ucontext.ts";
 import { ibUmemEnd, ibUmemStart, type IbUmemOdp } from "../../core/umemOdp.ts";
 import { accessFields, guardId, objectId } from "../../../sim/objectAccess.ts";
 import { Mlx5Mkey, mkeyId } from "../mkey.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
 import { Mlx5IbMr } from "../mlx5IbMr.ts";
 import { mlx5PrefetchFlushMr } from "../prefetch.ts";
-import type { PagefaultFlags } from "./mlx5OdpDesign.ts";
+import { designMrByKey, type PagefaultFlags } from "./mlx5OdpDesign.ts";
 
 /** The design's pagefault_mr. */
-export type PagefaultMr = (
-  mr: Mlx5IbMr,
+export type PagefaultMr<U extends IbUmemOdp> = (
+  mr: Mlx5IbMr<U>,
   va: number,
   bcnt: number,
   flags: PagefaultFlags,
 ) => KGen<number>;
 
 /** A design's implicit MRs of this era: the KSM parent made and torn down. */
-export interface SrcuEraImplicit {
+export interface SrcuEraImplicit<U extends IbUmemOdp> {
   /** mlx5_ib_alloc_implicit_mr(). */
-  allocImplicitMr(dev: Mlx5IbDev, pd: IbPd, access: number): KGen<Mlx5IbMr | number>;
+  allocImplicitMr(dev: Mlx5IbDev, pd: IbPd, access: number): KGen<Mlx5IbMr<U> | number>;
   /** mlx5_ib_free_implicit_mr(): free every child; dereg's step in place of the zap. */
-  freeImplicitMr(imr: Mlx5IbMr): KGen;
+  freeImplicitMr(imr: Mlx5IbMr<U>): KGen;
 }
 
 /**
@@ -55,8 +54,8 @@ export function* regOdpMrSrcuEra<U extends IbUmemOdp>(
   start: number,
   length: number,
   access: number,
-  implicit?: SrcuEraImplicit,
-): KGen<Mlx5IbMr | number> {
+  implicit?: SrcuEraImplicit<U>,
+): KGen<Mlx5IbMr<U> | number> {
   if (start === 0 && length === IMPLICIT_ODP_LENGTH) {
     // Every design of this era passes its hooks (classicImplicit.ts, hmmMirrorImplicit.ts).
     if (implicit === undefined) return EOPNOTSUPP;
@@ -88,14 +87,14 @@ export function* regOdpMrSrcuEra<U extends IbUmemOdp>(
  * (waiting for them) where an explicit MR zaps and unmaps its range.
  */
 export function* deregOdpMrSrcuEra<U extends IbUmemOdp>(
-  mr: Mlx5IbMr,
+  mr: Mlx5IbMr<U>,
   core: UmemOdpDesign<U>,
-  invalidate: InvalidateRangeHook,
-  implicit?: SrcuEraImplicit,
+  invalidate: (umem: U, start: number, end: number) => KGen,
+  implicit?: SrcuEraImplicit<U>,
 ): KGen<number> {
   const dev = mr.dev;
   const k = dev.k;
-  const umem = mr.umem as U | null;
+  const umem = mr.umem;
   if (umem === null) return EINVAL;
   // Prevent new page faults from succeeding.
   mr.live = false;
@@ -127,19 +126,19 @@ export function* deregOdpMrSrcuEra<U extends IbUmemOdp>(
 }
 
 /** pagefault_single_data_segment(): find the MR by key under mr_srcu, then fault. */
-export function* pagefaultSingleDataSegmentSrcuEra(
+export function* pagefaultSingleDataSegmentSrcuEra<U extends IbUmemOdp>(
   dev: Mlx5IbDev,
   pd: IbPd | null,
   key: number,
   va: number,
   bcnt: number,
   flags: PagefaultFlags,
-  pagefaultMr: PagefaultMr,
+  pagefaultMr: PagefaultMr<U>,
 ): KGen<number> {
   const k = dev.k;
   const idx = dev.mrSrcu.readLock();
   let ret: number;
-  const mr = dev.mrs.get(key);
+  const mr = designMrByKey<U>(dev, key);
   if (k.trace !== null) {
     const reads = [mkeyId(key), ...(mr === undefined ? [] : [objectId(mr.objName)])];
     const found = mr === undefined ? "none" : `${mr.objName} (live ${mr.live ? 1 : 0})`;

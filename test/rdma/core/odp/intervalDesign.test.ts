@@ -43,11 +43,10 @@ const RW = ODP_READ_ALLOWED_BIT | ODP_WRITE_ALLOWED_BIT;
 const ODP = IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE;
 
 /** A minimal driver: its ->invalidate records the range and unmaps under umem_mutex. */
-function recordingOps(log: string[]): UmemOdpDriverOps {
+function recordingOps(log: string[]): UmemOdpDriverOps<IntervalUmemOdp> {
   return {
     *invalidate(umem, range, curSeq) {
       if (!range.blockable) return false;
-      if (!(umem instanceof IntervalUmemOdp)) throw new Error("not an interval umem");
       yield* umem.umemMutex.lock();
       mmuIntervalSetSeq(umem.notifier, curSeq);
       intervalUnmapDmaPages(umem, range.start, range.end);

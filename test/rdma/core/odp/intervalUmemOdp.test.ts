@@ -41,9 +41,8 @@ const DEFECT = "hugetlb-checked-at-registration-only";
 const SUBPAGES = HPAGE_PMD_SIZE / PAGE_SIZE;
 
 /** A minimal driver: its ->invalidate unmaps under umem_mutex (no device to zap). */
-const unmappingOps: UmemOdpDriverOps = {
+const unmappingOps: UmemOdpDriverOps<IntervalUmemOdp> = {
   *invalidate(umem, range, curSeq) {
-    if (!(umem instanceof IntervalUmemOdp)) throw new Error("not an interval umem");
     yield* umem.umemMutex.lock();
     mmuIntervalSetSeq(umem.notifier, curSeq);
     intervalUnmapDmaPages(umem, range.start, range.end);

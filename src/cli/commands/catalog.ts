@@ -1,0 +1,94 @@
+/**
+ * `odpsim catalog` (list the catalog of historical bugs) and `odpsim catalog check`
+ * (explore every entry with its defect on and off).
+ *
+ * Models no kernel file.
+ */
+import type { Command } from "commander";
+import pc from "picocolors";
+import { CATALOG } from "../../check/catalog/catalog.ts";
+import {
+  catalogCheck,
+  entryPassed,
+  fixedProblem,
+  type CatalogCheckResult,
+} from "../../check/catalog/catalogCheck.ts";
+import { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
+import { intOption } from "../options.ts";
+import { ID_WIDTH, out } from "../output.ts";
+import { progressBar } from "../progressBar.ts";
+
+interface CheckFlags {
+  readonly json: boolean;
+  readonly budget: number;
+  readonly workers: number;
+}
+
+export function addCatalogCommand(program: Command, setCode: SetExitCode): void {
+  const catalog = program
+    .command("catalog")
+    .description("list the catalog of historical bugs")
+    .option("--json", "print JSON", false)
+    .action((o: { json: boolean }) => {
+      if (o.json) out(JSON.stringify(catalogJson()));
+      else catalogTable();
+    });
+  catalog
+    .command("check")
+    .description("explore every entry with its defect on and off")
+    .option("--json", "print JSON", false)
+    .option("--budget <n>", "schedules per search", intOption("--budget", 1, 10_000_000), 20_000)
+    .option("--workers <n>", "worker threads", intOption("--workers", 1, 64), 1)
+    .addHelpText("after", "\nExample:\n  odpsim catalog check --budget 2000 --json")
+    .action(async (o: CheckFlags) => {
+      setCode(await runCatalogCheck(o));
+    });
+}
+
+function catalogJson() {
+  return CATALOG.map((e) => ({
+    id: e.id,
+    design: e.design,
+    title: e.title,
+    fix: e.fix,
+    scenario: e.scenario.name,
+  }));
+}
+
+function catalogTable(): void {
+  for (const e of CATALOG)
+    out(
+      `${String(e.number).padStart(2)}  ${e.id.padEnd(ID_WIDTH)} ${e.design.padEnd(10)} ${e.title}`,
+    );
+}
+
+async function runCatalogCheck(flags: CheckFlags): Promise<number> {
+  const result = await catalogCheck(CATALOG, {
+    budget: flags.budget,
+    workers: flags.workers,
+    onEntry: progressBar("catalog check"),
+  });
+  if (flags.json) out(JSON.stringify(result));
+  else renderCatalogCheck(result);
+  return catalogExitCode(result);
+}
+
+/** 3 if any search hit an internal error, 0 if every entry passed, else 1. */
+function catalogExitCode(result: CatalogCheckResult): number {
+  if (result.entries.some((e) => e.internalError !== null)) return EXIT_INTERNAL_ERROR;
+  return result.entries.every(entryPassed) ? EXIT_OK : EXIT_VIOLATION;
+}
+
+function renderCatalogCheck(result: CatalogCheckResult): void {
+  for (const e of result.entries) {
+    const verdict = e.found ? pc.green("found") : pc.red(`NOT FOUND (${e.buggyVerdict})`);
+    const fixed = e.fixedVerdict === "clean" ? pc.green("clean") : pc.red(fixedProblem(e));
+    if (e.internalError !== null) out(pc.red(`${e.id}: odpsim internal error: ${e.internalError}`));
+    out(
+      `${e.id.padEnd(ID_WIDTH)} ${verdict} after ${e.schedulesToFind ?? "-"} schedules ` +
+        `(${e.secondsToFind?.toFixed(3) ?? "-"} s, depth ${e.depth ?? "-"}, ${e.violation ?? "-"}); ` +
+        `fixed: ${fixed} in ${e.fixedSchedules}`,
+    );
+  }
+  out(`${Math.round(result.schedulesPerSecond)} schedules/s`);
+}

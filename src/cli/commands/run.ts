@@ -1,0 +1,71 @@
+/**
+ * `odpsim run <scenario>`: run a scenario file once (a uniform random schedule from the
+ * seed) and print its report; optionally write a Perfetto trace.
+ *
+ * Models no kernel file.
+ */
+import type { Command } from "commander";
+import { writeFileSync } from "node:fs";
+import { serializeChromeTrace, toChromeTrace } from "../../output/perfetto.ts";
+import { MLX5_ODP_DESIGN_NAMES } from "../../rdma/mlx5/odp/designs.ts";
+import { loadScenario } from "../../scenario/compile.ts";
+import { checkOverrides, renderRunReport, runOnce } from "../../scenario/runOnce.ts";
+import { DEFAULT_RUN_TIMING, type Timing } from "../../sim/timing.ts";
+import { exitCodeOf, type SetExitCode } from "../exitCodes.ts";
+import { collect, intOption, timingHelp, timingOption } from "../options.ts";
+import { out } from "../output.ts";
+import { UsageError } from "../usageError.ts";
+
+interface RunFlags {
+  readonly design?: string;
+  readonly defect: string[];
+  readonly seed: number;
+  readonly trace?: string;
+  readonly timing: Timing;
+  readonly json: boolean;
+}
+
+export function addRunCommand(program: Command, setCode: SetExitCode): void {
+  program
+    .command("run <scenario>")
+    .description("run a scenario file once (uniform random schedule from the seed)")
+    .option("--design <d>", `${MLX5_ODP_DESIGN_NAMES.join(" | ")} (overrides the file's)`)
+    .option(
+      "--defect <id>",
+      "switch a catalog defect on (repeatable; overrides the file's)",
+      collect,
+      [],
+    )
+    .option("--seed <s>", "the run's seed", intOption("--seed", 0, Number.MAX_SAFE_INTEGER), 0)
+    .option("--trace <file>", "also write a Perfetto trace of the run")
+    .option("--timing <t>", timingHelp(DEFAULT_RUN_TIMING), timingOption, DEFAULT_RUN_TIMING)
+    .option("--json", "print JSON", false)
+    .addHelpText(
+      "after",
+      "\nExamples:\n  odpsim run examples/01-explicit-fault-in.yaml\n" +
+        "  odpsim run examples/10-catalog-no-retry-check.yaml --seed 7 --trace trace.json",
+    )
+    .action((file: string, o: RunFlags) => {
+      setCode(runRun(file, o));
+    });
+}
+
+function runRun(file: string, flags: RunFlags): number {
+  const problem = checkOverrides(flags.design, flags.defect);
+  if (problem !== null) throw new UsageError(problem);
+  const scenario = loadScenario(file);
+  const { report, run } = runOnce(scenario, {
+    seed: flags.seed,
+    design: flags.design,
+    defects: flags.defect,
+    timing: flags.timing,
+    trace: flags.trace !== undefined,
+  });
+  out(flags.json ? JSON.stringify(report) : renderRunReport(report));
+  const trace = run.result.trace;
+  if (flags.trace !== undefined && trace !== null) {
+    writeFileSync(flags.trace, serializeChromeTrace(toChromeTrace(trace, run.violations)));
+    if (!flags.json) out(`trace written to ${flags.trace} (open it in https://ui.perfetto.dev)`);
+  }
+  return exitCodeOf(report.verdict);
+}

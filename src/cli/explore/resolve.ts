@@ -1,0 +1,136 @@
+/**
+ * `odpsim explore`'s resolve step: from the command line's scenario name and flags to the
+ * scenario, design, defects and explorer options a search runs with. Every input problem
+ * (an unknown scenario, design, defect or fault site) is a UsageError here, before any
+ * search starts.
+ *
+ * Models no kernel file.
+ */
+import { CATALOG, catalogScenarios, withEra } from "../../check/catalog/catalog.ts";
+import type { ReportFormat } from "../../check/renderReport.ts";
+import type { DfsReduction, ExploreOptions, StrategyName } from "../../check/explore.ts";
+import { FAULT_SITES, type FaultPlan } from "../../check/faults.ts";
+import type { Scenario } from "../../check/scenario.ts";
+import type { Shard } from "../../check/shard.ts";
+import type { Timing } from "../../sim/timing.ts";
+import {
+  DEFAULT_MLX5_ODP_DESIGN,
+  isMlx5OdpDesignName,
+  MLX5_ODP_DESIGN_NAMES,
+} from "../../rdma/mlx5/odp/designs.ts";
+import { loadScenario, type CompiledScenario } from "../../scenario/compile.ts";
+import { effectiveConfig } from "../../scenario/runOnce.ts";
+import { UsageError } from "../usageError.ts";
+
+/** `odpsim explore`'s flags, as commander parsed them. */
+export interface ExploreFlags {
+  readonly design?: string;
+  readonly defect: string[];
+  readonly strategy: StrategyName;
+  readonly schedules: number;
+  readonly seed: number;
+  readonly workers: number;
+  readonly shard?: Shard;
+  readonly json: boolean;
+  readonly fault: string[];
+  readonly faultRate?: number;
+  readonly out?: string;
+  readonly preemptionBound: number;
+  readonly reduction: DfsReduction;
+  readonly pctDepth: number;
+  readonly timing: Timing;
+  readonly full: boolean;
+  readonly format: ReportFormat;
+}
+
+/** Explorer options with every field the command line sets always present. */
+export type ResolvedOptions = ExploreOptions &
+  Required<
+    Pick<
+      ExploreOptions,
+      "strategy" | "design" | "defects" | "preemptionBound" | "reduction" | "timing"
+    >
+  >;
+
+/** One search, fully resolved. */
+export interface ExploreJob {
+  /** The scenario as named on the command line (a catalog name or a file path). */
+  readonly name: string;
+  readonly scenario: Scenario;
+  /** Loaded from a scenario file rather than the catalog. */
+  readonly isFile: boolean;
+  /** What `explore` runs with. */
+  readonly options: ResolvedOptions;
+  readonly workers: number;
+  readonly shard?: Shard;
+}
+
+export function resolveExplore(name: string, flags: ExploreFlags): ExploreJob {
+  const file: CompiledScenario | null = isScenarioFile(name) ? loadScenario(name) : null;
+  const scenario = file ?? catalogScenarios().get(name);
+  if (scenario === undefined) {
+    throw new UsageError(
+      `unknown scenario "${name}"; known: ${[...catalogScenarios().keys()].join(", ")} or a .yaml file`,
+    );
+  }
+  const fileConfig = file === null ? null : effectiveConfig(file, flags.design, flags.defect);
+  const defects = withEra(fileConfig?.defects ?? flags.defect);
+  const design =
+    fileConfig?.design ??
+    flags.design ??
+    CATALOG.find((e) => e.scenario === scenario)?.design ??
+    DEFAULT_MLX5_ODP_DESIGN;
+  const designs = file === null ? designsOf(scenario) : [...MLX5_ODP_DESIGN_NAMES];
+  if (!designs.includes(design)) {
+    throw new UsageError(
+      `design "${design}" is not modelled for ${name}; try ${designs.join(", ")}`,
+    );
+  }
+  const known = new Set(CATALOG.map((e) => e.id));
+  for (const d of defects) if (!known.has(d)) throw new UsageError(`unknown defect "${d}"`);
+  const faults = faultPlanOf(flags);
+  return {
+    name,
+    scenario,
+    isFile: file !== null,
+    options: {
+      strategy: flags.strategy,
+      schedules: flags.schedules,
+      seed: flags.seed,
+      design,
+      defects,
+      preemptionBound: flags.preemptionBound,
+      reduction: flags.reduction,
+      pctDepth: flags.pctDepth,
+      timing: flags.timing,
+      ...(faults === undefined ? {} : { faults }),
+    },
+    workers: flags.workers,
+    ...(flags.shard === undefined ? {} : { shard: flags.shard }),
+  };
+}
+
+/** A scenario file rather than a catalog scenario name. */
+function isScenarioFile(name: string): boolean {
+  return /\.ya?ml$/i.test(name) || name.includes("/");
+}
+
+/** The designs a catalog scenario runs under: its entries' and, for ODP, every mlx5 design. */
+function designsOf(scenario: Scenario): string[] {
+  const own = CATALOG.filter((e) => e.scenario === scenario).map((e) => e.design);
+  const odp = own.some(isMlx5OdpDesignName) ? MLX5_ODP_DESIGN_NAMES : [];
+  return [...new Set([...own, ...odp])];
+}
+
+/** --fault values: known sites only. */
+function faultPlanOf(flags: ExploreFlags): FaultPlan | undefined {
+  if (flags.fault.length === 0) return undefined;
+  const sites = flags.fault.map((f) => {
+    const site = FAULT_SITES.find((s) => s === f);
+    if (site === undefined) {
+      throw new UsageError(`unknown fault site "${f}"; known: ${FAULT_SITES.join(", ")}`);
+    }
+    return site;
+  });
+  return flags.faultRate === undefined ? { sites } : { sites, probability: flags.faultRate };
+}
