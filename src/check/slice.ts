@@ -76,7 +76,7 @@ export function causalSlice(trace: SliceInput, violation: Violation | null): Cau
   const walk = new SliceWalk(byStep, start, violation.step);
   if (culprit !== null) walk.add(violation.step, objects);
   walk.touching(objects);
-  if (culprit !== null) walk.interference(culprit);
+  if (culprit !== null) walk.interference(culprit, flowOf(byStep, culprit, violation.step));
   // The values those steps used, and the checks that let them go ahead.
   walk.reliedGuards();
   walk.producers();
@@ -237,6 +237,18 @@ function firstAccess(
   return null;
 }
 
+/**
+ * Whether access `a` touches the named object `id`. A write of it or of what contains it
+ * (a free of the whole) does, a read only of it itself: finding an MR by key is no read
+ * of its counters, and the fields of an object freed under a use-after-free (its DMA
+ * list, its interlock) are not its life. A guard (a lock class, an interlock) is touched
+ * through any of its parts (each lock of the class).
+ */
+function touches(a: ObjectAccess, id: string): boolean {
+  if (isGuard(id)) return a.write ? overlaps(a.id, id) : isWithin(a.id, id);
+  return isWithin(id, a.id) && (a.write || isWithin(a.id, id));
+}
+
 /** Searches of the window [start, end] of one trace, collecting slice steps and why. */
 class SliceWalk {
   private readonly inWindow: readonly StepAccesses[];
@@ -277,11 +289,7 @@ class SliceWalk {
     for (const s of this.inWindow) {
       const ids = s.accesses.filter(
         (a) =>
-          !a.create &&
-          !balanced.has(`${s.step} ${a.id}`) &&
-          // A write of a whole (a free) touches its parts; a read of a whole (finding
-          // the MR) is no read of one of its counters.
-          objects.some((id) => (a.write ? overlaps(a.id, id) : isWithin(a.id, id))),
+          !a.create && !balanced.has(`${s.step} ${a.id}`) && objects.some((id) => touches(a, id)),
       );
       if (ids.length > 0)
         this.add(
@@ -313,10 +321,15 @@ class SliceWalk {
     return out;
   }
 
-  /** Reads of `task` overtaken by another task's write before the end, and those writes. */
-  interference(task: number): void {
+  /**
+   * Reads of `task` overtaken by another task's write before the end, and those writes;
+   * only reads in the operation (flow) `task` was serving at the end, when it serves one.
+   */
+  interference(task: number, flow: string | null): void {
+    const byStep = new Map(this.inWindow.map((s) => [s.step, s] as const));
     for (const s of this.inWindow) {
       if (s.task !== task) continue;
+      if (flow !== null && flowOf(byStep, task, s.step) !== flow) continue;
       for (const read of s.accesses) {
         if (read.write || read.id.startsWith("flow:")) continue;
         for (const w of this.inWindow) {

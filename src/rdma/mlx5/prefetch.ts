@@ -169,6 +169,7 @@ export class Mlx5Prefetch {
       this.prefetchMrWork(pd, frags, pf, work),
     );
     inFlight.add(work);
+    tracePrefetchWork(this.dev.k, "queue_work(mlx5_ib_prefetch_mr_work)", frags, true);
     this.systemUnboundWq().queueWork(work);
   }
 
@@ -181,6 +182,7 @@ export class Mlx5Prefetch {
   ): KGen {
     const k = this.dev.k;
     const idx = this.dev.mrSrcu.readLock();
+    tracePrefetchWork(k, "mlx5_ib_prefetch_mr_work", frags, false);
     for (const frag of frags) {
       if (!k.kasan.check(frag.mr, "prefetch work uses the mr")) continue;
       yield* this.pagefaultFrag(pd, frag, pf);
@@ -217,6 +219,23 @@ export class Mlx5Prefetch {
       objects: [pendingId(mr)],
     });
   }
+}
+
+/**
+ * A prefetch work queued with its MRs (`write`), or starting on them, for the trace: the
+ * work item links the advise that queued it to the kworker that runs it.
+ */
+function tracePrefetchWork(
+  k: Mlx5IbDev["k"],
+  fn: string,
+  frags: readonly PrefetchFrag[],
+  write: boolean,
+): void {
+  if (k.trace === null) return;
+  const mrs = frags.map((f) => objectId(f.mr.objName));
+  const work = mrs.map((mr) => `prefetch_work:${mr}`);
+  const access = write ? accessFields(mrs, work) : accessFields([...work, ...mrs]);
+  k.event(fn, { mrs: frags.map((f) => f.mr.objName).join(", "), ...access });
 }
 
 /** The trace's id of mr->num_pending_prefetch. */

@@ -91,7 +91,7 @@ export class IoMemoryOracle {
             pfn,
             mm: obj.name,
             vma: vma.describe(),
-            objects: [objectId(vma.objName)],
+            objects: [objectId(vma.objName), `${objectId(vma.objName)}.vm_private_data`],
           },
         );
         return;

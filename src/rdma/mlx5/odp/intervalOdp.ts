@@ -171,7 +171,8 @@ function destroyUnusedImplicitChildMr(mr: IntervalMr): void {
   k.event("destroy_unused_implicit_child_mr", {
     child: mr.objName,
     slot: idx,
-    ...accessFields([], [childSlotId(imr, idx), `${objectId(mr.objName)}.odp_destroy`]),
+    // Queueing its destruction is a write of the child's life (the whole object).
+    ...accessFields([], [childSlotId(imr, idx), objectId(mr.objName)]),
   });
   // Freeing an MR sleeps: bounce to a work queue.
   mr.odpDestroyWork ??= new WorkStruct("free_implicit_child_mr_work", () =>
@@ -189,7 +190,7 @@ function* freeImplicitChildMrWork(mr: IntervalMr): KGen {
   const k = mr.dev.k;
   k.event("free_implicit_child_mr_work", {
     mr: mr.objName,
-    ...accessFields([`${objectId(mr.objName)}.odp_destroy`]),
+    ...accessFields([objectId(mr.objName)]),
   });
   if (!k.kasan.check(mr, "free_implicit_child_mr_work uses the child mr")) return;
   const imr = mr.parent;

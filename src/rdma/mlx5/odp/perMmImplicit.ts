@@ -306,7 +306,8 @@ function queueLeafFree<U extends PerMmImplicitUmem<U>>(odp: U, imr: Mlx5IbMr<U>)
   imr.dev.k.event("schedule_work", {
     work: `mr_leaf_free_action(${odp.objName})`,
     "imr->num_leaf_free": imr.numLeafFree,
-    ...accessFields([], [dyingId(odp)]),
+    // Queueing its freeing is a write of the child's life (the whole umem).
+    ...accessFields([], [dyingId(odp), objectId(odp.objName)]),
     ...countFields(numLeafFreeId(imr), 1),
   });
   systemWorkqueue(imr.dev.k, "events").queueWork(odp.work);
