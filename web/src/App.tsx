@@ -223,7 +223,7 @@ function RunView({ run, step, max, onStep }: RunViewProps) {
             step <output data-testid="cursor-step">{step}</output> / {max}
             {here === undefined
               ? ""
-              : ` · ${(here.timeNs / 1000).toFixed(3)} µs · ${names.get(here.task) ?? "?"} · ${here.label || "(yield)"}`}
+              : ` · ${(here.timeNs / 1000).toFixed(3)} µs · ${names.get(here.task) ?? "timer"} · ${here.label || "(yield)"}`}
           </span>
         </div>
         <div class="state">
