@@ -17,6 +17,7 @@ import { itreeBenchmarks } from "./itree.bench.ts";
 import { mmBenchmarks } from "./mm.bench.ts";
 import { nicBenchmarks } from "./nic.bench.ts";
 import { notifierBenchmarks } from "./notifier.bench.ts";
+import { reportBenchmarks } from "./report.bench.ts";
 import { simBenchmarks } from "./sim.bench.ts";
 import { timingBenchmarks } from "./timing.bench.ts";
 
@@ -29,6 +30,7 @@ export const SUITES: readonly BenchSuite[] = [
   { name: "dfs", prefix: "explore.", run: dfsBenchmarks },
   { name: "timing", prefix: "explore.timing", run: timingBenchmarks },
   { name: "catalog", prefix: "catalog.", run: catalogBenchmarks },
+  { name: "report", prefix: "report.", run: reportBenchmarks },
   { name: "nic", prefix: "nic.", run: nicBenchmarks },
   { name: "implicitSparse", prefix: "nic.", run: implicitSparseBenchmarks },
 ];

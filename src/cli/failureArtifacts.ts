@@ -7,8 +7,10 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildRaceReport, renderRaceReport } from "../check/report.ts";
-import { replayRecorded } from "../check/replay.ts";
+import { buildRaceReport, type RaceReport } from "../check/report.ts";
+import { renderRaceReport } from "../check/renderReport.ts";
+import type { ReportOptions } from "./reportOptions.ts";
+import { replayRecorded, type RecordedRun } from "../check/replay.ts";
 import { runSettingsOf, type RunSettings, type Scenario } from "../check/scenario.ts";
 import { shrink } from "../check/shrink.ts";
 import { encodeToken } from "../check/token.ts";
@@ -17,7 +19,13 @@ import { buildRunFile, serializeRunFile, type Snapshot } from "../output/runFile
 import { SnapshotRecorder } from "../output/snapshotRecorder.ts";
 import type { Kernel } from "../sim/kernel.ts";
 import { odpHostOf } from "../check/catalog/scenarios/odpHost.ts";
-import { odpSnapshotSource } from "../check/snapshots/odpSnapshot.ts";
+import {
+  odpHostModel,
+  odpSnapshotSource,
+  type SnapshotModel,
+} from "../check/snapshots/odpSnapshot.ts";
+import type { CompiledScenario } from "../scenario/compile.ts";
+import { worldSnapshotModel } from "../scenario/worldSnapshot.ts";
 import { toTextLog } from "../output/textLog.ts";
 
 /** The moments worth a snapshot: the device view or the CPU's page tables changed. */
@@ -32,14 +40,32 @@ const SNAPSHOT_EVENTS = [
   "destroy_mkey",
 ];
 
-/** Records snapshots of an ODP host's state while a replay runs (other scenarios: none). */
+/** The causal slice's rows: the report's, or for a whole-run report the slice's own. */
+function sliceRowsOf(scenario: Scenario, recorded: RecordedRun, report: RaceReport) {
+  return report.table === "slice" ? report.rows : buildRaceReport(scenario, recorded).rows;
+}
+
+/** The processes and NICs of the machine `scenario` built on `k`, if it has any. */
+function snapshotModelOf(scenario: Scenario, k: Kernel): SnapshotModel | null {
+  const host = odpHostOf(k);
+  if (host !== undefined) return odpHostModel(host);
+  if ("worldOf" in scenario) return worldSnapshotModel((scenario as CompiledScenario).worldOf(k));
+  return null;
+}
+
+/**
+ * Records snapshots of the machine's state while a replay runs: a catalog scenario's ODP
+ * host or a scenario file's world (other scenarios: none).
+ */
 class SnapshotCollector {
   private recorder: SnapshotRecorder | null = null;
 
+  constructor(private readonly scenario: Scenario) {}
+
   attach(k: Kernel): void {
-    const host = odpHostOf(k);
-    if (host === undefined || k.trace === null) return;
-    this.recorder = new SnapshotRecorder(odpSnapshotSource(host), SNAPSHOT_EVENTS);
+    const model = snapshotModelOf(this.scenario, k);
+    if (model === null || k.trace === null) return;
+    this.recorder = new SnapshotRecorder(odpSnapshotSource(model), SNAPSHOT_EVENTS);
     this.recorder.attach(k.trace);
   }
 
@@ -59,7 +85,10 @@ export interface Failure extends RunSettings {
 }
 
 export interface FailureArtifacts {
+  /** The race report as printed (text format). */
   readonly report: string;
+  /** The race report itself: its rows, columns and slice. */
+  readonly raceReport: RaceReport;
   /** The viewer's run file of the shrunk run (null when no files were asked for). */
   readonly runFileJson: string | null;
   readonly token: string;
@@ -72,8 +101,16 @@ export interface FailureArtifacts {
   } | null;
 }
 
-/** Shrinks the failure, renders its report and token, and writes files into `outDir`. */
-export function failureArtifacts(failure: Failure, outDir: string | null): FailureArtifacts {
+/**
+ * Shrinks the failure, renders its report (as `options` say: the causal slice or the
+ * whole run, text or kernel format) and token, and writes files into `outDir`. The run
+ * file always carries the causal slice, which the viewer opens on.
+ */
+export function failureArtifacts(
+  failure: Failure,
+  outDir: string | null,
+  options: ReportOptions = {},
+): FailureArtifacts {
   const { scenario, seed, design, defects } = failure;
   const settings = runSettingsOf(failure);
   const shrunk = shrink(
@@ -86,11 +123,13 @@ export function failureArtifacts(failure: Failure, outDir: string | null): Failu
     schedule: shrunk.executed,
     ...runSettingsOf({ ...settings, faults: shrunk.faults, omit: shrunk.omit }),
   };
-  const report = renderRaceReport(buildRaceReport(scenario, recorded));
+  const raceReport = buildRaceReport(scenario, recorded, { full: options.full === true });
+  const report = renderRaceReport(raceReport, options.format);
   const token = encodeToken(scenario, { ...recorded, strategy: failure.strategy });
-  if (outDir === null)
-    return { report, token, depth: shrunk.preemptions, files: null, runFileJson: null };
-  const snapshots = new SnapshotCollector();
+  if (outDir === null) {
+    return { report, raceReport, token, depth: shrunk.preemptions, files: null, runFileJson: null };
+  }
+  const snapshots = new SnapshotCollector(scenario);
   const replayed = replayRecorded(scenario, recorded, true, (k) => {
     snapshots.attach(k);
   });
@@ -109,10 +148,11 @@ export function failureArtifacts(failure: Failure, outDir: string | null): Failu
     { scenario: scenario.name, design, defects, seed, strategy: failure.strategy },
     snapshots.taken(),
     report,
+    { ...raceReport.slice, rows: sliceRowsOf(scenario, recorded, raceReport) },
   );
   const runFileJson = serializeRunFile(run);
   writeFileSync(files.runFile, runFileJson);
   writeFileSync(files.log, toTextLog(trace, replayed.violations));
   writeFileSync(files.report, `${report}\n\nreplay: odpsim replay ${token}\n`);
-  return { report, token, depth: shrunk.preemptions, files, runFileJson };
+  return { report, raceReport, token, depth: shrunk.preemptions, files, runFileJson };
 }

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from "commander";
 import type { DfsReduction, StrategyName } from "../check/explore.ts";
 import { parseShard, ShardSpecError, type Shard } from "../check/shard.ts";
 import { isTiming, TIMINGS, type Timing } from "../sim/timing.ts";
+import { REPORT_FORMATS, type ReportFormat } from "../check/renderReport.ts";
 
 /** An integer option in [min, max]. */
 export function intOption(name: string, min: number, max: number) {
@@ -64,4 +65,15 @@ export function shardOption(value: string): Shard {
 /** A repeatable option: every value, in order. */
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** `--format` values: the race report's formats. */
+export function reportFormatOption(value: string): ReportFormat {
+  const format = REPORT_FORMATS.find((f) => f === value);
+  if (format === undefined) {
+    throw new InvalidArgumentError(
+      `--format must be ${REPORT_FORMATS.join(" or ")}, got "${value}"`,
+    );
+  }
+  return format;
 }

@@ -8,7 +8,7 @@
  */
 import type { KGen } from "../sim/task.ts";
 import { fput } from "./file.ts";
-import { mmapWriteLock, mmapWriteUnlock, type MmStruct } from "./mmStruct.ts";
+import { mmId, mmapWriteLock, mmapWriteUnlock, type MmStruct } from "./mmStruct.ts";
 import { mmuNotifierRelease } from "./notify.ts";
 import type { VmAreaStruct } from "./vma.ts";
 import { unmapVmas } from "./zap.ts";
@@ -28,6 +28,7 @@ export function* exitMmap(mm: MmStruct): KGen {
   yield* mmuNotifierRelease(mm);
   yield* mmapWriteLock(mm);
   const vmas = mm.vmas.splice(0);
+  mm.k.event("exit_mmap", { mm: mm.name, vmas: vmas.length, writes: `${mmId(mm)}.vmas` });
   if (vmas.length > 0) yield* unmapVmas(mm, vmas, 0, mm.taskSize);
   for (const vma of vmas) yield* removeVma(vma);
   mm.exited = true;

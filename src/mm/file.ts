@@ -144,7 +144,7 @@ export function filemapGetPage(inode: Inode, index: number): Page | null {
   const phys = inode.phys;
   let page = inode.pageCache.get(index);
   if (page === undefined) {
-    const fresh = phys.allocPage("file");
+    const fresh = phys.allocPage("file", "__filemap_get_folio");
     if (fresh === null) return null;
     fresh.mapping = inode;
     fresh.index = index;
@@ -244,7 +244,7 @@ export function kernelWrite(inode: Inode, pos: number, data: Uint8Array): number
 export function truncateInodePages(inode: Inode): void {
   for (const page of inode.pageCache.values()) {
     page.mapping = null;
-    inode.phys.putPage(page);
+    inode.phys.putPage(page, "truncate_inode_pages");
   }
   inode.pageCache.clear();
 }

@@ -12,6 +12,7 @@
  * at once instead (the parent keeps its writable page: the rule that keeps RDMA working
  * across fork). pfn maps (VM_PFNMAP) copy their special PTEs.
  */
+import { accessFields, objectId } from "../sim/objectAccess.ts";
 import type { KGen } from "../sim/task.ts";
 import { getFile } from "./file.ts";
 import { splitHugePmdLocked } from "./huge.ts";
@@ -52,6 +53,13 @@ export function* dupMm(oldMm: MmStruct, name?: string): KGen<MmStruct | number> 
     // linking file vma until vma is fully initialized" moved it first): a driver that
     // zaps the copy in ->open (uverbs racing disassociation) must see the copied PTEs.
     const copied = yield* copyPageRange(child, vma);
+    if (mm.k.trace !== null) {
+      const copy = { vma: child.objName, of: vma.objName, mm: mm.name };
+      mm.k.event("dup_mmap", {
+        ...copy,
+        ...accessFields([objectId(vma.objName)], [], [objectId(child.objName)]),
+      });
+    }
     if (child.vmOps?.open !== undefined) yield* child.vmOps.open(child);
     if (!copied) {
       err = ENOMEM;
@@ -108,7 +116,7 @@ function copyPresentPte(dst: VmAreaStruct, addr: number, pte: Pte, cow: boolean)
   if (cow && page.head.kind === "anon") {
     if (pageMaybeDmaPinned(page) && page.anonExclusive) {
       // copy_present_page(): the child gets its own copy now.
-      const copy = phys.allocPage("anon");
+      const copy = phys.allocPage("anon", "copy_present_page");
       if (copy === null) return false;
       phys.copyPage(copy, page);
       copy.anonExclusive = true;
@@ -143,7 +151,7 @@ function copyHugePmd(
       splitHugePmdLocked(src, addr);
       return true;
     }
-    const copy = phys.allocHugePage("hugetlb");
+    const copy = phys.allocHugePage("hugetlb", "copy_hugetlb_page_range");
     if (copy === null) return false;
     for (let i = 0; i < HPAGE_PMD_NR; i++) {
       phys.copyPage(phys.pfnToPage(copy.pfn + i), phys.pfnToPage(head.pfn + i));

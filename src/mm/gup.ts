@@ -15,10 +15,11 @@
  * pin (gup_must_unshare); FOLL_LONGTERM only matters for fs-dax, which is not modelled.
  */
 import { EFAULT, ENOMEM } from "../sim/errno.ts";
+import { accessFields } from "../sim/objectAccess.ts";
 import type { KGen } from "../sim/task.ts";
 import { handleMmFault } from "./memory.ts";
 import { vmaLookup, type MmStruct } from "./mmStruct.ts";
-import { PAGE_SIZE, type Page } from "./page.ts";
+import { PAGE_SIZE, frameId, type Page } from "./page.ts";
 import { pteWalkPfn } from "./pageTable.ts";
 import type { PhysMem } from "./physMem.ts";
 import {
@@ -75,6 +76,10 @@ export function* getUserPagesRemote(
     if (flags.pin === true) mm.phys.pinPage(page);
     else mm.phys.getPage(page);
     pages.push(page.pfn);
+    if (mm.k.trace !== null) {
+      const frame = frameId(page.pfn, 1, page.generation);
+      mm.k.event("get_user_pages", { va: addr, pfn: page.pfn, ...accessFields([frame]) });
+    }
   }
   return nrPages;
 }
@@ -92,7 +97,7 @@ export function* pinUserPagesRemote(
 
 /** put_page() on each pfn taken with FOLL_GET. */
 export function putUserPages(phys: PhysMem, pfns: readonly number[]): void {
-  for (const pfn of pfns) phys.putPage(phys.pfnToPage(pfn));
+  for (const pfn of pfns) phys.putPage(phys.pfnToPage(pfn), "put_user_pages");
 }
 
 /** unpin_user_pages_dirty_lock(): drops pins, dirtying the pages first if asked. */
@@ -104,7 +109,7 @@ export function unpinUserPagesDirtyLock(
   for (const pfn of pfns) {
     const page = phys.pfnToPage(pfn);
     if (makeDirty && page.head.kind !== "zero") page.head.dirty = true;
-    phys.unpinPage(page);
+    phys.unpinPage(page, "unpin_user_pages_dirty_lock");
   }
 }
 

@@ -56,7 +56,7 @@ export function thpVmaAllowable(vma: VmAreaStruct, addr: number): boolean {
 export function* doHugePmdAnonymousPage(vma: VmAreaStruct, addr: number): KGen<number> {
   const mm = vma.vmMm;
   const base = hugeBase(addr);
-  const page = mm.phys.allocHugePage("anon");
+  const page = mm.phys.allocHugePage("anon", "do_huge_pmd_anonymous_page");
   if (page === null) return VM_FAULT_FALLBACK;
   yield "alloc_huge_page"; // the allocation may sleep in reclaim / compaction
   if (!mm.pgtable.pmdNone(base)) {

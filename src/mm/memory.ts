@@ -119,7 +119,7 @@ function* doAnonymousPage(vma: VmAreaStruct, addr: number, write: boolean): KGen
     mm.pgtable.setPte(addr, zero);
     return 0;
   }
-  const page = mm.phys.allocPage("anon");
+  const page = mm.phys.allocPage("anon", "do_anonymous_page");
   if (page === null) return VM_FAULT_OOM;
   yield "do_anonymous_page"; // the allocation may sleep; then take the PTE lock
   if (!pteSame(vma, addr, undefined)) {
@@ -166,7 +166,7 @@ function* doFault(vma: VmAreaStruct, addr: number, write: boolean): KGen<number>
 /** do_cow_fault(): a private write to a file page maps a private anonymous copy. */
 function* doCowFault(vma: VmAreaStruct, addr: number, src: Page): KGen<number> {
   const mm = vma.vmMm;
-  const page = mm.phys.allocPage("anon");
+  const page = mm.phys.allocPage("anon", "do_cow_fault");
   if (page !== null) mm.phys.copyPage(page, src);
   mm.phys.putPage(src);
   if (page === null) return VM_FAULT_OOM;
@@ -214,7 +214,7 @@ function* doWpPage(vma: VmAreaStruct, addr: number, pte: Pte): KGen<number> {
 /** wp_page_copy(): a new frame with the old contents replaces the shared one. */
 function* wpPageCopy(vma: VmAreaStruct, addr: number, pte: Pte, old: Page | null): KGen<number> {
   const mm = vma.vmMm;
-  const page = mm.phys.allocPage("anon");
+  const page = mm.phys.allocPage("anon", "wp_page_copy");
   if (page === null) return VM_FAULT_OOM;
   if (old !== null) mm.phys.copyPage(page, old);
   yield "wp_page_copy"; // allocation and copy may sleep
@@ -226,7 +226,7 @@ function* wpPageCopy(vma: VmAreaStruct, addr: number, pte: Pte, old: Page | null
     mapPage(vma, addr, page, (vma.vmFlags & VM_WRITE) !== 0, true);
     if (old !== null) {
       old.head.mapcount--;
-      mm.phys.putPage(old);
+      mm.phys.putPage(old, "wp_page_copy");
     }
   } else {
     mm.phys.putPage(page);
@@ -243,7 +243,7 @@ function* hugetlbFault(vma: VmAreaStruct, addr: number, flags: number): KGen<num
   const shared = (vma.vmFlags & VM_SHARED) !== 0;
   const pmd = mm.pgtable.getPmd(base);
   if (pmd === undefined) {
-    const page = mm.phys.allocHugePage("hugetlb");
+    const page = mm.phys.allocHugePage("hugetlb", "hugetlb_no_page");
     if (page === null) return VM_FAULT_SIGBUS; // pool exhausted
     yield "hugetlb_no_page";
     if (!mm.pgtable.pmdNone(base)) {
@@ -272,7 +272,7 @@ function* hugetlbFault(vma: VmAreaStruct, addr: number, flags: number): KGen<num
 /** hugetlb_wp(): copy-on-write of a whole 2 MiB hugetlb page. */
 function* hugetlbWpCopy(vma: VmAreaStruct, base: number, pmd: Pte, old: Page): KGen<number> {
   const mm = vma.vmMm;
-  const page = mm.phys.allocHugePage("hugetlb");
+  const page = mm.phys.allocHugePage("hugetlb", "hugetlb_wp");
   if (page === null) return VM_FAULT_SIGBUS;
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     mm.phys.copyPage(mm.phys.pfnToPage(page.pfn + i), mm.phys.pfnToPage(old.pfn + i));
@@ -286,7 +286,7 @@ function* hugetlbWpCopy(vma: VmAreaStruct, base: number, pmd: Pte, old: Page): K
     page.mapcount = 1;
     mm.pgtable.setPmd(base, new Pte(page.pfn, true, true));
     old.mapcount--;
-    mm.phys.putPage(old);
+    mm.phys.putPage(old, "hugetlb_wp");
   } else {
     mm.phys.putPage(page);
   }

@@ -49,7 +49,7 @@ function migratePte(mm: MmStruct, pte: Pte): boolean {
   const head = old.head;
   if (head.kind !== "anon" || head.order !== 0) return false;
   if (head.mapcount !== 1 || head.refcount !== 1) return false;
-  const page = phys.allocPage("anon");
+  const page = phys.allocPage("anon", "migrate_pages");
   if (page === null) return false;
   phys.copyPage(page, old);
   page.anonExclusive = old.anonExclusive;
@@ -57,6 +57,6 @@ function migratePte(mm: MmStruct, pte: Pte): boolean {
   page.mapcount = 1;
   pte.pfn = page.pfn;
   old.mapcount = 0;
-  phys.putPage(old);
+  phys.putPage(old, "migrate_pages");
   return true;
 }

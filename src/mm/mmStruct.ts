@@ -14,6 +14,7 @@
  */
 import { KernelGlobal, type Kernel } from "../sim/kernel.ts";
 import { KObject } from "../sim/kasan.ts";
+import { accessFields, objectId } from "../sim/objectAccess.ts";
 import { Kref } from "../sim/sync/kref.ts";
 import { RwSemaphore } from "../sim/sync/rwsem.ts";
 import { Spinlock } from "../sim/sync/spinlock.ts";
@@ -78,6 +79,22 @@ export class MmStruct extends KObject {
   }
 }
 
+/**
+ * The trace's object id of an address space (`mm:pid100`); its parts are `.users`
+ * (mm_users) and `.vmas` (the VMA tree exit_mmap tears down).
+ */
+export function mmId(mm: MmStruct): string {
+  return `mm:${objectId(mm.name)}`;
+}
+
+/** mm_users as the trace shows it after `fn`, read or written. */
+function traceMmUsers(mm: MmStruct, fn: string, write: boolean): void {
+  if (mm.k.trace === null) return;
+  const id = [`${mmId(mm)}.users`];
+  const access = write ? accessFields([], id) : accessFields(id);
+  mm.k.event(fn, { mm: mm.name, mm_users: mm.mmUsers.read(), ...access });
+}
+
 /** mm_alloc(): a new, empty address space with mm_users = mm_count = 1. */
 export function mmAlloc(k: Kernel, phys: PhysMem, name?: string): MmStruct {
   return new MmStruct(k, phys, name);
@@ -87,19 +104,24 @@ export function mmAlloc(k: Kernel, phys: PhysMem, name?: string): MmStruct {
 export function mmget(mm: MmStruct): void {
   mm.k.kasan.check(mm, "mmget");
   mm.mmUsers.get();
+  traceMmUsers(mm, "mmget", true);
 }
 
 /** mmget_not_zero(): fails once the address space is being torn down. */
 export function mmgetNotZero(mm: MmStruct): boolean {
   if (!mm.k.kasan.check(mm, "mmget_not_zero")) return false;
-  return mm.mmUsers.getUnlessZero();
+  const got = mm.mmUsers.getUnlessZero();
+  traceMmUsers(mm, "mmget_not_zero", got);
+  return got;
 }
 
 /** mmput(): the last user runs exit_mmap() and drops the users' mm_count. */
 export function* mmput(mm: MmStruct): KGen {
   mm.k.mightSleep("mmput");
   if (!mm.k.kasan.check(mm, "mmput")) return;
-  if (!mm.mmUsers.put(noop)) return;
+  const last = mm.mmUsers.put(noop);
+  traceMmUsers(mm, "mmput", true);
+  if (!last) return;
   yield* exitMmap(mm);
   mmdrop(mm);
 }

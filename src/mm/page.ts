@@ -15,6 +15,8 @@
  * head only (folio-style), tails forward to it.
  */
 
+import { indexRange } from "../sim/objectAccess.ts";
+
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 /** A PMD-sized huge page (THP or hugetlb on x86-64): 2 MiB, order 9. */
@@ -59,6 +61,16 @@ export class Page {
   get isTail(): boolean {
     return this.head !== this;
   }
+}
+
+/**
+ * The trace's object id of frames [pfn, pfn + count) (src/sim/objectAccess.ts): `pfn[5]`,
+ * `pfn[512..1023]` for a huge page; with a generation, one life of them (`pfn[5].g0`),
+ * so a freed frame's next allocation is another object.
+ */
+export function frameId(pfn: number, count = 1, generation?: number): string {
+  const frames = `pfn${indexRange(pfn, count)}`;
+  return generation === undefined ? frames : `${frames}.g${generation}`;
 }
 
 /** compound_head() / page_folio(): the head page that carries the counts. */

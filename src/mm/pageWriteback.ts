@@ -27,6 +27,7 @@ export function* folioClearDirtyForIo(inode: Inode, index: number, page: Page): 
   if (!inode.shmem && (yield* folioMkclean(inode, index, page)) > 0) setPageDirty(page);
   const wasDirty = page.head.dirty;
   page.head.dirty = false;
+  inode.phys.traceDirty(page, "folio_clear_dirty_for_io", true);
   return wasDirty;
 }
 

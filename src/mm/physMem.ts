@@ -16,7 +16,8 @@
  * free (as fragmentation makes it fail in Linux).
  */
 import type { Kernel } from "../sim/kernel.ts";
-import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PAGE_SIZE, Page, type PageKind } from "./page.ts";
+import { accessFields } from "../sim/objectAccess.ts";
+import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PAGE_SIZE, Page, frameId, type PageKind } from "./page.ts";
 
 export interface PhysMemOptions {
   /** Frames of RAM, the zero page included. Default 65,536 (256 MiB). */
@@ -121,8 +122,11 @@ export class PhysMem {
     return pfn === this.zeroPage.pfn;
   }
 
-  /** alloc_page(): a zeroed frame with one reference, or null (ENOMEM). */
-  allocPage(kind: PageKind): Page | null {
+  /**
+   * alloc_page(): a zeroed frame with one reference, or null (ENOMEM). `fn` names the
+   * allocating kernel function for the trace (the allocation site a report shows).
+   */
+  allocPage(kind: PageKind, fn = "alloc_pages"): Page | null {
     if (this.k.shouldFail("alloc")) return null;
     let pfn = this.freeSmall.pop();
     if (pfn === undefined) {
@@ -134,11 +138,12 @@ export class PhysMem {
     const page = this.pfnToPage(pfn);
     this.prepare(page, kind, 0);
     this.used++;
+    this.traceFrames("page allocated", page, fn);
     return page;
   }
 
   /** alloc_pages(order 9) for THP, or a page from the hugetlb pool; null if none. */
-  allocHugePage(kind: "anon" | "hugetlb"): Page | null {
+  allocHugePage(kind: "anon" | "hugetlb", fn = "alloc_pages"): Page | null {
     if (this.k.shouldFail("alloc")) return null;
     if (kind === "hugetlb" && this.hugetlbInUse >= this.hugetlbPages) return null;
     const headPfn = this.freeHuge.pop() ?? this.growHugeBlock();
@@ -154,6 +159,7 @@ export class PhysMem {
     }
     this.used += HPAGE_PMD_NR;
     if (kind === "hugetlb") this.hugetlbInUse++;
+    this.traceFrames("page allocated", head, fn);
     return head;
   }
 
@@ -169,8 +175,11 @@ export class PhysMem {
     head.refcount++;
   }
 
-  /** put_page(): drops a reference; the frame (or whole compound page) is freed at 0. */
-  putPage(page: Page): void {
+  /**
+   * put_page(): drops a reference; the frame (or whole compound page) is freed at 0.
+   * `fn` names the caller for the trace (the free site a report shows).
+   */
+  putPage(page: Page, fn = "put_page"): void {
     const head = page.head;
     if (head === this.zeroPage) return;
     if (head.refcount <= 0) {
@@ -178,7 +187,7 @@ export class PhysMem {
       return;
     }
     head.refcount--;
-    if (head.refcount === 0) this.freePage(head);
+    if (head.refcount === 0) this.freePage(head, fn);
   }
 
   /** try_grab_page(FOLL_PIN): a pin is a reference plus a pin count. */
@@ -188,7 +197,7 @@ export class PhysMem {
   }
 
   /** unpin_user_page(). */
-  unpinPage(page: Page): void {
+  unpinPage(page: Page, fn = "unpin_user_page"): void {
     const head = page.head;
     if (head.pincount <= 0) {
       this.k.report("bad_page", `unpin of an unpinned frame (pfn ${page.pfn})`, {
@@ -197,7 +206,7 @@ export class PhysMem {
       return;
     }
     head.pincount--;
-    this.putPage(head);
+    this.putPage(head, fn);
   }
 
   /** Copies `len` bytes at `offset` of frame `pfn` into `dst` at `dstOff`. */
@@ -264,8 +273,30 @@ export class PhysMem {
     page.data = null; // clear_page(): the new owner sees zeros
   }
 
+  /**
+   * PG_dirty of `page`'s frame as `fn` set, cleared (`write`) or tested it, for the trace:
+   * the part `.dirty` of the frame's life.
+   */
+  traceDirty(page: Page, fn: string, write: boolean): void {
+    if (this.k.trace === null) return;
+    const head = page.head;
+    const id = [`${frameId(head.pfn, 1, head.generation)}.dirty`];
+    const access = write ? accessFields([], id) : accessFields(id);
+    this.k.event(fn, { pfn: head.pfn, PG_dirty: head.dirty, ...access });
+  }
+
+  /** An allocation or free of `head`'s frames, for the trace (free when tracing is off). */
+  private traceFrames(label: string, head: Page, fn: string): void {
+    if (this.k.trace === null) return;
+    const n = head.order === 0 ? 1 : HPAGE_PMD_NR;
+    const fields = { pfn: head.pfn, ...(n > 1 ? { pages: n } : {}), in: fn };
+    const id = frameId(head.pfn, n, head.generation);
+    const born = label === "page allocated";
+    this.k.event(label, { ...fields, ...accessFields([], born ? [] : [id], born ? [id] : []) });
+  }
+
   /** free_pages(): the frame goes back to the LIFO list, one generation older. */
-  private freePage(head: Page): void {
+  private freePage(head: Page, fn: string): void {
     if (head.mapcount !== 0 || head.pincount !== 0) {
       this.k.report("bad_page", `freeing a mapped or pinned frame (pfn ${head.pfn})`, {
         pfn: head.pfn,
@@ -273,6 +304,7 @@ export class PhysMem {
         pincount: head.pincount,
       });
     }
+    this.traceFrames("page freed", head, fn);
     const n = head.order === 0 ? 1 : HPAGE_PMD_NR;
     if (head.kind === "hugetlb") this.hugetlbInUse--;
     for (let i = 0; i < n; i++) {

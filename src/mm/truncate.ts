@@ -32,7 +32,7 @@ function filemapRemoveFolio(inode: Inode, index: number, page: Page): void {
   for (const o of inode.observers) o.evict?.(inode, index, page);
   inode.pageCache.delete(index);
   page.mapping = null;
-  inode.phys.putPage(page);
+  inode.phys.putPage(page, "__filemap_remove_folio");
 }
 
 /**
@@ -45,7 +45,9 @@ export function* invalidateMappingPages(inode: Inode, start = 0, end = Infinity)
   for (const index of indices.sort((a, b) => a - b)) {
     yield "invalidate_mapping_pages";
     const page = inode.pageCache.get(index);
-    if (page === undefined || !mappingEvictable(page)) continue;
+    if (page === undefined) continue;
+    inode.phys.traceDirty(page, "invalidate_mapping_pages", false);
+    if (!mappingEvictable(page)) continue;
     filemapRemoveFolio(inode, index, page);
     dropped++;
   }

@@ -27,9 +27,12 @@ export function zapEntry(mm: MmStruct, pte: Pte): void {
   const phys = mm.phys;
   if (pte.special || !phys.pfnValid(pte.pfn) || phys.isZeroPfn(pte.pfn)) return;
   const page = phys.pfnToPage(pte.pfn);
-  if (pte.dirty && !pageAnon(page)) setPageDirty(page);
+  if (pte.dirty && !pageAnon(page)) {
+    setPageDirty(page);
+    phys.traceDirty(page, "zap_pte_range: set_page_dirty", true);
+  }
   page.head.mapcount--;
-  phys.putPage(page);
+  phys.putPage(page, "zap_pte_range");
 }
 
 /**

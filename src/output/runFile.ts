@@ -16,7 +16,12 @@
  *       violations: [{ kind, message, step, timeNs, task, details }],
  *       internalError?: { message, step, task },
  *       report?: string,
+ *       slice?: { steps, windowStart, setupEnd, objects, rows: [{ step, task, text }] },
  *       snapshots: [{ step, processes: [...], mrs: [...] }] }
+ *
+ * `slice` is the race report's causal slice (src/check/slice.ts): the steps that matter
+ * to the violation, the first step of the window they were taken from, the first step
+ * after the setup phase, and the objects the violation names. The viewer opens on it.
  *
  * Addresses and frame numbers are plain JSON numbers (user addresses fit in 2^53).
  */
@@ -105,6 +110,22 @@ export interface RunInternalError {
   readonly task: string | null;
 }
 
+/** The causal slice of the run's violation, as the viewer draws it. */
+export interface RunSlice {
+  readonly steps: readonly number[];
+  readonly windowStart: number;
+  readonly setupEnd: number;
+  readonly objects: readonly string[];
+  /** The report's rows: what each slice step did. */
+  readonly rows: readonly RunSliceRow[];
+}
+
+export interface RunSliceRow {
+  readonly step: number;
+  readonly task: number;
+  readonly text: string;
+}
+
 export interface RunFile {
   readonly version: typeof RUN_FILE_VERSION;
   readonly meta: RunMeta;
@@ -113,6 +134,7 @@ export interface RunFile {
   readonly violations: readonly RunViolation[];
   readonly internalError?: RunInternalError;
   readonly report?: string;
+  readonly slice?: RunSlice;
   readonly snapshots: readonly Snapshot[];
 }
 
@@ -125,6 +147,7 @@ export function buildRunFile(
   description: RunDescription,
   snapshots: readonly Snapshot[] = [],
   report?: string,
+  slice?: RunSlice,
 ): RunFile {
   const trace = result.trace;
   if (trace === null) throw new Error("buildRunFile needs a traced run (KernelOptions.trace)");
@@ -148,6 +171,17 @@ export function buildRunFile(
       ? {}
       : { internalError: { message: internal.message, step: internal.step, task: internal.task } }),
     ...(report === undefined ? {} : { report }),
+    ...(slice === undefined
+      ? {}
+      : {
+          slice: {
+            steps: [...slice.steps],
+            windowStart: slice.windowStart,
+            setupEnd: slice.setupEnd,
+            objects: [...slice.objects],
+            rows: slice.rows.map((r) => ({ step: r.step, task: r.task, text: r.text })),
+          },
+        }),
     snapshots: [...snapshots].sort((a, b) => a.step - b.step),
   };
 }

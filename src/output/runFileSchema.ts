@@ -89,6 +89,21 @@ const runFileSchema = z.object({
     .object({ message: z.string(), step: z.number(), task: z.string().nullable() })
     .optional(),
   report: z.string().optional(),
+  slice: z
+    .object({
+      steps: z.array(z.number().int().nonnegative()),
+      windowStart: z.number().int().nonnegative(),
+      setupEnd: z.number().int().nonnegative(),
+      objects: z.array(z.string()),
+      rows: z.array(
+        z.object({
+          step: z.number().int().nonnegative(),
+          task: z.number().int(),
+          text: z.string(),
+        }),
+      ),
+    })
+    .optional(),
   snapshots: z.array(snapshot),
 });
 

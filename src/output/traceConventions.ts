@@ -23,6 +23,9 @@
  *   linked to it by faultRaces.ts, from the fault's and the invalidation's ranges.)
  * - **Counters.** An event with `fields.counter = NAME` and a numeric `fields.value`
  *   sets counter NAME (pages mapped per MR, faults in flight) from then on.
+ * - **Object accesses.** `fields.reads`, `writes`, `creates`, `gets` and `puts` list the
+ *   objects an event touched (src/sim/objectAccess.ts), for the race report's causal
+ *   slice; here they are ordinary arguments.
  */
 import type { TraceEntry, TraceFields } from "../sim/trace.ts";
 

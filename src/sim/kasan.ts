@@ -4,8 +4,12 @@
  * or freeing it twice is a violation that names where it was allocated and freed.
  *
  * Model code calls `kasan.check(obj, what)` wherever the real code dereferences a
- * pointer another task may have freed; that is the "shadow memory" check.
+ * pointer another task may have freed; that is the "shadow memory" check. A free is
+ * traced as `kfree`, writing the object (src/sim/objectAccess.ts), so a race report can
+ * find it.
  */
+import { objectId } from "./objectAccess.ts";
+import type { TraceFields } from "./trace.ts";
 
 /** Where an object was allocated or freed. */
 export interface ObjectSite {
@@ -18,6 +22,9 @@ export interface KasanHost {
   readonly stepNow: number;
   currentLabel(): string | null;
   report(kind: string, message: string, details: Record<string, unknown>): void;
+  /** Non-null while the run is traced. */
+  readonly trace: object | null;
+  event(label: string, fields?: TraceFields): void;
 }
 
 /** Base of every simulated kernel object whose lifetime is checked. */
@@ -74,6 +81,9 @@ export class Kasan {
     }
     obj.freeSite = this.site();
     this.live.delete(obj);
+    if (this.host.trace !== null) {
+      this.host.event("kfree", { object: obj.objName, writes: objectId(obj.objName) });
+    }
   }
 
   /** A dereference of `obj` to do `what`: a violation if it was freed. Returns liveness. */

@@ -12,8 +12,15 @@
  *
  * A trylock adds no edge (it cannot wait, so it cannot close a cycle) but is held, so
  * locks taken under it do add edges, as in lockdep.
+ *
+ * With tracing on, each acquisition (when asked for, before any wait) and release is an
+ * event, `lock_acquire` / `lock_release` as lockdep's tracepoints, writing the lock's
+ * guard id `~lock:CLASS[NAME]` (src/sim/objectAccess.ts): a part of its class, so a
+ * report that names a class (an inversion) finds every lock of it.
  */
+import { guardId, objectId } from "./objectAccess.ts";
 import type { Task } from "./task.ts";
+import type { TraceFields } from "./trace.ts";
 
 export interface LockClass {
   readonly id: number;
@@ -46,7 +53,20 @@ export interface DependencySite {
 /** What lockdep needs of the kernel: where we are, and a way to report. */
 export interface LockdepHost {
   readonly stepNow: number;
+  /** Non-null while the run is traced. */
+  readonly trace: object | null;
   report(kind: string, message: string, details: Record<string, unknown>): void;
+  event(label: string, fields?: TraceFields): void;
+}
+
+/** The trace's guard id of a lock, a part of its class's (`lockClassId`). */
+export function lockId(lock: LockInstance): string {
+  return `${lockClassId(lock.lockClass.name)}[${objectId(lock.name)}]`;
+}
+
+/** The trace's guard id of a lock class (`~lock:mmap_lock`). */
+export function lockClassId(className: string): string {
+  return guardId(`lock:${objectId(className)}`);
 }
 
 export class Lockdep {
@@ -68,6 +88,10 @@ export class Lockdep {
 
   /** Records that `task` is acquiring `lock`; call before it can block on it. */
   acquire(task: Task, lock: LockInstance, mode: LockMode, trylock: boolean): void {
+    if (this.host.trace !== null) {
+      const fields = { lock: lock.name, mode, ...(trylock ? { trylock } : {}) };
+      this.host.event("lock_acquire", { ...fields, writes: lockId(lock) });
+    }
     // Like lockdep's validate_chain, a trylock is never checked for deadlock: it cannot
     // wait, so taking a lock already held (a nested read hold) is no recursion bug.
     if (trylock) {
@@ -106,6 +130,9 @@ export class Lockdep {
       return false;
     }
     task.heldLocks.splice(i, 1);
+    if (this.host.trace !== null) {
+      this.host.event("lock_release", { lock: lock.name, writes: lockId(lock) });
+    }
     return true;
   }
 

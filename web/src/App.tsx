@@ -1,7 +1,8 @@
 /**
  * The viewer: loads a run file (`?run=URL`, a file input, or a file dropped anywhere) and
  * shows the timeline, a step cursor, the address spaces and MR device views at the
- * cursor, and the report.
+ * cursor, the causal slice and the report. A run with a violation opens at it, the
+ * timeline on the race window (timelineView.ts).
  *
  * Models no kernel file.
  */
@@ -13,6 +14,7 @@ import { AddressSpace } from "./AddressSpace.tsx";
 import { DeviceView } from "./DeviceView.tsx";
 import { Timeline } from "./Timeline.tsx";
 import { entriesAt, lastStep, snapshotAt, stepEntries } from "./model.ts";
+import { VIEW_NAMES, initialStep, runSliceOf, viewOf, type ViewName } from "./timelineView.ts";
 
 type Loaded =
   | { readonly state: "empty" }
@@ -28,8 +30,9 @@ export function App() {
     setLoaded({ state: "loading", source });
     text
       .then((t) => {
-        setLoaded({ state: "ready", source, run: parseRunFileText(t) });
-        setStep(0);
+        const run = parseRunFileText(t);
+        setLoaded({ state: "ready", source, run });
+        setStep(initialStep(run));
       })
       .catch((error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
@@ -144,7 +147,17 @@ interface RunViewProps {
   readonly onStep: (step: number) => void;
 }
 
+/** What each view of the timeline is called on its button. */
+const VIEW_LABELS: Readonly<Record<ViewName, string>> = {
+  race: "Race window",
+  run: "Run (setup folded)",
+  all: "Whole run",
+};
+
 function RunView({ run, step, max, onStep }: RunViewProps) {
+  const [viewName, setViewName] = useState<ViewName>("race");
+  const view = useMemo(() => viewOf(run, viewName), [run, viewName]);
+  const slice = useMemo(() => runSliceOf(run), [run]);
   const byStep = useMemo(() => stepEntries(run.entries), [run]);
   const names = useMemo(() => new Map(run.tasks.map((t) => [t.id, `${t.name}#${t.id}`])), [run]);
   const operations = useMemo(() => deriveOperations(run.entries).operations, [run]);
@@ -155,7 +168,27 @@ function RunView({ run, step, max, onStep }: RunViewProps) {
   return (
     <main>
       <section class="left">
-        <Timeline run={run} step={step} onStep={onStep} />
+        <div class="views" role="group" aria-label="timeline view">
+          {VIEW_NAMES.map((name) => (
+            <button
+              key={name}
+              type="button"
+              data-testid={`view-${name}`}
+              class={name === viewName ? "on" : ""}
+              aria-pressed={name === viewName}
+              onClick={() => {
+                setViewName(name);
+              }}
+            >
+              {VIEW_LABELS[name]}
+            </button>
+          ))}
+          <span class="dim">
+            setup: steps 0–{Math.max(0, slice.setupEnd - 1)} · causal slice: {slice.steps.length}{" "}
+            steps
+          </span>
+        </div>
+        <Timeline run={run} step={step} view={view} onStep={onStep} />
         <div class="cursor">
           <button
             type="button"
@@ -190,7 +223,7 @@ function RunView({ run, step, max, onStep }: RunViewProps) {
             step <output data-testid="cursor-step">{step}</output> / {max}
             {here === undefined
               ? ""
-              : ` · ${(here.timeNs / 1000).toFixed(3)} µs · ${names.get(here.task) ?? "?"} · ${here.label || "(yield)"}`}
+              : ` · ${(here.timeNs / 1000).toFixed(3)} µs · ${names.get(here.task) ?? "timer"} · ${here.label || "(yield)"}`}
           </span>
         </div>
         <div class="state">
@@ -253,6 +286,24 @@ function RunView({ run, step, max, onStep }: RunViewProps) {
             odpsim internal error at step {run.internalError.step}: {run.internalError.message}
           </p>
         )}
+        <h2>Causal slice</h2>
+        {slice.rows.length === 0 ? <p class="dim">None in this run file.</p> : null}
+        <ol class="slice" data-testid="slice-rows">
+          {slice.rows.map((r) => (
+            <li key={r.step} class={r.step === step ? "at" : ""}>
+              <button
+                type="button"
+                data-step={r.step}
+                onClick={() => {
+                  onStep(r.step);
+                }}
+              >
+                {r.step}
+              </button>{" "}
+              <span class="dim">{names.get(r.task) ?? "?"}</span> {r.text}
+            </li>
+          ))}
+        </ol>
         <h2>Report</h2>
         <pre class="report" data-testid="report">
           {run.report ?? "(no report in this run file)"}

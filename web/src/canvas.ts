@@ -61,6 +61,10 @@ export const COLORS = {
   text: "#1f2328",
   muted: "#667085",
   groupBand: "#f2f4f7",
+  /** Behind the causal slice's steps. */
+  slice: "rgba(250, 204, 21, 0.38)",
+  /** A folded range of steps. */
+  band: "#e9ebef",
 } as const;
 
 export function groupColor(kind: string): string {

@@ -14,7 +14,9 @@
  */
 import type { Kernel } from "../../sim/kernel.ts";
 import { walkPte } from "../../mm/pageTable.ts";
-import { PAGE_SIZE } from "../../mm/page.ts";
+import { PAGE_SIZE, frameId } from "../../mm/page.ts";
+import { umemInterlockId } from "../../rdma/core/umemOdp.ts";
+import { mkeyId } from "../../rdma/mlx5/mkey.ts";
 import type { DmaAccess, Mlx5IbDev } from "../../rdma/mlx5/mlx5IbDev.ts";
 
 export function attachDeviceAccessOracle(dev: Mlx5IbDev): void {
@@ -26,7 +28,7 @@ export function attachDeviceAccessOracle(dev: Mlx5IbDev): void {
 function checkDeviceAccess(k: Kernel, access: DmaAccess): void {
   const { dev, va, pfn } = access;
   const page = dev.phys.pfnToPage(pfn);
-  const where = { mkey: access.mkey.key, va, pfn, write: access.write };
+  const where = { mkey: access.mkey.key, va, pfn, write: access.write, objects: named(access) };
   if (page.kind === "free" || page.generation !== access.mappedGeneration) {
     k.report(
       "device_use_after_free",
@@ -58,6 +60,21 @@ function checkDeviceAccess(k: Kernel, access: DmaAccess): void {
       where,
     );
   }
+}
+
+/**
+ * What a bad access names for a race report (src/check/slice.ts): the translation entry,
+ * the life of the frame it mapped, and the interlock of the umem behind it.
+ */
+function named(access: DmaAccess): string[] {
+  const { dev, mkey, va, pfn } = access;
+  const idx = Math.floor((va - mkey.iova) / 2 ** mkey.pageShift);
+  const ids = [mkeyId(mkey.key, idx), frameId(pfn, 1, access.mappedGeneration)];
+  for (const mr of dev.mrs.values()) {
+    const owner = mr.mmkey === mkey ? mr : [...mr.children.values()].find((c) => c.mmkey === mkey);
+    if (owner?.umem !== undefined && owner.umem !== null) ids.push(umemInterlockId(owner.umem));
+  }
+  return ids;
 }
 
 function rw(access: DmaAccess): string {

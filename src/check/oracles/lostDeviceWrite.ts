@@ -17,7 +17,7 @@
  * truncation discards contents on purpose and is not a loss.
  */
 import { Inode } from "../../mm/file.ts";
-import { PAGE_SIZE, type Page } from "../../mm/page.ts";
+import { PAGE_SIZE, frameId, type Page } from "../../mm/page.ts";
 import type { Kernel } from "../../sim/kernel.ts";
 import type { DmaAccess, Mlx5IbDev } from "../../rdma/mlx5/mlx5IbDev.ts";
 
@@ -79,7 +79,14 @@ function checkEviction(
   k.report(
     "lost_device_write",
     `${inode.name} page ${index} (pfn ${page.pfn}) is dropped clean; the device's write to it never reached the file`,
-    { file: inode.name, index, pfn: page.pfn, va: record.va, mkey: record.mkey },
+    {
+      file: inode.name,
+      index,
+      pfn: page.pfn,
+      va: record.va,
+      mkey: record.mkey,
+      objects: [frameId(page.pfn, 1, page.generation)],
+    },
   );
 }
 

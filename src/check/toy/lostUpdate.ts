@@ -32,6 +32,7 @@ export function lostUpdateScenario(tasks = 2): Scenario {
         postRunViolation(result, "lost_update", `counter is ${counter}, expected ${tasks}`, {
           counter,
           expected: tasks,
+          objects: ["counter"],
         }),
       ];
     },
@@ -41,9 +42,10 @@ export function lostUpdateScenario(tasks = 2): Scenario {
 /** counter++ as a load, a step, and a store of what was loaded plus one. */
 function* increment(k: Kernel, counter: { value: number }): KGen {
   const seen = counter.value;
+  k.event("load counter", { count: seen, reads: "counter" });
   yield "load counter";
   counter.value = seen + 1;
-  k.event("store counter", { value: counter.value });
+  k.event("store counter", { count: counter.value, writes: "counter" });
 }
 
 export const lostUpdate = lostUpdateScenario(2);

@@ -59,8 +59,10 @@ function* owner(k: Kernel, slot: Slot, steps: number): KGen {
   yield* work(steps);
   const buf = new KObject(k.kasan, "buffer");
   slot.shared = buf;
+  k.event("kmalloc + publish", { object: buf.objName, writes: `${buf.objName} slot` });
   yield "kmalloc + publish(buf)";
   slot.shared = null;
+  k.event("unpublish", { writes: "slot" });
   yield "unpublish(buf)";
   k.kasan.free(buf);
   yield "kfree(buf)";
@@ -70,8 +72,10 @@ function* owner(k: Kernel, slot: Slot, steps: number): KGen {
 function* reader(k: Kernel, slot: Slot, steps: number): KGen {
   yield* work(steps);
   const p = slot.shared;
+  k.event("load ptr", { ptr: p?.objName ?? "NULL", reads: "slot" });
   yield p === null ? "load ptr: NULL" : "load ptr: buf";
   if (p !== null) {
+    k.event("read buf->data", { reads: p.objName });
     k.kasan.check(p, "reader reads buf->data");
     yield "read buf->data";
   }

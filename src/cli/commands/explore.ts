@@ -14,6 +14,7 @@ import { renderFailure, renderInternalError, renderNoViolation } from "../explor
 import { resolveExplore, type ExploreFlags } from "../explore/resolve.ts";
 import { searchExplore } from "../explore/search.ts";
 import { failureArtifacts } from "../failureArtifacts.ts";
+import { addReportOptions } from "../reportOptions.ts";
 import {
   collect,
   intOption,
@@ -27,8 +28,9 @@ import {
 import { DEFAULT_EXPLORE_TIMING } from "../../sim/timing.ts";
 
 export function addExploreCommand(program: Command, setCode: SetExitCode): void {
-  program
-    .command("explore <scenario>")
+  const explore = program.command("explore <scenario>");
+  addReportOptions(explore);
+  explore
     .description("search interleavings of a scenario for a violation")
     .option("--design <d>", MLX5_ODP_DESIGN_NAMES.join(" | "))
     .option("--defect <id>", "switch a catalog defect on (repeatable)", collect, [])
@@ -68,6 +70,7 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
     .addHelpText(
       "after",
       "\nExamples:\n  odpsim explore fault-vs-invalidate --defect classic-no-retry-check\n" +
+        "  odpsim explore fault-vs-invalidate --defect classic-no-retry-check --format kernel\n" +
         "  odpsim explore fault-vs-invalidate --defect classic-no-retry-check --out odpsim-out\n" +
         "  odpsim explore fault-vs-invalidate --design interval --fault umr\n" +
         "  odpsim explore examples/10-catalog-no-retry-check.yaml --schedules 500",
@@ -100,6 +103,7 @@ async function runExplore(name: string, flags: ExploreFlags): Promise<number> {
         ...(faults === undefined ? {} : { faults }),
       },
       flags.out ?? null,
+      flags,
     );
     renderFailure(job, r, failure, art, seconds, flags.json);
   } else {

@@ -22,15 +22,17 @@ import { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "
 import { failureArtifacts, type FailureArtifacts } from "../failureArtifacts.ts";
 import { out } from "../output.ts";
 import { UsageError } from "../usageError.ts";
+import { addReportOptions, reportJsonFields, type ReportOptions } from "../reportOptions.ts";
 
-interface ReplayFlags {
+interface ReplayFlags extends ReportOptions {
   readonly trace?: string;
   readonly json: boolean;
 }
 
 export function addReplayCommand(program: Command, setCode: SetExitCode): void {
-  program
-    .command("replay <token>")
+  const replay = program.command("replay <token>");
+  addReportOptions(replay);
+  replay
     .description("replay a run from its token and print its report")
     .option("--trace <file>", "also write a Perfetto trace")
     .option("--json", "print JSON", false)
@@ -64,6 +66,7 @@ function runReplay(token: string, flags: ReplayFlags): number {
       omit: data.omit,
     },
     null,
+    flags,
   );
   const trace = replay.run.result.trace;
   if (flags.trace !== undefined && trace !== null) {
@@ -125,7 +128,7 @@ function renderReplay(replay: TokenReplay, art: FailureArtifacts, flags: ReplayF
         traceHash: replay.traceHash,
         violations: replay.run.violations,
         depth: art.depth,
-        report: art.report,
+        ...reportJsonFields(art.report, art.raceReport),
       }),
     );
     return;

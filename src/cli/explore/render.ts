@@ -16,6 +16,7 @@ import { formatShard } from "../../check/shard.ts";
 import { encodeToken, scenarioHash } from "../../check/token.ts";
 import type { FailureArtifacts } from "../failureArtifacts.ts";
 import { out, printArtifactFiles } from "../output.ts";
+import { reportJsonFields } from "../reportOptions.ts";
 import type { ExploreJob } from "./resolve.ts";
 
 interface DfsSummary {
@@ -95,6 +96,7 @@ export function renderFailure(
         index: failure.index,
         seed: failure.seed,
         violation: failure.violation,
+        ...reportJsonFields(art.report, art.raceReport),
         depth: art.depth,
         token: art.token,
       }),

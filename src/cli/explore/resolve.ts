@@ -7,6 +7,7 @@
  * Models no kernel file.
  */
 import { CATALOG, catalogScenarios, withEra } from "../../check/catalog/catalog.ts";
+import type { ReportFormat } from "../../check/renderReport.ts";
 import type { DfsReduction, ExploreOptions, StrategyName } from "../../check/explore.ts";
 import { FAULT_SITES, type FaultPlan } from "../../check/faults.ts";
 import type { Scenario } from "../../check/scenario.ts";
@@ -38,6 +39,8 @@ export interface ExploreFlags {
   readonly reduction: DfsReduction;
   readonly pctDepth: number;
   readonly timing: Timing;
+  readonly full: boolean;
+  readonly format: ReportFormat;
 }
 
 /** Explorer options with every field the command line sets always present. */

@@ -42,6 +42,7 @@
  */
 import { EAGAIN, EBUSY, EFAULT, EINVAL, ENOMEM, EPERM } from "../../sim/errno.ts";
 import { KObject } from "../../sim/kasan.ts";
+import { guardId, objectId } from "../../sim/objectAccess.ts";
 import type { Kernel } from "../../sim/kernel.ts";
 import { NSEC_PER_MSEC } from "../../sim/clock.ts";
 import { Kref } from "../../sim/sync/kref.ts";
@@ -52,7 +53,7 @@ import type { KGen } from "../../sim/task.ts";
 import { KernelBug } from "../../sim/violation.ts";
 import { setPageDirty } from "../file.ts";
 import { handleMmFault } from "../memory.ts";
-import { findVma, mmapReadUnlock, type MmStruct } from "../mmStruct.ts";
+import { findVma, mmId, mmapReadUnlock, type MmStruct } from "../mmStruct.ts";
 import { HPAGE_PMD_SHIFT, HPAGE_PMD_SIZE, PAGE_SHIFT, PAGE_SIZE } from "../page.ts";
 import type { Pte } from "../pageTable.ts";
 import type { PhysMem } from "../physMem.ts";
@@ -228,6 +229,9 @@ export function* mmGetHmm(mm: MmStruct): KGen<Hmm | null> {
   const k = mm.k;
   yield "mm_get_hmm: READ_ONCE(mm->hmm)";
   const hmm = mm.hmm;
+  if (k.trace !== null) {
+    k.event("mm_get_hmm", { "mm->hmm": hmm?.objName ?? "NULL", reads: `${mmId(mm)}.hmm` });
+  }
   if (hmm === null) return null;
   yield "mm_get_hmm: kref_get_unless_zero";
   if (!k.kasan.check(hmm, "mm_get_hmm: kref_get_unless_zero(&hmm->kref)")) return null;
@@ -313,7 +317,10 @@ function* hmmFree(hmm: Hmm): KGen {
   // That mmdrop may have been the mm's last: "mm/hmm: Hold a mmgrab from hmm to mm".
   mm.k.kasan.check(mm, "hmm_free: spin_lock(&mm->page_table_lock)");
   yield* mm.pageTableLock.lock();
-  if (mm.hmm === hmm) mm.hmm = null;
+  if (mm.hmm === hmm) {
+    mm.hmm = null;
+    mm.k.event("hmm_free", { "mm->hmm": "NULL", writes: `${mmId(mm)}.hmm` });
+  }
   mm.pageTableLock.unlock();
   hmmFreeMemory(hmm);
 }
@@ -335,6 +342,11 @@ function hmmCheck(k: Kernel, hmm: Hmm, what: string): boolean {
 
 // ---------------------------------------------------------------- the mmu notifier
 
+/** The trace's guard id of hmm->dead. */
+function hmmDeadId(hmm: Hmm): string {
+  return guardId(`${objectId(hmm.objName)}.dead`);
+}
+
 /** hmm_release(): exit_mmap() runs; every mirror is told, every range invalidated. */
 function* hmmRelease(mn: MmuNotifier, mm: MmStruct): KGen {
   const k = mm.k;
@@ -345,6 +357,7 @@ function* hmmRelease(mn: MmuNotifier, mm: MmStruct): KGen {
   }
   yield "hmm_release: hmm->dead = true";
   hmm.dead = true; // reported to every user through unlocked reads
+  k.event("hmm_release", { "hmm->dead": true, writes: hmmDeadId(hmm) });
   yield* hmm.lock.lock();
   for (const range of hmm.ranges) range.valid = false;
   hmm.wq.wakeUp();
@@ -479,6 +492,9 @@ export function* hmmMirrorMmIsAlive(mirror: HmmMirror): KGen<boolean> {
   const hmm = mirror.hmm;
   if (hmm === null) return false;
   yield "hmm_mirror_mm_is_alive: READ_ONCE(hmm->mm), hmm->dead";
+  if (hmm.k.trace !== null) {
+    hmm.k.event("hmm_mirror_mm_is_alive", { "hmm->dead": hmm.dead, reads: hmmDeadId(hmm) });
+  }
   return !hmm.dead && hmm.mm !== null;
 }
 
@@ -713,6 +729,13 @@ function* hmmFindVma(w: HmmVmaWalk, addr: number): KGen<VmAreaStruct | null> {
   yield "hmm: find_vma(hmm->mm)";
   const mm = w.mm;
   if (!mm.k.kasan.check(mm, "hmm: find_vma(hmm->mm)")) return null;
+  if (mm.k.trace !== null) {
+    mm.k.event("find_vma", {
+      mm: mm.name,
+      mm_users: mm.mmUsers.read(),
+      reads: `${mmId(mm)}.vmas ${mmId(mm)}.users`,
+    });
+  }
   if (mm.mmUsers.read() === 0) {
     mm.k.report(
       "hmm_walk_without_mmget",

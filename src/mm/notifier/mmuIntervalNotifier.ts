@@ -38,7 +38,14 @@ import {
   mmuNotifierSubscriptionsOf,
   type MmuNotifierSubscriptionsState,
 } from "./mmuNotifierSubscriptions.ts";
-import { mnItreeIsInvalidating, ULONG_MAX } from "./mnItree.ts";
+import {
+  deferredListId,
+  intervalSubName,
+  invalidateSeqId,
+  mnItreeIsInvalidating,
+  ULONG_MAX,
+} from "./mnItree.ts";
+import { accessFields, guardId, objectId } from "../../sim/objectAccess.ts";
 import { invalidateStartMapAcquire, invalidateStartMapRelease } from "./srcu.ts";
 import type { MmuNotifierRange } from "./subscriptions.ts";
 
@@ -102,7 +109,8 @@ function* __mmuIntervalNotifierInsert(
   // The tree stores closed intervals: last = start + length - 1, which must not wrap.
   if (length === 0 || start + length - 1 > ULONG_MAX) return EOVERFLOW;
   sub.last = start + length - 1;
-  if (k.warnOn(mm.mmUsers.read() <= 0, `mmu_interval_notifier_insert on dead ${mm.name}`)) {
+  const dead = mm.mmUsers.read() <= 0;
+  if (k.warnOn(dead, `mmu_interval_notifier_insert on dead ${mm.name}`, { mm: mm.name })) {
     return EINVAL;
   }
   mmgrab(mm); // pairs with the mmdrop in remove
@@ -186,11 +194,25 @@ export function* mmuIntervalSeqReleased(
   // sees the seq bumped while mn_itree_inv_end() still walks the deferred list.
   if (subs.mm.k.hasDefect("interval-remove-lockless-seq")) {
     yield "mmu_interval_seq_released: READ_ONCE(invalidate_seq)";
-    return subs.invalidateSeq !== seq;
+    return traceSeqReleased(subs, seq);
   }
   yield* subs.lock.lock();
-  const released = subs.invalidateSeq !== seq;
+  const released = traceSeqReleased(subs, seq);
   subs.lock.unlock();
+  return released;
+}
+
+/** invalidate_seq != seq, read for the trace too. */
+function traceSeqReleased(subs: MmuNotifierSubscriptionsState, seq: number): boolean {
+  const released = subs.invalidateSeq !== seq;
+  if (subs.mm.k.trace !== null) {
+    subs.mm.k.event("mmu_interval_seq_released", {
+      invalidate_seq: subs.invalidateSeq,
+      seq,
+      released,
+      ...accessFields([invalidateSeqId(subs)]),
+    });
+  }
   return released;
 }
 
@@ -224,6 +246,11 @@ export function* mmuIntervalNotifierRemove(sub: MmuIntervalNotifier): KGen {
       sub.onDeferredList = true;
       subs.deferredList.unshift(sub);
       seq = subs.invalidateSeq;
+      k.event("mmu_interval_notifier_remove", {
+        deferred: intervalSubName(sub),
+        seq,
+        ...accessFields([invalidateSeqId(subs)], [deferredListId(subs)]),
+      });
     }
   } else {
     if (sub.node === null) {
@@ -271,7 +298,25 @@ export function* mmuIntervalReadBegin(sub: MmuIntervalNotifier): KGen<number> {
   invalidateStartMapAcquire(k);
   invalidateStartMapRelease(k);
   if (isInvalidating) yield* subs.wq.waitEvent(() => subs.invalidateSeq !== seq);
+  traceInterlock(sub, "mmu_interval_read_begin", { seq }, false);
   return seq;
+}
+
+/**
+ * The notifier's invalidate_seq as the trace shows it under `fn`: the interlock of the
+ * notifier's container (`~umem_odp(explicit)#9.interlock` for an ODP umem's).
+ */
+function traceInterlock(
+  sub: MmuIntervalNotifier,
+  fn: string,
+  extra: Record<string, number | boolean>,
+  write: boolean,
+): void {
+  const k = sub.mm?.k;
+  if (k === undefined || k.trace === null) return;
+  const id = [guardId(`${objectId(intervalSubName(sub))}.interlock`)];
+  const access = write ? accessFields([], id) : accessFields(id);
+  k.event(fn, { invalidate_seq: sub.invalidateSeq, ...extra, ...access });
 }
 
 /**
@@ -279,7 +324,9 @@ export function* mmuIntervalReadBegin(sub: MmuIntervalNotifier): KGen<number> {
  * since read_begin returned `seq` (then the fault's result must be thrown away).
  */
 export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boolean {
-  return sub.invalidateSeq !== seq;
+  const retry = sub.invalidateSeq !== seq;
+  traceInterlock(sub, "mmu_interval_read_retry", { seq, retry }, false);
+  return retry;
 }
 
 /**
@@ -287,10 +334,13 @@ export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boo
  * (hmm_range_fault uses it); false positives are impossible, misses are not.
  */
 export function mmuIntervalCheckRetry(sub: MmuIntervalNotifier, seq: number): boolean {
-  return sub.invalidateSeq !== seq;
+  const retry = sub.invalidateSeq !== seq;
+  traceInterlock(sub, "mmu_interval_check_retry", { seq, retry }, false);
+  return retry;
 }
 
 /** mmu_interval_set_seq(): ->invalidate records the invalidation, under the driver lock. */
 export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): void {
   sub.invalidateSeq = curSeq;
+  traceInterlock(sub, "mmu_interval_set_seq", {}, true);
 }

@@ -18,14 +18,30 @@
  */
 import type { Kernel } from "../../sim/kernel.ts";
 import { EAGAIN } from "../../sim/errno.ts";
+import { accessFields, guardId, objectId } from "../../sim/objectAccess.ts";
 import type { KGen } from "../../sim/task.ts";
-import type { MmStruct } from "../mmStruct.ts";
+import { mmId, type MmStruct } from "../mmStruct.ts";
 import type { MmuIntervalNotifier } from "./mmuIntervalNotifier.ts";
 import type { MmuNotifierSubscriptionsState } from "./mmuNotifierSubscriptions.ts";
 import type { MmuNotifierRange } from "./subscriptions.ts";
 
 /** The model's ULONG_MAX: the end of "everything" (release, whole-mm notifiers). */
 export const ULONG_MAX = Number.MAX_SAFE_INTEGER;
+
+/** The trace's guard id of the interval tree's invalidate_seq. */
+export function invalidateSeqId(subs: MmuNotifierSubscriptionsState): string {
+  return guardId(`${mmId(subs.mm)}.invalidate_seq`);
+}
+
+/** The trace's object id of the interval tree's deferred list. */
+export function deferredListId(subs: MmuNotifierSubscriptionsState): string {
+  return `${mmId(subs.mm)}.deferred_list`;
+}
+
+/** The trace's name of an interval notifier: its container's, else its ops'. */
+export function intervalSubName(sub: MmuIntervalNotifier): string {
+  return sub.container?.objName ?? sub.ops.name;
+}
 
 /** mn_itree_is_invalidating(): whether a tree walk is under way (the seq is odd). */
 export function mnItreeIsInvalidating(subs: MmuNotifierSubscriptionsState): boolean {
@@ -53,7 +69,15 @@ export function* mnItreeInvStartRange(
   yield* subs.lock.lock();
   subs.activeInvalidateRanges++;
   const node = range.end > range.start ? subs.itree.iterFirst(range.start, range.end - 1) : null;
-  if (node !== null && !mnItreeIsInvalidating(subs)) subs.invalidateSeq++;
+  if (node !== null && !mnItreeIsInvalidating(subs)) {
+    subs.invalidateSeq++;
+    if (subs.mm.k.trace !== null) {
+      subs.mm.k.event("mn_itree_inv_start_range", {
+        invalidate_seq: subs.invalidateSeq,
+        ...accessFields([], [invalidateSeqId(subs)]),
+      });
+    }
+  }
   const seq = subs.invalidateSeq;
   subs.lock.unlock();
   return { first: node === null ? null : node.value, seq };
@@ -94,11 +118,22 @@ export function* mnItreeInvEnd(subs: MmuNotifierSubscriptionsState): KGen {
     return;
   }
   subs.invalidateSeq++; // even again
+  if (k.trace !== null) {
+    k.event("mn_itree_inv_end", {
+      invalidate_seq: subs.invalidateSeq,
+      ...accessFields([], [invalidateSeqId(subs)]),
+    });
+  }
   // The deferred mechanism, like rtnl_unlock(): tree updates queued during the
   // invalidation are applied now, so start never has to wait for a tree lock.
   const deferred = subs.deferredList;
   for (const sub of deferred) {
     yield "mn_itree_inv_end: deferred list";
+    if (k.trace !== null) {
+      const item = intervalSubName(sub);
+      const reads = [deferredListId(subs), objectId(item)];
+      k.event("mn_itree_inv_end", { deferred_item: item, ...accessFields(reads) });
+    }
     mmuIntervalNotifierCheck(k, sub, "mn_itree_inv_end: deferred_item");
     if (sub.node === null) {
       sub.node = subs.itree.insert(sub.start, sub.last, sub);

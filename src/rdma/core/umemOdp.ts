@@ -18,6 +18,8 @@
  *   - an implicit child (ib_umem_odp_alloc_child): a range under an implicit root.
  */
 import { KObject } from "../../sim/kasan.ts";
+import { accessFields, guardId, indexRange } from "../../sim/objectAccess.ts";
+import { frameId } from "../../mm/page.ts";
 import { Mutex } from "../../sim/sync/mutex.ts";
 import type { MmStruct } from "../../mm/mmStruct.ts";
 import { SparsePageArray } from "./sparsePageArray.ts";
@@ -109,6 +111,46 @@ export class IbUmemOdp extends KObject {
   get pageSize(): number {
     return 2 ** this.pageShift;
   }
+}
+
+/**
+ * The trace's object id of the DMA-list entries [idx, idx + count) of `umem`
+ * (`umem_odp(explicit)#9.dma[0]`): the pages the umem gives the device.
+ */
+export function umemDmaId(umem: IbUmemOdp, idx: number, count = 1): string {
+  return `${umem.objName}.dma${indexRange(idx, count)}`;
+}
+
+/**
+ * The trace's guard id of the fault/invalidate interlock of `umem`, whatever the design
+ * keeps it in (notifiers_seq and notifiers_count, the mirror's range validity, the
+ * interval notifier's invalidate_seq): `~umem_odp(explicit)#9.interlock`.
+ */
+export function umemInterlockId(umem: IbUmemOdp): string {
+  return guardId(`${umem.objName}.interlock`);
+}
+
+/**
+ * A DMA-list entry set to `pfn` (or cleared, `pfn` null, of `old`) under `fn`, for the
+ * trace: `dma_list[0] = pfn 5`, reading the frame's life and writing the entry.
+ */
+export function traceDmaMap(
+  umem: IbUmemOdp,
+  idx: number,
+  pfn: number | null,
+  fn: string,
+  old?: number,
+): void {
+  const k = umem.context.k;
+  if (k.trace === null) return;
+  const frame = pfn ?? old;
+  const phys = umem.owningMm.phys;
+  const reads = frame === undefined ? [] : [frameId(frame, 1, phys.pfnToPage(frame).generation)];
+  const value = pfn === null ? `empty (was pfn ${String(old)})` : `pfn ${pfn}`;
+  k.event(fn, {
+    [`dma_list[${idx}]`]: value,
+    ...accessFields(reads, [umemDmaId(umem, idx)]),
+  });
 }
 
 /** ib_umem_start(). */

@@ -15,8 +15,9 @@ import { EAGAIN, EFAULT, ENODEV } from "../../sim/errno.ts";
 import { Completion } from "../../sim/sync/completion.ts";
 import { WorkStruct } from "../../sim/sync/workqueue.ts";
 import type { KGen } from "../../sim/task.ts";
-import { PAGE_SIZE } from "../../mm/page.ts";
-import { mttPfn, mttReadable, mttWritable, type Mlx5Mkey } from "./mkey.ts";
+import { accessFields } from "../../sim/objectAccess.ts";
+import { PAGE_SIZE, frameId } from "../../mm/page.ts";
+import { mkeyId, mttPfn, mttReadable, mttWritable, type Mlx5Mkey } from "./mkey.ts";
 import type { Mlx5IbDev } from "./mlx5IbDev.ts";
 import type { Mlx5OdpDesign } from "./odp/mlx5OdpDesign.ts";
 import { mlx5IbMrRdmaPfaultHandler, rdmaPagefaultOf, type RdmaOp } from "./rdmaPfault.ts";
@@ -57,22 +58,26 @@ export function* mlx5DeviceDma(
     const idx = mkey === null ? 0 : Math.floor((va - mkey.iova) / 2 ** mkey.pageShift);
     const entry = mkey?.mtt?.get(idx) ?? 0;
     const allowed = req.write ? mttWritable(entry) : mttReadable(entry);
+    // What the device read to translate: the KSM slot of an implicit MR, the MTT entry.
+    const read = dev.k.trace === null ? [] : translationIds(top, mkey, va, idx);
     if (mkey === null || !allowed) {
       const bcnt = req.buf.length - done;
-      const ret = yield* raisePageFault(dev, design, req.key, va, bcnt, req.write, req.rdma);
+      const ret = yield* raisePageFault(dev, design, req, va, bcnt, read);
       if (ret < 0 && ret !== EAGAIN) return ret;
       continue;
     }
     const pageOffset = (va - mkey.iova) % 2 ** mkey.pageShift;
     const pfn = mttPfn(entry) + Math.floor(pageOffset / PAGE_SIZE);
-    dev.observeDma({
-      dev,
-      mkey,
-      va,
-      pfn,
-      write: req.write,
-      mappedGeneration: (mkey.mttGen?.get(idx) ?? 1) - 1,
-    });
+    const mappedGeneration = (mkey.mttGen?.get(idx) ?? 1) - 1;
+    if (dev.k.trace !== null) {
+      dev.k.event(req.write ? "dma write" : "dma read", {
+        mkey: mkey.key,
+        va,
+        [`MTT[${idx}]`]: `pfn ${pfn}`,
+        ...accessFields([...read, frameId(pfn, 1, mappedGeneration)]),
+      });
+    }
+    dev.observeDma({ dev, mkey, va, pfn, write: req.write, mappedGeneration });
     const slice = req.buf.subarray(done, done + chunk);
     if (req.write) dev.phys.writeBytes(pfn, va % PAGE_SIZE, slice);
     else dev.phys.readBytes(pfn, va % PAGE_SIZE, slice, 0, chunk);
@@ -81,6 +86,14 @@ export function* mlx5DeviceDma(
     yield req.write ? "dma write" : "dma read";
   }
   return 0;
+}
+
+/** The trace ids of the translation entries an access to `va` reads. */
+function translationIds(top: Mlx5Mkey, mkey: Mlx5Mkey | null, va: number, idx: number): string[] {
+  const ids: string[] = [];
+  if (top.kind === "ksm") ids.push(mkeyId(top.key, Math.floor((va - top.iova) / top.slotSize)));
+  if (mkey !== null) ids.push(mkeyId(mkey.key, idx));
+  return ids;
 }
 
 /** The child mkey a KSM slot points `va` at, or null (the null mkey, or one revoked). */
@@ -98,12 +111,12 @@ function ksmChild(ksm: Mlx5Mkey, va: number): Mlx5Mkey | null {
 function* raisePageFault(
   dev: Mlx5IbDev,
   design: Mlx5OdpDesign,
-  key: number,
+  req: DeviceDmaRequest,
   va: number,
   bcnt: number,
-  write: boolean,
-  rdma?: RdmaOp,
+  missed: readonly string[],
 ): KGen<number> {
+  const { key, write, rdma } = req;
   const k = dev.k;
   const pfault: Mlx5Pagefault = {
     dev,
@@ -123,7 +136,16 @@ function* raisePageFault(
   // that mm which race it (src/output/faultRaces.ts). Trace events cost nothing when
   // tracing is off.
   const mm = dev.mrs.get(key)?.pd.uctx.mm.name ?? null;
-  k.event("page_fault", { key, va, bcnt, write, mm, flow: pfault.flow, flowPhase: "start" });
+  k.event("page_fault", {
+    key,
+    va,
+    bcnt,
+    write,
+    mm,
+    flow: pfault.flow,
+    flowPhase: "start",
+    ...accessFields(missed),
+  });
   k.event("faults_in_flight", { counter: "faults in flight", value: dev.faultsInFlight });
   dev.pageFaultWq.queueWork(
     new WorkStruct("mlx5_ib_eqe_pf_action", () => mlx5IbEqePfAction(pfault)),

@@ -12,6 +12,7 @@
  * entry. Beside it the frame's generation at the time the entry was written, so a check
  * can tell an entry that points at a frame freed since.
  */
+import { indexRange } from "../../sim/objectAccess.ts";
 import { SparsePageArray } from "../core/sparsePageArray.ts";
 
 export const MLX5_IB_MTT_READ = 1 << 0;
@@ -24,6 +25,14 @@ export type MkeyKind = "mtt" | "ksm" | "null";
 
 export function mttEntry(pfn: number, read: boolean, write: boolean): number {
   return (pfn + 1) * 4 + (write ? MLX5_IB_MTT_WRITE : 0) + (read ? MLX5_IB_MTT_READ : 0);
+}
+
+/**
+ * The trace's object id of an mkey (`mkey:322`) or of its translation entries [idx,
+ * idx + count) (`mkey:322[0]`, `mkey:322[0..7]`): MTT entries or KSM slots.
+ */
+export function mkeyId(key: number, idx?: number, count = 1): string {
+  return idx === undefined ? `mkey:${key}` : `mkey:${key}${indexRange(idx, count)}`;
 }
 
 export function mttPfn(entry: number): number {

@@ -9,13 +9,14 @@
  * whether the key is in dev->odp_mkeys, and the odp_destroy work.
  */
 import type { Kernel } from "../../sim/kernel.ts";
+import { accessFields, countFields, objectId } from "../../sim/objectAccess.ts";
 import { WaitQueueHead } from "../../sim/sync/waitQueue.ts";
 import type { WorkStruct } from "../../sim/sync/workqueue.ts";
 import { IbMr } from "../core/ibMr.ts";
 import type { IbPd } from "../core/ibPd.ts";
 import type { IbUmem } from "../core/umem.ts";
 import type { IbUmemOdp } from "../core/umemOdp.ts";
-import type { Mlx5Mkey } from "./mkey.ts";
+import { mkeyId, type Mlx5Mkey } from "./mkey.ts";
 import type { Mlx5IbDev } from "./mlx5IbDev.ts";
 
 export interface Mlx5MrInit<U extends IbUmemOdp = IbUmemOdp> {
@@ -83,4 +84,22 @@ export class Mlx5IbMr<U extends IbUmemOdp = IbUmemOdp> extends IbMr {
  */
 export function isMlx5IbMr(x: unknown): x is Mlx5IbMr {
   return x instanceof Mlx5IbMr;
+}
+
+/**
+ * mmkey.usecount as the trace shows it under `fn`: written (taken, dropped), or read
+ * (a wait for it to drop to zero, `delta` 0). A count of the mkey (`mkey:322.usecount`), as the
+ * kernel keeps it in struct mlx5_ib_mkey.
+ */
+export function traceUsecount(mr: Mlx5IbMr, fn: string, delta: 1 | -1 | 0): void {
+  const k = mr.dev.k;
+  if (k.trace === null) return;
+  const id = `${mkeyId(mr.mmkey.key)}.usecount`;
+  const access = delta === 0 ? accessFields([id]) : countFields(id, delta);
+  k.event(fn, { mr: mr.objName, usecount: mr.usecount, ...access });
+}
+
+/** The trace's object id of slot `idx` of an implicit parent's children table. */
+export function childSlotId(imr: Mlx5IbMr, idx: number): string {
+  return `${objectId(imr.objName)}.children[${idx}]`;
 }

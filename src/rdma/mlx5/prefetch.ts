@@ -29,6 +29,7 @@
  * handed to the fault handler (the kernel asks hmm_range_fault not to fault instead).
  */
 import { EINVAL, ENOENT, EOPNOTSUPP, EPERM } from "../../sim/errno.ts";
+import { accessFields, countFields, objectId } from "../../sim/objectAccess.ts";
 import { WorkStruct, Workqueue } from "../../sim/sync/workqueue.ts";
 import type { KGen } from "../../sim/task.ts";
 import { PAGE_SIZE } from "../../mm/page.ts";
@@ -39,6 +40,7 @@ import { IB_UVERBS_ADVISE_MR_FLAG_FLUSH, type IbAdviseMrAdvice } from "../core/i
 import type { Mlx5IbDev } from "./mlx5IbDev.ts";
 import type { Mlx5IbMr } from "./mlx5IbMr.ts";
 import type { Mlx5OdpDesign, PagefaultFlags } from "./odp/mlx5OdpDesign.ts";
+import { traceLive } from "./odp/srcuEraMr.ts";
 
 const ADVICES: readonly string[] = ["PREFETCH", "PREFETCH_WRITE", "PREFETCH_NO_FAULT"];
 
@@ -88,6 +90,7 @@ export class Mlx5Prefetch {
   /** get_prefetchable_mr(): the MR behind `lkey` if it may be prefetched, or an errno. */
   private getPrefetchableMr(pd: IbPd, advice: IbAdviseMrAdvice, lkey: number): Mlx5IbMr | number {
     const mr = this.dev.mrs.get(lkey);
+    if (mr !== undefined) traceLive(mr, "get_prefetchable_mr", false);
     if (mr === undefined || !mr.live) return ENOENT;
     if (mr.umem === null) return EINVAL;
     if (mr.pd !== pd) return EPERM;
@@ -148,6 +151,7 @@ export class Mlx5Prefetch {
         break;
       }
       mr.numPendingPrefetch++;
+      tracePending(mr, "mlx5_ib_prefetch_mr", 1);
       frags.push({ mr, ioVirt: sge.addr, length: sge.length });
     }
     if (ret < 0) {
@@ -165,6 +169,7 @@ export class Mlx5Prefetch {
       this.prefetchMrWork(pd, frags, pf, work),
     );
     inFlight.add(work);
+    tracePrefetchWork(this.dev.k, "queue_work(mlx5_ib_prefetch_mr_work)", frags, true);
     this.systemUnboundWq().queueWork(work);
   }
 
@@ -177,6 +182,7 @@ export class Mlx5Prefetch {
   ): KGen {
     const k = this.dev.k;
     const idx = this.dev.mrSrcu.readLock();
+    tracePrefetchWork(k, "mlx5_ib_prefetch_mr_work", frags, false);
     for (const frag of frags) {
       if (!k.kasan.check(frag.mr, "prefetch work uses the mr")) continue;
       yield* this.pagefaultFrag(pd, frag, pf);
@@ -204,13 +210,45 @@ export class Mlx5Prefetch {
    * when no prefetch holds the MR.
    */
   *flushMr(mr: Mlx5IbMr): KGen {
+    tracePending(mr, "mlx5_ib_dereg_mr", 0);
     if (mr.numPendingPrefetch === 0) return;
     for (const work of [...this.inFlight]) yield* this.systemUnboundWq().flushWork(work);
     this.dev.k.warnOn(mr.numPendingPrefetch !== 0, "prefetch work still holds a dying MR", {
       mr: mr.objName,
       pending: mr.numPendingPrefetch,
+      objects: [pendingId(mr)],
     });
   }
+}
+
+/**
+ * A prefetch work queued with its MRs (`write`), or starting on them, for the trace: the
+ * work item links the advise that queued it to the kworker that runs it.
+ */
+function tracePrefetchWork(
+  k: Mlx5IbDev["k"],
+  fn: string,
+  frags: readonly PrefetchFrag[],
+  write: boolean,
+): void {
+  if (k.trace === null) return;
+  const mrs = frags.map((f) => objectId(f.mr.objName));
+  const work = mrs.map((mr) => `prefetch_work:${mr}`);
+  const access = write ? accessFields(mrs, work) : accessFields([...work, ...mrs]);
+  k.event(fn, { mrs: frags.map((f) => f.mr.objName).join(", "), ...access });
+}
+
+/** The trace's id of mr->num_pending_prefetch. */
+function pendingId(mr: Mlx5IbMr): string {
+  return `${objectId(mr.objName)}.num_pending_prefetch`;
+}
+
+/** num_pending_prefetch taken (1), dropped (-1) or read (0) under `fn`, for the trace. */
+function tracePending(mr: Mlx5IbMr, fn: string, delta: 1 | -1 | 0): void {
+  const k = mr.dev.k;
+  if (k.trace === null) return;
+  const access = delta === 0 ? accessFields([pendingId(mr)]) : countFields(pendingId(mr), delta);
+  k.event(fn, { mr: mr.objName, num_pending_prefetch: mr.numPendingPrefetch, ...access });
 }
 
 /** destroy_prefetch_work(): drop the count each fragment holds on its MR. */
@@ -218,6 +256,7 @@ function dropFrags(k: Mlx5IbDev["k"], frags: readonly PrefetchFrag[]): void {
   for (const frag of frags) {
     if (k.kasan.check(frag.mr, "destroy_prefetch_work drops num_pending_prefetch")) {
       frag.mr.numPendingPrefetch--;
+      tracePending(frag.mr, "destroy_prefetch_work", -1);
     }
   }
 }

@@ -10,9 +10,11 @@
  * revoke (mlx5r_umr_revoke_mr, v5.19+) disables an mkey.
  */
 import { EFAULT, EIO } from "../../sim/errno.ts";
+import { accessFields, indexRange } from "../../sim/objectAccess.ts";
 import type { KGen } from "../../sim/task.ts";
-import { ODP_READ_ALLOWED_BIT, ODP_WRITE_ALLOWED_BIT } from "../core/umemOdp.ts";
-import { MLX5_UMR_MTT_BLOCK_ENTRIES, mttEntry, type Mlx5Mkey } from "./mkey.ts";
+import { PAGE_SHIFT, frameId } from "../../mm/page.ts";
+import { ODP_READ_ALLOWED_BIT, ODP_WRITE_ALLOWED_BIT, umemDmaId } from "../core/umemOdp.ts";
+import { MLX5_UMR_MTT_BLOCK_ENTRIES, mkeyId, mttEntry, mttPfn, type Mlx5Mkey } from "./mkey.ts";
 import type { Mlx5IbMr } from "./mlx5IbMr.ts";
 
 /** MLX5_IB_UPD_XLT_ZAP: write empty entries. */
@@ -50,8 +52,35 @@ export function* mlx5IbUpdateXlt(
     gen.set(i, v === null ? 0 : v[1]);
   }
   k.event("umr_done", { mkey: mr.mmkey.key, first, count: end - first, zap });
+  if (k.trace !== null) traceXlt(mr, first, end, values);
   qp.unlock();
   return 0;
+}
+
+/**
+ * The entries one UMR wrote, for the trace: `MTT[0] = pfn 5`, runs of empty entries as
+ * one range; reads of the umem's DMA list and the frames it named.
+ */
+function traceXlt(mr: Mlx5IbMr, first: number, end: number, values: [number, number][] | null) {
+  const fields: Record<string, string | number> = { mkey: mr.mmkey.key };
+  const reads: string[] = [];
+  const pages = 2 ** (mr.mmkey.pageShift - PAGE_SHIFT);
+  let run = first;
+  const flush = (at: number) => {
+    if (at > run) fields[`MTT${indexRange(run, at - run)}`] = "empty";
+  };
+  for (let i = first; i < end; i++) {
+    const [entry, genPlus1] = values?.[i - first] ?? [0, 0];
+    if (entry === 0) continue;
+    flush(i);
+    run = i + 1;
+    fields[`MTT[${i}]`] = `pfn ${mttPfn(entry)}`;
+    reads.push(frameId(mttPfn(entry), pages, genPlus1 - 1));
+  }
+  flush(end);
+  if (values !== null && mr.umem !== null) reads.unshift(umemDmaId(mr.umem, first, end - first));
+  const writes = [mkeyId(mr.mmkey.key, first, end - first)];
+  mr.dev.k.event("mlx5_ib_update_xlt", { ...fields, ...accessFields(reads, writes) });
 }
 
 /** The MTT entries (and frame generations) of [first, end) from the umem's lists. */
@@ -114,6 +143,14 @@ export function* mlx5IbUpdateKsmSlots(
     else ksm.set(slot, child);
   }
   k.event("umr_done", { mkey: imr.mmkey.key, first, count: slots.size, ksm: true });
+  if (k.trace !== null) {
+    const fields: Record<string, string | number> = { mkey: imr.mmkey.key };
+    for (const [slot, child] of slots) {
+      fields[`KSM[${slot}]`] = child === null ? "null mkey" : `mkey ${child.key}`;
+    }
+    const writes = [...slots.keys()].map((slot) => mkeyId(imr.mmkey.key, slot));
+    k.event("mlx5_ib_update_xlt", { ...fields, ...accessFields([], writes) });
+  }
   dev.umrSem.unlock();
   return 0;
 }
@@ -137,6 +174,10 @@ export function* mlx5rUmrRevokeMr(mr: Mlx5IbMr): KGen<number> {
   yield* dev.k.sleep(dev.cost.umrNs);
   mr.mmkey.valid = false;
   dev.k.event("umr_revoke", { mkey: mr.mmkey.key });
+  dev.k.event("mlx5r_umr_revoke_mr", {
+    mkey: mr.mmkey.key,
+    ...accessFields([], [mkeyId(mr.mmkey.key)]),
+  });
   dev.umrSem.unlock();
   return 0;
 }

@@ -18,6 +18,7 @@
  *                             for write: a split piece is untracked until ->open)
  */
 import type { Kernel } from "../../../sim/kernel.ts";
+import { objectId } from "../../../sim/objectAccess.ts";
 import type { Task } from "../../../sim/task.ts";
 import { MmStruct } from "../../../mm/mmStruct.ts";
 import type { IoRegion } from "../../../mm/physMem.ts";
@@ -85,7 +86,13 @@ export class IoMemoryOracle {
           tracked ? "io_released_while_mapped" : "untracked_io_vma",
           `${region.name} released while ${vma.describe()} of ${obj.name} still maps pfn ${pfn}` +
             (tracked ? "" : ": no uverbs file tracked it, so disassociation could not zap it"),
-          { region: region.name, pfn, mm: obj.name, vma: vma.describe() },
+          {
+            region: region.name,
+            pfn,
+            mm: obj.name,
+            vma: vma.describe(),
+            objects: [objectId(vma.objName), `${objectId(vma.objName)}.vm_private_data`],
+          },
         );
         return;
       }

@@ -19,7 +19,9 @@
  * end follows a failed start ("RDMA/odp: Fix missed unlock in non-blocking
  * invalidate_start"; catalog defect classic-missed-unlock keeps it held).
  */
-import { EAGAIN } from "../../../sim/errno.ts";
+import { EAGAIN, errnoName } from "../../../sim/errno.ts";
+import { lockId } from "../../../sim/lockdep.ts";
+import { accessFields } from "../../../sim/objectAccess.ts";
 import type { KObject } from "../../../sim/kasan.ts";
 import type { KGen } from "../../../sim/task.ts";
 import {
@@ -89,7 +91,16 @@ function* ibUmemNotifierInvalidateRangeStart(
     invalidateRangeStartTrampoline(umem, range.start, range.end),
   );
   // The fix of "RDMA/odp: Fix missed unlock in non-blocking invalidate_start".
-  if (ret !== 0 && !perMm.context.k.hasDefect("classic-missed-unlock")) perMm.umemRwsem.upRead();
+  const k = perMm.context.k;
+  if (ret !== 0 && !k.hasDefect("classic-missed-unlock")) perMm.umemRwsem.upRead();
+  if (ret !== 0 && k.trace !== null) {
+    const held = perMm.umemRwsem.readers.has(k.currentTask());
+    k.event("ib_umem_notifier_invalidate_range_start", {
+      ret: errnoName(ret),
+      [`${perMm.umemRwsem.name} held`]: held,
+      ...accessFields([lockId(perMm.umemRwsem)]),
+    });
+  }
   return ret;
 }
 

@@ -32,11 +32,14 @@ import { getUserPagesRemote } from "../../../mm/gup.ts";
 import { mmapReadLock, mmapReadUnlock, mmgetNotZero, mmput } from "../../../mm/mmStruct.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import type { IntervalTreeNode } from "../../../mm/intervalTree.ts";
+import { accessFields } from "../../../sim/objectAccess.ts";
 import {
   IbUmemOdp,
   ODP_WRITE_ALLOWED_BIT,
   ibUmemEnd,
   ibUmemStart,
+  traceDmaMap,
+  umemInterlockId,
   type UmemOdpInit,
 } from "../umemOdp.ts";
 import type { IbUcontextPerMm } from "./classicPerMm.ts";
@@ -63,13 +66,33 @@ export class ClassicUmemOdp extends IbUmemOdp {
 
 /** ib_umem_mmu_notifier_retry(): did or does an invalidation race the fault? */
 export function ibUmemMmuNotifierRetry(umem: ClassicUmemOdp, mmuSeq: number): boolean {
-  return umem.notifiersCount !== 0 || umem.notifiersSeq !== mmuSeq;
+  const retry = umem.notifiersCount !== 0 || umem.notifiersSeq !== mmuSeq;
+  traceInterlock(umem, "ib_umem_mmu_notifier_retry", { seq: mmuSeq, retry }, false);
+  return retry;
+}
+
+/**
+ * notifiers_seq and notifiers_count as the trace shows them, under `fn`, with `extra`
+ * values; a read or a write of the umem's interlock.
+ */
+export function traceInterlock(
+  umem: ClassicUmemOdp,
+  fn: string,
+  extra: Record<string, number | boolean>,
+  write: boolean,
+): void {
+  const k = umem.context.k;
+  if (k.trace === null) return;
+  const state = { notifiers_seq: umem.notifiersSeq, notifiers_count: umem.notifiersCount };
+  const id = [umemInterlockId(umem)];
+  k.event(fn, { ...state, ...extra, ...(write ? accessFields([], id) : accessFields(id)) });
 }
 
 /** ib_umem_notifier_start_account(). */
 export function* ibUmemNotifierStartAccount(umem: ClassicUmemOdp): KGen {
   yield* umem.umemMutex.lock();
   if (umem.notifiersCount++ === 0) umem.notifierCompletion.reinit();
+  traceInterlock(umem, "ib_umem_notifier_start_account", {}, true);
   umem.umemMutex.unlock();
 }
 
@@ -78,6 +101,7 @@ export function* ibUmemNotifierEndAccount(umem: ClassicUmemOdp): KGen {
   yield* umem.umemMutex.lock();
   umem.notifiersSeq++;
   if (--umem.notifiersCount === 0) umem.notifierCompletion.completeAll();
+  traceInterlock(umem, "ib_umem_notifier_end_account", {}, true);
   umem.umemMutex.unlock();
 }
 
@@ -112,13 +136,14 @@ export function* ibUmemOdpMapDmaSinglePage(
     umem.npages++;
     stored = true;
     k.event("odp_map_page", { umem: umem.objName, index: pageIndex, pfn, access: accessMask });
+    traceDmaMap(umem, pageIndex, pfn, "ib_umem_odp_map_dma_single_page");
   } else if (pageList.get(pageIndex) === pfn + 1) {
     dmaList.set(pageIndex, dmaList.get(pageIndex) | accessMask);
   } else {
     k.event("odp_different_pages", { umem: umem.objName, index: pageIndex, pfn });
     removeExisting = true;
   }
-  if (!stored) phys.putPage(phys.pfnToPage(pfn));
+  if (!stored) phys.putPage(phys.pfnToPage(pfn), "ib_umem_odp_map_dma_single_page");
   // "got different pages in IB device and from get_user_pages": v5.3 invalidates the
   // page here while its caller holds umem_mutex, which start_account and the driver's
   // unmap take again — a self-deadlock that was never hit in practice and was removed

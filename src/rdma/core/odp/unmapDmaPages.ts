@@ -7,7 +7,13 @@
  */
 import { setPageDirty } from "../../../mm/file.ts";
 import { compoundHead } from "../../../mm/page.ts";
-import { ODP_WRITE_ALLOWED_BIT, ibUmemEnd, ibUmemStart, type IbUmemOdp } from "../umemOdp.ts";
+import {
+  ODP_WRITE_ALLOWED_BIT,
+  ibUmemEnd,
+  ibUmemStart,
+  traceDmaMap,
+  type IbUmemOdp,
+} from "../umemOdp.ts";
 
 /**
  * The body of ib_umem_odp_unmap_dma_pages() shared by every design: drop each mapped
@@ -27,14 +33,16 @@ export function unmapDmaPagesLocked(umem: IbUmemOdp, virt: number, bound: number
   const last = Math.ceil((to - ibUmemStart(umem)) / umem.pageSize);
   pageList.forEachSet(first, last, (idx, entry) => {
     const page = phys.pfnToPage(entry - 1);
+    traceDmaMap(umem, idx, null, "ib_umem_odp_unmap_dma_pages", entry - 1);
     const access = dmaList.get(idx);
     // Catalog defect unmap-no-dirty drops this: the device's writes are then lost when
     // the page is reclaimed (fixed since the first ODP code marked written pages dirty).
     if ((access & ODP_WRITE_ALLOWED_BIT) !== 0 && !k.hasDefect("unmap-no-dirty")) {
       setPageDirty(compoundHead(page));
+      phys.traceDirty(page, "set_page_dirty", true);
     }
     // The classic design pinned the page when it mapped it; hmm_range_fault takes none.
-    if (umem.pinsPages) phys.putPage(page);
+    if (umem.pinsPages) phys.putPage(page, "ib_umem_odp_unmap_dma_pages");
     pageList.set(idx, 0);
     dmaList.set(idx, 0);
     umem.npages--;

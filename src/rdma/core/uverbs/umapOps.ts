@@ -12,6 +12,7 @@
  * new VMA instead of tracking it. A VMA left without private data is never tracked
  * again; close ignores it.
  */
+import { accessFields, objectId } from "../../../sim/objectAccess.ts";
 import type { KGen } from "../../../sim/task.ts";
 import { zapVmaPtes } from "../../../mm/zap.ts";
 import type { VmAreaStruct } from "../../../mm/vma.ts";
@@ -51,7 +52,16 @@ export function* rdmaUmapPrivInit(
   vma.vmOps = ufile.device.design.umapOps;
   yield* ufile.umapLock.lock();
   umapListAdd(priv);
+  traceUmapTracking(vma, "rdma_umap_priv_init", true);
   ufile.umapLock.unlock();
+}
+
+/** Whether a uverbs file tracks `vma` now, as `fn` left it, for the trace. */
+function traceUmapTracking(vma: VmAreaStruct, fn: string, tracked: boolean): void {
+  const k = vma.vmMm.k;
+  if (k.trace === null) return;
+  const id = `${objectId(vma.objName)}.vm_private_data`;
+  k.event(fn, { vma: vma.objName, tracked, ...accessFields([], [id]) });
 }
 
 /** The zap of rdma_umap_open's failure path: the copy must not keep the IO pages. */
@@ -74,6 +84,7 @@ export function* rdmaUmapOpen(vma: VmAreaStruct): KGen {
     // data. A forked child (or a split piece) keeps the IO pages and disassociation
     // never hears of it.
     vma.vmPrivateData = null;
+    traceUmapTracking(vma, "mlx5_ib_vma_open", false);
     return;
   }
   yield "rdma_umap_open";

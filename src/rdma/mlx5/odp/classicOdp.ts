@@ -23,6 +23,7 @@
  * invalidation that empties a child queues the child's freeing.
  */
 import { EAGAIN, EFAULT, EINVAL } from "../../../sim/errno.ts";
+import { accessFields, objectId } from "../../../sim/objectAccess.ts";
 import { NSEC_PER_MSEC } from "../../../sim/clock.ts";
 import type { KGen } from "../../../sim/task.ts";
 import { setInvalidateStartMap, setPairEndsOnFailedStart } from "../../../mm/notifier/srcu.ts";
@@ -35,6 +36,7 @@ import {
   ClassicUmemOdp,
   ibUmemMmuNotifierRetry,
   ibUmemOdpMapDmaPages,
+  traceInterlock,
 } from "../../core/odp/classicUmemOdp.ts";
 import type { IbUcontext } from "../../core/ucontext.ts";
 import {
@@ -42,6 +44,7 @@ import {
   ODP_WRITE_ALLOWED_BIT,
   ibUmemEnd,
   ibUmemStart,
+  type IbUmemOdp,
 } from "../../core/umemOdp.ts";
 import type { Mlx5IbMr } from "../mlx5IbMr.ts";
 import {
@@ -90,6 +93,7 @@ export function* mlx5IbInvalidateRange(umem: ClassicUmemOdp, start: number, end:
   if (!k.kasan.check(umem, "mlx5_ib_invalidate_range reads umem->private")) return;
   const mr = mrOfUmem(umem);
   if (mr === null) return;
+  traceUmemPrivate(umem, mr, "mlx5_ib_invalidate_range");
   if (!k.kasan.check(mr, "mlx5_ib_invalidate_range uses mr")) return;
   const from = Math.max(ibUmemStart(umem), start);
   const to = Math.min(ibUmemEnd(umem), end);
@@ -108,6 +112,14 @@ export function* mlx5IbInvalidateRange(umem: ClassicUmemOdp, start: number, end:
   }
   mlx5ImplicitChildEmptied(umem, mr);
   umem.umemMutex.unlock();
+}
+
+/** umem->private read on the way to the MR, for the trace. */
+export function traceUmemPrivate(umem: IbUmemOdp, mr: Mlx5IbMr, fn: string): void {
+  const k = umem.context.k;
+  if (k.trace === null) return;
+  const reads = [`${objectId(umem.objName)}.private`, objectId(mr.objName)];
+  k.event(fn, { "umem->private": mr.objName, ...accessFields(reads) });
 }
 
 /**
@@ -131,6 +143,7 @@ function* pagefaultLeaf(
   let accessMask = ODP_READ_ALLOWED_BIT;
   if (odp.writable && flags.downgrade !== true) accessMask |= ODP_WRITE_ALLOWED_BIT;
   const currentSeq = odp.notifiersSeq;
+  traceInterlock(odp, "pagefault_mr", {}, false);
   yield "read notifiers_seq";
   let ret = yield* ibUmemOdpMapDmaPages(odp, va, size, accessMask, currentSeq);
   if (ret >= 0) {

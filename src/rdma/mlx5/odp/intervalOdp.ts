@@ -41,9 +41,10 @@ import {
   ibUmemEnd,
   ibUmemStart,
 } from "../../core/umemOdp.ts";
-import { Mlx5Mkey } from "../mkey.ts";
+import { accessFields, objectId } from "../../../sim/objectAccess.ts";
+import { Mlx5Mkey, mkeyId } from "../mkey.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
-import { Mlx5IbMr } from "../mlx5IbMr.ts";
+import { Mlx5IbMr, childSlotId, traceUsecount } from "../mlx5IbMr.ts";
 import {
   MLX5_IB_UPD_XLT_ZAP,
   mlx5IbUmrEnable,
@@ -87,12 +88,15 @@ function mlx5rDerefOdpMkey(mr: IntervalMr): void {
     });
     return;
   }
-  if (--mr.usecount === 0) mr.usecountWait.wakeUp();
+  --mr.usecount;
+  traceUsecount(mr, "mlx5r_deref_odp_mkey", -1);
+  if (mr.usecount === 0) mr.usecountWait.wakeUp();
 }
 
 /** mlx5r_deref_wait_odp_mkey(): drop the caller's count and wait for all others. */
 function* mlx5rDerefWaitOdpMkey(mr: IntervalMr): KGen {
   mlx5rDerefOdpMkey(mr);
+  traceUsecount(mr, "mlx5r_deref_wait_odp_mkey", 0);
   yield* mr.usecountWait.waitEvent(() => mr.usecount === 0);
 }
 
@@ -147,6 +151,7 @@ function destroyUnusedImplicitChildMr(mr: IntervalMr): void {
   // refcount_inc_not_zero(): a parent being destroyed frees its children itself.
   if (imr.usecount === 0) return;
   imr.usecount++;
+  traceUsecount(imr, "destroy_unused_implicit_child_mr", 1);
   const idx = implicitChildSlot(mr);
   if (k.hasDefect("implicit-child-double-destroy")) {
     // Catalog defect implicit-child-double-destroy (CVE-2025-21714): before "RDMA/mlx5:
@@ -163,6 +168,12 @@ function destroyUnusedImplicitChildMr(mr: IntervalMr): void {
     imr.children.delete(idx);
   }
   k.event("implicit_child_reap_queued", { child: mr.objName, slot: idx });
+  k.event("destroy_unused_implicit_child_mr", {
+    child: mr.objName,
+    slot: idx,
+    // Queueing its destruction is a write of the child's life (the whole object).
+    ...accessFields([], [childSlotId(imr, idx), objectId(mr.objName)]),
+  });
   // Freeing an MR sleeps: bounce to a work queue.
   mr.odpDestroyWork ??= new WorkStruct("free_implicit_child_mr_work", () =>
     freeImplicitChildMrWork(mr),
@@ -177,6 +188,10 @@ function destroyUnusedImplicitChildMr(mr: IntervalMr): void {
  */
 function* freeImplicitChildMrWork(mr: IntervalMr): KGen {
   const k = mr.dev.k;
+  k.event("free_implicit_child_mr_work", {
+    mr: mr.objName,
+    ...accessFields([objectId(mr.objName)]),
+  });
   if (!k.kasan.check(mr, "free_implicit_child_mr_work uses the child mr")) return;
   const imr = mr.parent;
   if (imr === null) return;
@@ -257,6 +272,11 @@ function* implicitGetChildMr(imr: IntervalMr, idx: number): KGen<IntervalMr | nu
   }
   imr.children.set(idx, mr);
   dev.k.event("implicit_child_created", { child: mr.objName, slot: idx, key: mkey.key });
+  dev.k.event("implicit_get_child_mr", {
+    child: mr.objName,
+    slot: idx,
+    ...accessFields([], [childSlotId(imr, idx)], [objectId(mr.objName)]),
+  });
   return mr;
 }
 
@@ -297,6 +317,7 @@ function* pagefaultImplicitMr(
       updLen = idx - updStart + 1;
     } else {
       mtt.usecount++;
+      traceUsecount(mtt, "pagefault_implicit_mr", 1);
     }
     const odp = mtt.umem;
     if (odp === null) throw new Error("implicit child without its umem");
@@ -414,7 +435,7 @@ export function* mlx5IbDeregMr(mr: IntervalMr): KGen<number> {
   }
   dev.mkeys.delete(mr.mmkey.key);
   dev.mrs.delete(mr.mmkey.key);
-  k.event("destroy_mkey", { mkey: mr.mmkey.key });
+  k.event("destroy_mkey", { mkey: mr.mmkey.key, ...accessFields([], [mkeyId(mr.mmkey.key)]) });
   k.kasan.free(mr);
   return 0;
 }
@@ -447,6 +468,7 @@ export const intervalMlx5Odp: Mlx5OdpDesign<IntervalUmemOdp> = {
     if (mr === undefined || !mr.inOdpMkeys) return EFAULT;
     if (!k.kasan.check(mr, "pagefault finds mr by key")) return EFAULT;
     mr.usecount++;
+    traceUsecount(mr, "pagefault_single_data_segment", 1);
     let ret: number;
     if (flags.prefetch === true && pd !== null && mr.pd !== pd) ret = EFAULT;
     else ret = yield* pagefaultMr(mr, va, bcnt, flags);

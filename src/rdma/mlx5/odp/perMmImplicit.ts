@@ -28,6 +28,7 @@
  * the driver code is the same.
  */
 import { EFAULT } from "../../../sim/errno.ts";
+import { accessFields, countFields, guardId, objectId } from "../../../sim/objectAccess.ts";
 import { WaitQueueHead } from "../../../sim/sync/waitQueue.ts";
 import { systemWorkqueue, WorkStruct } from "../../../sim/sync/workqueue.ts";
 import type { KGen } from "../../../sim/task.ts";
@@ -278,12 +279,37 @@ function qLeafFree(imr: Mlx5IbMr): WaitQueueHead {
   return imr.qLeafFree;
 }
 
+/** The trace's id of imr->num_leaf_free, and of a child umem's dying flag. */
+function numLeafFreeId(imr: Mlx5IbMr): string {
+  return `${objectId(imr.objName)}.num_leaf_free`;
+}
+
+function dyingId(odp: { objName: string }): string {
+  return guardId(`${objectId(odp.objName)}.dying`);
+}
+
+/** The test an emptied child passes before its freeing is queued, for the trace. */
+function traceDyingTest(odp: { objName: string; dying: boolean; npages: number }, imr: Mlx5IbMr) {
+  imr.dev.k.event("mlx5_ib_invalidate_range", {
+    "odp->npages": odp.npages,
+    "odp->dying": odp.dying ? 1 : 0,
+    ...accessFields([dyingId(odp)]),
+  });
+}
+
 /** Marks a child dying and queues its mr_leaf_free_action, counted on the parent. */
 function queueLeafFree<U extends PerMmImplicitUmem<U>>(odp: U, imr: Mlx5IbMr<U>): void {
   odp.dying = true;
   imr.numLeafFree++;
   if (odp.work === null) throw new Error("implicit child without its free work");
   imr.dev.k.event("implicit_child_reap_queued", { child: odp.objName });
+  imr.dev.k.event("schedule_work", {
+    work: `mr_leaf_free_action(${odp.objName})`,
+    "imr->num_leaf_free": imr.numLeafFree,
+    // Queueing its freeing is a write of the child's life (the whole umem).
+    ...accessFields([], [dyingId(odp), objectId(odp.objName)]),
+    ...countFields(numLeafFreeId(imr), 1),
+  });
   systemWorkqueue(imr.dev.k, "events").queueWork(odp.work);
 }
 
@@ -298,6 +324,7 @@ export function mlx5ImplicitChildEmptied<U extends PerMmImplicitUmem<U>>(
 ): void {
   odp.umemMutex.assertHeld();
   const imr = mr.parent;
+  if (imr !== null && odp.npages === 0) traceDyingTest(odp, imr);
   if (odp.npages === 0 && imr !== null && !odp.dying) queueLeafFree(odp, imr);
 }
 
@@ -310,6 +337,7 @@ export function* mlx5ImplicitChildEmptiedUnlocked<U extends PerMmImplicitUmem<U>
   mr: Mlx5IbMr<U>,
 ): KGen {
   const imr = mr.parent;
+  if (imr !== null && odp.npages === 0) traceDyingTest(odp, imr);
   if (odp.npages !== 0 || imr === null || odp.dying) return;
   yield "if (!npages && mr->parent && !dying)";
   queueLeafFree(odp, imr);
@@ -339,7 +367,12 @@ function* mrLeafFreeAction<U extends PerMmImplicitUmem<U>>(
   if (imr.live) yield* updateKsmFromTree(core, imr, idx, 1);
   destroyMkey(mr);
   k.kasan.free(mr);
-  if (--imr.numLeafFree === 0) qLeafFree(imr).wakeUp();
+  --imr.numLeafFree;
+  k.event("mr_leaf_free_action", {
+    "imr->num_leaf_free": imr.numLeafFree,
+    ...countFields(numLeafFreeId(imr), -1),
+  });
+  if (imr.numLeafFree === 0) qLeafFree(imr).wakeUp();
 }
 
 /** mr_leaf_free(): unmap a child of `imr` and queue its freeing unless already dying. */
@@ -374,5 +407,9 @@ export function* mlx5IbFreeImplicitMr<U extends PerMmImplicitUmem<U>>(
   yield* perMm.umemRwsem.downRead();
   yield* forEachUmemInRange(perMm, 0, ULLONG_MAX, true, (umem) => mrLeafFree(core, umem, imr));
   perMm.umemRwsem.upRead();
+  imr.dev.k.event("mlx5_ib_free_implicit_mr", {
+    "imr->num_leaf_free": imr.numLeafFree,
+    ...accessFields([numLeafFreeId(imr)]),
+  });
   yield* qLeafFree(imr).waitEvent(() => imr.numLeafFree === 0);
 }

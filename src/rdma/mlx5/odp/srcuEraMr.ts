@@ -20,7 +20,8 @@ import type { KGen } from "../../../sim/task.ts";
 import type { IbPd } from "../../core/ibPd.ts";
 import type { UmemOdpDesign } from "../../core/odp/umemOdpDesign.ts";
 import { ibUmemEnd, ibUmemStart, type IbUmemOdp } from "../../core/umemOdp.ts";
-import { Mlx5Mkey } from "../mkey.ts";
+import { accessFields, guardId, objectId } from "../../../sim/objectAccess.ts";
+import { Mlx5Mkey, mkeyId } from "../mkey.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
 import { Mlx5IbMr } from "../mlx5IbMr.ts";
 import { mlx5PrefetchFlushMr } from "../prefetch.ts";
@@ -97,6 +98,7 @@ export function* deregOdpMrSrcuEra<U extends IbUmemOdp>(
   if (umem === null) return EINVAL;
   // Prevent new page faults from succeeding.
   mr.live = false;
+  traceLive(mr, "mlx5_ib_dereg_mr", true);
   yield "mr dead";
   // Catalog defect classic-no-srcu-sync drops this wait: a fault handler that found
   // the MR before `live` went false then uses it after it is freed.
@@ -137,6 +139,11 @@ export function* pagefaultSingleDataSegmentSrcuEra<U extends IbUmemOdp>(
   const idx = dev.mrSrcu.readLock();
   let ret: number;
   const mr = designMrByKey<U>(dev, key);
+  if (k.trace !== null) {
+    const reads = [mkeyId(key), ...(mr === undefined ? [] : [objectId(mr.objName)])];
+    const found = mr === undefined ? "none" : `${mr.objName} (live ${mr.live ? 1 : 0})`;
+    k.event("pagefault_single_data_segment", { mkey: key, mr: found, ...accessFields(reads) });
+  }
   yield "mkey lookup";
   // Catalog defect classic-no-live-check: before seed 001 the lookup did not test
   // mr->live, so a fault could start on an MR whose destruction had begun.
@@ -157,5 +164,19 @@ export function destroyMkey(mr: Mlx5IbMr): void {
   mr.mmkey.valid = false;
   mr.dev.mkeys.delete(mr.mmkey.key);
   mr.dev.mrs.delete(mr.mmkey.key);
-  mr.dev.k.event("destroy_mkey", { mkey: mr.mmkey.key });
+  mr.dev.k.event("destroy_mkey", {
+    mkey: mr.mmkey.key,
+    ...accessFields([], [mkeyId(mr.mmkey.key)]),
+  });
+}
+
+/** mr->live as the trace shows it: written by dereg, read by a fault. */
+export function traceLive(mr: Mlx5IbMr, fn: string, write: boolean): void {
+  const k = mr.dev.k;
+  if (k.trace === null) return;
+  const id = [guardId(`${objectId(mr.objName)}.live`)];
+  k.event(fn, {
+    "mr->live": mr.live ? 1 : 0,
+    ...(write ? accessFields([], id) : accessFields(id)),
+  });
 }
