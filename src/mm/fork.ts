@@ -11,8 +11,14 @@
  * mirrors of the parent drop write access. A page pinned for DMA is copied for the child
  * at once instead (the parent keeps its writable page: the rule that keeps RDMA working
  * across fork). pfn maps (VM_PFNMAP) copy their special PTEs.
+ *
+ * Where ->open of the copy runs is a per-kernel era setting (setForkOpensBeforeCopy):
+ * after copy_page_range(), as dup_mmap() did until "fork: defer linking file vma until
+ * vma is fully initialized" (35e351780fa9, v6.9-rc5), or before it, as every kernel
+ * since does (the order the uverbs mmap-entry design and the interval design run in).
  */
 import { accessFields, objectId } from "../sim/objectAccess.ts";
+import { KernelGlobal, type Kernel } from "../sim/kernel.ts";
 import type { KGen } from "../sim/task.ts";
 import { getFile } from "./file.ts";
 import { splitHugePmdLocked } from "./huge.ts";
@@ -38,6 +44,21 @@ import {
 } from "./vma.ts";
 import { ENOMEM } from "../sim/errno.ts";
 
+/** The kernel's dup_mmap() order: ->open of the copy before copy_page_range() (v6.9+). */
+const FORK_ORDER = new KernelGlobal<{ openBeforeCopy: boolean }>("kernel/fork.c", () => ({
+  openBeforeCopy: false,
+}));
+
+/** Puts `k` in the era of dup_mmap() that calls ->open before copying the page tables. */
+export function setForkOpensBeforeCopy(k: Kernel, on: boolean): void {
+  k.global(FORK_ORDER).openBeforeCopy = on;
+}
+
+/** Whether this kernel's dup_mmap() calls ->open before copy_page_range(). */
+export function forkOpensBeforeCopy(k: Kernel): boolean {
+  return k.global(FORK_ORDER).openBeforeCopy;
+}
+
 /** dup_mm(): the child's address space, or -ENOMEM. */
 export function* dupMm(oldMm: MmStruct, name?: string): KGen<MmStruct | number> {
   const mm = new MmStruct(oldMm.k, oldMm.phys, name);
@@ -49,9 +70,11 @@ export function* dupMm(oldMm: MmStruct, name?: string): KGen<MmStruct | number> 
     child.vmFlags &= ~VM_LOCKED;
     if (child.vmFile !== null) getFile(child.vmFile);
     vmaLink(mm, child);
-    // ->open runs after copy_page_range(), as dup_mmap() did until v6.11 ("fork: defer
-    // linking file vma until vma is fully initialized" moved it first): a driver that
-    // zaps the copy in ->open (uverbs racing disassociation) must see the copied PTEs.
+    // Until v6.9 ->open ran after copy_page_range(): a driver that zaps the copy in
+    // ->open (uverbs racing disassociation) saw the copied PTEs. Since 35e351780fa9 it
+    // runs first, and copy_page_range() then copies into a VMA ->open already zapped.
+    const openFirst = forkOpensBeforeCopy(oldMm.k);
+    if (openFirst && child.vmOps?.open !== undefined) yield* child.vmOps.open(child);
     const copied = yield* copyPageRange(child, vma);
     if (mm.k.trace !== null) {
       const copy = { vma: child.objName, of: vma.objName, mm: mm.name };
@@ -60,7 +83,7 @@ export function* dupMm(oldMm: MmStruct, name?: string): KGen<MmStruct | number> 
         ...accessFields([objectId(vma.objName)], [], [objectId(child.objName)]),
       });
     }
-    if (child.vmOps?.open !== undefined) yield* child.vmOps.open(child);
+    if (!openFirst && child.vmOps?.open !== undefined) yield* child.vmOps.open(child);
     if (!copied) {
       err = ENOMEM;
       break;

@@ -5,12 +5,14 @@
  * Models no kernel file. `build(ctx)` creates the hosts, runs every process's setup in
  * one setup task (and connects their QPs), then spawns the fault tasks the plan enables
  * and the threads (no schedule hints: the strategy decides every interleaving). The context's design and defects override the file's. `check` turns the
- * file's data expectations into post-run violations. Per-run state is kept in a WeakMap
+ * file's data expectations into post-run violations, and once every MR the file
+ * registered is destroyed, runs the teardown-leak oracle. Per-run state is kept in a WeakMap
  * owned by the compiled scenario, keyed by the run's kernel.
  */
 import type { Kernel, RunResult } from "../sim/kernel.ts";
 import type { KGen } from "../sim/task.ts";
 import type { Scenario, ScenarioContext } from "../check/scenario.ts";
+import { teardownLeaks } from "../check/oracles/teardownLeaks.ts";
 import { dataCheckViolations, runDataChecks, type DataCheckResult } from "./dataCheck.ts";
 import { loadScenarioFile, type ParsedScenario } from "./parse.ts";
 import type { ScenarioSpec } from "./schema.ts";
@@ -65,11 +67,23 @@ export function compileScenario(parsed: ParsedScenario): CompiledScenario {
       return world.k;
     },
     check(kernel, result) {
-      return checks.length === 0 ? [] : dataCheckViolations(dataChecks(kernel, result), result);
+      const data =
+        checks.length === 0 ? [] : dataCheckViolations(dataChecks(kernel, result), result);
+      return [...data, ...leaksOnceTornDown(worldOf(kernel), kernel, result)];
     },
     dataChecks,
     worldOf,
   };
+}
+
+/**
+ * The teardown-leak oracle, for a run that destroyed every MR the file registered (by
+ * dereg_mr, or by closing the device file at exit): nothing of theirs may be left.
+ */
+function leaksOnceTornDown(world: World, kernel: Kernel, result: RunResult) {
+  const mrs = [...world.procs.values()].flatMap((p) => [...p.mrs.values()]);
+  if (mrs.length === 0 || mrs.some((m) => !m.mr.freed)) return [];
+  return teardownLeaks(kernel, result);
 }
 
 /** The setup task: each process's setup, the QP connections, then the run's threads. */

@@ -369,6 +369,39 @@ const opObject = z
       })
       .optional()
       .describe("mremap(2) of a whole buffer; the buffer name follows the move."),
+    mmap: z
+      .strictObject({
+        ...rangeOp,
+        prot: protSchema.optional().describe("Default [read, write]."),
+        flags: z
+          .array(z.enum(MAP_FLAGS))
+          .optional()
+          .describe("MAP_* flags of the new mapping; default [private, anonymous]."),
+        file: ident.optional().describe("The file to map (implies the 'file' flag)."),
+        fileOffset: z.int().min(0).optional().describe("Byte offset into the file."),
+      })
+      .optional()
+      .describe(
+        "mmap(2) with MAP_FIXED over part of a buffer: a new mapping replaces the VMAs " +
+          "there (under whatever is registered on them); the buffer keeps its address.",
+      ),
+    writeback: z
+      .strictObject({
+        file: ident.describe("A file of this process's setup.files."),
+        expect: callExpect,
+      })
+      .optional()
+      .describe("filemap_write_and_wait() of the file: its dirty pages to disk (fsync(2))."),
+    drop_caches: z
+      .strictObject({
+        file: ident.describe("A file of this process's setup.files."),
+        expect: callExpect,
+      })
+      .optional()
+      .describe(
+        "invalidate_mapping_pages() of the file: its clean, unmapped page-cache pages are " +
+          "dropped (echo 1 > /proc/sys/vm/drop_caches, for this file).",
+      ),
     migrate: z
       .strictObject(rangeOp)
       .optional()
@@ -405,6 +438,10 @@ const opObject = z
       .strictObject({ mr: ident, expect: callExpect })
       .optional()
       .describe("ibv_dereg_mr()."),
+    destroy_qp: z
+      .strictObject({ qp: ident, expect: callExpect })
+      .optional()
+      .describe("ibv_destroy_qp(): the QP and its pending work and page faults are dropped."),
     advise_mr: z
       .strictObject({
         expect: callExpect,

@@ -82,6 +82,11 @@ function orBits(names: readonly string[], table: Readonly<Record<string, number>
   return names.reduce((acc, n) => acc | (table[n] ?? 0), 0);
 }
 
+/** MAP_* of a list of names. */
+export function mapBits(flags: readonly string[]): number {
+  return orBits(flags, MAP_BITS);
+}
+
 /** PROT_* of a list of names. */
 export function protBits(prot: readonly string[]): number {
   return orBits(prot, PROT_BITS);

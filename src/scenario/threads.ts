@@ -29,7 +29,10 @@ import {
   doMadvise,
 } from "../mm/madvise.ts";
 import { migrateRange } from "../mm/migrate.ts";
-import { vmMunmap } from "../mm/mmap.ts";
+import { MAP_FIXED, vmMmap, vmMunmap } from "../mm/mmap.ts";
+import type { Inode } from "../mm/file.ts";
+import { filemapWriteAndWait } from "../mm/pageWriteback.ts";
+import { invalidateMappingPages } from "../mm/truncate.ts";
 import { mmgrab, mmdrop, mmput, type MmStruct } from "../mm/mmStruct.ts";
 import { doMprotect } from "../mm/mprotect.ts";
 import { MREMAP_MAYMOVE, doMremap } from "../mm/mremap.ts";
@@ -37,7 +40,13 @@ import { oomReapTask } from "../mm/oomReaper.ts";
 import { exitFiles, exitMm, forkProcess, getTaskMm } from "../mm/process.ts";
 import { IB_UVERBS_ADVISE_MR_FLAG_FLUSH, type IbAdviseMrAdvice } from "../rdma/core/ibVerbs.ts";
 import { ibvWaitCompletions } from "../rdma/core/ibCq.ts";
-import { IB_SEND_SIGNALED, ibvPostRecv, ibvPostSend, type IbWrOpcode } from "../rdma/core/ibQp.ts";
+import {
+  IB_SEND_SIGNALED,
+  ibvDestroyQp,
+  ibvPostRecv,
+  ibvPostSend,
+  type IbWrOpcode,
+} from "../rdma/core/ibQp.ts";
 import { ibvAdviseMr, ibvDeregMr } from "../rdma/core/verbs.ts";
 import { mlx5IbRemove } from "../rdma/mlx5/mlx5Uverbs.ts";
 import { mlx5DeviceDma } from "../rdma/mlx5/deviceDma.ts";
@@ -45,7 +54,7 @@ import { compareBytes, hasBytes, specBytes, type ByteSpec } from "./data.ts";
 import { mirrorClose, mirrorCommand } from "./mirrors.ts";
 import { toOp, type Op, type ThreadKind } from "./opSpec.ts";
 import { SCENARIO_PAGE_SIZE as PAGE, type ThreadSpec } from "./schema.ts";
-import { protBits } from "./setup.ts";
+import { mapBits, protBits } from "./setup.ts";
 import {
   eventOf,
   newProcessRt,
@@ -141,8 +150,12 @@ const CALL_OPS: ReadonlySet<string> = new Set([
   "madvise",
   "migrate",
   "mremap",
+  "mmap",
+  "writeback",
+  "drop_caches",
   "fork",
   "dereg_mr",
+  "destroy_qp",
   "advise_mr",
   "post_recv",
   "post_send",
@@ -217,6 +230,14 @@ function* perform(site: Site, op: Op): KGen<Outcome> {
       return yield* rangeSyscall(site, mm, op);
     case "mremap":
       return yield* mremap(site, mm, op.args);
+    case "mmap":
+      return yield* mmapFixed(site, mm, op.args);
+    case "writeback":
+      return done(yield* filemapWriteAndWait(inodeOf(site, op.args.file)));
+    case "drop_caches":
+      return done(yield* invalidateMappingPages(inodeOf(site, op.args.file)));
+    case "destroy_qp":
+      return done(yield* ibvDestroyQp(qpOf(site, op.args.qp).qp));
     case "fork":
       return yield* fork(site, op.args.child);
     case "exit":
@@ -228,8 +249,12 @@ function* perform(site: Site, op: Op): KGen<Outcome> {
     case "advise_mr":
       return yield* adviseMr(site, op.args);
     case "post_recv":
-    case "post_send":
-      return postWr(site, op);
+    case "post_send": {
+      const out = postWr(site, op);
+      // The doorbell is rung: the device may take the WQE before the program goes on.
+      yield "doorbell";
+      return out;
+    }
     case "poll_cq":
       return yield* pollCq(site, op.args);
     case "mirror_read":
@@ -386,6 +411,30 @@ function* fork(site: Site, childName: string): KGen<Outcome> {
   world.procs.set(childName, rt);
   spawnThreads(world, rt);
   return { ret: child.pid, next: "continue" };
+}
+
+/** mmap(MAP_FIXED) of a new mapping over a range of a buffer; the buffer stays put. */
+function* mmapFixed(
+  site: Site,
+  mm: MmStruct,
+  args: Extract<Op, { name: "mmap" }>["args"],
+): KGen<Outcome> {
+  const buf = bufferOf(site, args.buffer);
+  const offset = args.offset ?? 0;
+  const len = args.pages === undefined ? buf.bytes - offset : args.pages * PAGE;
+  const prot = protBits(args.prot ?? ["read", "write"]);
+  const names = args.flags ?? ["private", args.file === undefined ? "anonymous" : "file"];
+  const file = args.file === undefined ? null : (site.p.files.get(args.file) ?? null);
+  const at = buf.addr + offset;
+  const flags = mapBits(names) | MAP_FIXED;
+  return done(yield* vmMmap(mm, at, len, prot, flags, file, args.fileOffset ?? 0));
+}
+
+/** The inode of a file of the process's setup. */
+function inodeOf(site: Site, name: string): Inode {
+  const inode = site.p.files.get(name)?.inode ?? null;
+  if (inode === null) throw new Error(`validated scenario lost file ${name}`);
+  return inode;
 }
 
 function* deregMr(site: Site, name: string): KGen<Outcome> {

@@ -51,6 +51,8 @@ interface Scope {
   readonly qps: Map<string, string | null>;
   /** The HMM test device files of the setup. */
   readonly mirrors: ReadonlyMap<string, true>;
+  /** The files of the setup (setup.files). */
+  readonly files: ReadonlyMap<string, true>;
   readonly forked: boolean;
   /** Every process's scope, for the peer side of RDMA operations. */
   readonly all: ReadonlyMap<string, Scope>;
@@ -183,7 +185,8 @@ function setupScope(
     }
     mirrors.set(m.name, true);
   });
-  return { process: proc.name, buffers, mrs, qps, mirrors, forked: false, all };
+  const fileScope = new Map(files.map((f) => [f.name, true] as const));
+  return { process: proc.name, buffers, mrs, qps, mirrors, files: fileScope, forked: false, all };
 }
 
 /** Each `connect` names an existing QP of a process with a setup, and no QP has two peers. */
@@ -388,6 +391,7 @@ function checkForkedProcess(
         mrs: new Map(),
         qps: new Map(),
         mirrors: new Map(),
+        files: new Map(),
         forked: true,
         all: scopes,
       });
@@ -484,6 +488,16 @@ function checkOp(
       return;
     case "mremap":
       bufferOf(op.args.buffer, [...path, "buffer"], scope, p);
+      return;
+    case "mmap":
+      checkMmapFixed(op.args, path, scope, p);
+      return;
+    case "writeback":
+    case "drop_caches":
+      fileOf(op.args.file, [...path, "file"], scope, p);
+      return;
+    case "destroy_qp":
+      qpOf(op.args.qp, [...path, "qp"], scope, p);
       return;
     case "fork":
       checkFork(spec, op.args.child, thread, path, scope, forked, p);
@@ -791,6 +805,34 @@ function checkMrRange(args: MrRange, mr: MrInfo, path: SpecPath, scope: Scope, p
         : `the part of buffer "${mr.buffer}" MR "${args.mr}" covers`;
     p.add(at, `[${offset}, ${offset + len}) is outside ${base} (${mr.bytes} bytes)`);
   }
+}
+
+function fileOf(name: string, path: SpecPath, scope: Scope, p: Problems): boolean {
+  if (scope.files.has(name)) return true;
+  const note = scope.forked ? " (files are set up in the parent)" : "";
+  p.add(path, noSuch("file", name, scope.process, scope.files) + note);
+  return false;
+}
+
+/** An mmap(MAP_FIXED) over a buffer's range: the range as for munmap, the mapping as a buffer. */
+function checkMmapFixed(
+  args: Extract<Op, { name: "mmap" }>["args"],
+  path: SpecPath,
+  scope: Scope,
+  p: Problems,
+): void {
+  checkRange(args, path, scope, p);
+  const buf = scope.buffers.get(args.buffer);
+  const rest = buf === undefined ? PAGE : buf.bytes - (args.offset ?? 0);
+  const mapping: BufferSpec = {
+    name: args.buffer,
+    pages: args.pages ?? Math.max(1, Math.floor(rest / PAGE)),
+    ...(args.prot === undefined ? {} : { prot: args.prot }),
+    ...(args.flags === undefined ? {} : { flags: args.flags }),
+    ...(args.file === undefined ? {} : { file: args.file }),
+    ...(args.fileOffset === undefined ? {} : { fileOffset: args.fileOffset }),
+  };
+  checkBuffer(mapping, path, new Set(scope.files.keys()), p);
 }
 
 function qpOf(name: string, path: SpecPath, scope: Scope, p: Problems): boolean {

@@ -38,6 +38,7 @@ import { Wire } from "../rdma/wire/wire.ts";
 import { MLX5_ODP_CAPS, Mlx5IbDev } from "../rdma/mlx5/mlx5IbDev.ts";
 import type { Mlx5OdpDesign } from "../rdma/mlx5/odp/mlx5OdpDesign.ts";
 import { attachDeviceAccessOracle } from "../check/oracles/deviceAccess.ts";
+import { attachLostDeviceWriteOracle } from "../check/oracles/lostDeviceWrite.ts";
 import { DEFAULT_MLX5_ODP_DESIGN, setupMlx5OdpDesign } from "../rdma/mlx5/odp/designs.ts";
 import { contextKernelOptions, type ScenarioContext } from "../check/scenario.ts";
 import type { HostSpec, OdpCapsSpec, ProcessSpec, ScenarioSpec } from "./schema.ts";
@@ -201,6 +202,7 @@ function buildHost(k: Kernel, h: HostSpec, index: number, design: Mlx5OdpDesign)
   });
   mlx5IbRegisterDevice(dev, design);
   attachDeviceAccessOracle(dev);
+  attachLostDeviceWriteOracle(dev);
   // No IO memory is mapped by scenarios, so the mmap design does not matter: the modern one.
   const udev = new IbUverbsDevice(k, phys, dev, mlx5UverbsDriver(dev), uverbsMmapDesign("entry"));
   const mdevice = new DmirrorDevice(k, "hmm_dmirror0");

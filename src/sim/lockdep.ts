@@ -17,10 +17,19 @@
  * event, `lock_acquire` / `lock_release` as lockdep's tracepoints, writing the lock's
  * guard id `~lock:CLASS[NAME]` (src/sim/objectAccess.ts): a part of its class, so a
  * report that names a class (an inversion) finds every lock of it.
+ *
+ * Hard IRQ context is one more class, `hardirq`: a lock taken in a hard IRQ handler
+ * depends on it (hardirq -> L), and a spinlock held with hard IRQs enabled lets it in
+ * (L -> hardirq, the IRQ may arrive on that CPU). Both for one lock close a cycle:
+ * lockdep's "inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage", reported here as an
+ * inversion against the hardirq class.
  */
 import { guardId, objectId } from "./objectAccess.ts";
 import type { Task } from "./task.ts";
 import type { TraceFields } from "./trace.ts";
+
+/** The pseudo-class of hard IRQ context. */
+export const HARDIRQ_CLASS = "hardirq";
 
 export interface LockClass {
   readonly id: number;
@@ -109,8 +118,18 @@ export class Lockdep {
       );
     } else {
       for (const held of task.heldLocks) this.addEdge(task, held.lock.lockClass, lock.lockClass);
+      if (task.inHardirq) {
+        const chain = [HARDIRQ_CLASS, ...this.heldNames(task), lock.lockClass.name];
+        this.addEdge(task, this.classFor(HARDIRQ_CLASS), lock.lockClass, chain);
+      }
     }
     task.heldLocks.push({ lock, mode, step: this.host.stepNow, trylock });
+  }
+
+  /** `task` holds spinlock `lock` with hard IRQs enabled (outside an IRQ handler). */
+  heldWithHardirqsOn(task: Task, lock: LockInstance): void {
+    const chain = [lock.lockClass.name, HARDIRQ_CLASS];
+    this.addEdge(task, lock.lockClass, this.classFor(HARDIRQ_CLASS), chain);
   }
 
   /** Undoes `acquire` for a trylock that failed: the lock was never held. */
@@ -161,7 +180,7 @@ export class Lockdep {
     return -1;
   }
 
-  private addEdge(task: Task, from: LockClass, to: LockClass): void {
+  private addEdge(task: Task, from: LockClass, to: LockClass, chain?: readonly string[]): void {
     if (from === to) return; // same class, other instance: nesting, not an order.
     let out = this.edges.get(from.id);
     if (out === undefined) {
@@ -172,7 +191,7 @@ export class Lockdep {
     const site: DependencySite = {
       task: task.label,
       step: this.host.stepNow,
-      chain: [...task.heldLocks.map((h) => h.lock.lockClass.name), to.name],
+      chain: chain ?? [...task.heldLocks.map((h) => h.lock.lockClass.name), to.name],
     };
     const reverse = this.findPath(to.id, from.id);
     out.set(to.id, site);
@@ -220,10 +239,14 @@ export class Lockdep {
     if (this.reportedPairs.has(pair)) return;
     this.reportedPairs.add(pair);
     const describe = (s: DependencySite) => `${s.task} at step ${s.step}: ${s.chain.join(" -> ")}`;
+    const irqLock = from.name === HARDIRQ_CLASS ? to : to.name === HARDIRQ_CLASS ? from : null;
     this.host.report(
       "lock_order_inversion",
-      `possible circular locking dependency: ${from.name} -> ${to.name} here, ` +
-        `${to.name} => ${from.name} earlier`,
+      irqLock !== null
+        ? `inconsistent lock state: ${irqLock.name} is taken in hard IRQ context and ` +
+            `held elsewhere with hard IRQs enabled ({HARDIRQ-ON-W} -> {IN-HARDIRQ-W})`
+        : `possible circular locking dependency: ${from.name} -> ${to.name} here, ` +
+            `${to.name} => ${from.name} earlier`,
       {
         newChain: describe(site),
         existingChain: reverse.map(describe),

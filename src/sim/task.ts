@@ -56,6 +56,10 @@ export class Task {
   readonly heldLocks: HeldLock[] = [];
   /** Spinlocks held: nonzero means atomic context, where sleeping is a violation. */
   atomicDepth = 0;
+  /** Nested local_irq_save()s (spin_lock_irqsave): nonzero means hard IRQs are off. */
+  hardirqsOff = 0;
+  /** The task is a hard IRQ handler (between irq_enter and irq_exit). */
+  inHardirq = false;
   /** Tasks waiting in join() for this one to end. */
   readonly joiners: Task[] = [];
   /**

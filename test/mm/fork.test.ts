@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { cpuRead, cpuWrite } from "../../src/mm/access.ts";
 import { File } from "../../src/mm/file.ts";
-import { dupMm } from "../../src/mm/fork.ts";
+import { dupMm, setForkOpensBeforeCopy } from "../../src/mm/fork.ts";
 import { MADV_DONTFORK, doMadvise } from "../../src/mm/madvise.ts";
 import {
   MAP_ANONYMOUS,
@@ -12,7 +12,7 @@ import {
   PROT_WRITE,
   vmMmap,
 } from "../../src/mm/mmap.ts";
-import { mmapReadLock, mmapReadUnlock, type MmStruct } from "../../src/mm/mmStruct.ts";
+import { mmapReadLock, mmapReadUnlock, vmaLookup, type MmStruct } from "../../src/mm/mmStruct.ts";
 import { PAGE_SIZE } from "../../src/mm/page.ts";
 import { walkPte } from "../../src/mm/pageTable.ts";
 import { pinUserPagesRemote } from "../../src/mm/gup.ts";
@@ -128,3 +128,28 @@ test("process: fork and exit; the child's exit frees its private copies", () => 
     assert.equal(w.phys.usedFrames, used);
   });
 });
+
+for (const openFirst of [false, true]) {
+  const era = openFirst ? "v6.9+ (35e351780fa9)" : "before v6.9";
+  test(`fork, ${era}: ->open of a copied private VMA runs ${openFirst ? "before" : "after"} copy_page_range`, () => {
+    const w = world();
+    setForkOpensBeforeCopy(w.k, openFirst);
+    let sawPte: boolean | null = null;
+    const ops: VmOperationsStruct = {
+      *open(vma): KGen {
+        sawPte = walkPte(vma.vmMm, vma.vmStart) !== null;
+      },
+    };
+    runIn(w, function* (): KGen {
+      const a = yield* vmMmap(w.mm, 0, PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS);
+      assert.ok((yield* cpuWrite(w.mm, a, fill(1, 7))).ok);
+      const vma = vmaLookup(w.mm, a);
+      assert.ok(vma !== null);
+      vma.vmOps = ops; // a driver's vm_operations on an ordinary private mapping
+      const child = yield* dupMm(w.mm);
+      assert.ok(typeof child !== "number");
+      assert.equal(yield* read1(child, a), 7, "the private page was copied either way");
+    });
+    assert.equal(sawPte, !openFirst);
+  });
+}

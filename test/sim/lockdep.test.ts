@@ -4,6 +4,8 @@ import { Kernel } from "../../src/sim/kernel.ts";
 import { FirstRunnable } from "../../src/sim/strategies/firstRunnable.ts";
 import { Mutex } from "../../src/sim/sync/mutex.ts";
 import { RwSemaphore } from "../../src/sim/sync/rwsem.ts";
+import { Spinlock } from "../../src/sim/sync/spinlock.ts";
+import { HARDIRQ_CLASS } from "../../src/sim/lockdep.ts";
 import type { KGen } from "../../src/sim/task.ts";
 
 const g = { kind: "process", name: "p" } as const;
@@ -122,4 +124,56 @@ test("lockdep: lockdep_assert_held fires only when the lock is not held", () => 
     r.violations.map((v) => v.kind),
     ["lock_not_held"],
   );
+});
+
+/** A task that runs its body as a hard IRQ handler (irq_enter .. irq_exit). */
+function* inHardirq(k: Kernel, body: () => KGen): KGen {
+  const t = k.currentTask();
+  t.inHardirq = true;
+  yield* body();
+  t.inHardirq = false;
+}
+
+test("lockdep: a spinlock taken in hard IRQ context and elsewhere with IRQs on is an inconsistent lock state", () => {
+  const k = new Kernel({ strategy: new FirstRunnable() });
+  const table = new Spinlock(k, "qp_table.lock");
+  k.spawn("worker", g, function* (): KGen {
+    yield* table.lock();
+    table.unlock();
+  });
+  k.spawn("irq", g, () =>
+    inHardirq(k, function* (): KGen {
+      yield* k.sleep(1000);
+      yield* table.lock();
+      table.unlock();
+    }),
+  );
+  const r = k.run();
+  assert.equal(r.violations.length, 1);
+  const v = r.violations[0];
+  assert.equal(v?.kind, "lock_order_inversion");
+  assert.match(v.message, /inconsistent lock state: qp_table\.lock .*HARDIRQ-ON-W.*IN-HARDIRQ-W/);
+  assert.deepEqual(v.details.locks, [HARDIRQ_CLASS, "qp_table.lock"]);
+  assert.deepEqual(v.details.existingChain, ["worker#0 at step 0: qp_table.lock -> hardirq"]);
+});
+
+test("lockdep: the same lock taken with spin_lock_irqsave outside the IRQ handler is consistent", () => {
+  const k = new Kernel({ strategy: new FirstRunnable() });
+  const table = new Spinlock(k, "qp_table.lock");
+  const inner = new Spinlock(k, "inner");
+  k.spawn("worker", g, function* (): KGen {
+    yield* table.lockIrqsave();
+    // Nested under irqsave, the inner lock is held with IRQs off too.
+    yield* inner.lock();
+    inner.unlock();
+    table.unlockIrqrestore();
+    assert.equal(k.currentTask().hardirqsOff, 0);
+  });
+  k.spawn("irq", g, () =>
+    inHardirq(k, function* (): KGen {
+      yield* table.lock();
+      table.unlock();
+    }),
+  );
+  assert.deepEqual(k.run().violations, []);
 });

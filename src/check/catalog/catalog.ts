@@ -17,6 +17,16 @@ import { ODP_UNMAP_TAKES_MUTEX } from "../../rdma/core/odp/classicDesign.ts";
 import { implicitChildDoubleInvalidate } from "./scenarios/implicitChildDoubleInvalidate.ts";
 import { implicitChildReap } from "./scenarios/implicitChildReap.ts";
 import { implicitChildVsExit } from "./scenarios/implicitChildVsExit.ts";
+import { implicitKsmZapVsFault } from "./scenarios/implicitKsmZapVsFault.ts";
+import { implicitReleaseVsExit } from "./scenarios/implicitReleaseVsExit.ts";
+import { oomVsHmmMirror } from "./scenarios/oomVsHmmMirror.ts";
+import { qpDestroyVsWqeFault } from "./scenarios/qpDestroyVsWqeFault.ts";
+import { wqeFaultVsAsyncEvent } from "./scenarios/wqeFaultVsAsyncEvent.ts";
+import { WQE_PFAULT_NO_QP_REF } from "../../rdma/mlx5/wqePfault.ts";
+import { QP_TABLE_LOCK_IRQ_UNSAFE } from "../../rdma/mlx5/qp/qpTable.ts";
+import { HMM_START_ERROR_FLOW } from "../../mm/notifier/hmmMirror.ts";
+import { RELEASE_MARKS_DYING } from "../../rdma/core/odp/classicPerMm.ts";
+import { IMPLICIT_KSM_UPDATE_UNLOCKED } from "../../rdma/mlx5/odp/perMmImplicit.ts";
 import { oomVsOdp } from "./scenarios/oomVsOdp.ts";
 import { oomVsOdpUserptr } from "./scenarios/oomVsOdpUserptr.ts";
 import { prefetchVsDereg } from "./scenarios/prefetchVsDereg.ts";
@@ -320,6 +330,101 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
     scenario: prefetchVsDereg,
     expected: "warn_on",
     alsoShowsAs: ["use_after_free"],
+  },
+  {
+    id: IMPLICIT_KSM_UPDATE_UNLOCKED,
+    number: 20,
+    design: "classic",
+    title: "a child's KSM zap races the insertion of a new child for the same slot",
+    fix: "RDMA/mlx5: Fix a race with mlx5_ib_update_xlt on an implicit MR (v5.4-rc2)",
+    race:
+      "mr_leaf_free_action, the work that frees an implicit child left without pages, " +
+      "released the child's umem and then rewrote its KSM slot of the parent from the " +
+      "umem tree with neither mr_srcu nor the parent's umem_mutex. A device fault on the " +
+      "same slot finds no live child and makes a new one under the parent's umem_mutex, " +
+      "then points the slot at it with its own UMR. The work read the tree before the new " +
+      "child joined it (ZAP) and posts its UMR after the fault's (VALID): the slot is " +
+      "empty while its child lives, the fault path finds the child and never rewrites " +
+      "the slot, and the device faults on the page for ever. Releasing the child first " +
+      "also leaves the slot pointing at its MTT while the release unmaps pages a " +
+      "racing fault mapped there: the device can reach a freed page. The fix updates the slot " +
+      "under both locks before releasing the child, so the two UMRs of one slot are " +
+      "serialized with the tree contents they were built from.",
+    scenario: implicitKsmZapVsFault,
+    expected: "fault_livelock",
+  },
+  {
+    id: RELEASE_MARKS_DYING,
+    number: 21,
+    design: "classic",
+    title: "the mm's release marks implicit children dying: deregistration never frees them",
+    fix: "IB/mlx5: Fix implicit MR release flow (f591822c3cf3, v5.3-rc5)",
+    race:
+      "When a process exits with an implicit MR still registered, exit_mmap runs the " +
+      "per-mm notifier's release, whose trampoline set every umem dying before the " +
+      "driver zapped and unmapped it. An implicit child emptied by that invalidation is " +
+      "queued for freeing only if it is not dying, and closing the uverbs file then " +
+      "destroys the implicit MR, whose mr_leaf_free skips dying children too: the " +
+      "children's umems and MRs leak, and with them the per_mm (the WARN_ON in " +
+      "mlx5_ib_dealloc_ucontext). The fix stops the release from setting dying, and the " +
+      "fault path no longer needs it: a fault after the release fails on the dead mm.",
+    scenario: implicitReleaseVsExit,
+    expected: "leak_at_teardown",
+  },
+  {
+    id: HMM_START_ERROR_FLOW,
+    number: 22,
+    design: "hmm-mirror",
+    title:
+      "hmm_invalidate_range_start swallows a mirror's -EAGAIN and sleeps on a mutex in the reaper's range",
+    fix: "mm/hmm: Fix error flows in hmm_invalidate_range_start (v5.3)",
+    race:
+      "The OOM reaper's invalidations are non-blockable. The hmm of seed 002's v5.2 base " +
+      "counted the range in hmm->notifiers under the mutex hmm->lock, then asked each " +
+      "mirror to drop it; the ODP mirror refuses a range over a umem with -EAGAIN, but " +
+      "the posted loop stored that in a shadowing inner `ret`, so the start returned 0: " +
+      "the reaper zaps and frees the pages the device still translates, and its range " +
+      "end then sleeps on hmm->lock in a context that must not sleep. A failed " +
+      "mirrors_sem trylock also left notifiers raised for good. The fix passes -EAGAIN " +
+      "on, undoes the count on every failure, and makes the lock a spinlock.",
+    scenario: oomVsHmmMirror,
+    expected: "sleep_in_atomic",
+  },
+  {
+    id: WQE_PFAULT_NO_QP_REF,
+    number: 23,
+    design: "classic",
+    title: "the WQE page-fault handler uses a QP it holds no reference on",
+    fix: "IB/mlx5: Lock QP during page fault handling (032080ab43ac, v4.20)",
+    race:
+      "A WQE page fault names only the QP number; the page-fault worker looked the QP " +
+      "up with __mlx5_qp_lookup(), which takes no reference, and then read the WQE from " +
+      "the QP's queue. A process destroying the QP meanwhile takes it out of the core's " +
+      "table, waits for the references it knows of (none from the worker) and frees it, " +
+      "so the worker reads a freed QP. The fix holds the resource (mlx5_core_res_hold) " +
+      "for the whole handler, so destroy_resource_common waits for the worker.",
+    scenario: qpDestroyVsWqeFault,
+    expected: "use_after_free",
+  },
+  {
+    id: QP_TABLE_LOCK_IRQ_UNSAFE,
+    number: 24,
+    design: "classic",
+    title:
+      "the page-fault worker takes qp_table->lock with IRQs on; the async event IRQ takes it too",
+    fix:
+      "net/mlx5: Take lock with IRQs disabled to avoid deadlock (33814e5d127e, v5.0), the " +
+      "follow-up of IB/mlx5: Lock QP during page fault handling",
+    race:
+      "The hold 032080ab43ac added to the page-fault worker went through mlx5_get_rsc(), " +
+      "which took the QP table's spinlock with a plain spin_lock(). The same lock is taken " +
+      "in hard IRQ context by mlx5_eq_int() -> mlx5_rsc_event() for every affiliated " +
+      "event of a QP (here the WQ_ACCESS_ERROR of a responder that met a write its MR " +
+      "does not allow). An interrupt arriving on the CPU where the worker holds the lock " +
+      "spins on it for ever; lockdep reports the lock as used both in hard IRQ context " +
+      "and with hard IRQs enabled. The fix takes it with spin_lock_irqsave().",
+    scenario: wqeFaultVsAsyncEvent,
+    expected: "lock_order_inversion",
   },
 ];
 

@@ -27,8 +27,16 @@ export function attachDeviceAccessOracle(dev: Mlx5IbDev): void {
 
 function checkDeviceAccess(k: Kernel, access: DmaAccess): void {
   const { dev, va, pfn } = access;
-  const page = dev.phys.pfnToPage(pfn);
   const where = { mkey: access.mkey.key, va, pfn, write: access.write, objects: named(access) };
+  if (!dev.phys.pfnValid(pfn)) {
+    k.report(
+      "device_stale_translation",
+      `device ${rw(access)} of va ${hex(va)} uses pfn ${pfn}, which is no RAM frame`,
+      where,
+    );
+    return;
+  }
+  const page = dev.phys.pfnToPage(pfn);
   if (page.kind === "free" || page.generation !== access.mappedGeneration) {
     k.report(
       "device_use_after_free",

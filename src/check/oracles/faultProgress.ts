@@ -7,7 +7,8 @@
  * device's page-fault observer hook only.
  *
  *   qp_error_on_valid_memory  a fatal fault although the MR is live and the VMA allows it
- *                             (and is hugetlb, if the MR was registered IB_ACCESS_HUGETLB)
+ *                             (write, for a writable MR; hugetlb, if the MR was
+ *                             registered IB_ACCESS_HUGETLB)
  *   fault_livelock            one page faulted more than FAULT_LIMIT times in a row
  *                             without the device getting to access it
  */
@@ -60,7 +61,10 @@ function checkFatal(fault: PageFaultOutcome): void {
   if (mm.freed || mm.mmUsers.read() === 0) return;
   const vma = vmaLookup(mm, va);
   if (vma === null) return;
-  const needed = fault.write ? VM_WRITE : VM_READ;
+  // A fault through a writable ODP MR asks for write access whatever the device was
+  // doing (the access mask of pagefault_mr / pagefault_real_mr): read-only memory under
+  // a writable MR fails every fault, by design.
+  const needed = fault.write || umem.writable ? VM_WRITE : VM_READ;
   if ((vma.vmFlags & needed) === 0) return;
   // An IB_ACCESS_HUGETLB MR promises hugetlb memory: over small pages the fault is
   // refused on purpose (-EINVAL since v5.10).

@@ -24,9 +24,11 @@
  *   callbacks, mmu_notifier_call_srcu to free): the spots are mmGetHmmForNotifier()
  *   and hmmFreeMemory().
  * - hmm_invalidate_range_start() returns 0 when a mirror refused a non-blockable
- *   range (a shadowed `ret`), and a failed mirrors_sem trylock leaves `notifiers`
- *   raised: "mm/hmm: Fix error flows in hmm_invalidate_range_start" — the spot is
- *   hmmSyncMirrors().
+ *   range (a shadowed `ret`), a failed mirrors_sem trylock leaves `notifiers` raised,
+ *   and the ranges lock is a mutex the non-blockable end sleeps on: "mm/hmm: Fix error
+ *   flows in hmm_invalidate_range_start" (v5.3) — catalog defect
+ *   hmm-invalidate-start-error-flow restores the posted code; the spots are
+ *   hmmSyncMirrors() and hmmInvalidateRangeStart(), and the lock's type in struct hmm.
  * - hmm_free() takes mm->page_table_lock after its own mmdrop may have freed the mm:
  *   "mm/hmm: Hold a mmgrab from hmm to mm" — the spot is in hmmFree().
  * - the zero page is a special PTE, so a read-only walk over it fails with -EFAULT:
@@ -47,6 +49,7 @@ import type { Kernel } from "../../sim/kernel.ts";
 import { NSEC_PER_MSEC } from "../../sim/clock.ts";
 import { Kref } from "../../sim/sync/kref.ts";
 import { Mutex } from "../../sim/sync/mutex.ts";
+import { Spinlock } from "../../sim/sync/spinlock.ts";
 import { RwSemaphore } from "../../sim/sync/rwsem.ts";
 import { WaitQueueHead } from "../../sim/sync/waitQueue.ts";
 import type { KGen } from "../../sim/task.ts";
@@ -122,8 +125,12 @@ export class Hmm extends KObject {
   /** hmm->mm: no reference of its own (v5.2). */
   mm: MmStruct | null;
   readonly kref: Kref;
-  /** hmm->lock: protects `ranges` and `notifiers`. */
-  readonly lock: Mutex;
+  /**
+   * hmm->ranges_lock, a spinlock, protects `ranges` and `notifiers` since "mm/hmm: Fix
+   * error flows in hmm_invalidate_range_start"; as posted it was the mutex hmm->lock
+   * (catalog defect hmm-invalidate-start-error-flow).
+   */
+  readonly lock: Mutex | Spinlock;
   readonly ranges: HmmRange[] = [];
   readonly mirrors: HmmMirror[] = [];
   readonly mmuNotifier: MmuNotifier;
@@ -142,7 +149,9 @@ export class Hmm extends KObject {
     this.k = k;
     this.mm = mm;
     this.kref = new Kref(k, `hmm(${mm.name})`);
-    this.lock = new Mutex(k, `hmm(${mm.name}).lock`, "hmm.lock");
+    this.lock = k.hasDefect(HMM_START_ERROR_FLOW)
+      ? new Mutex(k, `hmm(${mm.name}).lock`, "hmm.lock")
+      : new Spinlock(k, `hmm(${mm.name}).ranges_lock`, "hmm.ranges_lock");
     this.mirrorsSem = new RwSemaphore(k, `hmm(${mm.name}).mirrors_sem`, "hmm.mirrors_sem");
     this.wq = new WaitQueueHead(k, `hmm(${mm.name}).wq`);
     this.mmuNotifier = new MmuNotifier(hmmMmuNotifierOps, this);
@@ -255,6 +264,9 @@ export function* mmGetHmmForNotifier(mn: MmuNotifier, mm: MmStruct): KGen<Hmm | 
 
 /** Catalog defect #8: the posted code, before the struct hmm use-after-free fix. */
 export const HMM_NOTIFIER_UAF = "hmm-notifier-uses-freed-hmm";
+
+/** Catalog defect: hmm_invalidate_range_start()'s error flows as posted (hmmSyncMirrors). */
+export const HMM_START_ERROR_FLOW = "hmm-invalidate-start-error-flow";
 
 /**
  * What a callback does when it finds no hmm: as posted it dereferences NULL
@@ -378,24 +390,36 @@ function* hmmRelease(mn: MmuNotifier, mm: MmStruct): KGen {
 }
 
 /**
- * THE SPOT of "mm/hmm: Fix error flows in hmm_invalidate_range_start": calls every
- * mirror; a refusal of a non-blockable range is swallowed (the posted code assigned
- * -EAGAIN to a shadowing inner `ret`, so 0 was returned while the device kept using
- * the pages). Returns what the posted code returns.
+ * THE SPOT of "mm/hmm: Fix error flows in hmm_invalidate_range_start" (v5.3): calls every
+ * mirror; one that refuses a non-blockable range makes the start fail with -EAGAIN.
+ * As posted (catalog defect hmm-invalidate-start-error-flow) the refusal was assigned to
+ * a shadowing inner `ret`, so 0 was returned while the device kept using the pages.
  */
 export function* hmmSyncMirrors(hmm: Hmm, update: HmmUpdate): KGen<number> {
+  const asPosted = hmm.k.hasDefect(HMM_START_ERROR_FLOW);
+  let ret = 0;
   for (const mirror of [...hmm.mirrors]) {
-    const inner = yield* mirror.ops.syncCpuDevicePagetables(mirror, update);
-    if (!update.blockable && inner === EAGAIN) {
-      hmm.mirrorsSem.upRead();
-      return 0; // the outer ret, still 0
+    const rc = yield* mirror.ops.syncCpuDevicePagetables(mirror, update);
+    if (rc === 0) continue;
+    if (asPosted) {
+      if (!update.blockable && rc === EAGAIN) break; // the inner ret; the outer stays 0
+      continue;
     }
+    if (hmm.k.warnOn(update.blockable || rc !== EAGAIN, "sync_cpu_device_pagetables failed"))
+      continue;
+    ret = EAGAIN;
+    break;
   }
   hmm.mirrorsSem.upRead();
-  return 0;
+  return ret;
 }
 
-/** hmm_invalidate_range_start(). */
+/**
+ * hmm_invalidate_range_start(). Fixed, the ranges lock is a spinlock (taken whatever the
+ * range) and a start that fails undoes its `notifiers` increment (notifiers_decrement),
+ * since no end follows a failed start. As posted, a non-blockable start trylocked the
+ * mutex, and a failed mirrors_sem trylock or refusing mirror left `notifiers` raised.
+ */
 function* hmmInvalidateRangeStart(mn: MmuNotifier, nrange: MmuNotifierRange): KGen<number> {
   const k = nrange.mm.k;
   const hmm = yield* mmGetHmmForNotifier(mn, nrange.mm);
@@ -409,9 +433,10 @@ function* hmmInvalidateRangeStart(mn: MmuNotifier, nrange: MmuNotifierRange): KG
     event: "HMM_UPDATE_INVALIDATE",
     blockable: nrange.blockable,
   };
+  const asPosted = k.hasDefect(HMM_START_ERROR_FLOW);
   let ret = 0;
   hmmCheck(k, hmm, "hmm_invalidate_range_start: hmm->lock");
-  if (nrange.blockable) yield* hmm.lock.lock();
+  if (nrange.blockable || !asPosted) yield* hmm.lock.lock();
   else if (!hmm.lock.trylock()) ret = EAGAIN;
   if (ret === 0) {
     hmm.notifiers++;
@@ -421,14 +446,29 @@ function* hmmInvalidateRangeStart(mn: MmuNotifier, nrange: MmuNotifierRange): KG
     }
     hmm.lock.unlock();
     if (nrange.blockable) yield* hmm.mirrorsSem.downRead();
-    else if (!hmm.mirrorsSem.downReadTrylock()) ret = EAGAIN; // notifiers stays raised
+    else if (!hmm.mirrorsSem.downReadTrylock()) ret = EAGAIN;
     if (ret === 0) ret = yield* hmmSyncMirrors(hmm, update);
+    if (ret !== 0 && !asPosted) {
+      yield* hmm.lock.lock();
+      notifiersDecrement(hmm);
+      hmm.lock.unlock();
+    }
   }
   yield* hmmPut(hmm);
   return ret;
 }
 
-/** hmm_invalidate_range_end(): the last end makes every range valid again. */
+/** notifiers_decrement(): the last invalidation out makes every range valid again. */
+function notifiersDecrement(hmm: Hmm): void {
+  hmm.lock.assertHeld();
+  hmm.notifiers--;
+  if (hmm.notifiers === 0) {
+    for (const range of hmm.ranges) range.valid = true;
+    hmm.wq.wakeUp();
+  }
+}
+
+/** hmm_invalidate_range_end(). */
 function* hmmInvalidateRangeEnd(mn: MmuNotifier, nrange: MmuNotifierRange): KGen {
   const k = nrange.mm.k;
   const hmm = yield* mmGetHmmForNotifier(mn, nrange.mm);
@@ -438,11 +478,7 @@ function* hmmInvalidateRangeEnd(mn: MmuNotifier, nrange: MmuNotifierRange): KGen
   }
   hmmCheck(k, hmm, "hmm_invalidate_range_end: hmm->lock");
   yield* hmm.lock.lock();
-  hmm.notifiers--;
-  if (hmm.notifiers === 0) {
-    for (const range of hmm.ranges) range.valid = true;
-    hmm.wq.wakeUp();
-  }
+  notifiersDecrement(hmm);
   hmm.lock.unlock();
   yield* hmmPut(hmm);
 }

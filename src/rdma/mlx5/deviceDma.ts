@@ -6,13 +6,17 @@
  * Models the hardware side of an mlx5 ODP access (what the HCA does for a WQE's
  * scatter/gather entry or an RDMA responder access) and the driver's fault round trip
  * (mlx5_ib_eqe_pf_action -> mlx5_ib_mr_pagefault_action -> pagefault_single_data_segment
- * -> mlx5_ib_page_fault_resume). A fault that returns -EAGAIN resumes without error and
+ * -> mlx5_ib_page_fault_resume). An access for a QP's WQE raises a WQE fault, which names
+ * only the QP number: its handler finds the QP first (wqePfault.ts); a QP destroyed
+ * while one of its faults is pending drops it (the waiting access ends with -EIO and the
+ * handler's later resume finds no one). A fault that returns -EAGAIN resumes without error and
  * the device re-executes, faulting again if it must; any other error is fatal to the
  * access (the QP goes to the error state). An implicit MR's key is a KSM mkey: each
  * fixed-size slot points at a child MTT mkey, which translates the page.
  */
-import { EAGAIN, EFAULT, ENODEV } from "../../sim/errno.ts";
+import { EAGAIN, EFAULT, EIO, ENODEV } from "../../sim/errno.ts";
 import { Completion } from "../../sim/sync/completion.ts";
+import type { WaitQueueHead } from "../../sim/sync/waitQueue.ts";
 import { WorkStruct } from "../../sim/sync/workqueue.ts";
 import type { KGen } from "../../sim/task.ts";
 import { accessFields } from "../../sim/objectAccess.ts";
@@ -21,6 +25,7 @@ import { mkeyId, mttPfn, mttReadable, mttWritable, type Mlx5Mkey } from "./mkey.
 import type { Mlx5IbDev } from "./mlx5IbDev.ts";
 import type { Mlx5OdpDesign } from "./odp/mlx5OdpDesign.ts";
 import { mlx5IbMrRdmaPfaultHandler, rdmaPagefaultOf, type RdmaOp } from "./rdmaPfault.ts";
+import { mlx5IbMrWqePfaultHandler } from "./wqePfault.ts";
 
 /** The outcome of a device access: 0, or the fatal errno that broke it. */
 export type DmaStatus = number;
@@ -36,6 +41,17 @@ export interface DeviceDmaRequest {
    * responder faults on the whole operation (rdmaPfault.ts), not on this access alone.
    */
   readonly rdma?: RdmaOp;
+  /** The QP whose WQE (send or receive) the access serves: its faults are WQE faults. */
+  readonly wqe?: WqeSource;
+}
+
+/** The work queue a WQE fault names (pfault->wqe.wq_num), as the device sees it. */
+export interface WqeSource {
+  readonly qpNum: number;
+  /** Destroyed: the hardware drops the QP's outstanding page faults. */
+  readonly destroyed: boolean;
+  /** Woken when a page fault of the QP is resumed, and when the QP is destroyed. */
+  readonly pfEvent: WaitQueueHead;
 }
 
 /** Performs one device access; returns 0 or a fatal errno. */
@@ -78,6 +94,8 @@ export function* mlx5DeviceDma(
       });
     }
     dev.observeDma({ dev, mkey, va, pfn, write: req.write, mappedGeneration });
+    // A translation past the end of RAM: the bus aborts the access (PCIe master abort).
+    if (!dev.phys.pfnValid(pfn)) return EIO;
     const slice = req.buf.subarray(done, done + chunk);
     if (req.write) dev.phys.writeBytes(pfn, va % PAGE_SIZE, slice);
     else dev.phys.readBytes(pfn, va % PAGE_SIZE, slice, 0, chunk);
@@ -116,8 +134,8 @@ function* raisePageFault(
   bcnt: number,
   missed: readonly string[],
 ): KGen<number> {
-  const { key, write, rdma } = req;
   const k = dev.k;
+  const { key, write, rdma, wqe } = req;
   const pfault: Mlx5Pagefault = {
     dev,
     design,
@@ -126,9 +144,11 @@ function* raisePageFault(
     bcnt,
     write,
     rdma,
+    wqe,
     // A Perfetto flow from the fault through its handler to the resume.
     flow: dev.nextFaultFlow(),
     resumed: new Completion(k, `pf_resume(${key.toString(16)}@${va.toString(16)})`),
+    done: false,
     result: 0,
   };
   dev.faultsInFlight++;
@@ -150,10 +170,11 @@ function* raisePageFault(
   dev.pageFaultWq.queueWork(
     new WorkStruct("mlx5_ib_eqe_pf_action", () => mlx5IbEqePfAction(pfault)),
   );
-  yield* pfault.resumed.wait();
+  if (wqe === undefined) yield* pfault.resumed.wait();
+  else yield* wqe.pfEvent.waitEvent(() => pfault.done || wqe.destroyed);
   dev.faultsInFlight--;
   k.event("faults_in_flight", { counter: "faults in flight", value: dev.faultsInFlight });
-  return pfault.result;
+  return pfault.done ? pfault.result : EIO;
 }
 
 /** One page fault event in flight (struct mlx5_pagefault) and how it ended. */
@@ -165,8 +186,11 @@ interface Mlx5Pagefault {
   readonly bcnt: number;
   readonly write: boolean;
   readonly rdma: RdmaOp | undefined;
+  readonly wqe: WqeSource | undefined;
   readonly flow: number;
   readonly resumed: Completion;
+  /** Resumed (the completion's flag, readable by a WQE fault's wait condition). */
+  done: boolean;
   result: number;
 }
 
@@ -180,6 +204,9 @@ function* mlx5IbEqePfAction(pfault: Mlx5Pagefault): KGen {
   };
   if (rdma !== undefined) {
     yield* mlx5IbMrRdmaPfaultHandler(dev, design, rdmaPagefaultOf(rdma, key, va, write), resume);
+  } else if (pfault.wqe !== undefined) {
+    const seg = { key, va, bcnt: pfault.bcnt, write };
+    yield* mlx5IbMrWqePfaultHandler(dev, design, pfault.wqe.qpNum, seg, resume);
   } else {
     resume(yield* design.pagefaultSingleDataSegment(dev, null, key, va, pfault.bcnt, { write }));
   }
@@ -189,7 +216,10 @@ function* mlx5IbEqePfAction(pfault: Mlx5Pagefault): KGen {
 function mlx5IbPageFaultResume(pfault: Mlx5Pagefault, ret: number): void {
   const { dev, key, va, write } = pfault;
   pfault.result = ret;
+  pfault.done = true;
   dev.k.event("page_fault_resume", { key, va, ret, flow: pfault.flow, flowPhase: "end" });
-  dev.notePageFault({ dev, key, va, write, ret });
+  // The resume of a destroyed QP's fault reaches no QP: nothing for observers to judge.
+  if (pfault.wqe?.destroyed !== true) dev.notePageFault({ dev, key, va, write, ret });
   pfault.resumed.complete();
+  pfault.wqe?.pfEvent.wakeUp();
 }

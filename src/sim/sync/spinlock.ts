@@ -34,6 +34,8 @@ export class Spinlock implements LockInstance {
     const k = this.k;
     const task = k.currentTask();
     k.lockdep.acquire(task, this, "exclusive", false);
+    // Held with hard IRQs on: an interrupt may come in while it is held.
+    if (task.hardirqsOff === 0 && !task.inHardirq) k.lockdep.heldWithHardirqsOn(task, this);
     yield this.lockLabel;
     while (this.owner !== null) {
       this.waiters.add(task);
@@ -42,6 +44,18 @@ export class Spinlock implements LockInstance {
     }
     this.owner = task;
     task.atomicDepth++;
+  }
+
+  /** spin_lock_irqsave(): hard IRQs off on this CPU, then the lock. */
+  *lockIrqsave(): KGen {
+    this.k.currentTask().hardirqsOff++;
+    yield* this.lock();
+  }
+
+  /** spin_unlock_irqrestore(). */
+  unlockIrqrestore(): void {
+    this.unlock();
+    this.k.currentTask().hardirqsOff--;
   }
 
   /** spin_trylock(). */

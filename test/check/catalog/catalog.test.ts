@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { CATALOG, entryDefects, showsEntry, withEra } from "../../../src/check/catalog/catalog.ts";
 import { explore } from "../../../src/check/explore.ts";
@@ -51,4 +52,20 @@ test("a catalog defect brings its era: --defect classic-no-retry-check runs with
     "classic-no-live-check",
     "odp-unmap-takes-umem-mutex",
   ]);
+});
+
+test("catalog numbers are unique, and the README's catalog table lists every entry with its number and design", () => {
+  const numbers = CATALOG.map((e) => e.number);
+  assert.equal(new Set(numbers).size, numbers.length);
+  const readme = readFileSync("README.md", "utf8");
+  for (const e of CATALOG) {
+    const row = new RegExp(`^\\| ${e.number} +\\| ${e.id} +\\| ${e.design} +\\|`, "m");
+    assert.match(readme, row, `README has no row for #${e.number} ${e.id}`);
+  }
+});
+
+test("the fixes of the later entries name the kernel commits they undo", () => {
+  for (const e of CATALOG.filter((x) => x.number >= 20)) {
+    assert.match(e.fix, /\(([0-9a-f]{12}, )?v\d+\.\d+(-rc\d+)?\)/, e.id);
+  }
 });

@@ -47,8 +47,9 @@ export function implicitHost(
   strategy: Strategy = new FirstRunnable(),
   seed = 1,
   dev: Mlx5DevOptions = {},
+  defects: readonly string[] = [],
 ) {
-  return odpHost({ seed, strategy, design }, 256, dev);
+  return odpHost({ seed, strategy, design, defects }, 256, dev);
 }
 export type Host = ReturnType<typeof implicitHost>;
 

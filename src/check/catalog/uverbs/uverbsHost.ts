@@ -60,7 +60,9 @@ export function uverbsHost(opts: UverbsHostOptions = {}): UverbsHost {
   const ibDev = new IbDevice(k, "rdma0");
   const designName = opts.design ?? "seed";
   const driver = opts.makeDriver?.(phys, designName) ?? new DoorbellDriver(phys, designName);
-  const udev = new IbUverbsDevice(k, phys, ibDev, driver, uverbsMmapDesign(designName));
+  const mmapDesign = uverbsMmapDesign(designName);
+  mmapDesign.kernelSetup(k);
+  const udev = new IbUverbsDevice(k, phys, ibDev, driver, mmapDesign);
   const oracle = new IoMemoryOracle(k, [driver.bar]);
   return { k, phys, ibDev, udev, driver, oracle };
 }

@@ -117,14 +117,22 @@ function* ibUmemNotifierInvalidateRangeEnd(perMm: IbUcontextPerMm, range: MmuNot
   perMm.umemRwsem.upRead();
 }
 
+/** Catalog defect: the release trampoline marks every umem dying (before v5.3-rc5). */
+export const RELEASE_MARKS_DYING = "implicit-release-leaks-children";
+
 /**
  * ib_umem_notifier_release_trampoline(): a start without an end, so notifiers_count
- * stays raised and every later fault sees a racing invalidation and a dying umem.
+ * stays raised and every later fault sees a racing invalidation (and fails on the dead
+ * mm). Until "IB/mlx5: Fix implicit MR release flow" (v5.3-rc5) it also set `dying`
+ * (catalog defect implicit-release-leaks-children): an implicit child it empties then
+ * gets no freeing work queued, and deregistration's mr_leaf_free skips it as dying.
  */
 function* releaseTrampoline(umem: ClassicUmemOdp): KGen {
   yield* ibUmemNotifierStartAccount(umem);
-  umem.dying = true;
-  yield "odp dying";
+  if (umem.context.k.hasDefect(RELEASE_MARKS_DYING)) {
+    umem.dying = true;
+    yield "odp dying";
+  }
   umem.notifierCompletion.completeAll();
   const hook = umem.context.invalidateRange;
   if (hook !== null) yield* hook(umem, ibUmemStart(umem), ibUmemEnd(umem));

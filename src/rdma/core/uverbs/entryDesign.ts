@@ -8,9 +8,11 @@
  * without VM_SHARED, and stopped clearing VM_SHARED on disassociation. The mmap-entry
  * API ("RDMA/core: Create mmap database and cookie helper functions", v5.5) lets the
  * VMA hold a reference on the driver object it maps, dropped on close or
- * disassociation; see mmapEntry.ts.
+ * disassociation; see mmapEntry.ts. It runs in today's kernel, whose fork calls the
+ * copy's ->open before it copies the page tables (mm/fork.ts, 35e351780fa9, v6.9).
  */
 import { EINVAL } from "../../../sim/errno.ts";
+import { setForkOpensBeforeCopy } from "../../../mm/fork.ts";
 import { VM_SHARED, type VmAreaStruct } from "../../../mm/vma.ts";
 import type { UverbsMmapDesign } from "./umapDesign.ts";
 import { rdmaUmapFault } from "./umapFault.ts";
@@ -29,5 +31,9 @@ export const entryUmapDesign: UverbsMmapDesign = {
   },
   afterDisassociateZap(): void {
     // the flags stay: the VMA remains a shared mapping backed by rdma_umap_fault
+  },
+  kernelSetup(k) {
+    // Today's kernel: dup_mmap() calls ->open before copy_page_range() (v6.9+).
+    setForkOpensBeforeCopy(k, true);
   },
 };

@@ -8,6 +8,7 @@
  * set, so the kernel's do_fault() finds no ->fault and the process gets SIGBUS on its
  * next touch. That is the seed's behaviour, kept here as a historical record.
  */
+import { setForkOpensBeforeCopy } from "../../../mm/fork.ts";
 import { VM_MAYSHARE, VM_SHARED, type VmAreaStruct } from "../../../mm/vma.ts";
 import type { UverbsMmapDesign } from "./umapDesign.ts";
 import { rdmaUmapClose, rdmaUmapOpen } from "./umapOps.ts";
@@ -20,5 +21,9 @@ export const seedUmapDesign: UverbsMmapDesign = {
   },
   afterDisassociateZap(vma: VmAreaStruct): void {
     vma.vmFlags &= ~(VM_SHARED | VM_MAYSHARE);
+  },
+  kernelSetup(k) {
+    // v4.20: dup_mmap() calls ->open after copy_page_range().
+    setForkOpensBeforeCopy(k, false);
   },
 };

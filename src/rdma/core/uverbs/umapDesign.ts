@@ -12,8 +12,11 @@
  *   - rdma_user_mmap_io's precondition (the fix requires VM_SHARED, since the zeroed
  *     page it hands out must never be copied on write);
  *   - what disassociation does to a VMA after zapping it (the seed clears VM_SHARED and
- *     VM_MAYSHARE hoping to make it anonymous; the fix leaves the flags alone).
+ *     VM_MAYSHARE hoping to make it anonymous; the fix leaves the flags alone);
+ *   - the kernel era around it (kernelSetup): the mmap-entry design runs in today's
+ *     kernel, whose fork calls ->open before copying the page tables (mm/fork.ts).
  */
+import type { Kernel } from "../../../sim/kernel.ts";
 import type { VmAreaStruct, VmOperationsStruct } from "../../../mm/vma.ts";
 
 export interface UverbsMmapDesign {
@@ -25,4 +28,6 @@ export interface UverbsMmapDesign {
   mmapIoCheck(vma: VmAreaStruct): number;
   /** Called by disassociation on each VMA right after zap_vma_ptes. */
   afterDisassociateZap(vma: VmAreaStruct): void;
+  /** Puts the simulated kernel in this design's era (the fork order). */
+  kernelSetup(k: Kernel): void;
 }

@@ -23,15 +23,16 @@
  * tree unmaps every child and queues the ones not yet dying, then waits for
  * num_leaf_free to reach zero; the caller releases the root umem and destroys the KSM.
  *
- * Kept as v5.3 had it: the freeing work releases the child umem before the KSM slot
- * stops pointing at its mkey, without the parent's umem_mutex; a fault that found the
- * child before it went dying may still map pages into it ("parallel page faults could
- * have raced with the free process", fixed by the v5.5 rework); mr_leaf_free unmaps a
- * child's pages without zapping its MTT, since the device is meant to be idle; and a
- * child the mm's release notifier marked dying has no work queued (the invalidation
- * only queues children not yet dying) while mr_leaf_free skips dying children, so after
- * the process exits, deregistration leaves such children (umem, MR, mkey) and with them
- * the per_mm behind.
+ * Kept as v5.3 had it: a fault that found the child before it went dying may still map
+ * pages into it ("parallel page faults could have raced with the free process", fixed
+ * by the v5.5 rework); mr_leaf_free unmaps a child's pages without zapping its MTT,
+ * since the device is meant to be idle. Two v5.3/v5.4-rc fixes are in, each a catalog
+ * defect that restores the code before it: the freeing work updates the KSM slot under
+ * mr_srcu and the parent's umem_mutex before it releases the child (#20,
+ * implicit-ksm-update-unlocked), and the mm's release does not mark the umems dying,
+ * so the children it empties are queued for freeing (#21,
+ * implicit-release-leaks-children: before it, deregistration after the process exited
+ * left such children, and the per_mm, behind).
  */
 import type { KGen } from "../../../sim/task.ts";
 import type { IbPd } from "../../core/ibPd.ts";
@@ -54,6 +55,7 @@ export const classicImplicitCore: PerMmImplicitCore<ClassicUmemOdp> = {
   design: classicDesign,
   unmapTakesMutex,
   unmapDmaPages: classicUnmapDmaPages,
+  ksmUpdateUnlocked: (k) => k.hasDefect(perMmImplicit.IMPLICIT_KSM_UPDATE_UNLOCKED),
 };
 
 /** odp_next() over the classic per_mm tree. */

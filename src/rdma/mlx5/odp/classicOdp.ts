@@ -11,7 +11,7 @@
  *     lock umem_mutex                         ...
  *     retry(seq)? -EAGAIN : update MTT        end_account (seq++, count--)
  *     unlock umem_mutex
- *     -EAGAIN: wait notifier_completion (1000 ms) unless dying (-EFAULT)
+ *     -EAGAIN: wait notifier_completion (1000 ms)
  *
  * Destroy: live = 0; synchronize_srcu(mr_srcu); zap + unmap everything; release the
  * umem (leaves the notifier tree); only then destroy the mkey (synchronize_srcu again)
@@ -32,6 +32,7 @@ import {
   classicUnmapDmaPages,
   unmapTakesMutex,
 } from "../../core/odp/classicDesign.ts";
+import { RELEASE_MARKS_DYING } from "../../core/odp/classicPerMm.ts";
 import {
   ClassicUmemOdp,
   ibUmemMmuNotifierRetry,
@@ -125,8 +126,7 @@ export function traceUmemPrivate(umem: IbUmemOdp, mr: Mlx5IbMr, fn: string): voi
 /**
  * The body of pagefault_mr() for one MTT MR (explicit, or one implicit child): map
  * [va, va + size) and write the MTT unless an invalidation raced. Returns pages mapped
- * or an errno; on -EAGAIN it first waits for the racing invalidation to end, unless the
- * umem is dying and the MR explicit (then -EFAULT: the MR is being killed).
+ * or an errno; on -EAGAIN it first waits for the racing invalidation to end.
  */
 function* pagefaultLeaf(
   mr: ClassicMr,
@@ -161,9 +161,11 @@ function* pagefaultLeaf(
     if (ret >= 0) return np;
   }
   if (ret === EAGAIN) {
-    // An implicit child is waited on even when dying: the fault is retried and finds
-    // (or makes) a live child.
-    if (implicit || !odp.dying) {
+    // Since "IB/mlx5: Fix implicit MR release flow" every -EAGAIN waits: a fault after
+    // the mm's release fails on mmget_not_zero when it is retried. Before it (catalog
+    // defect implicit-release-leaks-children) an explicit MR the release marked dying
+    // killed the QP here; an implicit child was waited on even when dying.
+    if (!k.hasDefect(RELEASE_MARKS_DYING) || implicit || !odp.dying) {
       const left = yield* odp.notifierCompletion.waitTimeout(MMU_NOTIFIER_TIMEOUT_NS);
       if (left === 0) k.event("mlx5_ib_warn", { msg: "timeout waiting for mmu notifier" });
     } else {

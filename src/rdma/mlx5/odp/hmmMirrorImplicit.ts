@@ -8,7 +8,9 @@
  * to use HMM for ODP" v5. What the hmm-mirror IB core brings: ib_umem_odp_unmap_dma_pages()
  * takes umem_mutex itself (as on v5.2), so mr_leaf_free reads and writes `dying` outside
  * it, and mlx5_ib_invalidate_range() tests an emptied child after the unmap dropped the
- * mutex, as v5.3 did (classic catalog defect #14's shape, here as posted).
+ * mutex, as v5.3 did (classic catalog defect #14's shape, here as posted); and
+ * mr_leaf_free_action releases a child before it rewrites the KSM slot, with no lock
+ * (classic catalog defect #20's shape, as posted).
  */
 import type { KGen } from "../../../sim/task.ts";
 import type { IbPd } from "../../core/ibPd.ts";
@@ -25,6 +27,7 @@ export const hmmMirrorImplicitCore: PerMmImplicitCore<HmmMirrorUmemOdp> = {
   design: hmmMirrorDesign,
   unmapTakesMutex: () => true,
   unmapDmaPages: hmmUnmapDmaPages,
+  ksmUpdateUnlocked: () => true,
 };
 
 /** implicit_mr_get_data() over the hmm-mirror per_mm tree. */

@@ -24,6 +24,7 @@
 import { EFAULT, EINVAL } from "../../../sim/errno.ts";
 import { systemWorkqueue, WorkStruct } from "../../../sim/sync/workqueue.ts";
 import type { KGen } from "../../../sim/task.ts";
+import { setForkOpensBeforeCopy } from "../../../mm/fork.ts";
 import { PAGE_SHIFT } from "../../../mm/page.ts";
 import { mmuIntervalSetSeq } from "../../../mm/notifier/mmuIntervalNotifier.ts";
 import type { MmuNotifierRange } from "../../../mm/notifier/subscriptions.ts";
@@ -443,8 +444,10 @@ export function* mlx5IbDeregMr(mr: IntervalMr): KGen<number> {
 export const intervalMlx5Odp: Mlx5OdpDesign<IntervalUmemOdp> = {
   core: intervalDesign,
 
-  kernelSetup() {
-    // The modern notifier core: the lockdep map and the start/end pairing are on.
+  kernelSetup(k) {
+    // The modern notifier core: the lockdep map and the start/end pairing are on; and
+    // fork calls a copy's ->open before copy_page_range() (v6.9+).
+    setForkOpensBeforeCopy(k, true);
   },
 
   allocUcontext() {

@@ -29,6 +29,7 @@
  */
 import { EFAULT } from "../../../sim/errno.ts";
 import { accessFields, countFields, guardId, objectId } from "../../../sim/objectAccess.ts";
+import type { Kernel } from "../../../sim/kernel.ts";
 import { WaitQueueHead } from "../../../sim/sync/waitQueue.ts";
 import { systemWorkqueue, WorkStruct } from "../../../sim/sync/workqueue.ts";
 import type { KGen } from "../../../sim/task.ts";
@@ -52,6 +53,9 @@ import { destroyMkey } from "./srcuEraMr.ts";
 
 const ULLONG_MAX = Number.MAX_SAFE_INTEGER;
 
+/** Catalog defect: mr_leaf_free_action's KSM update as v5.3 ran it (mrLeafFreeAction). */
+export const IMPLICIT_KSM_UPDATE_UNLOCKED = "implicit-ksm-update-unlocked";
+
 /** A umem of a per_mm design that can be an implicit child. */
 export interface PerMmImplicitUmem<U extends PerMmImplicitUmem<U>> extends PerMmUmem<U> {
   /** umem_odp->work: the driver's deferred free of an implicit child (mr_leaf_free_action). */
@@ -65,6 +69,11 @@ export interface PerMmImplicitCore<U extends PerMmImplicitUmem<U>> {
   unmapTakesMutex(umem: U): boolean;
   /** ib_umem_odp_unmap_dma_pages(): its caller holds umem_mutex unless unmapTakesMutex. */
   unmapDmaPages(umem: U, virt: number, bound: number): KGen;
+  /**
+   * Whether mr_leaf_free_action releases the child and then updates its KSM slot with
+   * no lock, as v5.3 and the posting's v5.2 base did (mrLeafFreeAction).
+   */
+  ksmUpdateUnlocked(k: Kernel): boolean;
 }
 
 /** The root umem of an implicit parent. */
@@ -137,6 +146,9 @@ function* populateKlm<U extends PerMmImplicitUmem<U>>(
   idx: number,
   n: number,
 ): KGen<Map<number, Mlx5Mkey | null>> {
+  // The lockdep_assert_held() of "RDMA/mlx5: Fix a race with mlx5_ib_update_xlt on an
+  // implicit MR": the tree may not change under this walk.
+  if (!core.ksmUpdateUnlocked(imr.dev.k)) rootOf(core, imr).umemMutex.assertHeld();
   const size = mlx5ImrMttSize(imr.dev);
   const slots = new Map<number, Mlx5Mkey | null>();
   let odp = yield* odpLookup(core, idx * size, n * size, imr);
@@ -345,8 +357,23 @@ export function* mlx5ImplicitChildEmptiedUnlocked<U extends PerMmImplicitUmem<U>
 
 /**
  * mr_leaf_free_action(): hide the child from fault handlers and wait for those that
- * found it, release its umem, point its KSM slot at whatever the tree holds now (if the
- * parent still lives), free the MTT MR, and tell a waiting deregistration.
+ * found it, point its KSM slot at whatever the tree holds now (if the parent still
+ * lives), release its umem, free the MTT MR, and tell a waiting deregistration.
+ *
+ * The KSM update runs under mr_srcu and the parent's umem_mutex, the lock the fault
+ * path holds from its tree lookup through its own KSM update, so the two UMRs of one
+ * slot are ordered with the tree contents they were built from ("RDMA/mlx5: Fix a race
+ * with mlx5_ib_update_xlt on an implicit MR", v5.4-rc2). v5.3 released the child first
+ * and updated the slot with neither (classic catalog defect
+ * implicit-ksm-update-unlocked; the hmm-mirror posting, on v5.2, as posted):
+ *
+ *   mr_leaf_free_action                    page fault on the same slot
+ *   populate_klm: no live child -> ZAP
+ *                                          implicit_mr_get_data: new child, in the tree
+ *                                          populate_klm: the new child -> VALID
+ *                                          UMR: slot = VALID
+ *   UMR: slot = ZAP
+ *                  the slot is empty while its child lives: every access faults again
  */
 function* mrLeafFreeAction<U extends PerMmImplicitUmem<U>>(
   core: PerMmImplicitCore<U>,
@@ -362,9 +389,14 @@ function* mrLeafFreeAction<U extends PerMmImplicitUmem<U>>(
   mr.parent = null;
   yield "mr->parent = NULL";
   yield* mr.dev.mrSrcu.synchronize();
-  yield* core.design.release(odp);
+  const unlocked = core.ksmUpdateUnlocked(k);
+  if (unlocked) yield* core.design.release(odp);
   if (!k.kasan.check(imr, "mr_leaf_free_action reads imr->live")) return;
-  if (imr.live) yield* updateKsmFromTree(core, imr, idx, 1);
+  if (imr.live) {
+    if (unlocked) yield* updateKsmFromTree(core, imr, idx, 1);
+    else yield* updateKsmLocked(core, imr, idx);
+  }
+  if (!unlocked) yield* core.design.release(odp);
   destroyMkey(mr);
   k.kasan.free(mr);
   --imr.numLeafFree;
@@ -373,6 +405,21 @@ function* mrLeafFreeAction<U extends PerMmImplicitUmem<U>>(
     ...countFields(numLeafFreeId(imr), -1),
   });
   if (imr.numLeafFree === 0) qLeafFree(imr).wakeUp();
+}
+
+/** The fixed KSM update of one slot: under mr_srcu and the parent's umem_mutex. */
+function* updateKsmLocked<U extends PerMmImplicitUmem<U>>(
+  core: PerMmImplicitCore<U>,
+  imr: Mlx5IbMr<U>,
+  idx: number,
+): KGen {
+  const srcu = imr.dev.mrSrcu;
+  const key = srcu.readLock();
+  const root = rootOf(core, imr);
+  yield* root.umemMutex.lock();
+  yield* updateKsmFromTree(core, imr, idx, 1);
+  root.umemMutex.unlock();
+  srcu.readUnlock(key);
 }
 
 /** mr_leaf_free(): unmap a child of `imr` and queue its freeing unless already dying. */

@@ -57,7 +57,8 @@ export function* qpDma(
   rdma?: RdmaOp,
 ): KGen<number> {
   const port = qp.port;
-  const req = rdma === undefined ? { key, va, buf, write } : { key, va, buf, write, rdma };
+  // A responder's RDMA access faults as an RDMA fault; any other is a fault on a WQE.
+  const req = rdma === undefined ? { key, va, buf, write, wqe: qp } : { key, va, buf, write, rdma };
   return yield* mlx5DeviceDma(port.dev, port.dmaDesign, req);
 }
 

@@ -14,6 +14,7 @@ import type { IbPd } from "../../core/ibPd.ts";
 import { IbQp, type IbQpInitAttr, type IbRecvWr, type IbSendWr } from "../../core/ibQp.ts";
 import type { Mlx5Port } from "./mlx5Port.ts";
 import type { Packet } from "./packet.ts";
+import type { Mlx5CoreRsc } from "./qpTable.ts";
 
 export class Mlx5Qp extends IbQp {
   /** Posted send WQEs; the head is the one the requester works on. */
@@ -28,6 +29,10 @@ export class Mlx5Qp extends IbQp {
   readonly sqEvent: WaitQueueHead;
   readonly inEvent: WaitQueueHead;
   readonly respEvent: WaitQueueHead;
+  /** A page fault of this QP's WQEs was resumed, or the QP destroyed (deviceDma.ts). */
+  readonly pfEvent: WaitQueueHead;
+  /** Its entry in the mlx5 core's QP table (qpTable.ts), once created. */
+  rsc: Mlx5CoreRsc | null = null;
   /** The next PSN the requester uses, and the one the responder expects. */
   nextPsn = 0;
   expectedPsn = 0;
@@ -48,6 +53,7 @@ export class Mlx5Qp extends IbQp {
     this.sqEvent = new WaitQueueHead(k, `sq_doorbell(qp ${qpNum})`, true);
     this.inEvent = new WaitQueueHead(k, `rx(qp ${qpNum})`, true);
     this.respEvent = new WaitQueueHead(k, `ack_wait(qp ${qpNum})`);
+    this.pfEvent = new WaitQueueHead(k, `pf_resume(qp ${qpNum})`);
   }
 
   /** A packet for this QP arrived from the port. */

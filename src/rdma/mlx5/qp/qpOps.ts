@@ -5,8 +5,10 @@
  * Models mlx5_ib_create_qp / mlx5_ib_modify_qp / mlx5_ib_post_send / mlx5_ib_post_recv /
  * mlx5_ib_destroy_qp (drivers/infiniband/hw/mlx5/qp.c, wr.c) as far as the transport
  * needs: posting checks the QP state and the queue depth and rings the doorbell; the
- * device tasks (requester.ts, responder.ts) do the work. Destroy waits for both tasks
- * to stop, as the hardware QP is torn down only once idle.
+ * device tasks (requester.ts, responder.ts) do the work. A QP is in the mlx5 core's
+ * table (qpTable.ts) from create to destroy. Destroy stops the hardware QP (its pending
+ * page faults are dropped), takes it out of the table and waits for every holder, then
+ * waits for both device tasks to stop.
  */
 import { EINVAL, ENOMEM } from "../../../sim/errno.ts";
 import type { KGen } from "../../../sim/task.ts";
@@ -18,6 +20,7 @@ import { Mlx5Port } from "./mlx5Port.ts";
 import { Mlx5Qp } from "./mlx5Qp.ts";
 import { qpRequester } from "./requester.ts";
 import { qpResponder } from "./responder.ts";
+import { createResourceCommon, destroyResourceCommon, mlx5QpTable } from "./qpTable.ts";
 
 const DEFAULT_MAX_WR = 1024;
 
@@ -43,6 +46,7 @@ function* mlx5IbCreateQp(port: Mlx5Port, pd: IbPd, init: IbQpInitAttr): KGen<IbQ
   const dev = port.dev;
   const qp = new Mlx5Qp(port, pd, port.allocQpn(), init);
   port.qps.set(qp.qpNum, qp);
+  qp.rsc = yield* createResourceCommon(mlx5QpTable(dev), qp.qpNum, qp);
   const group = { kind: "device", name: dev.name } as const;
   qp.requester = dev.k.spawn(`qp${qp.qpNum}.req`, group, () => qpRequester(qp));
   qp.responder = dev.k.spawn(`qp${qp.qpNum}.resp`, group, () => qpResponder(qp));
@@ -60,7 +64,9 @@ function* mlx5IbDestroyQp(qp: Mlx5Qp): KGen<number> {
   qp.sqEvent.wakeUp();
   qp.inEvent.wakeUp();
   qp.respEvent.wakeUp();
+  qp.pfEvent.wakeUp();
   qp.port.qps.delete(qp.qpNum);
+  if (qp.rsc !== null) yield* destroyResourceCommon(mlx5QpTable(qp.port.dev), qp.rsc);
   if (qp.requester !== null) yield* k.join(qp.requester);
   if (qp.responder !== null) yield* k.join(qp.responder);
   k.kasan.free(qp);

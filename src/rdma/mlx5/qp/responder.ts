@@ -6,7 +6,8 @@
  * queue when a SEND lands in a posted buffer, and an RDMA responder fault,
  * mlx5_ib_mr_rdma_pfault_handler, on the rkey / va / length of an RDMA WRITE, READ or
  * atomic). The faulting access waits for the handler and resumes; a fatal error, or a
- * failed key check, NAKs the request and puts the QP in the error state.
+ * failed key check, NAKs the request and puts the QP in the error state; an access
+ * violation also raises the QP's WQ_ACCESS_ERROR async event (asyncEvent.ts).
  *
  * Packets: a multi-packet SEND or RDMA WRITE is executed packet by packet as each
  * arrives (the RETH of a WRITE's first packet is checked for the whole message; the
@@ -31,6 +32,7 @@ import {
 } from "../../core/ibVerbs.ts";
 import type { IbRecvWr } from "../../core/ibQp.ts";
 import type { RdmaOp } from "../rdmaPfault.ts";
+import { raiseWqAccessError } from "./asyncEvent.ts";
 import { qpDma, remoteKeyOk, scatterSgl } from "./keyAccess.ts";
 import type { Mlx5Qp } from "./mlx5Qp.ts";
 import {
@@ -99,6 +101,7 @@ function* serveRc(qp: Mlx5Qp, msg: InProgress, pkt: Packet): KGen {
     qp.lastResponse = resp;
   }
   qp.port.transmit(resp);
+  if (answer.syndrome === "rem_access") raiseWqAccessError(qp);
   if (answer.syndrome !== "ack" && answer.syndrome !== "rnr") qp.moveToError();
 }
 
@@ -221,6 +224,7 @@ function* serveRead(
 /** A NAK (remote access error) for `psn`, and the QP goes to the error state. */
 function nakAndFail(qp: Mlx5Qp, pkt: Packet, psn: number): void {
   qp.port.transmit({ ...answerPacket(qp, pkt, nak()), psn });
+  raiseWqAccessError(qp);
   qp.moveToError();
 }
 

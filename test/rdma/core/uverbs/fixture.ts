@@ -3,7 +3,9 @@
  * a way to run a body as one process thread, and small access helpers.
  */
 import assert from "node:assert/strict";
+import type { Scenario } from "../../../../src/check/scenario.ts";
 import { cpuRead, cpuWrite } from "../../../../src/mm/access.ts";
+import { setForkOpensBeforeCopy } from "../../../../src/mm/fork.ts";
 import type { MmStruct } from "../../../../src/mm/mmStruct.ts";
 import type { Process } from "../../../../src/mm/process.ts";
 import { FirstRunnable } from "../../../../src/sim/strategies/firstRunnable.ts";
@@ -56,4 +58,20 @@ export function* read1(mm: MmStruct, addr: number): KGen<number | string> {
 export function* write1(mm: MmStruct, addr: number, value: number): KGen<true | string> {
   const r = yield* cpuWrite(mm, addr, new Uint8Array([value]));
   return r.ok ? true : r.fault.signal;
+}
+
+/**
+ * `scenario` with dup_mmap()'s order pinned (mm/fork.ts): ->open after copy_page_range
+ * (`openFirst` false, before v6.9) or before it, whatever the design's era says.
+ */
+export function withForkOrder(scenario: Scenario, openFirst: boolean): Scenario {
+  return {
+    ...scenario,
+    name: `${scenario.name}+fork-open-${openFirst ? "first" : "last"}`,
+    build(ctx) {
+      const k = scenario.build(ctx);
+      setForkOpensBeforeCopy(k, openFirst);
+      return k;
+    },
+  };
 }
