@@ -38,7 +38,16 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
     .option("--schedules <n>", "schedules to try", intOption("--schedules", 1, 100_000_000), 20_000)
     .option("--seed <s>", "base seed", intOption("--seed", 0, Number.MAX_SAFE_INTEGER), 0)
     .option("--workers <n>", "worker threads", intOption("--workers", 1, 64), 1)
-    .option("--shard <k/n>", "run shard k of n of the search (for a job array)", shardOption)
+    .option(
+      "--shard <k/n|auto>",
+      "run shard k of n of the search; auto: this task's of a Slurm or Kubernetes job array",
+      shardOption,
+    )
+    .option(
+      "--shard-count <n>",
+      "with --shard auto in a Kubernetes Indexed Job: the Job's completions",
+      intOption("--shard-count", 1, 1_000_000),
+    )
     .option(
       "--fault <site>",
       `inject faults at a site (repeatable): ${FAULT_SITES.join(", ")}`,
