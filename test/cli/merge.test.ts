@@ -19,7 +19,7 @@ import { resolveExplore, type ExploreFlags } from "../../src/cli/explore/resolve
 import type { ExploreAnswer } from "../../src/cli/merge/answerSchema.ts";
 import { mergeAnswers, type ShardAnswer } from "../../src/cli/merge/mergeAnswers.ts";
 import { DEFAULT_EXPLORE_TIMING } from "../../src/sim/timing.ts";
-import { odpsim } from "./odpsim.ts";
+import { odpsim, comparableAnswer } from "./odpsim.ts";
 
 type Json = Record<string, unknown>;
 
@@ -58,14 +58,6 @@ async function shardsOf(name: string, own: Partial<ExploreFlags>, n: number) {
     parts.push({ file: `shard-${k}.json`, answer: answer as ExploreAnswer });
   }
   return parts;
-}
-
-/** The answer without what differs between runs of it (wall-clock) or says how it was split. */
-function comparable(a: Json): Json {
-  const rest = { ...a };
-  delete rest.seconds;
-  delete rest.merge;
-  return rest;
 }
 
 const SPLITS = [1, 2, 3, 4, 7];
@@ -110,7 +102,7 @@ for (const s of SEARCHES) {
     for (const n of s.splits) {
       const parts = await shardsOf(s.name, s.own, n);
       const merged = mergeAnswers(parts);
-      assert.deepEqual(comparable(merged.answer), comparable(single), `${n} shards`);
+      assert.deepEqual(comparableAnswer(merged.answer), comparableAnswer(single), `${n} shards`);
       assert.equal(merged.verdict, s.verdict);
       assert.deepEqual(merged.answer.merge.missing, []);
       assert.equal(merged.answer.merge.complete, true);
@@ -167,8 +159,8 @@ test("odpsim merge DIR of real explore --shard answers: the single search's answ
   const merged = odpsim("merge", shardDir, "--json");
   assert.equal(merged.code, 1, merged.stderr);
   assert.deepEqual(
-    comparable(JSON.parse(merged.stdout) as Json),
-    comparable(JSON.parse(single.stdout) as Json),
+    comparableAnswer(JSON.parse(merged.stdout) as Json),
+    comparableAnswer(JSON.parse(single.stdout) as Json),
   );
   const text = odpsim("merge", shardDir);
   assert.equal(text.code, 1);

@@ -25,3 +25,14 @@ export function odpsimWithEnv(env: NodeJS.ProcessEnv, ...args: string[]): Comman
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * An explore or merge JSON answer without what differs between runs of one search: its
+ * wall-clock seconds, and how a merge was split.
+ */
+export function comparableAnswer(a: Record<string, unknown>): Record<string, unknown> {
+  const rest = { ...a };
+  delete rest.seconds;
+  delete rest.merge;
+  return rest;
+}

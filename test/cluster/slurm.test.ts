@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
-import { BIN, odpsim } from "../cli/odpsim.ts";
+import { BIN, odpsim, comparableAnswer } from "../cli/odpsim.ts";
 import { queueEmpty, slurmCommand, startSlurm, until, type SlurmCluster } from "./slurmCluster.ts";
 
 const SCRIPT = fileURLToPath(
@@ -32,13 +32,6 @@ after(async () => {
 });
 
 type Json = Record<string, unknown>;
-
-function comparable(a: Json): Json {
-  const rest = { ...a };
-  delete rest.seconds;
-  delete rest.merge;
-  return rest;
-}
 
 const nonEmpty = (f: string) => existsSync(f) && statSync(f).size > 0;
 
@@ -74,7 +67,7 @@ test(
     assert.deepEqual(merged.merge.missing, []);
     const single = odpsim("explore", ...SEARCH, "--json");
     assert.equal(single.code, 1, single.stderr);
-    assert.deepEqual(comparable(merged), comparable(JSON.parse(single.stdout) as Json));
+    assert.deepEqual(comparableAnswer(merged), comparableAnswer(JSON.parse(single.stdout) as Json));
     assert.match(readFileSync(join(results, "merged.txt"), "utf8"), /merged 4 of 4 shards/);
   },
 );
