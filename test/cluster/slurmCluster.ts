@@ -64,6 +64,8 @@ function slurmConf(dir: string, node: string, ports: readonly [number, number]):
     "JobCompType=jobcomp/none",
     "MpiDefault=none",
     "SchedulerType=sched/builtin",
+    // The merge job waits on the array: look for runnable jobs every second, not every minute.
+    "SchedulerParameters=sched_interval=1",
     "SelectType=select/cons_tres",
     "SelectTypeParameters=CR_CPU",
     "ReturnToService=2",
@@ -161,10 +163,15 @@ function nodeState(cluster: SlurmCluster): string {
   }
 }
 
-/** No job pending or running (false when squeue cannot say). */
+/**
+ * No job pending or running (false when squeue cannot say). A job whose script has ended
+ * may show as completing for many seconds more while slurmd reports back; it runs
+ * nothing, so it does not count.
+ */
 export function queueEmpty(cluster: Pick<SlurmCluster, "env">): boolean {
+  const active = ["-t", "PENDING,CONFIGURING,RUNNING,SUSPENDED"];
   try {
-    return slurmCommand(cluster, ["squeue", "-h", "-o", "%i"], 5_000).trim() === "";
+    return slurmCommand(cluster, ["squeue", "-h", ...active, "-o", "%i"], 5_000).trim() === "";
   } catch {
     return false;
   }
@@ -181,11 +188,14 @@ export async function until(ready: () => boolean, deadlineMs: number, what: stri
 
 /** Cancels every job, then ends the daemons (TERM, then KILL after 5 s). */
 async function stopAll(cluster: SlurmCluster, children: readonly ChildProcess[]): Promise<void> {
-  spawnSync("scancel", ["--user=root"], { env: cluster.env, timeout: 5_000 });
-  // Let slurmd end the cancelled jobs' steps before it goes.
-  await until(() => queueEmpty(cluster), 10_000, "").catch(() => undefined);
+  const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+  if (children.some((c) => c.spawnfile === "slurmctld" && alive(c))) {
+    spawnSync("scancel", ["--user=root"], { env: cluster.env, timeout: 5_000 });
+    // Let slurmd end the cancelled jobs' steps before it goes.
+    await until(() => queueEmpty(cluster), 10_000, "").catch(() => undefined);
+  }
   for (const child of [...children].reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
+    if (!alive(child)) continue;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
     const done = await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]);
