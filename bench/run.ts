@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { BenchResult, BenchSuite } from "./result.ts";
 import { catalogBenchmarks } from "./catalog.bench.ts";
+import { clusterBenchmarks } from "./cluster.bench.ts";
 import { exploreBenchmarks } from "./explore.bench.ts";
 import { dfsBenchmarks } from "./dfs.bench.ts";
 import { implicitSparseBenchmarks } from "./implicitSparse.bench.ts";
@@ -33,6 +34,7 @@ export const SUITES: readonly BenchSuite[] = [
   { name: "report", prefix: "report.", run: reportBenchmarks },
   { name: "nic", prefix: "nic.", run: nicBenchmarks },
   { name: "implicitSparse", prefix: "nic.", run: implicitSparseBenchmarks },
+  { name: "cluster", prefix: "cluster.", run: clusterBenchmarks },
 ];
 
 const SUITE_MAIN = fileURLToPath(new URL("./suiteMain.ts", import.meta.url));

@@ -11,6 +11,7 @@ import { addBenchCommand } from "./commands/bench.ts";
 import { addCatalogCommand } from "./commands/catalog.ts";
 import { addDemoCommand } from "./commands/demo.ts";
 import { addExploreCommand } from "./commands/explore.ts";
+import { addMergeCommand } from "./commands/merge.ts";
 import { addReplayCommand } from "./commands/replay.ts";
 import { addRunCommand } from "./commands/run.ts";
 import { addViewCommand } from "./commands/view.ts";
@@ -26,6 +27,7 @@ function buildProgram(setCode: SetExitCode): Command {
   addDemoCommand(program, setCode);
   addCatalogCommand(program, setCode);
   addExploreCommand(program, setCode);
+  addMergeCommand(program, setCode);
   addRunCommand(program, setCode);
   addReplayCommand(program, setCode);
   addBenchCommand(program, setCode);

@@ -53,7 +53,9 @@ export function rateOption(value: string): number {
   return p;
 }
 
-export function shardOption(value: string): Shard {
+/** `--shard` values: k/n, or "auto" (taken from the job array's environment later). */
+export function shardOption(value: string): Shard | "auto" {
+  if (value.trim() === "auto") return "auto";
   try {
     return parseShard(value);
   } catch (error) {

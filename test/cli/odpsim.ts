@@ -14,9 +14,25 @@ export interface CommandResult {
 }
 
 export function odpsim(...args: string[]): CommandResult {
+  return odpsimWithEnv(process.env, ...args);
+}
+
+/** odpsim run with `env` as its whole environment (plus colours off). */
+export function odpsimWithEnv(env: NodeJS.ProcessEnv, ...args: string[]): CommandResult {
   const r = spawnSync(process.execPath, ["--single-threaded-gc", BIN, ...args], {
     encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...env, NO_COLOR: "1" },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * An explore or merge JSON answer without what differs between runs of one search: its
+ * wall-clock seconds, and how a merge was split.
+ */
+export function comparableAnswer(a: Record<string, unknown>): Record<string, unknown> {
+  const rest = { ...a };
+  delete rest.seconds;
+  delete rest.merge;
+  return rest;
 }

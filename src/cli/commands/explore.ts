@@ -10,10 +10,10 @@ import { FAULT_SITES } from "../../check/faults.ts";
 import { MLX5_ODP_DESIGN_NAMES } from "../../rdma/mlx5/odp/designs.ts";
 import { PCT_DEFAULT_DEPTH } from "../../check/strategies/pct.ts";
 import { exitCodeOf, type SetExitCode } from "../exitCodes.ts";
-import { renderFailure, renderInternalError, renderNoViolation } from "../explore/render.ts";
+import { exploreOutcome } from "../explore/outcome.ts";
+import { exploreJson, renderExplore } from "../explore/render.ts";
 import { resolveExplore, type ExploreFlags } from "../explore/resolve.ts";
-import { searchExplore } from "../explore/search.ts";
-import { failureArtifacts } from "../failureArtifacts.ts";
+import { out } from "../output.ts";
 import { addReportOptions } from "../reportOptions.ts";
 import {
   collect,
@@ -38,7 +38,16 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
     .option("--schedules <n>", "schedules to try", intOption("--schedules", 1, 100_000_000), 20_000)
     .option("--seed <s>", "base seed", intOption("--seed", 0, Number.MAX_SAFE_INTEGER), 0)
     .option("--workers <n>", "worker threads", intOption("--workers", 1, 64), 1)
-    .option("--shard <k/n>", "run shard k of n of the search (for a job array)", shardOption)
+    .option(
+      "--shard <k/n|auto>",
+      "run shard k of n of the search; auto: this task's of a Slurm or Kubernetes job array",
+      shardOption,
+    )
+    .option(
+      "--shard-count <n>",
+      "with --shard auto in a Kubernetes Indexed Job: the Job's completions",
+      intOption("--shard-count", 1, 1_000_000),
+    )
     .option(
       "--fault <site>",
       `inject faults at a site (repeatable): ${FAULT_SITES.join(", ")}`,
@@ -82,32 +91,8 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
 
 async function runExplore(name: string, flags: ExploreFlags): Promise<number> {
   const job = resolveExplore(name, flags);
-  const started = performance.now();
-  const r = await searchExplore(job);
-  const seconds = (performance.now() - started) / 1000;
-  const error = r.firstInternalError;
-  const failure = r.firstFailure;
-  if (r.verdict === "internal_error" && error !== null) {
-    renderInternalError(job, r, error, seconds, flags.json);
-  } else if (failure !== null) {
-    const { strategy, design, defects, faults, timing } = job.options;
-    const art = failureArtifacts(
-      {
-        scenario: job.scenario,
-        seed: failure.seed,
-        schedule: failure.schedule,
-        strategy,
-        timing,
-        design,
-        defects,
-        ...(faults === undefined ? {} : { faults }),
-      },
-      flags.out ?? null,
-      flags,
-    );
-    renderFailure(job, r, failure, art, seconds, flags.json);
-  } else {
-    renderNoViolation(job, r, seconds, flags.json);
-  }
-  return exitCodeOf(r.verdict);
+  const outcome = await exploreOutcome(job, flags, flags.out ?? null);
+  if (flags.json) out(JSON.stringify(exploreJson(job, outcome)));
+  else renderExplore(job, outcome);
+  return exitCodeOf(outcome.result.verdict);
 }

@@ -17,6 +17,7 @@ import { encodeToken, scenarioHash } from "../../check/token.ts";
 import type { FailureArtifacts } from "../failureArtifacts.ts";
 import { out, printArtifactFiles } from "../output.ts";
 import { reportJsonFields } from "../reportOptions.ts";
+import type { ExploreOutcome } from "./outcome.ts";
 import type { ExploreJob } from "./resolve.ts";
 
 interface DfsSummary {
@@ -52,23 +53,48 @@ function summaryJson(job: ExploreJob, r: ExploreResult, seconds: number) {
       seed: r.seed,
       schedules: o.schedules,
       faults: o.faults ?? null,
+      ...(r.strategy === "pct" ? { pctDepth: o.pctDepth } : {}),
     },
     ...shardOf(job),
     ...dfsSummary(job, r),
   };
 }
 
-/** No violation: clean, or inconclusive when runs hit the step bound. */
-export function renderNoViolation(
-  job: ExploreJob,
-  r: ExploreResult,
-  seconds: number,
-  json: boolean,
-): void {
-  if (json) {
-    out(JSON.stringify(summaryJson(job, r, seconds)));
-    return;
+/**
+ * The search's answer as `explore --json` prints it (one object; `odpsim merge` reads
+ * these back): the summary, and the failure or the internal error the search stopped at.
+ */
+export function exploreJson(job: ExploreJob, outcome: ExploreOutcome): Record<string, unknown> {
+  const { result: r, seconds, failure } = outcome;
+  const error = r.firstInternalError;
+  if (r.verdict === "internal_error" && error !== null) {
+    return { ...summaryJson(job, r, seconds), internalError: internalErrorJson(job, error) };
   }
+  if (failure === null) return summaryJson(job, r, seconds);
+  const { art } = failure;
+  return {
+    ...summaryJson(job, r, seconds),
+    schedulesToFind: r.schedulesToFind,
+    index: failure.failure.index,
+    seed: failure.failure.seed,
+    violation: failure.failure.violation,
+    ...reportJsonFields(art.report, art.raceReport),
+    depth: art.depth,
+    token: art.token,
+  };
+}
+
+/** The search's answer as text. */
+export function renderExplore(job: ExploreJob, outcome: ExploreOutcome): void {
+  const { result: r, failure } = outcome;
+  const error = r.firstInternalError;
+  if (r.verdict === "internal_error" && error !== null) renderInternalError(job, error);
+  else if (failure !== null) renderFailure(job, r, failure.failure, failure.art);
+  else renderNoViolation(job, r);
+}
+
+/** No violation: clean, or inconclusive when runs hit the step bound. */
+function renderNoViolation(job: ExploreJob, r: ExploreResult): void {
   const dfs = dfsSummary(job, r).dfs;
   const cut = r.inconclusiveIndices.length;
   if (cut > 0) {
@@ -80,29 +106,12 @@ export function renderNoViolation(
 }
 
 /** The first failure: its report and how to rerun, replay and view it. */
-export function renderFailure(
+function renderFailure(
   job: ExploreJob,
   r: ExploreResult,
   failure: ExploreFailure,
   art: FailureArtifacts,
-  seconds: number,
-  json: boolean,
 ): void {
-  if (json) {
-    out(
-      JSON.stringify({
-        ...summaryJson(job, r, seconds),
-        schedulesToFind: r.schedulesToFind,
-        index: failure.index,
-        seed: failure.seed,
-        violation: failure.violation,
-        ...reportJsonFields(art.report, art.raceReport),
-        depth: art.depth,
-        token: art.token,
-      }),
-    );
-    return;
-  }
   out(art.report);
   out();
   if (r.inconclusiveIndices.length > 0) out(`note: ${inconclusiveLine(r)}`);
@@ -112,16 +121,10 @@ export function renderFailure(
   if (art.files !== null) printArtifactFiles(art.files);
 }
 
-/** An odpsim internal error: the search stopped there; nothing it ran says "clean". */
-export function renderInternalError(
-  job: ExploreJob,
-  r: ExploreResult,
-  error: ExploreInternalError,
-  seconds: number,
-  json: boolean,
-): void {
+/** The replay token of the run that ended in an internal error. */
+function internalErrorToken(job: ExploreJob, error: ExploreInternalError): string {
   const { strategy, design, defects, faults, timing } = job.options;
-  const token = encodeToken(job.scenario, {
+  return encodeToken(job.scenario, {
     seed: error.seed,
     schedule: error.schedule,
     strategy,
@@ -130,16 +133,17 @@ export function renderInternalError(
     defects,
     ...(faults === undefined ? {} : { faults }),
   });
+}
+
+function internalErrorJson(job: ExploreJob, error: ExploreInternalError) {
+  const token = internalErrorToken(job, error);
+  return { index: error.index, seed: error.seed, ...error.error, token };
+}
+
+/** An odpsim internal error: the search stopped there; nothing it ran says "clean". */
+function renderInternalError(job: ExploreJob, error: ExploreInternalError): void {
+  const token = internalErrorToken(job, error);
   const where = `schedule ${error.index} (seed ${error.seed}), step ${error.error.step}`;
-  if (json) {
-    out(
-      JSON.stringify({
-        ...summaryJson(job, r, seconds),
-        internalError: { index: error.index, seed: error.seed, ...error.error, token },
-      }),
-    );
-    return;
-  }
   out(`odpsim internal error in ${where}, task ${error.error.task ?? "-"}: ${error.error.message}`);
   out("This is a bug in odpsim, not a finding about the design; the search stopped here.");
   if (error.error.stack !== undefined) out(error.error.stack);

@@ -20,6 +20,7 @@ import {
 } from "../../rdma/mlx5/odp/designs.ts";
 import { loadScenario, type CompiledScenario } from "../../scenario/compile.ts";
 import { effectiveConfig } from "../../scenario/runOnce.ts";
+import { shardFromEnvironment, ShardAutoError } from "../shardAuto.ts";
 import { UsageError } from "../usageError.ts";
 
 /** `odpsim explore`'s flags, as commander parsed them. */
@@ -30,7 +31,8 @@ export interface ExploreFlags {
   readonly schedules: number;
   readonly seed: number;
   readonly workers: number;
-  readonly shard?: Shard;
+  readonly shard?: Shard | "auto";
+  readonly shardCount?: number;
   readonly json: boolean;
   readonly fault: string[];
   readonly faultRate?: number;
@@ -106,8 +108,24 @@ export function resolveExplore(name: string, flags: ExploreFlags): ExploreJob {
       ...(faults === undefined ? {} : { faults }),
     },
     workers: flags.workers,
-    ...(flags.shard === undefined ? {} : { shard: flags.shard }),
+    ...shardOf(flags),
   };
+}
+
+/** `--shard`: as given, or for `auto` this task's of the job array it runs in. */
+function shardOf(flags: ExploreFlags): { shard?: Shard } {
+  if (flags.shard !== "auto") {
+    if (flags.shardCount !== undefined) {
+      throw new UsageError("--shard-count goes with --shard auto (in --shard k/n, n is the count)");
+    }
+    return flags.shard === undefined ? {} : { shard: flags.shard };
+  }
+  try {
+    return { shard: shardFromEnvironment(process.env, flags.shardCount) };
+  } catch (error) {
+    if (error instanceof ShardAutoError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** A scenario file rather than a catalog scenario name. */

@@ -1,6 +1,6 @@
 /**
- * `odpsim explore`'s search step: one process and one thread runs the plain search;
- * otherwise worker threads and/or a shard, which find the scenario again through a
+ * `odpsim explore`'s search step: with one worker, this thread runs the search or its
+ * shard's part of it; otherwise worker threads, which find the scenario again through a
  * ScenarioRef.
  *
  * Models no kernel file.
@@ -8,20 +8,25 @@
 import { explore, type ExploreResult } from "../../check/explore.ts";
 import { exploreParallel } from "../../check/parallel.ts";
 import type { ScenarioRef } from "../../check/scenarioRef.ts";
+import { workerPartition } from "../../check/shard.ts";
 import { resolve } from "node:path";
 import { UsageError } from "../usageError.ts";
 import type { ExploreJob } from "./resolve.ts";
 
 export async function searchExplore(job: ExploreJob): Promise<ExploreResult> {
-  const { options } = job;
-  if (job.workers === 1 && job.shard === undefined) return explore(job.scenario, options);
-  if (options.strategy === "dfs") {
+  const { options, shard } = job;
+  if (options.strategy === "dfs" && (shard !== undefined || job.workers > 1)) {
     throw new UsageError("dfs is a sequential search: use one worker and no --shard");
+  }
+  // One worker: this thread runs the shard's indices itself, sparing a thread start.
+  if (job.workers === 1) {
+    if (shard === undefined) return explore(job.scenario, options);
+    return explore(job.scenario, { ...options, partition: workerPartition(shard, 1, 0) });
   }
   return exploreParallel(scenarioRefOf(job.name, job.isFile), {
     ...options,
     workers: job.workers,
-    ...(job.shard === undefined ? {} : { shard: job.shard }),
+    ...(shard === undefined ? {} : { shard }),
   });
 }
 
