@@ -50,7 +50,7 @@ export class Dmirror extends KObject {
   readonly mutex: Mutex;
   /** dmirror->pt: VA page number → entry. */
   readonly pt = new Map<number, DmirrorPte>();
-  readonly notifier: MmuIntervalNotifier;
+  readonly notifier: MmuIntervalNotifier<Dmirror>;
 
   constructor(readonly mdevice: DmirrorDevice) {
     super(mdevice.k.kasan, "dmirror");
@@ -78,20 +78,13 @@ export function dmirrorDoUpdate(dmirror: Dmirror, start: number, end: number): v
   }
 }
 
-/** The dmirror a notifier of dmirrorMinOps is embedded in. */
-function dmirrorOf(sub: MmuIntervalNotifier): Dmirror {
-  const d = sub.container;
-  if (!(d instanceof Dmirror)) throw new Error("dmirror notifier without its dmirror");
-  return d;
-}
-
 /** dmirror_interval_invalidate(). */
 function* dmirrorIntervalInvalidate(
-  sub: MmuIntervalNotifier,
+  sub: MmuIntervalNotifier<Dmirror>,
   range: MmuNotifierRange,
   curSeq: number,
 ): KGen<boolean> {
-  const dmirror = dmirrorOf(sub);
+  const dmirror = sub.container;
   // The device's own migrations are invalidated as part of the migration itself.
   if (range.event === "MIGRATE" && range.owner === dmirror.mdevice) return true;
   if (range.blockable) yield* dmirror.mutex.lock();
@@ -103,7 +96,7 @@ function* dmirrorIntervalInvalidate(
 }
 
 /** dmirror_min_ops. */
-export const dmirrorMinOps: MmuIntervalNotifierOps = {
+export const dmirrorMinOps: MmuIntervalNotifierOps<Dmirror> = {
   name: "dmirror",
   invalidate: dmirrorIntervalInvalidate,
 };
