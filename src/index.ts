@@ -114,6 +114,18 @@ export { buildRaceReport, type RaceReport } from "./check/report.ts";
 export { renderRaceReport, type ReportFormat } from "./check/renderReport.ts";
 export { encodeToken, replayToken } from "./check/token.ts";
 export { teardownLeaks } from "./check/oracles/teardownLeaks.ts";
+export { attachDeviceTranslationOracle, checkDeviceAccess } from "./check/oracles/deviceAccess.ts";
+
+// A device's mirror of an address space: the one interface every mirror's translations
+// and accesses go through, so the device-access oracle checks them.
+export {
+  DevicePageTable,
+  addDeviceTranslationObserver,
+  deviceAccess,
+  type DeviceAccess,
+  type DeviceTranslation,
+  type DeviceTranslationObserver,
+} from "./mm/devicePageTable.ts";
 
 // Types that appear in the signatures above: named so a user can spell them, and
 // documented; the classes among them are not for constructing through this entry.

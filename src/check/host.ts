@@ -1,7 +1,8 @@
 /**
  * A host for a scenario written against the public API: a kernel made from the run's
  * context (seed, strategy, trace, timing, faults, defects), its physical memory, and one
- * process with an address space, whose threads the scenario spawns.
+ * process with an address space, whose threads the scenario spawns. The device
+ * translation oracle watches every DevicePageTable made on it.
  *
  * Models no kernel file: this is the test bench a user's scenario starts from, the one
  * the catalog's own dmirror scenarios build by hand.
@@ -9,6 +10,7 @@
 import { Kernel } from "../sim/kernel.ts";
 import { PhysMem } from "../mm/physMem.ts";
 import { Process } from "../mm/process.ts";
+import { attachDeviceTranslationOracle } from "./oracles/deviceAccess.ts";
 import { contextKernelOptions, type ScenarioContext } from "./scenario.ts";
 
 /** Frames of RAM a host gets unless told otherwise. */
@@ -37,6 +39,7 @@ export function newHost(ctx: ScenarioContext, options: HostOptions = {}): Host {
     defects: ctx.defects ?? [],
     maxSteps: options.maxSteps ?? HOST_DEFAULT_MAX_STEPS,
   });
+  attachDeviceTranslationOracle(k);
   const phys = new PhysMem(k, { frames: options.frames ?? HOST_DEFAULT_FRAMES });
   return { k, phys, proc: new Process(k, phys) };
 }
