@@ -81,7 +81,7 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
 }
 
 async function runExplore(name: string, flags: ExploreFlags): Promise<number> {
-  const job = resolveExplore(name, flags);
+  const job = await resolveExplore(name, flags);
   const started = performance.now();
   const r = await searchExplore(job);
   const seconds = (performance.now() - started) / 1000;

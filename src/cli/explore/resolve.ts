@@ -20,6 +20,8 @@ import {
 } from "../../rdma/mlx5/odp/designs.ts";
 import { loadScenario, type CompiledScenario } from "../../scenario/compile.ts";
 import { effectiveConfig } from "../../scenario/runOnce.ts";
+import { FirstRunnable } from "../../sim/strategies/firstRunnable.ts";
+import { isScenarioModule, loadScenarioModule } from "../scenarioModules.ts";
 import { UsageError } from "../usageError.ts";
 
 /** `odpsim explore`'s flags, as commander parsed them. */
@@ -59,13 +61,15 @@ export interface ExploreJob {
   readonly scenario: Scenario;
   /** Loaded from a scenario file rather than the catalog. */
   readonly isFile: boolean;
+  readonly source: ScenarioSource;
   /** What `explore` runs with. */
   readonly options: ResolvedOptions;
   readonly workers: number;
   readonly shard?: Shard;
 }
 
-export function resolveExplore(name: string, flags: ExploreFlags): ExploreJob {
+export async function resolveExplore(name: string, flags: ExploreFlags): Promise<ExploreJob> {
+  if (isScenarioModule(name)) return resolveModule(name, flags);
   const file: CompiledScenario | null = isScenarioFile(name) ? loadScenario(name) : null;
   const scenario = file ?? catalogScenarios().get(name);
   if (scenario === undefined) {
@@ -88,11 +92,63 @@ export function resolveExplore(name: string, flags: ExploreFlags): ExploreJob {
   }
   const known = new Set(CATALOG.map((e) => e.id));
   for (const d of defects) if (!known.has(d)) throw new UsageError(`unknown defect "${d}"`);
+  return jobOf(name, scenario, file !== null ? "file" : "catalog", flags, design, defects);
+}
+
+/** The design of a module that declares none. */
+const NO_DESIGN = "none";
+
+/** Where a job's scenario comes from: the catalog, a scenario file, a user's module. */
+export type ScenarioSource = "catalog" | "file" | "module";
+
+/** A user's module: its own defects join the catalog's, its designs replace mlx5's. */
+async function resolveModule(name: string, flags: ExploreFlags): Promise<ExploreJob> {
+  const m = await loadScenarioModule(name, {
+    ...(flags.design === undefined ? {} : { design: flags.design }),
+    defects: flags.defect,
+  });
+  // A module without designs runs under none: it says so in reports and tokens.
+  const designs = m.designs ?? [NO_DESIGN];
+  const design = flags.design ?? designs[0] ?? NO_DESIGN;
+  if (!designs.includes(design)) {
+    throw new UsageError(`design "${design}" is not one of ${name}'s: ${designs.join(", ")}`);
+  }
+  const known = new Set([...CATALOG.map((e) => e.id), ...m.defects]);
+  for (const d of flags.defect) {
+    if (!known.has(d)) {
+      const own = m.defects.length === 0 ? "none" : m.defects.join(", ");
+      throw new UsageError(`unknown defect "${d}" (${name} declares: ${own})`);
+    }
+  }
+  const defects = withEra(flags.defect);
+  trialBuild(name, m.scenario, design, defects);
+  return jobOf(name, m.scenario, "module", flags, design, defects);
+}
+
+/** Builds the scenario once: a build that throws is the module's fault, told in one line. */
+function trialBuild(name: string, scenario: Scenario, design: string, defects: string[]): void {
+  try {
+    scenario.build({ seed: 0, strategy: new FirstRunnable(), design, defects });
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${name}: the scenario's build threw: ${text.split("\n")[0] ?? text}`);
+  }
+}
+
+function jobOf(
+  name: string,
+  scenario: Scenario,
+  source: ScenarioSource,
+  flags: ExploreFlags,
+  design: string,
+  defects: string[],
+): ExploreJob {
   const faults = faultPlanOf(flags);
   return {
     name,
     scenario,
-    isFile: file !== null,
+    isFile: source === "file",
+    source,
     options: {
       strategy: flags.strategy,
       schedules: flags.schedules,

@@ -18,16 +18,24 @@ export async function searchExplore(job: ExploreJob): Promise<ExploreResult> {
   if (options.strategy === "dfs") {
     throw new UsageError("dfs is a sequential search: use one worker and no --shard");
   }
-  return exploreParallel(scenarioRefOf(job.name, job.isFile), {
+  return exploreParallel(scenarioRefOf(job), {
     ...options,
     workers: job.workers,
     ...(job.shard === undefined ? {} : { shard: job.shard }),
   });
 }
 
-/** Where a worker thread finds the scenario: the catalog, or the scenario file. */
-function scenarioRefOf(name: string, isFile: boolean): ScenarioRef {
-  if (!isFile) {
+/** Where a worker thread finds the scenario: the catalog, the scenario file, the module. */
+function scenarioRefOf(job: ExploreJob): ScenarioRef {
+  const name = job.name;
+  if (job.source === "module") {
+    const { design, defects } = job.options;
+    return {
+      module: new URL("../scenarioModules.ts", import.meta.url).href,
+      exportName: JSON.stringify({ path: resolve(name), design, defects }),
+    };
+  }
+  if (!job.isFile) {
     return {
       module: new URL("../../check/catalog/catalog.ts", import.meta.url).href,
       exportName: name,
