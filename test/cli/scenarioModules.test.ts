@@ -53,6 +53,26 @@ test("the token records the module and its hash; a changed module is refused", (
   assert.match(refused.stderr, /mirror\.ts has changed since the token was made/);
 });
 
+test("odpsim run on the module reruns the seed explore found, with the same violation", () => {
+  const d = exploreJson(DRIVER, "--defect", "mirror-no-read-retry");
+  const seed = String(d["seed"]);
+  const r = odpsim(
+    "run",
+    DRIVER,
+    "--defect",
+    "mirror-no-read-retry",
+    "--timing",
+    "free",
+    "--seed",
+    seed,
+    "--json",
+  );
+  assert.equal(r.code, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as { violations: { kind: string }[]; design: string };
+  assert.equal(report.violations[0]?.kind, "device_use_after_free");
+  assert.equal(report.design, "none");
+});
+
 const BAD: readonly (readonly [string, string, RegExp])[] = [
   ["number.ts", "export default 42;\n", /default export is not a scenario/],
   ["syntax.ts", "export default {(\n", /does not load/],

@@ -101,28 +101,51 @@ const NO_DESIGN = "none";
 /** Where a job's scenario comes from: the catalog, a scenario file, a user's module. */
 export type ScenarioSource = "catalog" | "file" | "module";
 
-/** A user's module: its own defects join the catalog's, its designs replace mlx5's. */
+/** A user's module, loaded and checked against its flags. */
+export interface ResolvedModule {
+  readonly scenario: Scenario;
+  readonly design: string;
+  readonly defects: string[];
+}
+
 async function resolveModule(name: string, flags: ExploreFlags): Promise<ExploreJob> {
+  const { scenario, design, defects } = await resolveModuleScenario(
+    name,
+    flags.design,
+    flags.defect,
+  );
+  return jobOf(name, scenario, "module", flags, design, defects);
+}
+
+/**
+ * A user's module (for explore and run): its own defects join the catalog's, its
+ * designs replace mlx5's; the scenario is built once to catch a build that throws.
+ */
+export async function resolveModuleScenario(
+  name: string,
+  flagDesign: string | undefined,
+  flagDefects: readonly string[],
+): Promise<ResolvedModule> {
   const m = await loadScenarioModule(name, {
-    ...(flags.design === undefined ? {} : { design: flags.design }),
-    defects: flags.defect,
+    ...(flagDesign === undefined ? {} : { design: flagDesign }),
+    defects: flagDefects,
   });
   // A module without designs runs under none: it says so in reports and tokens.
   const designs = m.designs ?? [NO_DESIGN];
-  const design = flags.design ?? designs[0] ?? NO_DESIGN;
+  const design = flagDesign ?? designs[0] ?? NO_DESIGN;
   if (!designs.includes(design)) {
     throw new UsageError(`design "${design}" is not one of ${name}'s: ${designs.join(", ")}`);
   }
   const known = new Set([...CATALOG.map((e) => e.id), ...m.defects]);
-  for (const d of flags.defect) {
+  for (const d of flagDefects) {
     if (!known.has(d)) {
       const own = m.defects.length === 0 ? "none" : m.defects.join(", ");
       throw new UsageError(`unknown defect "${d}" (${name} declares: ${own})`);
     }
   }
-  const defects = withEra(flags.defect);
+  const defects = withEra(flagDefects);
   trialBuild(name, m.scenario, design, defects);
-  return jobOf(name, m.scenario, "module", flags, design, defects);
+  return { scenario: m.scenario, design, defects };
 }
 
 /** Builds the scenario once: a build that throws is the module's fault, told in one line. */
