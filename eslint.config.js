@@ -4,7 +4,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules", "dist", "odpsim-out", "web/dist", "docs/api", "coverage"] },
+  {
+    // test/package/fixtures: scenarios written against the packed package, checked there.
+    ignores: [
+      "node_modules",
+      "dist",
+      "odpsim-out",
+      "web/dist",
+      "docs/api",
+      "coverage",
+      "test/package/fixtures",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

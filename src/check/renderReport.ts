@@ -179,6 +179,15 @@ function ascii(text: string): string {
     .replace(/[^\x20-\x7e\n]/g, "?");
 }
 
+/** Which scenario source, design, defects and timing produced the run. */
+function provenance(report: RaceReport): string {
+  const defects = report.defects.length === 0 ? "none" : report.defects.join(", ");
+  return (
+    `scenario ${report.source}; design ${report.design ?? "-"}; defects ${defects}; ` +
+    `${report.timing} timing`
+  );
+}
+
 /** The report as text, in `format` (default `text`). */
 export function renderRaceReport(report: RaceReport, format: ReportFormat = "text"): string {
   const layout = layoutOf(report, format);
@@ -190,6 +199,7 @@ export function renderRaceReport(report: RaceReport, format: ReportFormat = "tex
       `odpsim race report: ${report.scenario}, seed ${report.seed}, ${report.steps} steps, ` +
       `${report.preemptions} preemption${report.preemptions === 1 ? "" : "s"}; ${table}`;
     out.push(...wrapText(title, layout.width, "  "));
+    out.push(...wrapText(provenance(report), layout.width, "  "));
     if (report.omitted.length > 0) out.push(`left out (not needed): ${report.omitted.join(", ")}`);
     if (report.faultsInjected.length > 0) {
       out.push(`faults injected: ${report.faultsInjected.join(", ")}`);

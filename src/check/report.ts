@@ -17,6 +17,7 @@
  *
  * Models no kernel file.
  */
+import { DEFAULT_RUN_TIMING, type Timing } from "../sim/timing.ts";
 import type { ObjectSite } from "../sim/kasan.ts";
 import { accessesOf, overlaps } from "../sim/objectAccess.ts";
 import type { TraceEntry, TraceTaskInfo } from "../sim/trace.ts";
@@ -65,6 +66,11 @@ export interface RaceReport {
   /** Faults the run injected (by site), and the scenario parts it left out. */
   readonly faultsInjected: readonly string[];
   readonly omitted: readonly string[];
+  /** What produced the run: where the scenario came from, its design, defects, timing. */
+  readonly source: string;
+  readonly design: string | null;
+  readonly defects: readonly string[];
+  readonly timing: Timing;
 }
 
 export interface RaceReportOptions {
@@ -109,6 +115,10 @@ export function buildRaceReport(
       .filter((e) => e.kind === "event" && e.label === "fault_injected")
       .map((e) => `${String(e.fields?.["site"])} at step ${e.step}`),
     omitted: run.omit ?? [],
+    source: scenario.file ?? "built in",
+    design: run.design ?? null,
+    defects: run.defects ?? [],
+    timing: run.timing ?? DEFAULT_RUN_TIMING,
   };
 }
 

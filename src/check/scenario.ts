@@ -72,6 +72,11 @@ export interface Scenario {
    * records it, so `odpsim replay` can load the file again (the hash checks it is the same).
    */
   readonly file?: string;
+  /**
+   * For a scenario loaded from a user's module: a hash of the module's source. A replay
+   * token records it, and a token is refused once the module's source has changed.
+   */
+  readonly sourceHash?: string;
   /** A fresh kernel with the scenario's tasks spawned, not yet run. */
   build(ctx: ScenarioContext): Kernel;
   /** Oracles that judge the finished run (a lost update, a leak at teardown). */

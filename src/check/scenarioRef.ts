@@ -30,14 +30,15 @@ function isScenario(value: unknown): value is Scenario {
 
 /**
  * Imports the scenario. A module may instead export `scenarioByName(name)` (a registry
- * such as the catalog); then `exportName` is looked up through it.
+ * such as the catalog, or a promise of one for a user's module); then `exportName` is
+ * looked up through it.
  */
 export async function loadScenario(ref: ScenarioRef): Promise<Scenario> {
   const mod = (await import(moduleUrl(ref))) as Record<string, unknown>;
   const registry = mod.scenarioByName;
   const value =
     typeof registry === "function" && !(ref.exportName in mod)
-      ? (registry as (name: string) => unknown)(ref.exportName)
+      ? await (registry as (name: string) => unknown)(ref.exportName)
       : mod[ref.exportName];
   if (!isScenario(value)) {
     throw new Error(`${ref.module} has no Scenario export named ${ref.exportName}`);

@@ -52,6 +52,8 @@ export interface ReplayTokenData {
   readonly omit: readonly string[];
   /** The scenario file to load the scenario from, or null for a built-in scenario. */
   readonly file: string | null;
+  /** The hash of the module source the scenario came from (Scenario.sourceHash), or null. */
+  readonly sourceHash: string | null;
 }
 
 export type TokenErrorReason =
@@ -158,6 +160,7 @@ export function encodeToken(scenario: Scenario, input: TokenInput): string {
     ...(hasFaults(input.faults) ? { f: encodeFaults(input.faults) } : {}),
     ...(input.omit === undefined || input.omit.length === 0 ? {} : { o: [...input.omit] }),
     ...(scenario.file === undefined ? {} : { fl: scenario.file }),
+    ...(scenario.sourceHash === undefined ? {} : { mh: scenario.sourceHash }),
   };
   return PREFIX + Buffer.from(JSON.stringify(body), "utf8").toString("base64url");
 }
@@ -266,6 +269,7 @@ export function decodeToken(token: string): ReplayTokenData {
     faults: decodeFaults(b.f),
     omit: b.o === undefined ? [] : field(b, "o", "parts left out", isStrings),
     file: b.fl === undefined ? null : field(b, "fl", "scenario file", isString),
+    sourceHash: b.mh === undefined ? null : field(b, "mh", "module source hash", isString),
   };
 }
 
@@ -286,6 +290,13 @@ export function replayToken(token: string, lookup: ScenarioLookup): TokenReplay 
   const scenario = typeof lookup === "function" ? lookup(data.scenario) : lookup.get(data.scenario);
   if (scenario === undefined) {
     throw new TokenError("unknown_scenario", `no scenario named "${data.scenario}"`);
+  }
+  if (data.sourceHash !== null && scenario.sourceHash !== data.sourceHash) {
+    throw new TokenError(
+      "scenario_changed",
+      `module ${data.file ?? data.scenario} has changed since the token was made ` +
+        `(source hash ${data.sourceHash}, now ${scenario.sourceHash ?? "none"})`,
+    );
   }
   const hash = scenarioHash(scenario);
   if (hash !== data.scenarioHash) {

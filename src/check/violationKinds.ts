@@ -32,6 +32,8 @@ export const VIOLATION_KINDS = {
   device_use_after_free: "the device reached a frame freed since it was mapped for it",
   device_stale_translation: "the device reached a frame the process no longer maps there",
   device_write_readonly: "the device wrote through a mapping the CPU has read-only",
+  device_translation_outlives_frame:
+    "a frame was freed while a device page table still translated to it (no invalidation reached it)",
   qp_error_on_valid_memory: "a device fault failed although the MR is live and the memory mapped",
   fault_livelock: "one page faulted over and over without the device reaching it",
   lost_device_write: "a page the device wrote was dropped clean, losing the write",

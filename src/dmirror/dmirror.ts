@@ -11,8 +11,9 @@
  * the seq with mmu_interval_set_seq() and erase the range from the device page table.
  *
  * The device page table is the driver's xarray: VA page number → the mirrored frame
- * and whether the device may write it. Like the original it holds no page reference;
- * the notifier is what keeps it from pointing at a freed frame.
+ * and whether the device may write it, kept as a DevicePageTable (src/mm/) so the
+ * device-access oracle watches it as it watches mlx5's MTT. Like the original it holds
+ * no page reference; the notifier is what keeps it from pointing at a freed frame.
  */
 import { KObject } from "../sim/kasan.ts";
 import type { Kernel } from "../sim/kernel.ts";
@@ -28,7 +29,8 @@ import {
 } from "../mm/notifier/mmuIntervalNotifier.ts";
 import { ULONG_MAX } from "../mm/notifier/mnItree.ts";
 import type { MmuNotifierRange } from "../mm/notifier/subscriptions.ts";
-import { PAGE_SIZE, pageAlignDown } from "../mm/page.ts";
+import { DevicePageTable } from "../mm/devicePageTable.ts";
+import { pageAlignDown } from "../mm/page.ts";
 
 /** struct dmirror_device: the /dev/hmm_dmirrorN a test opens. */
 export class DmirrorDevice {
@@ -38,24 +40,22 @@ export class DmirrorDevice {
   ) {}
 }
 
-/** One device page table entry: the frame and the device's write permission. */
-export interface DmirrorPte {
-  readonly pfn: number;
-  readonly write: boolean;
-}
-
 /** struct dmirror: what one open of the device holds. */
 export class Dmirror extends KObject {
   /** dmirror->mutex: serializes the device page table with the invalidations. */
   readonly mutex: Mutex;
   /** dmirror->pt: VA page number → entry. */
-  readonly pt = new Map<number, DmirrorPte>();
-  readonly notifier: MmuIntervalNotifier;
+  readonly pt: DevicePageTable;
+  readonly notifier: MmuIntervalNotifier<Dmirror>;
 
-  constructor(readonly mdevice: DmirrorDevice) {
+  constructor(
+    readonly mdevice: DmirrorDevice,
+    mm: MmStruct,
+  ) {
     super(mdevice.k.kasan, "dmirror");
     this.mutex = new Mutex(mdevice.k, `dmirror(${mdevice.name}).mutex`, "dmirror.mutex");
     this.notifier = new MmuIntervalNotifier(dmirrorMinOps, this);
+    this.pt = new DevicePageTable(mdevice.k, this.objName, mm);
   }
 
   /** The mirrored mm (dmirror->notifier.mm). */
@@ -68,30 +68,16 @@ export class Dmirror extends KObject {
 
 /** dmirror_do_update(): erases [start, end) from the device page table. */
 export function dmirrorDoUpdate(dmirror: Dmirror, start: number, end: number): void {
-  const first = Math.floor(start / PAGE_SIZE);
-  const last = Math.floor((end - 1) / PAGE_SIZE);
-  if (last - first + 1 > dmirror.pt.size) {
-    for (const vpn of [...dmirror.pt.keys()])
-      if (vpn >= first && vpn <= last) dmirror.pt.delete(vpn);
-  } else {
-    for (let vpn = first; vpn <= last; vpn++) dmirror.pt.delete(vpn);
-  }
-}
-
-/** The dmirror a notifier of dmirrorMinOps is embedded in. */
-function dmirrorOf(sub: MmuIntervalNotifier): Dmirror {
-  const d = sub.container;
-  if (!(d instanceof Dmirror)) throw new Error("dmirror notifier without its dmirror");
-  return d;
+  dmirror.pt.drop(start, end);
 }
 
 /** dmirror_interval_invalidate(). */
 function* dmirrorIntervalInvalidate(
-  sub: MmuIntervalNotifier,
+  sub: MmuIntervalNotifier<Dmirror>,
   range: MmuNotifierRange,
   curSeq: number,
 ): KGen<boolean> {
-  const dmirror = dmirrorOf(sub);
+  const dmirror = sub.container;
   // The device's own migrations are invalidated as part of the migration itself.
   if (range.event === "MIGRATE" && range.owner === dmirror.mdevice) return true;
   if (range.blockable) yield* dmirror.mutex.lock();
@@ -103,7 +89,7 @@ function* dmirrorIntervalInvalidate(
 }
 
 /** dmirror_min_ops. */
-export const dmirrorMinOps: MmuIntervalNotifierOps = {
+export const dmirrorMinOps: MmuIntervalNotifierOps<Dmirror> = {
   name: "dmirror",
   invalidate: dmirrorIntervalInvalidate,
 };
@@ -113,7 +99,7 @@ export const dmirrorMinOps: MmuIntervalNotifierOps = {
  * current->mm, so the caller holds a user of it). Returns it, or -errno.
  */
 export function* dmirrorFopsOpen(mdevice: DmirrorDevice, mm: MmStruct): KGen<Dmirror | number> {
-  const dmirror = new Dmirror(mdevice);
+  const dmirror = new Dmirror(mdevice, mm);
   const ret = yield* mmuIntervalNotifierInsert(
     dmirror.notifier,
     mm,
@@ -122,6 +108,7 @@ export function* dmirrorFopsOpen(mdevice: DmirrorDevice, mm: MmStruct): KGen<Dmi
     dmirrorMinOps,
   );
   if (ret !== 0) {
+    dmirror.pt.destroy();
     mdevice.k.kasan.free(dmirror);
     return ret;
   }
@@ -131,6 +118,6 @@ export function* dmirrorFopsOpen(mdevice: DmirrorDevice, mm: MmStruct): KGen<Dmi
 /** dmirror_fops_release(): close(): the notifier goes, then the dmirror is freed. */
 export function* dmirrorFopsRelease(dmirror: Dmirror): KGen {
   yield* mmuIntervalNotifierRemove(dmirror.notifier);
-  dmirror.pt.clear();
+  dmirror.pt.destroy();
   dmirror.mdevice.k.kasan.free(dmirror);
 }

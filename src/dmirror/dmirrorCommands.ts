@@ -121,7 +121,8 @@ function dmirrorDoFault(dmirror: Dmirror, range: HmmRange): number {
     if (!write && k.warnOn(hmmPfnHas(range.defaultFlags, HMM_PFN_REQ_WRITE), "write not granted")) {
       return EFAULT;
     }
-    dmirror.pt.set(addr / PAGE_SIZE, { pfn: hmmPfnToPfn(entry), write });
+    const generation = range.hmmGenerations?.[i] ?? 0;
+    dmirror.pt.map(addr, { pfn: hmmPfnToPfn(entry), write, generation });
   }
   return 0;
 }
@@ -135,6 +136,7 @@ function* dmirrorFault(dmirror: Dmirror, start: number, end: number, write: bool
     start: 0,
     end: 0,
     hmmPfns: new Array<number>(CHUNK_PAGES).fill(0),
+    hmmGenerations: new Array<number>(CHUNK_PAGES).fill(0),
     pfnFlagsMask: 0,
     defaultFlags: HMM_PFN_REQ_FAULT + (write ? HMM_PFN_REQ_WRITE : 0),
     devPrivateOwner: dmirror.mdevice,
@@ -161,8 +163,8 @@ function dmirrorDoRead(
 ): number {
   const phys = dmirror.mm.phys;
   let off = start - bounce.addr;
-  for (let vpn = start / PAGE_SIZE; vpn < end / PAGE_SIZE; vpn++) {
-    const entry = dmirror.pt.get(vpn);
+  for (let va = start; va < end; va += PAGE_SIZE) {
+    const entry = dmirror.pt.access(va, false);
     if (entry === undefined) return ENOENT;
     phys.readBytes(entry.pfn, 0, bounce.ptr, off, PAGE_SIZE);
     off += PAGE_SIZE;
@@ -180,9 +182,9 @@ function dmirrorDoWrite(
 ): number {
   const phys = dmirror.mm.phys;
   let off = start - bounce.addr;
-  for (let vpn = start / PAGE_SIZE; vpn < end / PAGE_SIZE; vpn++) {
-    const entry = dmirror.pt.get(vpn);
-    if (entry?.write !== true) return ENOENT;
+  for (let va = start; va < end; va += PAGE_SIZE) {
+    const entry = dmirror.pt.access(va, true);
+    if (entry === undefined) return ENOENT;
     phys.writeBytes(entry.pfn, 0, bounce.ptr.subarray(off, off + PAGE_SIZE));
     off += PAGE_SIZE;
     bounce.cpages++;

@@ -18,6 +18,7 @@
 import type { Kernel } from "../sim/kernel.ts";
 import { accessFields } from "../sim/objectAccess.ts";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PAGE_SIZE, Page, frameId, type PageKind } from "./page.ts";
+import { framesFreed } from "./devicePageTable.ts";
 
 export interface PhysMemOptions {
   /** Frames of RAM, the zero page included. Default 65,536 (256 MiB). */
@@ -306,6 +307,7 @@ export class PhysMem {
     }
     this.traceFrames("page freed", head, fn);
     const n = head.order === 0 ? 1 : HPAGE_PMD_NR;
+    framesFreed(this, head.pfn, n, head.generation);
     if (head.kind === "hugetlb") this.hugetlbInUse--;
     for (let i = 0; i < n; i++) {
       const p = this.pfnToPage(head.pfn + i);

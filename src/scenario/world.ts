@@ -37,7 +37,10 @@ import { mlx5UverbsDriver } from "../rdma/mlx5/mlx5Uverbs.ts";
 import { Wire } from "../rdma/wire/wire.ts";
 import { MLX5_ODP_CAPS, Mlx5IbDev } from "../rdma/mlx5/mlx5IbDev.ts";
 import type { Mlx5OdpDesign } from "../rdma/mlx5/odp/mlx5OdpDesign.ts";
-import { attachDeviceAccessOracle } from "../check/oracles/deviceAccess.ts";
+import {
+  attachDeviceAccessOracle,
+  attachDeviceTranslationOracle,
+} from "../check/oracles/deviceAccess.ts";
 import { attachLostDeviceWriteOracle } from "../check/oracles/lostDeviceWrite.ts";
 import { DEFAULT_MLX5_ODP_DESIGN, setupMlx5OdpDesign } from "../rdma/mlx5/odp/designs.ts";
 import { contextKernelOptions, type ScenarioContext } from "../check/scenario.ts";
@@ -164,6 +167,7 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
     maxSteps: spec.maxSteps ?? DEFAULT_MAX_STEPS,
   });
   const design = setupMlx5OdpDesign(k, name);
+  attachDeviceTranslationOracle(k);
   const hostSpecs = spec.hosts ?? [{ name: "host0" }];
   const hosts = new Map<string, HostRt>();
   hostSpecs.forEach((h, i) => hosts.set(h.name, buildHost(k, h, i, design)));

@@ -46,7 +46,7 @@ function flags(own: Partial<ExploreFlags>): ExploreFlags {
 /** What `odpsim explore NAME --json` with `own` prints, parsed. */
 async function answerOf(name: string, own: Partial<ExploreFlags>): Promise<Json> {
   const f = flags(own);
-  const job = resolveExplore(name, f);
+  const job = await resolveExplore(name, f);
   const outcome = await exploreOutcome(job, f, null);
   return JSON.parse(JSON.stringify(exploreJson(job, outcome))) as Json;
 }

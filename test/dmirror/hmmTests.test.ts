@@ -20,6 +20,7 @@ import {
   dmirrorFopsUnlockedIoctl,
   type HmmDmirrorCommand,
 } from "../../src/dmirror/dmirrorCommands.ts";
+import { attachDeviceTranslationOracle } from "../../src/check/oracles/deviceAccess.ts";
 import { cpuRead, cpuWrite } from "../../src/mm/access.ts";
 import { Inode, kernelRead, kernelWrite, openFile } from "../../src/mm/file.ts";
 import { MADV_HUGEPAGE, doMadvise } from "../../src/mm/madvise.ts";
@@ -72,6 +73,8 @@ function runHmm(body: (t: Hmm) => KGen): Kernel {
   const proc = new Process(k, phys);
   const mm = proc.mm;
   assert.ok(mm !== null);
+  // The mirror's page table is checked as mlx5's MTT is: every access, every free.
+  attachDeviceTranslationOracle(k);
   const dev = new DmirrorDevice(k, "hmm_dmirror0");
   proc.spawnThread("hmm-tests", function* (): KGen {
     const fd = yield* dmirrorFopsOpen(dev, mm);

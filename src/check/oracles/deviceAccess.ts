@@ -1,62 +1,74 @@
 /**
- * Oracle: every DMA the device makes through an ODP translation goes to the frame the
- * CPU maps at that address right now, with an access the CPU mapping allows, and never
- * to a frame freed since the translation was written.
+ * Oracle: every device access to host memory through a mirrored translation goes to the
+ * frame the CPU maps at that address right now, with an access the CPU mapping allows,
+ * and never to a frame freed since the translation was written; and no frame is freed
+ * while a device still translates to it.
  *
- * Models no kernel file: it states the invariant the whole ODP interlock exists for.
+ * Models no kernel file: it states the invariant every mirror's interlock exists for.
  * Invalidations zap the device's translation in invalidate_range_start, before the CPU
  * page table changes, so in a correct design the device never sees a CPU change it was
- * not told about. It watches through the device's DMA observer hook only.
+ * not told about. One check (`checkDeviceAccess`) serves every device: mlx5 through its
+ * DMA observer hook, dmirror and a user's driver through their DevicePageTable
+ * (src/mm/devicePageTable.ts).
  *
- *   device_use_after_free     the frame was freed (and maybe reused) since mapped
- *   device_stale_translation  the CPU maps another frame (or none) at that address
- *   device_write_readonly     a device write where the CPU mapping is read-only
+ *   device_use_after_free            the frame was freed (and maybe reused) since mapped
+ *   device_stale_translation         the CPU maps another frame (or none) at that address
+ *   device_write_readonly            a device write where the CPU mapping is read-only
+ *   device_translation_outlives_frame  a frame freed while a device page table maps it
  */
 import type { Kernel } from "../../sim/kernel.ts";
+import {
+  addDeviceTranslationObserver,
+  type DeviceAccess,
+  type DevicePageTable,
+} from "../../mm/devicePageTable.ts";
 import { walkPte } from "../../mm/pageTable.ts";
 import { PAGE_SIZE, frameId } from "../../mm/page.ts";
 import { umemInterlockId } from "../../rdma/core/umemOdp.ts";
 import { mkeyId } from "../../rdma/mlx5/mkey.ts";
 import type { DmaAccess, Mlx5IbDev } from "../../rdma/mlx5/mlx5IbDev.ts";
 
+/** Checks every DMA of an mlx5 device (its MTT is its device page table). */
 export function attachDeviceAccessOracle(dev: Mlx5IbDev): void {
   dev.dmaObservers.push((access) => {
-    checkDeviceAccess(dev.k, access);
+    checkDeviceAccess(dev.k, mlx5Access(access));
   });
 }
 
-function checkDeviceAccess(k: Kernel, access: DmaAccess): void {
-  const { dev, va, pfn } = access;
-  const where = { mkey: access.mkey.key, va, pfn, write: access.write, objects: named(access) };
-  if (!dev.phys.pfnValid(pfn)) {
+/** Checks every DevicePageTable of `k`: its accesses, and the frames freed under it. */
+export function attachDeviceTranslationOracle(k: Kernel): void {
+  addDeviceTranslationObserver(k, { access: checkDeviceAccess, freedWhileMapped });
+}
+
+/** The one device-access check: the frame's life, the CPU mapping, the permission. */
+export function checkDeviceAccess(k: Kernel, access: DeviceAccess): void {
+  const { va, pfn, mm, phys } = access;
+  const who = `${access.device} ${rw(access)}`;
+  const where = { ...access.details, va, pfn, write: access.write, objects: access.objects };
+  if (!phys.pfnValid(pfn)) {
     k.report(
       "device_stale_translation",
-      `device ${rw(access)} of va ${hex(va)} uses pfn ${pfn}, which is no RAM frame`,
+      `${who} of va ${hex(va)} uses pfn ${pfn}, which is no RAM frame`,
       where,
     );
     return;
   }
-  const page = dev.phys.pfnToPage(pfn);
+  const page = phys.pfnToPage(pfn);
   if (page.kind === "free" || page.generation !== access.mappedGeneration) {
     k.report(
       "device_use_after_free",
-      `device ${rw(access)} of va ${hex(va)} hits pfn ${pfn}, freed since it was mapped`,
-      {
-        ...where,
-        mappedGeneration: access.mappedGeneration,
-        generation: page.generation,
-      },
+      `${who} of va ${hex(va)} hits pfn ${pfn}, freed since it was mapped`,
+      { ...where, mappedGeneration: access.mappedGeneration, generation: page.generation },
     );
     return;
   }
-  const umem = dev.mrs.get(access.mkey.key)?.umem;
-  if (umem === undefined || umem === null) return; // not an ODP MR: pinned frames
-  const walk = walkPte(umem.owningMm, va);
+  if (mm === null) return; // not a mirror: pinned frames
+  const walk = walkPte(mm, va);
   const cpuPfn = walk === null ? null : walk.pte.pfn + Math.floor((va - walk.base) / PAGE_SIZE);
   if (walk === null || cpuPfn !== pfn || walk.pte.protnone) {
     k.report(
       "device_stale_translation",
-      `device ${rw(access)} of va ${hex(va)} uses pfn ${pfn}; the CPU maps ${cpuPfn ?? "nothing"} there`,
+      `${who} of va ${hex(va)} uses pfn ${pfn}; the CPU maps ${cpuPfn ?? "nothing"} there`,
       { ...where, cpuPfn },
     );
     return;
@@ -64,28 +76,56 @@ function checkDeviceAccess(k: Kernel, access: DmaAccess): void {
   if (access.write && !walk.pte.writable) {
     k.report(
       "device_write_readonly",
-      `device write of va ${hex(va)} through a read-only CPU mapping`,
+      `${access.device} write of va ${hex(va)} through a read-only CPU mapping`,
       where,
     );
   }
 }
 
-/**
- * What a bad access names for a race report (src/check/slice.ts): the translation entry,
- * the life of the frame it mapped, and the interlock of the umem behind it.
- */
-function named(access: DmaAccess): string[] {
-  const { dev, mkey, va, pfn } = access;
-  const idx = Math.floor((va - mkey.iova) / 2 ** mkey.pageShift);
-  const ids = [mkeyId(mkey.key, idx), frameId(pfn, 1, access.mappedGeneration)];
-  for (const mr of dev.mrs.values()) {
-    const owner = mr.mmkey === mkey ? mr : [...mr.children.values()].find((c) => c.mmkey === mkey);
-    if (owner?.umem !== undefined && owner.umem !== null) ids.push(umemInterlockId(owner.umem));
-  }
-  return ids;
+/** A frame went back to the allocator while `table` still translated `va` to it. */
+function freedWhileMapped(k: Kernel, table: DevicePageTable, va: number): void {
+  const t = table.lookup(va);
+  if (t === undefined) return;
+  k.report(
+    "device_translation_outlives_frame",
+    `${table.name}: pfn ${t.pfn} freed while the device still translates va ${hex(va)} to it`,
+    {
+      device: table.name,
+      va,
+      pfn: t.pfn,
+      objects: [table.entryId(va), frameId(t.pfn, 1, t.generation)],
+    },
+  );
 }
 
-function rw(access: DmaAccess): string {
+/**
+ * An mlx5 DMA as a device access: the mm is the ODP umem's (none for a pinned MR), the
+ * objects are what a race report names (src/check/slice.ts): the translation entry, the
+ * life of the frame it mapped, and the interlock of the umem behind it.
+ */
+function mlx5Access(access: DmaAccess): DeviceAccess {
+  const { dev, mkey, va, pfn } = access;
+  const umem = dev.mrs.get(mkey.key)?.umem;
+  const idx = Math.floor((va - mkey.iova) / 2 ** mkey.pageShift);
+  const objects = [mkeyId(mkey.key, idx), frameId(pfn, 1, access.mappedGeneration)];
+  for (const mr of dev.mrs.values()) {
+    const owner = mr.mmkey === mkey ? mr : [...mr.children.values()].find((c) => c.mmkey === mkey);
+    if (owner?.umem !== undefined && owner.umem !== null) objects.push(umemInterlockId(owner.umem));
+  }
+  return {
+    device: "device",
+    phys: dev.phys,
+    mm: umem === undefined || umem === null ? null : umem.owningMm,
+    va,
+    pfn,
+    write: access.write,
+    mappedGeneration: access.mappedGeneration,
+    objects,
+    details: { mkey: mkey.key },
+  };
+}
+
+function rw(access: DeviceAccess): string {
   return access.write ? "write" : "read";
 }
 

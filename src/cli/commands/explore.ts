@@ -90,7 +90,7 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
 }
 
 async function runExplore(name: string, flags: ExploreFlags): Promise<number> {
-  const job = resolveExplore(name, flags);
+  const job = await resolveExplore(name, flags);
   const outcome = await exploreOutcome(job, flags, flags.out ?? null);
   if (flags.json) out(JSON.stringify(exploreJson(job, outcome)));
   else renderExplore(job, outcome);

@@ -21,6 +21,7 @@ import type { InternalError } from "../../sim/violation.ts";
 import { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
 import { failureArtifacts, type FailureArtifacts } from "../failureArtifacts.ts";
 import { out } from "../output.ts";
+import { isScenarioModule, loadScenarioModule } from "../scenarioModules.ts";
 import { UsageError } from "../usageError.ts";
 import { addReportOptions, reportJsonFields, type ReportOptions } from "../reportOptions.ts";
 
@@ -36,13 +37,13 @@ export function addReplayCommand(program: Command, setCode: SetExitCode): void {
     .description("replay a run from its token and print its report")
     .option("--trace <file>", "also write a Perfetto trace")
     .option("--json", "print JSON", false)
-    .action((token: string, o: ReplayFlags) => {
-      setCode(runReplay(token, o));
+    .action(async (token: string, o: ReplayFlags) => {
+      setCode(await runReplay(token, o));
     });
 }
 
-function runReplay(token: string, flags: ReplayFlags): number {
-  const replay = resolveReplay(token);
+async function runReplay(token: string, flags: ReplayFlags): Promise<number> {
+  const replay = await resolveReplay(token);
   const data = replay.token;
   const error = replay.run.result.internalError;
   if (error !== null) {
@@ -102,9 +103,9 @@ function renderClean(replay: TokenReplay, json: boolean): void {
 }
 
 /** The token decoded and its run replayed; a bad token is a UsageError. */
-function resolveReplay(token: string): TokenReplay {
+async function resolveReplay(token: string): Promise<TokenReplay> {
   try {
-    return replayToken(token, replayLookup(token));
+    return replayToken(token, await replayLookup(token));
   } catch (error) {
     if (error instanceof TokenError)
       throw new UsageError(`bad replay token (${error.reason}): ${error.message}`);
@@ -112,11 +113,19 @@ function resolveReplay(token: string): TokenReplay {
   }
 }
 
-/** Where a token's scenario is: the scenario file it names, else the catalog. */
-function replayLookup(token: string): ScenarioLookup {
-  const file = decodeToken(token).file;
+/** Where a token's scenario is: the scenario file or module it names, else the catalog. */
+async function replayLookup(token: string): Promise<ScenarioLookup> {
+  const data = decodeToken(token);
+  const file = data.file;
   if (file === null) return catalogScenarios();
-  const scenario = loadScenario(file);
+  const scenario = isScenarioModule(file)
+    ? (
+        await loadScenarioModule(file, {
+          ...(data.design === null ? {} : { design: data.design }),
+          defects: data.defects,
+        })
+      ).scenario
+    : loadScenario(file);
   return (name) => (name === scenario.name ? scenario : undefined);
 }
 

@@ -9,7 +9,17 @@ import { writeFileSync } from "node:fs";
 import { serializeChromeTrace, toChromeTrace } from "../../output/perfetto.ts";
 import { MLX5_ODP_DESIGN_NAMES } from "../../rdma/mlx5/odp/designs.ts";
 import { loadScenario } from "../../scenario/compile.ts";
-import { checkOverrides, renderRunReport, runOnce } from "../../scenario/runOnce.ts";
+import {
+  checkOverrides,
+  renderRunReport,
+  runOnce,
+  type RunReport,
+} from "../../scenario/runOnce.ts";
+import { runScenario } from "../../check/scenario.ts";
+import { verdictOf } from "../../check/verdict.ts";
+import { UniformRandom } from "../../sim/strategies/uniformRandom.ts";
+import { resolveModuleScenario } from "../explore/resolve.ts";
+import { isScenarioModule } from "../scenarioModules.ts";
 import { DEFAULT_RUN_TIMING, type Timing } from "../../sim/timing.ts";
 import { exitCodeOf, type SetExitCode } from "../exitCodes.ts";
 import { collect, intOption, timingHelp, timingOption } from "../options.ts";
@@ -45,9 +55,58 @@ export function addRunCommand(program: Command, setCode: SetExitCode): void {
       "\nExamples:\n  odpsim run examples/01-explicit-fault-in.yaml\n" +
         "  odpsim run examples/10-catalog-no-retry-check.yaml --seed 7 --trace trace.json",
     )
-    .action((file: string, o: RunFlags) => {
-      setCode(runRun(file, o));
+    .action(async (file: string, o: RunFlags) => {
+      setCode(isScenarioModule(file) ? await runModule(file, o) : runRun(file, o));
     });
+}
+
+/** A user's module, run once: the run's verdict and violations, as for a file. */
+async function runModule(file: string, flags: RunFlags): Promise<number> {
+  const { scenario, design, defects } = await resolveModuleScenario(
+    file,
+    flags.design,
+    flags.defect,
+  );
+  const run = runScenario(scenario, {
+    seed: flags.seed,
+    strategy: new UniformRandom(),
+    trace: flags.trace !== undefined,
+    design,
+    defects,
+    timing: flags.timing,
+  });
+  const { result, violations } = run;
+  const clean = result.status === "ok" && violations.length === 0;
+  const report: RunReport = {
+    scenario: scenario.name,
+    file,
+    design,
+    defects,
+    timing: flags.timing,
+    seed: flags.seed,
+    status: result.status,
+    verdict: verdictOf({
+      internalError: result.status === "internal_error",
+      violation: violations.length > 0,
+      inconclusive: result.status === "step_bound",
+    }),
+    steps: result.steps,
+    timeNs: result.timeNs,
+    violations,
+    internalError: result.internalError?.message ?? null,
+    dataChecks: [],
+    expectedViolation: null,
+    expectationMet: clean,
+    clean,
+    notes: [],
+  };
+  out(flags.json ? JSON.stringify(report) : renderRunReport(report));
+  const trace = result.trace;
+  if (flags.trace !== undefined && trace !== null) {
+    writeFileSync(flags.trace, serializeChromeTrace(toChromeTrace(trace, violations)));
+    if (!flags.json) out(`trace written to ${flags.trace} (open it in https://ui.perfetto.dev)`);
+  }
+  return exitCodeOf(report.verdict);
 }
 
 function runRun(file: string, flags: RunFlags): number {

@@ -165,7 +165,7 @@ function inconclusiveLine(r: ExploreResult): string {
 /** `odpsim run ...` with every option the search used, or null when run cannot redo it. */
 function rerunLine(job: ExploreJob, failure: ExploreFailure): string | null {
   const { strategy, design, defects, faults, timing } = job.options;
-  if (!job.isFile || strategy !== "random" || faults !== undefined) return null;
+  if (job.source === "catalog" || strategy !== "random" || faults !== undefined) return null;
   const defectFlags = defects.map((d) => ` --defect ${d}`).join("");
   return (
     `odpsim run ${job.name} --seed ${failure.seed} --design ${design}${defectFlags} ` +

@@ -21,6 +21,8 @@ import {
 import { loadScenario, type CompiledScenario } from "../../scenario/compile.ts";
 import { effectiveConfig } from "../../scenario/runOnce.ts";
 import { shardFromEnvironment, ShardAutoError } from "../shardAuto.ts";
+import { FirstRunnable } from "../../sim/strategies/firstRunnable.ts";
+import { isScenarioModule, loadScenarioModule } from "../scenarioModules.ts";
 import { UsageError } from "../usageError.ts";
 
 /** `odpsim explore`'s flags, as commander parsed them. */
@@ -61,13 +63,15 @@ export interface ExploreJob {
   readonly scenario: Scenario;
   /** Loaded from a scenario file rather than the catalog. */
   readonly isFile: boolean;
+  readonly source: ScenarioSource;
   /** What `explore` runs with. */
   readonly options: ResolvedOptions;
   readonly workers: number;
   readonly shard?: Shard;
 }
 
-export function resolveExplore(name: string, flags: ExploreFlags): ExploreJob {
+export async function resolveExplore(name: string, flags: ExploreFlags): Promise<ExploreJob> {
+  if (isScenarioModule(name)) return resolveModule(name, flags);
   const file: CompiledScenario | null = isScenarioFile(name) ? loadScenario(name) : null;
   const scenario = file ?? catalogScenarios().get(name);
   if (scenario === undefined) {
@@ -90,11 +94,86 @@ export function resolveExplore(name: string, flags: ExploreFlags): ExploreJob {
   }
   const known = new Set(CATALOG.map((e) => e.id));
   for (const d of defects) if (!known.has(d)) throw new UsageError(`unknown defect "${d}"`);
+  return jobOf(name, scenario, file !== null ? "file" : "catalog", flags, design, defects);
+}
+
+/** The design of a module that declares none. */
+const NO_DESIGN = "none";
+
+/** Where a job's scenario comes from: the catalog, a scenario file, a user's module. */
+export type ScenarioSource = "catalog" | "file" | "module";
+
+/** A user's module, loaded and checked against its flags. */
+export interface ResolvedModule {
+  readonly scenario: Scenario;
+  readonly design: string;
+  readonly defects: string[];
+}
+
+async function resolveModule(name: string, flags: ExploreFlags): Promise<ExploreJob> {
+  const { scenario, design, defects } = await resolveModuleScenario(
+    name,
+    flags.design,
+    flags.defect,
+  );
+  return jobOf(name, scenario, "module", flags, design, defects);
+}
+
+/**
+ * A user's module (for explore and run): its own defects join the catalog's, its
+ * designs replace mlx5's; the scenario is built once to catch a build that throws.
+ */
+export async function resolveModuleScenario(
+  name: string,
+  flagDesign: string | undefined,
+  flagDefects: readonly string[],
+): Promise<ResolvedModule> {
+  const m = await loadScenarioModule(name, {
+    ...(flagDesign === undefined ? {} : { design: flagDesign }),
+    defects: flagDefects,
+  });
+  // A module without designs runs under none: it says so in reports and tokens.
+  const designs = m.designs ?? [NO_DESIGN];
+  const design = flagDesign ?? designs[0] ?? NO_DESIGN;
+  if (!designs.includes(design)) {
+    throw new UsageError(`design "${design}" is not one of ${name}'s: ${designs.join(", ")}`);
+  }
+  const known = new Set([...CATALOG.map((e) => e.id), ...m.defects]);
+  for (const d of flagDefects) {
+    if (!known.has(d)) {
+      const own = m.defects.length === 0 ? "none" : m.defects.join(", ");
+      throw new UsageError(`unknown defect "${d}" (${name} declares: ${own})`);
+    }
+  }
+  const defects = withEra(flagDefects);
+  trialBuild(name, m.scenario, design, defects);
+  return { scenario: m.scenario, design, defects };
+}
+
+/** Builds the scenario once: a build that throws is the module's fault, told in one line. */
+function trialBuild(name: string, scenario: Scenario, design: string, defects: string[]): void {
+  try {
+    scenario.build({ seed: 0, strategy: new FirstRunnable(), design, defects });
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${name}: the scenario's build threw: ${text.split("\n")[0] ?? text}`);
+  }
+}
+
+function jobOf(
+  name: string,
+  scenario: Scenario,
+  source: ScenarioSource,
+  flags: ExploreFlags,
+  design: string,
+  defects: string[],
+): ExploreJob {
   const faults = faultPlanOf(flags);
   return {
     name,
     scenario,
-    isFile: file !== null,
+    isFile: source === "file",
+    source,
     options: {
       strategy: flags.strategy,
       schedules: flags.schedules,

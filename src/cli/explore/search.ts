@@ -23,16 +23,24 @@ export async function searchExplore(job: ExploreJob): Promise<ExploreResult> {
     if (shard === undefined) return explore(job.scenario, options);
     return explore(job.scenario, { ...options, partition: workerPartition(shard, 1, 0) });
   }
-  return exploreParallel(scenarioRefOf(job.name, job.isFile), {
+  return exploreParallel(scenarioRefOf(job), {
     ...options,
     workers: job.workers,
     ...(shard === undefined ? {} : { shard }),
   });
 }
 
-/** Where a worker thread finds the scenario: the catalog, or the scenario file. */
-function scenarioRefOf(name: string, isFile: boolean): ScenarioRef {
-  if (!isFile) {
+/** Where a worker thread finds the scenario: the catalog, the scenario file, the module. */
+function scenarioRefOf(job: ExploreJob): ScenarioRef {
+  const name = job.name;
+  if (job.source === "module") {
+    const { design, defects } = job.options;
+    return {
+      module: new URL("../scenarioModules.ts", import.meta.url).href,
+      exportName: JSON.stringify({ path: resolve(name), design, defects }),
+    };
+  }
+  if (!job.isFile) {
     return {
       module: new URL("../../check/catalog/catalog.ts", import.meta.url).href,
       exportName: name,

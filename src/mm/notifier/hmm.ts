@@ -62,6 +62,13 @@ export interface HmmRange {
   end: number;
   /** One entry per page: request flags in, pfn + output flags out. */
   hmmPfns: number[];
+  /**
+   * odpsim's addition (struct hmm_range has no such field): if given, one entry per page
+   * set with the valid entry's frame generation (Page.generation) as the walk read its
+   * pte, so a mirror records it with its translation and a frame freed and reused
+   * between the walk and the device's use is told apart from the one it mapped.
+   */
+  hmmGenerations?: number[];
   defaultFlags: number;
   pfnFlagsMask: number;
   /** Device-private pages of this owner are reported, not migrated back (unused). */
@@ -177,6 +184,11 @@ function cpuFlagsOf(pte: Pte): number {
   return pte.writable ? HMM_PFN_VALID + HMM_PFN_WRITE : HMM_PFN_VALID;
 }
 
+/** The generation of frame `pfn` now (0 past the end of RAM: no frame to outlive). */
+function generationOf(mm: MmStruct, pfn: number): number {
+  return mm.phys.pfnValid(pfn) ? mm.phys.pfnToPage(pfn).generation : 0;
+}
+
 /** hmm_vma_handle_pte(): one 4 KiB entry; a fault covers [addr, end). */
 function* hmmVmaHandlePte(
   w: HmmVmaWalk,
@@ -205,6 +217,7 @@ function* hmmVmaHandlePte(
     return 0;
   }
   range.hmmPfns[i] = hmmPfnMake(pte.pfn, cpuFlags);
+  if (range.hmmGenerations !== undefined) range.hmmGenerations[i] = generationOf(w.mm, pte.pfn);
   return 0;
 }
 
@@ -226,6 +239,9 @@ function* hmmVmaHandlePmd(
   let pfn = pmd.pfn + (addr - pmdBase) / PAGE_SIZE;
   for (let a = addr; a < end; a += PAGE_SIZE, pfn++) {
     range.hmmPfns[index(range, a)] = cpuFlags === 0 ? 0 : hmmPfnMake(pfn, cpuFlags);
+    if (range.hmmGenerations !== undefined) {
+      range.hmmGenerations[index(range, a)] = generationOf(w.mm, pfn);
+    }
   }
   return 0;
 }

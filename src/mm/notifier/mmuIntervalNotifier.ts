@@ -49,22 +49,22 @@ import { accessFields, guardId, objectId } from "../../sim/objectAccess.ts";
 import { invalidateStartMapAcquire, invalidateStartMapRelease } from "./srcu.ts";
 import type { MmuNotifierRange } from "./subscriptions.ts";
 
-/** struct mmu_interval_notifier_ops. */
-export interface MmuIntervalNotifierOps {
+/**
+ * struct mmu_interval_notifier_ops. `C` is the driver object the notifier is embedded
+ * in (what container_of() gives the callback): `sub.container` is typed as it.
+ */
+export interface MmuIntervalNotifierOps<C extends KObject | null = KObject | null> {
   readonly name: string;
   /**
    * ->invalidate: stop using pages in `range`; call mmuIntervalSetSeq(sub, curSeq)
    * under the driver lock. False only when !range.blockable and it would sleep.
+   * (A method, so ops for one container type serve the tree's notifiers of any.)
    */
-  readonly invalidate: (
-    sub: MmuIntervalNotifier,
-    range: MmuNotifierRange,
-    curSeq: number,
-  ) => KGen<boolean>;
+  invalidate(sub: MmuIntervalNotifier<C>, range: MmuNotifierRange, curSeq: number): KGen<boolean>;
 }
 
-/** struct mmu_interval_notifier. */
-export class MmuIntervalNotifier {
+/** struct mmu_interval_notifier, embedded in a driver object of type `C`. */
+export class MmuIntervalNotifier<C extends KObject | null = KObject | null> {
   /** interval_sub->mm (grabbed while inserted). */
   mm: MmStruct | null = null;
   /** The notifier's own seq: odd values stored by ->invalidate via set_seq. */
@@ -78,9 +78,12 @@ export class MmuIntervalNotifier {
   onDeferredList = false;
 
   constructor(
-    public ops: MmuIntervalNotifierOps,
-    /** The object this notifier is embedded in: freeing it frees the notifier. */
-    readonly container: KObject | null = null,
+    public ops: MmuIntervalNotifierOps<C>,
+    /**
+     * The object this notifier is embedded in: freeing it frees the notifier. Left out,
+     * a free-standing notifier (C is then null; the cast only spells that default).
+     */
+    readonly container: C = null as C,
   ) {}
 }
 

@@ -284,7 +284,7 @@ test("remove() does not return while mn_itree_inv_end still walks the deferred l
   for (let seed = 0; seed < 80; seed++) {
     const { k, mm } = setup({ seed });
     const owner = new Owner(k);
-    const sub = new MmuIntervalNotifier(recordingOps([]), owner);
+    const sub = new MmuIntervalNotifier<KObject>(recordingOps([]), owner);
     const others = [0, 1, 2].map(() => new MmuIntervalNotifier(recordingOps([])));
     let inside = false;
     k.spawn("invalidator", g, function* (): KGen {

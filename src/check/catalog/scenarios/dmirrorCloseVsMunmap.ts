@@ -23,6 +23,7 @@ import {
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { PhysMem } from "../../../mm/physMem.ts";
 import { Process } from "../../../mm/process.ts";
+import { attachDeviceTranslationOracle } from "../../oracles/deviceAccess.ts";
 import { contextKernelOptions, type Scenario } from "../../scenario.ts";
 
 export const dmirrorCloseVsMunmap: Scenario = {
@@ -38,6 +39,7 @@ export const dmirrorCloseVsMunmap: Scenario = {
     });
     const phys = new PhysMem(k, { frames: 128 });
     const proc = new Process(k, phys);
+    attachDeviceTranslationOracle(k);
     const mdevice = new DmirrorDevice(k, "hmm_dmirror0");
     proc.spawnThread("setup", () => setup(proc, mdevice));
     return k;

@@ -1,0 +1,157 @@
+/**
+ * odpsim's public entry (`import { … } from "odpsim"`): what a user needs to write a
+ * driver, a scenario around it and check it with the same explorer, oracles, reports
+ * and replay odpsim's own catalog uses. Names are the kernel's, in camelCase.
+ *
+ * Models no kernel file. Everything not exported here is internal and may change; the
+ * package's `exports` map offers only this module (and the CLI as the `odpsim` bin).
+ */
+
+// The simulation kernel: tasks, their generator type, object lifetimes, locks, SRCU.
+export {
+  Kernel,
+  type KernelOptions,
+  type RunResult,
+  type RunStatus,
+  type TaskFn,
+} from "./sim/kernel.ts";
+export { Task, type KGen, type TaskGroup } from "./sim/task.ts";
+export { KObject, type ObjectSite } from "./sim/kasan.ts";
+export { KernelBug, type Violation, type InternalError } from "./sim/violation.ts";
+export { Mutex } from "./sim/sync/mutex.ts";
+export { Spinlock } from "./sim/sync/spinlock.ts";
+export { RwSemaphore } from "./sim/sync/rwsem.ts";
+export { SrcuStruct } from "./sim/sync/srcu.ts";
+export { Completion } from "./sim/sync/completion.ts";
+export { WaitQueueHead } from "./sim/sync/waitQueue.ts";
+export { Kref } from "./sim/sync/kref.ts";
+export { Workqueue, WorkStruct } from "./sim/sync/workqueue.ts";
+export { NSEC_PER_MSEC, NSEC_PER_SEC, NSEC_PER_USEC } from "./sim/clock.ts";
+export type { Timing } from "./sim/timing.ts";
+export { EAGAIN, EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EPERM, errnoName } from "./sim/errno.ts";
+
+// Memory: frames, the mm and its locks, processes and the syscalls a test thread makes.
+export { PAGE_SHIFT, PAGE_SIZE, pageAlign, pageAlignDown, type Page } from "./mm/page.ts";
+export { PhysMem } from "./mm/physMem.ts";
+export {
+  MmStruct,
+  mmget,
+  mmgetNotZero,
+  mmput,
+  mmgrab,
+  mmdrop,
+  mmapReadLock,
+  mmapReadUnlock,
+  mmapWriteLock,
+  mmapWriteUnlock,
+} from "./mm/mmStruct.ts";
+export { Process, forkProcess, getTaskMm, killProcess } from "./mm/process.ts";
+export {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  vmMmap as mmap,
+  vmMunmap as munmap,
+} from "./mm/mmap.ts";
+export { MADV_DONTNEED, MADV_FREE, doMadvise as madvise } from "./mm/madvise.ts";
+export { doMprotect as mprotect } from "./mm/mprotect.ts";
+export { cpuRead, cpuWrite, type CpuReadResult, type CpuWriteResult } from "./mm/access.ts";
+
+// MMU notifiers: the classic registration, interval notifiers, hmm_range_fault.
+export type { MmuNotifierRange, MmuNotifyEvent } from "./mm/notifier/subscriptions.ts";
+export {
+  MmuNotifier,
+  mmuNotifierRegister,
+  mmuNotifierUnregister,
+  type MmuNotifierOps,
+} from "./mm/notifier/mmuNotifier.ts";
+export {
+  MmuIntervalNotifier,
+  mmuIntervalNotifierInsert,
+  mmuIntervalNotifierRemove,
+  mmuIntervalReadBegin,
+  mmuIntervalReadRetry,
+  mmuIntervalCheckRetry,
+  mmuIntervalSetSeq,
+  type MmuIntervalNotifierOps,
+} from "./mm/notifier/mmuIntervalNotifier.ts";
+export {
+  HMM_PFN_ERROR,
+  HMM_PFN_REQ_FAULT,
+  HMM_PFN_REQ_WRITE,
+  HMM_PFN_VALID,
+  HMM_PFN_WRITE,
+  hmmPfnHas,
+  hmmPfnToPfn,
+  hmmRangeFault,
+  type HmmRange,
+} from "./mm/notifier/hmm.ts";
+
+// Checking: a scenario and its host, the explorer, oracles, reports and replay.
+export {
+  contextKernelOptions,
+  runScenario,
+  type RunSettings,
+  type Scenario,
+  type ScenarioContext,
+  type ScenarioRun,
+} from "./check/scenario.ts";
+export { newHost, type Host, type HostOptions } from "./check/host.ts";
+export {
+  explore,
+  type ExploreFailure,
+  type ExploreOptions,
+  type ExploreResult,
+  type StrategyName,
+} from "./check/explore.ts";
+export type { Verdict } from "./check/verdict.ts";
+export { replayRecorded, type RecordedRun } from "./check/replay.ts";
+export { buildRaceReport, type RaceReport } from "./check/report.ts";
+export { renderRaceReport, type ReportFormat } from "./check/renderReport.ts";
+export { encodeToken, replayToken } from "./check/token.ts";
+export { teardownLeaks } from "./check/oracles/teardownLeaks.ts";
+export { attachDeviceTranslationOracle, checkDeviceAccess } from "./check/oracles/deviceAccess.ts";
+
+// A device's mirror of an address space: the one interface every mirror's translations
+// and accesses go through, so the device-access oracle checks them.
+export {
+  DevicePageTable,
+  addDeviceTranslationObserver,
+  deviceAccess,
+  type DeviceAccess,
+  type DeviceTranslation,
+  type DeviceTranslationObserver,
+} from "./mm/devicePageTable.ts";
+
+// Types that appear in the signatures above: named so a user can spell them, and
+// documented; the classes among them are not for constructing through this entry.
+export type { CausalSlice } from "./check/slice.ts";
+export type { CpuFault } from "./mm/access.ts";
+export type { DfsReduction, ExploreInternalError, Partition } from "./check/explore.ts";
+export type { FaultPlan } from "./check/faults.ts";
+export type { File } from "./mm/file.ts";
+export type { FootprintRecorder } from "./sim/footprint.ts";
+export type { FrameSite, RaceReportOptions, ReportColumn, ReportRow } from "./check/report.ts";
+export type { HeldLock, LockClass, LockInstance, Lockdep } from "./sim/lockdep.ts";
+export type { Hmm } from "./mm/notifier/hmmMirror.ts";
+export type { IoRegion, PhysMemOptions } from "./mm/physMem.ts";
+export type { Kasan } from "./sim/kasan.ts";
+export type { KernelGlobal } from "./sim/kernel.ts";
+export type { MmuNotifierSubscriptions } from "./mm/notifier/subscriptions.ts";
+export type { PageKind } from "./mm/page.ts";
+export type { PageTable } from "./mm/pageTable.ts";
+export type { PctBound } from "./check/shrink.ts";
+export type { Prng } from "./sim/rng.ts";
+export type { Replayed } from "./check/replay.ts";
+export type { ScenarioLookup, TokenInput, TokenReplay } from "./check/token.ts";
+export type { Strategy } from "./sim/strategy.ts";
+export type { TaskGroupKind, TaskState, TaskYield, WaitChannel } from "./sim/task.ts";
+export type { Trace, TraceFieldValue } from "./sim/trace.ts";
+export type { ViolationKind } from "./sim/violation.ts";
+export type { VirtualClock } from "./sim/clock.ts";
+export type { VmAreaStruct } from "./mm/vma.ts";
+export type { WorkqueueOptions } from "./sim/sync/workqueue.ts";
