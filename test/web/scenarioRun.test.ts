@@ -29,7 +29,7 @@ test(
   async () => {
     assertChromium();
     const scenario = loadScenario(FILE);
-    const config = effectiveConfig(scenario, undefined, []);
+    const config = effectiveConfig(scenario, undefined, undefined);
     const design = config.design;
     const defects = withEra(config.defects);
     const found = explore(scenario, { strategy: "random", schedules: 2000, design, defects });

@@ -29,6 +29,11 @@ export function addCatalogCommand(program: Command, setCode: SetExitCode): void 
     .command("catalog")
     .description("list the catalog of historical bugs")
     .option("--json", "print JSON", false)
+    .addHelpText(
+      "after",
+      "\nExamples:\n  odpsim catalog\n  odpsim catalog --json\n" +
+        "  odpsim catalog check --budget 2000",
+    )
     .action((o: { json: boolean }) => {
       if (o.json) out(JSON.stringify(catalogJson()));
       else catalogTable();

@@ -17,6 +17,7 @@ import { failureArtifacts } from "../failureArtifacts.ts";
 import { addReportOptions } from "../reportOptions.ts";
 import {
   collect,
+  collectDefects,
   intOption,
   rateOption,
   reductionOption,
@@ -33,7 +34,12 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
   explore
     .description("search interleavings of a scenario for a violation")
     .option("--design <d>", MLX5_ODP_DESIGN_NAMES.join(" | "))
-    .option("--defect <id>", "switch a catalog defect on (repeatable)", collect, [])
+    .option(
+      "--defect <id>",
+      "switch a catalog defect on (repeatable; for a file, overrides its defects; none: no defect)",
+      collectDefects,
+      [],
+    )
     .option("--strategy <s>", "random | pct | dfs", strategyOption, "random")
     .option("--schedules <n>", "schedules to try", intOption("--schedules", 1, 100_000_000), 20_000)
     .option("--seed <s>", "base seed", intOption("--seed", 0, Number.MAX_SAFE_INTEGER), 0)

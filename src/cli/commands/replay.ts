@@ -5,7 +5,6 @@
  * Models no kernel file.
  */
 import type { Command } from "commander";
-import { writeFileSync } from "node:fs";
 import { catalogScenarios } from "../../check/catalog/catalog.ts";
 import {
   TokenError,
@@ -21,6 +20,7 @@ import type { InternalError } from "../../sim/violation.ts";
 import { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
 import { failureArtifacts, type FailureArtifacts } from "../failureArtifacts.ts";
 import { out } from "../output.ts";
+import { checkOutputFile, writeOutputFile } from "../outputPaths.ts";
 import { UsageError } from "../usageError.ts";
 import { addReportOptions, reportJsonFields, type ReportOptions } from "../reportOptions.ts";
 
@@ -36,12 +36,20 @@ export function addReplayCommand(program: Command, setCode: SetExitCode): void {
     .description("replay a run from its token and print its report")
     .option("--trace <file>", "also write a Perfetto trace")
     .option("--json", "print JSON", false)
+    .addHelpText(
+      "after",
+      "\nExamples (TOKEN: the replay token explore printed, or a report.txt's last line):\n" +
+        "  odpsim replay TOKEN\n" +
+        "  odpsim replay TOKEN --format kernel\n" +
+        "  odpsim replay TOKEN --json --trace trace.json",
+    )
     .action((token: string, o: ReplayFlags) => {
       setCode(runReplay(token, o));
     });
 }
 
 function runReplay(token: string, flags: ReplayFlags): number {
+  if (flags.trace !== undefined) checkOutputFile(flags.trace, "--trace");
   const replay = resolveReplay(token);
   const data = replay.token;
   const error = replay.run.result.internalError;
@@ -70,7 +78,7 @@ function runReplay(token: string, flags: ReplayFlags): number {
   );
   const trace = replay.run.result.trace;
   if (flags.trace !== undefined && trace !== null) {
-    writeFileSync(flags.trace, serializeChromeTrace(toChromeTrace(trace, replay.run.violations)));
+    writeOutputFile(flags.trace, serializeChromeTrace(toChromeTrace(trace, replay.run.violations)));
   }
   renderReplay(replay, art, flags);
   return EXIT_VIOLATION;
