@@ -16,7 +16,7 @@ import {
 import { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
 import { intOption } from "../options.ts";
 import { ID_WIDTH, out } from "../output.ts";
-import { progressBar } from "../progressBar.ts";
+import { startProgress } from "../progress.ts";
 
 interface CheckFlags {
   readonly json: boolean;
@@ -68,11 +68,15 @@ function catalogTable(): void {
 }
 
 async function runCatalogCheck(flags: CheckFlags): Promise<number> {
+  const progress = startProgress("catalog check", "entries", CATALOG.length, flags);
   const result = await catalogCheck(CATALOG, {
     budget: flags.budget,
     workers: flags.workers,
-    onEntry: progressBar("catalog check"),
+    onEntry: (done) => {
+      progress.tick(done);
+    },
   });
+  progress.end();
   if (flags.json) out(JSON.stringify(result));
   else renderCatalogCheck(result);
   return catalogExitCode(result);

@@ -12,7 +12,8 @@ import { PCT_DEFAULT_DEPTH } from "../../check/strategies/pct.ts";
 import { exitCodeOf, type SetExitCode } from "../exitCodes.ts";
 import { renderFailure, renderInternalError, renderNoViolation } from "../explore/render.ts";
 import { resolveExplore, type ExploreFlags } from "../explore/resolve.ts";
-import { searchExplore } from "../explore/search.ts";
+import { schedulesOf, searchExplore } from "../explore/search.ts";
+import { startProgress } from "../progress.ts";
 import { failureArtifacts } from "../failureArtifacts.ts";
 import { addReportOptions } from "../reportOptions.ts";
 import {
@@ -89,7 +90,11 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
 async function runExplore(name: string, flags: ExploreFlags): Promise<number> {
   const job = resolveExplore(name, flags);
   const started = performance.now();
-  const r = await searchExplore(job);
+  const progress = startProgress("explore", "schedules", schedulesOf(job), flags);
+  const r = await searchExplore(job, (done) => {
+    progress.tick(done);
+  });
+  progress.end();
   const seconds = (performance.now() - started) / 1000;
   const error = r.firstInternalError;
   const failure = r.firstFailure;

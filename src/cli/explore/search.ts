@@ -12,8 +12,15 @@ import { resolve } from "node:path";
 import { UsageError } from "../usageError.ts";
 import type { ExploreJob } from "./resolve.ts";
 
-export async function searchExplore(job: ExploreJob): Promise<ExploreResult> {
-  const { options } = job;
+/**
+ * Runs the search; `onProgress` hears the schedules run so far (of `schedulesOf(job)`),
+ * from worker threads too.
+ */
+export async function searchExplore(
+  job: ExploreJob,
+  onProgress?: (schedulesRun: number) => void,
+): Promise<ExploreResult> {
+  const options = onProgress === undefined ? job.options : { ...job.options, onProgress };
   if (job.workers === 1 && job.shard === undefined) return explore(job.scenario, options);
   if (options.strategy === "dfs") {
     throw new UsageError("dfs is a sequential search: use one worker and no --shard");
@@ -23,6 +30,14 @@ export async function searchExplore(job: ExploreJob): Promise<ExploreResult> {
     workers: job.workers,
     ...(job.shard === undefined ? {} : { shard: job.shard }),
   });
+}
+
+/** The schedules this process runs at most: the budget, or its shard's share of it. */
+export function schedulesOf(job: ExploreJob): number {
+  const { schedules } = job.options;
+  if (job.shard === undefined) return schedules;
+  const { index, count } = job.shard;
+  return Math.max(0, Math.ceil((schedules - (index - 1)) / count));
 }
 
 /** Where a worker thread finds the scenario: the catalog, or the scenario file. */
