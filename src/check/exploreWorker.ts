@@ -16,7 +16,12 @@ export interface WorkerInput {
   readonly options: ExploreOptions;
   readonly partition: Partition;
   readonly lowestFailure: Int32Array;
+  /** Post the schedules run so far now and then (the parent draws progress). */
+  readonly reportProgress: boolean;
 }
+
+/** Posts progress every this many schedules: often enough to draw, rarely enough to cost nothing. */
+const PROGRESS_EVERY = 64;
 
 async function main(): Promise<void> {
   const port = parentPort;
@@ -27,10 +32,14 @@ async function main(): Promise<void> {
   const go = new Promise((resolve) => port.once("message", resolve));
   port.postMessage({ type: "ready" });
   await go;
+  const onProgress = (schedulesRun: number): void => {
+    if (schedulesRun % PROGRESS_EVERY === 0) port.postMessage({ type: "progress", schedulesRun });
+  };
   const result = explore(scenario, {
     ...input.options,
     partition: input.partition,
     lowestFailure: input.lowestFailure,
+    ...(input.reportProgress ? { onProgress } : {}),
   });
   port.postMessage({ type: "done", summary: summarize(result) });
 }

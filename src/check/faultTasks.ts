@@ -18,7 +18,7 @@ import { killProcess, type Process } from "../mm/process.ts";
 import type { IbUverbsDevice } from "../rdma/core/uverbs/uverbsDevice.ts";
 import { mlx5IbRemove } from "../rdma/mlx5/mlx5Uverbs.ts";
 import type { Mlx5IbDev } from "../rdma/mlx5/mlx5IbDev.ts";
-import type { FaultPlan } from "./faults.ts";
+import type { FaultPlan, FaultSite } from "./faults.ts";
 
 /**
  * An injected kill, unplug or OOM-reaper pass happens at a time drawn from the first
@@ -40,9 +40,13 @@ function sitesOf(plan: FaultPlan | undefined): Set<string> {
   return new Set(plan?.sites ?? []);
 }
 
-/** The window of a task's time: a few of `dev`'s page-fault latencies. */
+/**
+ * The window of a task's time: a few of `dev`'s page-fault latencies, in whole
+ * nanoseconds and at least one, so a device whose faults cost nothing (a zero-cost
+ * scenario) still gets its fault tasks, at time 0.
+ */
 function windowOf(dev: Mlx5IbDev): number {
-  return FAULT_TASK_WINDOW_FAULTS * dev.cost.pageFaultNs;
+  return Math.max(1, Math.round(FAULT_TASK_WINDOW_FAULTS * dev.cost.pageFaultNs));
 }
 
 /**
@@ -68,12 +72,21 @@ export function spawnProcessFaultTasks(
   }
 }
 
+/**
+ * Whether the task's fault happens: not while the scenario is still setting up (a
+ * catalog setup disarms faults, as `shouldFail` honours; a kill or an unplug before the
+ * MR exists tests nothing and would only fail the setup), else injected as planned.
+ */
+function armedFault(k: Kernel, site: FaultSite): boolean {
+  return k.faultsArmed && k.injectFault(site);
+}
+
 /** At time `at`, one non-blockable OOM-reaper pass over the process's mm, if it has one. */
 function* oomReaperPass(k: Kernel, proc: Process, at: number): KGen {
   yield* k.sleep(at);
   const mm = proc.mm;
   if (mm !== null && mmgetNotZero(mm)) {
-    if (k.injectFault("nonblockable_invalidate")) yield* oomReapTaskMm(mm);
+    if (armedFault(k, "nonblockable_invalidate")) yield* oomReapTaskMm(mm);
     yield* mmput(mm);
   }
 }
@@ -81,7 +94,7 @@ function* oomReaperPass(k: Kernel, proc: Process, at: number): KGen {
 /** At time `at`, SIGKILL the process. */
 function* sigkill(k: Kernel, proc: Process, at: number): KGen {
   yield* k.sleep(at);
-  if (k.injectFault("process_kill")) yield* killProcess(proc);
+  if (armedFault(k, "process_kill")) yield* killProcess(proc);
 }
 
 /** The device's task: hot unplug (device_removal) of `dev` and its uverbs device. */
@@ -102,7 +115,7 @@ function* hotUnplug(k: Kernel, dev: Mlx5IbDev, udev: IbUverbsDevice, at: number)
   yield* k.sleep(at);
   // A removal the scenario itself already did (device_remove) leaves nothing to unplug.
   if (dev.removed) return;
-  if (k.injectFault("device_removal")) yield* mlx5IbRemove(dev, udev);
+  if (armedFault(k, "device_removal")) yield* mlx5IbRemove(dev, udev);
 }
 
 /** Every fault task of one process on one device: the process's, then the device's. */

@@ -63,13 +63,18 @@ interface StartedWorker {
 }
 
 type WorkerMessage =
-  { readonly type: "ready" } | { readonly type: "done"; readonly summary: ExploreSummary };
+  | { readonly type: "ready" }
+  | { readonly type: "progress"; readonly schedulesRun: number }
+  | { readonly type: "done"; readonly summary: ExploreSummary };
 
 /**
  * Starts a worker that loads its scenario, says "ready" and waits for "go", so the
  * search can be timed apart from thread start-up and module loading.
  */
-function startWorker(input: WorkerInput): StartedWorker {
+function startWorker(
+  input: WorkerInput,
+  onProgress: (schedulesRun: number) => void,
+): StartedWorker {
   const worker = new Worker(bootstrap(), { eval: true, workerData: input });
   let ready!: () => void;
   let done!: (s: ExploreSummary) => void;
@@ -82,6 +87,7 @@ function startWorker(input: WorkerInput): StartedWorker {
   let answered = false;
   worker.on("message", (m: WorkerMessage) => {
     if (m.type === "ready") ready();
+    else if (m.type === "progress") onProgress(m.schedulesRun);
     else {
       answered = true;
       done(m.summary);
@@ -148,13 +154,14 @@ export async function exploreParallel(
     throw new RangeError(`workers must be an integer >= 1, got ${workers}`);
   }
   const scenario = await loadScenario(ref);
-  const base: ExploreOptions = options;
+  // A function does not cross to a worker thread: workers post their counts instead.
+  const { onProgress, ...base } = options;
   if (options.strategy === "dfs") {
     if (workers > 1 || shard.count > 1) {
       throw new RangeError("dfs is a sequential search: use one worker and no --shard");
     }
     const t0 = performance.now();
-    const result = explore(scenario, base);
+    const result = explore(scenario, options);
     return {
       ...result,
       workers,
@@ -169,13 +176,21 @@ export async function exploreParallel(
   const shared: ExploreOptions = { ...base, ...(pctChoices === undefined ? {} : { pctChoices }) };
   const lowestFailure = newLowestFailureCell();
   const t0 = performance.now();
+  const runs = new Array<number>(workers).fill(0);
   const started = Array.from({ length: workers }, (_, w) =>
-    startWorker({
-      ref,
-      options: shared,
-      partition: workerPartition(shard, workers, w),
-      lowestFailure,
-    }),
+    startWorker(
+      {
+        ref,
+        options: shared,
+        partition: workerPartition(shard, workers, w),
+        lowestFailure,
+        reportProgress: onProgress !== undefined,
+      },
+      (schedulesRun) => {
+        runs[w] = schedulesRun;
+        onProgress?.(runs.reduce((a, b) => a + b, 0));
+      },
+    ),
   );
   await Promise.all(started.map((w) => w.ready));
   const t1 = performance.now();

@@ -5,10 +5,10 @@
  *
  * Models no kernel file.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildRaceReport, type RaceReport } from "../check/report.ts";
 import { renderRaceReport } from "../check/renderReport.ts";
+import { makeOutputDir, writeOutputFile } from "./outputPaths.ts";
 import type { ReportOptions } from "./reportOptions.ts";
 import { replayRecorded, type RecordedRun } from "../check/replay.ts";
 import { runSettingsOf, type RunSettings, type Scenario } from "../check/scenario.ts";
@@ -135,14 +135,14 @@ export function failureArtifacts(
   });
   const trace = replayed.result.trace;
   if (trace === null) throw new Error(`scenario ${scenario.name} ignores ctx.trace`);
-  mkdirSync(outDir, { recursive: true });
+  makeOutputDir(outDir);
   const files = {
     perfetto: join(outDir, "trace.perfetto.json"),
     runFile: join(outDir, "run.json"),
     log: join(outDir, "trace.log"),
     report: join(outDir, "report.txt"),
   };
-  writeFileSync(files.perfetto, serializeChromeTrace(toChromeTrace(trace, replayed.violations)));
+  writeOutputFile(files.perfetto, serializeChromeTrace(toChromeTrace(trace, replayed.violations)));
   const run = buildRunFile(
     replayed.result,
     { scenario: scenario.name, design, defects, seed, strategy: failure.strategy },
@@ -151,8 +151,8 @@ export function failureArtifacts(
     { ...raceReport.slice, rows: sliceRowsOf(scenario, recorded, raceReport) },
   );
   const runFileJson = serializeRunFile(run);
-  writeFileSync(files.runFile, runFileJson);
-  writeFileSync(files.log, toTextLog(trace, replayed.violations));
-  writeFileSync(files.report, `${report}\n\nreplay: odpsim replay ${token}\n`);
+  writeOutputFile(files.runFile, runFileJson);
+  writeOutputFile(files.log, toTextLog(trace, replayed.violations));
+  writeOutputFile(files.report, `${report}\n\nreplay: odpsim replay ${token}\n`);
   return { report, raceReport, token, depth: shrunk.preemptions, files, runFileJson };
 }

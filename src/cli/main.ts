@@ -17,13 +17,14 @@ import { addRunCommand } from "./commands/run.ts";
 import { addViewCommand } from "./commands/view.ts";
 import { EXIT_CODES_HELP, EXIT_OK, EXIT_USAGE, type SetExitCode } from "./exitCodes.ts";
 import { UsageError } from "./usageError.ts";
+import { ODPSIM_VERSION } from "./version.ts";
 
 function buildProgram(setCode: SetExitCode): Command {
   const program = new Command("odpsim")
     .description("Deterministic simulator and race explorer for Linux RDMA on-demand paging")
+    .version(ODPSIM_VERSION, "-V, --version", "print odpsim's version")
     .exitOverride()
-    .enablePositionalOptions()
-    .showHelpAfterError();
+    .enablePositionalOptions();
   addDemoCommand(program, setCode);
   addCatalogCommand(program, setCode);
   addExploreCommand(program, setCode);
@@ -33,7 +34,33 @@ function buildProgram(setCode: SetExitCode): Command {
   addBenchCommand(program, setCode);
   addViewCommand(program, setCode);
   withExitCodes(program);
+  withOneLineErrors(program);
   return program;
+}
+
+/** `odpsim catalog check`: the words a user types for `command`. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c !== null; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/**
+ * A bad flag or value is one line (commander's message, its suggestion folded in) and
+ * where to read more, not the whole help.
+ */
+function withOneLineErrors(command: Command): void {
+  const path = commandPath(command);
+  command.showHelpAfterError(false).configureOutput({
+    outputError: (message, write) => {
+      const text = message
+        .trim()
+        .replace(/^error: /, "")
+        .replace(/\s*\n\s*/g, " ");
+      write(`${path}: ${text}; see \`${path} --help\`\n`);
+    },
+  });
+  for (const sub of command.commands) withOneLineErrors(sub);
 }
 
 /** Every command's --help ends with the exit code table. */

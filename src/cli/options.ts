@@ -79,3 +79,22 @@ export function reportFormatOption(value: string): ReportFormat {
   }
   return format;
 }
+
+/** The `--defect` value that switches a scenario file's defects off. */
+export const NO_DEFECTS = "none";
+
+/** `--defect` values, repeatable; `none` stands alone. */
+export function collectDefects(value: string, previous: string[]): string[] {
+  if (value === NO_DEFECTS ? previous.length > 0 : previous.includes(NO_DEFECTS)) {
+    throw new InvalidArgumentError(
+      `--defect ${NO_DEFECTS} switches every defect off; give it alone`,
+    );
+  }
+  return [...previous, value];
+}
+
+/** What `--defect` asks: undefined (not given: the file's), [] (`none`) or these ids. */
+export function defectsOverride(values: readonly string[]): readonly string[] | undefined {
+  if (values.length === 0) return undefined;
+  return values.includes(NO_DEFECTS) ? [] : values;
+}

@@ -1,6 +1,6 @@
 /**
  * `odpsim view FILE [--port N]`: serves the web viewer and one run file on 127.0.0.1,
- * prints the URL, and runs until interrupted.
+ * prints the URL, and runs until interrupted or until the process that started it is gone.
  *
  * Models no kernel file. The run file is validated first (exists, is JSON, version 1):
  * a bad one is one clear line on stderr and exit code 2. The viewer is built on first
@@ -78,17 +78,31 @@ export async function viewCommand(
   return EXIT_OK;
 }
 
+/** How often `odpsim view` looks whether the process that started it is still there. */
+const PARENT_POLL_MS = 500;
+
+/**
+ * Resolves when the server should stop: on SIGINT, SIGTERM or SIGHUP, or when the process
+ * that started this one is gone. A wrapper (npx, a test, an editor's task) killed with
+ * SIGKILL or SIGTERM does not pass the signal on; its child, reparented, would serve on
+ * forever, so a changed parent pid stops it too.
+ */
 function interrupted(): Promise<void> {
   return new Promise((done) => {
+    const parent = process.ppid;
+    const poll = setInterval(() => {
+      if (process.ppid !== parent) stop();
+    }, PARENT_POLL_MS);
     const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
+      clearInterval(poll);
+      for (const signal of STOP_SIGNALS) process.off(signal, stop);
       done();
     };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
+    for (const signal of STOP_SIGNALS) process.on(signal, stop);
   });
 }
+
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /** Best effort: the platform's opener, detached; a failure only loses the convenience. */
 function openInBrowser(url: string): void {

@@ -37,15 +37,23 @@ export function toTextLog(trace: TraceLike, violations: readonly RunViolation[] 
   }
   for (const v of violations.slice(seen)) {
     lines.push(
-      `${VIOLATION_MARK} ${v.step} ${v.timeNs}ns | ${v.task ?? "-"} event violation ${canonicalJson(violationFields(v))}`,
+      `${VIOLATION_MARK} ${v.step} ${formatNs(v.timeNs)}ns | ${v.task ?? "-"} event violation ${canonicalJson(violationFields(v))}`,
     );
   }
   return lines.map((l) => `${l}\n`).join("");
 }
 
+/**
+ * A virtual time as the log prints it: to the picosecond, so the binary rounding of
+ * summed costs (66033.59999999999) shows as the time it stands for (66033.6).
+ */
+export function formatNs(ns: number): string {
+  return String(Math.round(ns * 1000) / 1000);
+}
+
 function line(entry: TraceEntry, task: string, fields: TraceFields | undefined): string {
   const tail = fields === undefined ? "" : ` ${canonicalJson(fields)}`;
-  return `${entry.step} ${entry.timeNs}ns ${task} ${entry.kind} ${entry.label}${tail}`;
+  return `${entry.step} ${formatNs(entry.timeNs)}ns ${task} ${entry.kind} ${entry.label}${tail}`;
 }
 
 function violationFields(v: RunViolation): TraceFields {

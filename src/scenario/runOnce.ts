@@ -12,17 +12,17 @@ import { UniformRandom } from "../sim/strategies/uniformRandom.ts";
 import { DEFAULT_RUN_TIMING, type Timing } from "../sim/timing.ts";
 import type { Violation } from "../sim/violation.ts";
 import { verdictOf, type Verdict } from "../check/verdict.ts";
-import { CATALOG } from "../check/catalog/catalog.ts";
 import { DEFAULT_MLX5_ODP_DESIGN, mlx5OdpDesignProblem } from "../rdma/mlx5/odp/designs.ts";
 import { runScenario, type ScenarioRun } from "../check/scenario.ts";
 import type { CompiledScenario } from "./compile.ts";
 import type { DataCheckResult } from "./dataCheck.ts";
+import { defectProblem } from "./validate.ts";
 
 export interface RunOnceOptions {
   readonly seed: number;
   /** Overrides the file's design. */
   readonly design?: string | undefined;
-  /** Overrides the file's defects when non-empty. */
+  /** Overrides the file's defects when given; [] switches them off. */
   readonly defects?: readonly string[] | undefined;
   /** Default nominal. */
   readonly timing?: Timing | undefined;
@@ -53,19 +53,37 @@ export interface RunReport {
   readonly notes: readonly string[];
 }
 
-/** Command-line overrides the model cannot take, as a message; null when fine. */
-export function checkOverrides(
-  design: string | undefined,
-  defects: readonly string[],
-): string | null {
-  const problem = design === undefined ? null : mlx5OdpDesignProblem(design);
+/**
+ * Why a run of a file cannot take this design and these defects (after the command
+ * line's overrides), or null: the design must be modelled and each defect one of its
+ * own, exactly as validate.ts holds a file's `design:` and `defects:`.
+ */
+export function configProblem(design: string, defects: readonly string[]): string | null {
+  const problem = mlx5OdpDesignProblem(design);
   if (problem !== null) return problem;
-  const known = new Set(CATALOG.map((e) => e.id));
-  const unknown = defects.find((d) => !known.has(d));
-  return unknown === undefined ? null : `unknown defect "${unknown}"`;
+  for (const id of defects) {
+    const defect = defectProblem(id, design);
+    if (defect !== null) return defect;
+  }
+  return null;
 }
 
-/** The design and defects a run of `scenario` uses under these overrides. */
+/** configProblem of `scenario` under these overrides, saying when the defects are the file's. */
+export function effectiveConfigProblem(
+  scenario: CompiledScenario,
+  design: string | undefined,
+  defects: readonly string[] | undefined,
+): string | null {
+  const config = effectiveConfig(scenario, design, defects);
+  const problem = configProblem(config.design, config.defects);
+  if (problem === null || defects !== undefined) return problem;
+  return `${problem} (a defect of the file; --defect none switches them off)`;
+}
+
+/**
+ * The design and defects a run of `scenario` uses under these overrides: `defects`
+ * undefined keeps the file's, an empty list switches them off (`--defect none`).
+ */
 export function effectiveConfig(
   scenario: CompiledScenario,
   design: string | undefined,
@@ -73,7 +91,7 @@ export function effectiveConfig(
 ): { design: string; defects: readonly string[] } {
   return {
     design: design ?? scenario.spec.design ?? DEFAULT_MLX5_ODP_DESIGN,
-    defects: defects !== undefined && defects.length > 0 ? defects : (scenario.spec.defects ?? []),
+    defects: defects ?? scenario.spec.defects ?? [],
   };
 }
 

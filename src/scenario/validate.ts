@@ -114,13 +114,23 @@ function checkDesign(spec: ScenarioSpec, p: Problems): void {
   const problem = mlx5OdpDesignProblem(design);
   if (problem !== null) p.add(["design"], problem);
   (spec.defects ?? []).forEach((id, i) => {
-    const entry = CATALOG.find((e) => e.id === id);
-    if (entry === undefined) {
-      p.add(["defects", i], `unknown defect "${id}" (odpsim catalog lists them)`);
-    } else if (entry.design !== design) {
-      p.add(["defects", i], `defect "${id}" belongs to design ${entry.design}, not ${design}`);
-    }
+    const problem = defectProblem(id, design);
+    if (problem !== null) p.add(["defects", i], problem);
   });
+}
+
+/**
+ * Why catalog defect `id` cannot be switched on under `design`, or null: it must exist and
+ * be a defect of that design. A scenario file's `defects:` and `--defect` are held to this
+ * alike.
+ */
+export function defectProblem(id: string, design: string): string | null {
+  const entry = CATALOG.find((e) => e.id === id);
+  if (entry === undefined) return `unknown defect "${id}" (odpsim catalog lists them)`;
+  if (entry.design !== design) {
+    return `defect "${id}" belongs to design ${entry.design}, not ${design}`;
+  }
+  return null;
 }
 
 function checkHosts(spec: ScenarioSpec, p: Problems): void {

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { faultVsDereg } from "../../src/check/catalog/scenarios/faultVsDereg.ts";
 import { faultVsInvalidate } from "../../src/check/catalog/scenarios/faultVsInvalidate.ts";
 import { odpHostOf } from "../../src/check/catalog/scenarios/odpHost.ts";
+import { catalogEntry, entryDefects } from "../../src/check/catalog/catalog.ts";
 import { explore } from "../../src/check/explore.ts";
 import { faultSitesOf } from "../../src/check/faults.ts";
 import { runScenario } from "../../src/check/scenario.ts";
@@ -117,4 +118,22 @@ test("the catalog's fault tasks (src/check/faultTasks.ts): reaper, kill, unplug,
   assert.ok(host !== undefined);
   assert.equal(host.dev.removed, true);
   assert.equal(host.proc.mm, null);
+});
+
+test("fault tasks on a device whose faults cost nothing run at time 0, not crash the setup", () => {
+  // implicit-child-reap's device is INSTANT_DEVICE: a fault window of 0 ns once made
+  // spawnProcessFaultTasks draw nextInt(0), which threw out of runScenario itself.
+  const entry = catalogEntry("implicit-child-double-destroy");
+  assert.ok(entry);
+  for (const site of ["nonblockable_invalidate", "process_kill", "device_removal"] as const) {
+    const r = explore(entry.scenario, {
+      strategy: "random",
+      schedules: 30,
+      design: entry.design,
+      defects: entryDefects(entry, true),
+      faults: { sites: [site], probability: 0.5 },
+    });
+    assert.equal(r.schedulesRun, 30, site);
+    assert.equal(r.firstInternalError, null, `${site}: ${r.firstInternalError?.error.message}`);
+  }
 });

@@ -49,3 +49,19 @@ test("DFS refuses to run on several workers", async () => {
     /dfs is a sequential search/,
   );
 });
+
+test("workers report progress: counts rise to the schedules run, and results are unchanged", async () => {
+  const options = { strategy: "random", schedules: 1000, seed: 0, stopAtFirst: false } as const;
+  const heard: number[] = [];
+  const withProgress = await exploreParallel(ref, {
+    ...options,
+    workers: 2,
+    onProgress: (n) => heard.push(n),
+  });
+  const without = await exploreParallel(ref, { ...options, workers: 2 });
+  assert.ok(heard.length > 1, `progress heard ${heard.length} times`);
+  for (let i = 1; i < heard.length; i++) assert.ok((heard[i] ?? 0) >= (heard[i - 1] ?? 0));
+  assert.ok((heard.at(-1) ?? 0) <= withProgress.schedulesRun);
+  assert.ok((heard.at(-1) ?? 0) >= withProgress.schedulesRun - 2 * 64);
+  assert.deepEqual(outcome(withProgress), outcome(without));
+});

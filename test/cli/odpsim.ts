@@ -1,6 +1,6 @@
 /**
  * The odpsim command as a user runs it, for the CLI tests: bin/odpsim.js (with the flag its
- * shebang line gives node), colours off.
+ * shebang line gives node), colours off; one that hangs is killed (code null).
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,9 @@ export interface CommandResult {
   readonly stderr: string;
 }
 
+/** A command still running after this long hangs: it is killed and its code is null. */
+const HANG_MS = 300_000;
+
 export function odpsim(...args: string[]): CommandResult {
   return odpsimWithEnv(process.env, ...args);
 }
@@ -22,6 +25,7 @@ export function odpsimWithEnv(env: NodeJS.ProcessEnv, ...args: string[]): Comman
   const r = spawnSync(process.execPath, ["--single-threaded-gc", BIN, ...args], {
     encoding: "utf8",
     env: { ...env, NO_COLOR: "1" },
+    timeout: HANG_MS,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

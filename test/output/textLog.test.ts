@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { toTextLog } from "../../src/output/textLog.ts";
+import { formatNs, toTextLog } from "../../src/output/textLog.ts";
 import { Kernel } from "../../src/sim/kernel.ts";
 import type { KGen } from "../../src/sim/task.ts";
 import { staleRace } from "./fixtures/staleRace.ts";
@@ -48,4 +48,30 @@ test("a multi-line message stays on one line; violations with no event are appen
   const deadlock = lines.find((l) => l.includes("deadlock"));
   assert.match(deadlock ?? "", /^!! \d+ 0ns odpsim scheduler \| -#-1 event violation .*\\n/);
   assert.match(lines.at(-1) ?? "", /^!! .* event violation \{"kind":"late","message":"a\\nb"\}$/);
+});
+
+test("times print as the sum they stand for, not its binary rounding", () => {
+  const k = new Kernel({ trace: true });
+  k.spawn("costly", { kind: "process", name: "p" }, function* (): KGen {
+    for (let i = 0; i < 3; i++) {
+      k.clock.advance(0.1);
+      yield "charged 0.1ns";
+    }
+  });
+  const result = k.run();
+  assert.ok(result.trace);
+  assert.equal(0.1 + 0.1 + 0.1, 0.30000000000000004);
+  const times = toTextLog(result.trace)
+    .trimEnd()
+    .split("\n")
+    .map((l) => l.split(" ")[1]);
+  assert.ok(times.includes("0.3ns"), times.join(" "));
+  assert.ok(!times.some((t) => /\d{6,}ns$/.test(t ?? "")), times.join(" "));
+});
+
+test("formatNs keeps picoseconds and integers as they are", () => {
+  assert.equal(formatNs(66033.59999999999), "66033.6");
+  assert.equal(formatNs(22007.199999999997), "22007.2");
+  assert.equal(formatNs(1500), "1500");
+  assert.equal(formatNs(0.125), "0.125");
 });

@@ -6,12 +6,11 @@
  * none before the race.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CHROMIUM } from "./fixtures/chromium.ts";
+import { assertChromium } from "./fixtures/chromium.ts";
 import { checkRaceView, withViewer } from "./fixtures/raceView.ts";
 import { catalogEntry, entryDefects } from "../../src/check/catalog/catalog.ts";
 import { explore } from "../../src/check/explore.ts";
@@ -22,7 +21,7 @@ test(
   "a catalog defect's run opens on the race; the device view shows the stale entry",
   { timeout: 120_000 },
   async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install -y chromium)`);
+    assertChromium();
     const entry = catalogEntry("classic-no-retry-check");
     assert.ok(entry);
     const found = explore(entry.scenario, {

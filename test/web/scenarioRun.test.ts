@@ -5,13 +5,12 @@
  * MR device view filled from the scenario's own processes and NIC (fixtures/raceView.ts).
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { CHROMIUM } from "./fixtures/chromium.ts";
+import { assertChromium } from "./fixtures/chromium.ts";
 import { checkRaceView, withViewer } from "./fixtures/raceView.ts";
 import { withEra } from "../../src/check/catalog/catalog.ts";
 import { explore } from "../../src/check/explore.ts";
@@ -28,9 +27,9 @@ test(
   "a scenario file's run opens on the race, its address space and MR shown at the violation",
   { timeout: 120_000 },
   async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install -y chromium)`);
+    assertChromium();
     const scenario = loadScenario(FILE);
-    const config = effectiveConfig(scenario, undefined, []);
+    const config = effectiveConfig(scenario, undefined, undefined);
     const design = config.design;
     const defects = withEra(config.defects);
     const found = explore(scenario, { strategy: "random", schedules: 2000, design, defects });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { viewCommand } from "../../src/cli/view.ts";
 import { serializeRunFile } from "../../src/output/runFile.ts";
 import { startViewerServer } from "../../src/output/viewerServer.ts";
 import { staleRace } from "../output/fixtures/staleRace.ts";
+import { BIN } from "../cli/odpsim.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -99,6 +100,87 @@ test("the server serves the viewer, the run at /run.json, and nothing outside it
     }
   });
 });
+
+/** The URL `odpsim view` prints on `stdout`, once it has. */
+function urlPrinted(child: ChildProcess, stderr: () => string): Promise<string> {
+  return new Promise<string>((done, fail) => {
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /http:\/\/127\.0\.0\.1:\d+\/\?run=\/run\.json/.exec(out);
+      if (m !== null) done(m[0]);
+    });
+    child.on("exit", () => {
+      fail(new Error(`view exited before printing its URL: ${stderr()}`));
+    });
+  });
+}
+
+/** `odpsim view FILE` as a user starts it, with its exit and the URL it prints. */
+function odpsimView(file: string) {
+  const child = spawn(process.execPath, ["--single-threaded-gc", BIN, "view", file], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((done) => {
+    child.on("exit", done);
+  });
+  return { child, exited, url: urlPrinted(child, () => stderr), stderr: () => stderr };
+}
+
+async function withRunFile(fn: (file: string, text: string) => Promise<void>): Promise<void> {
+  await withDir(async (dir) => {
+    const file = join(dir, "run.json");
+    const text = serializeRunFile(staleRace().run);
+    await writeFile(file, text);
+    await fn(file, text);
+  });
+}
+
+test("odpsim view exits 0 on SIGTERM", { timeout: 60_000 }, async () => {
+  await withRunFile(async (file, text) => {
+    const view = odpsimView(file);
+    const served = await fetch(new URL("/run.json", await view.url));
+    assert.equal(await served.text(), text);
+    view.child.kill("SIGTERM");
+    assert.equal(await view.exited, 0, view.stderr());
+  });
+});
+
+test(
+  "odpsim view stops when the process that started it is killed (as npx would be)",
+  { timeout: 60_000 },
+  async () => {
+    await withRunFile(async (file) => {
+      // A wrapper that starts odpsim view and dies by SIGKILL, passing nothing on: the
+      // view, now an orphan, must notice and stop. Its stdout closing says it has exited.
+      const wrapper = spawn(
+        process.execPath,
+        [
+          "-e",
+          "require('node:child_process').spawn(process.execPath, process.argv.slice(1), " +
+            "{ stdio: 'inherit' }); setInterval(() => undefined, 1000);",
+          "--single-threaded-gc",
+          BIN,
+          "view",
+          file,
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stderr = "";
+      wrapper.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const closed = new Promise<void>((done) => {
+        wrapper.stdout.on("close", done);
+      });
+      const url = await urlPrinted(wrapper, () => stderr);
+      assert.equal((await fetch(url)).status, 200);
+      wrapper.kill("SIGKILL");
+      await closed;
+      await assert.rejects(fetch(url), "the server still answers after its parent died");
+    });
+  },
+);
 
 test(
   "odpsim view prints the URL, serves the run, and exits 0 on SIGINT",

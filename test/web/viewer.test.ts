@@ -1,20 +1,20 @@
 /**
  * The viewer in a real browser: Debian's chromium driven by playwright-core loads a run
  * served by the viewer server, moves the cursor through the UI, and checks the device
- * view. .ci/run installs chromium; without it this test fails saying so.
+ * view. `npm test` installs chromium
+ * first (provision.ts); without it this test fails saying so.
  *
  * The run is the hand-built stale-translation race of test/output/fixtures (the model
  * layers that would produce a catalog defect run do not exist yet); switch to a catalog
  * defect's run once they do.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { chromium } from "playwright-core";
-import { CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS } from "./fixtures/chromium.ts";
+import { assertChromium, CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS } from "./fixtures/chromium.ts";
 import { serializeRunFile } from "../../src/output/runFile.ts";
 import { buildViewer } from "../../src/output/viewerBuild.ts";
 import { startViewerServer } from "../../src/output/viewerServer.ts";
@@ -24,10 +24,7 @@ test(
   "moving to the violation shows the stale MR entry in the device view",
   { timeout: 60_000 },
   async () => {
-    assert.ok(
-      existsSync(CHROMIUM),
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)`,
-    );
+    assertChromium();
     const { run } = staleRace();
     const violationStep = run.violations[0]?.step;
     assert.equal(violationStep, 10);

@@ -16,7 +16,7 @@ import {
 import { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
 import { intOption } from "../options.ts";
 import { ID_WIDTH, out } from "../output.ts";
-import { progressBar } from "../progressBar.ts";
+import { startProgress } from "../progress.ts";
 
 interface CheckFlags {
   readonly json: boolean;
@@ -29,6 +29,11 @@ export function addCatalogCommand(program: Command, setCode: SetExitCode): void 
     .command("catalog")
     .description("list the catalog of historical bugs")
     .option("--json", "print JSON", false)
+    .addHelpText(
+      "after",
+      "\nExamples:\n  odpsim catalog\n  odpsim catalog --json\n" +
+        "  odpsim catalog check --budget 2000",
+    )
     .action((o: { json: boolean }) => {
       if (o.json) out(JSON.stringify(catalogJson()));
       else catalogTable();
@@ -63,11 +68,15 @@ function catalogTable(): void {
 }
 
 async function runCatalogCheck(flags: CheckFlags): Promise<number> {
+  const progress = startProgress("catalog check", "entries", CATALOG.length, flags);
   const result = await catalogCheck(CATALOG, {
     budget: flags.budget,
     workers: flags.workers,
-    onEntry: progressBar("catalog check"),
+    onEntry: (done) => {
+      progress.tick(done);
+    },
   });
+  progress.end();
   if (flags.json) out(JSON.stringify(result));
   else renderCatalogCheck(result);
   return catalogExitCode(result);

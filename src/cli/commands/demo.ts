@@ -18,7 +18,7 @@ import { EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
 import { failureArtifacts } from "../failureArtifacts.ts";
 import { intOption } from "../options.ts";
 import { ID_WIDTH, out, printArtifactFiles } from "../output.ts";
-import { progressBar } from "../progressBar.ts";
+import { startProgress } from "../progress.ts";
 
 export function addDemoCommand(program: Command, setCode: SetExitCode): void {
   program
@@ -34,7 +34,14 @@ export function addDemoCommand(program: Command, setCode: SetExitCode): void {
 async function runDemo(budget: number): Promise<number> {
   out(pc.bold("odpsim demo: the catalog of real ODP bugs, found by the explorer"));
   out();
-  const result = await catalogCheck(CATALOG, { budget, onEntry: progressBar("catalog") });
+  const progress = startProgress("catalog", "entries", CATALOG.length, { json: false });
+  const result = await catalogCheck(CATALOG, {
+    budget,
+    onEntry: (done) => {
+      progress.tick(done);
+    },
+  });
+  progress.end();
   renderDemoTable(result, budget);
   const first = CATALOG[0];
   if (first === undefined) return EXIT_OK;

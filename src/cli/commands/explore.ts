@@ -14,9 +14,12 @@ import { exploreOutcome } from "../explore/outcome.ts";
 import { exploreJson, renderExplore } from "../explore/render.ts";
 import { resolveExplore, type ExploreFlags } from "../explore/resolve.ts";
 import { out } from "../output.ts";
+import { schedulesOf } from "../explore/search.ts";
+import { startProgress } from "../progress.ts";
 import { addReportOptions } from "../reportOptions.ts";
 import {
   collect,
+  collectDefects,
   intOption,
   rateOption,
   reductionOption,
@@ -33,7 +36,12 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
   explore
     .description("search interleavings of a scenario for a violation")
     .option("--design <d>", MLX5_ODP_DESIGN_NAMES.join(" | "))
-    .option("--defect <id>", "switch a catalog defect on (repeatable)", collect, [])
+    .option(
+      "--defect <id>",
+      "switch a catalog defect on (repeatable; for a file, overrides its defects; none: no defect)",
+      collectDefects,
+      [],
+    )
     .option("--strategy <s>", "random | pct | dfs", strategyOption, "random")
     .option("--schedules <n>", "schedules to try", intOption("--schedules", 1, 100_000_000), 20_000)
     .option("--seed <s>", "base seed", intOption("--seed", 0, Number.MAX_SAFE_INTEGER), 0)
@@ -91,7 +99,11 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
 
 async function runExplore(name: string, flags: ExploreFlags): Promise<number> {
   const job = await resolveExplore(name, flags);
-  const outcome = await exploreOutcome(job, flags, flags.out ?? null);
+  const progress = startProgress("explore", "schedules", schedulesOf(job), flags);
+  const outcome = await exploreOutcome(job, flags, flags.out ?? null, (done) => {
+    progress.tick(done);
+  });
+  progress.end();
   if (flags.json) out(JSON.stringify(exploreJson(job, outcome)));
   else renderExplore(job, outcome);
   return exitCodeOf(outcome.result.verdict);

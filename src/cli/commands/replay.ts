@@ -5,7 +5,6 @@
  * Models no kernel file.
  */
 import type { Command } from "commander";
-import { writeFileSync } from "node:fs";
 import { catalogScenarios } from "../../check/catalog/catalog.ts";
 import {
   TokenError,
@@ -22,6 +21,7 @@ import { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "
 import { failureArtifacts, type FailureArtifacts } from "../failureArtifacts.ts";
 import { out } from "../output.ts";
 import { isScenarioModule, loadScenarioModule } from "../scenarioModules.ts";
+import { checkOutputFile, writeOutputFile } from "../outputPaths.ts";
 import { UsageError } from "../usageError.ts";
 import { addReportOptions, reportJsonFields, type ReportOptions } from "../reportOptions.ts";
 
@@ -37,12 +37,20 @@ export function addReplayCommand(program: Command, setCode: SetExitCode): void {
     .description("replay a run from its token and print its report")
     .option("--trace <file>", "also write a Perfetto trace")
     .option("--json", "print JSON", false)
+    .addHelpText(
+      "after",
+      "\nExamples (TOKEN: the replay token explore printed, or a report.txt's last line):\n" +
+        "  odpsim replay TOKEN\n" +
+        "  odpsim replay TOKEN --format kernel\n" +
+        "  odpsim replay TOKEN --json --trace trace.json",
+    )
     .action(async (token: string, o: ReplayFlags) => {
       setCode(await runReplay(token, o));
     });
 }
 
 async function runReplay(token: string, flags: ReplayFlags): Promise<number> {
+  if (flags.trace !== undefined) checkOutputFile(flags.trace, "--trace");
   const replay = await resolveReplay(token);
   const data = replay.token;
   const error = replay.run.result.internalError;
@@ -71,7 +79,7 @@ async function runReplay(token: string, flags: ReplayFlags): Promise<number> {
   );
   const trace = replay.run.result.trace;
   if (flags.trace !== undefined && trace !== null) {
-    writeFileSync(flags.trace, serializeChromeTrace(toChromeTrace(trace, replay.run.violations)));
+    writeOutputFile(flags.trace, serializeChromeTrace(toChromeTrace(trace, replay.run.violations)));
   }
   renderReplay(replay, art, flags);
   return EXIT_VIOLATION;

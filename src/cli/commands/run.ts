@@ -5,12 +5,11 @@
  * Models no kernel file.
  */
 import type { Command } from "commander";
-import { writeFileSync } from "node:fs";
 import { serializeChromeTrace, toChromeTrace } from "../../output/perfetto.ts";
 import { MLX5_ODP_DESIGN_NAMES } from "../../rdma/mlx5/odp/designs.ts";
 import { loadScenario } from "../../scenario/compile.ts";
 import {
-  checkOverrides,
+  effectiveConfigProblem,
   renderRunReport,
   runOnce,
   type RunReport,
@@ -22,8 +21,15 @@ import { resolveModuleScenario } from "../explore/resolve.ts";
 import { isScenarioModule } from "../scenarioModules.ts";
 import { DEFAULT_RUN_TIMING, type Timing } from "../../sim/timing.ts";
 import { exitCodeOf, type SetExitCode } from "../exitCodes.ts";
-import { collect, intOption, timingHelp, timingOption } from "../options.ts";
+import {
+  collectDefects,
+  defectsOverride,
+  intOption,
+  timingHelp,
+  timingOption,
+} from "../options.ts";
 import { out } from "../output.ts";
+import { checkOutputFile, writeOutputFile } from "../outputPaths.ts";
 import { UsageError } from "../usageError.ts";
 
 interface RunFlags {
@@ -42,8 +48,8 @@ export function addRunCommand(program: Command, setCode: SetExitCode): void {
     .option("--design <d>", `${MLX5_ODP_DESIGN_NAMES.join(" | ")} (overrides the file's)`)
     .option(
       "--defect <id>",
-      "switch a catalog defect on (repeatable; overrides the file's)",
-      collect,
+      "switch a catalog defect on (repeatable; overrides the file's; none: no defect)",
+      collectDefects,
       [],
     )
     .option("--seed <s>", "the run's seed", intOption("--seed", 0, Number.MAX_SAFE_INTEGER), 0)
@@ -65,8 +71,9 @@ async function runModule(file: string, flags: RunFlags): Promise<number> {
   const { scenario, design, defects } = await resolveModuleScenario(
     file,
     flags.design,
-    flags.defect,
+    defectsOverride(flags.defect) ?? [],
   );
+  if (flags.trace !== undefined) checkOutputFile(flags.trace, "--trace");
   const run = runScenario(scenario, {
     seed: flags.seed,
     strategy: new UniformRandom(),
@@ -103,27 +110,29 @@ async function runModule(file: string, flags: RunFlags): Promise<number> {
   out(flags.json ? JSON.stringify(report) : renderRunReport(report));
   const trace = result.trace;
   if (flags.trace !== undefined && trace !== null) {
-    writeFileSync(flags.trace, serializeChromeTrace(toChromeTrace(trace, violations)));
+    writeOutputFile(flags.trace, serializeChromeTrace(toChromeTrace(trace, violations)));
     if (!flags.json) out(`trace written to ${flags.trace} (open it in https://ui.perfetto.dev)`);
   }
   return exitCodeOf(report.verdict);
 }
 
 function runRun(file: string, flags: RunFlags): number {
-  const problem = checkOverrides(flags.design, flags.defect);
-  if (problem !== null) throw new UsageError(problem);
   const scenario = loadScenario(file);
+  const defects = defectsOverride(flags.defect);
+  const problem = effectiveConfigProblem(scenario, flags.design, defects);
+  if (problem !== null) throw new UsageError(problem);
+  if (flags.trace !== undefined) checkOutputFile(flags.trace, "--trace");
   const { report, run } = runOnce(scenario, {
     seed: flags.seed,
     design: flags.design,
-    defects: flags.defect,
+    defects,
     timing: flags.timing,
     trace: flags.trace !== undefined,
   });
   out(flags.json ? JSON.stringify(report) : renderRunReport(report));
   const trace = run.result.trace;
   if (flags.trace !== undefined && trace !== null) {
-    writeFileSync(flags.trace, serializeChromeTrace(toChromeTrace(trace, run.violations)));
+    writeOutputFile(flags.trace, serializeChromeTrace(toChromeTrace(trace, run.violations)));
     if (!flags.json) out(`trace written to ${flags.trace} (open it in https://ui.perfetto.dev)`);
   }
   return exitCodeOf(report.verdict);

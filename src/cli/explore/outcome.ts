@@ -19,14 +19,18 @@ export interface ExploreOutcome {
   readonly failure: { readonly failure: ExploreFailure; readonly art: FailureArtifacts } | null;
 }
 
-/** Runs `job`; `outDir` is where a failure's files go (null: nowhere). */
+/**
+ * Runs `job`; `outDir` is where a failure's files go (null: nowhere); `onProgress`
+ * hears the schedules run so far.
+ */
 export async function exploreOutcome(
   job: ExploreJob,
   report: ReportOptions,
   outDir: string | null,
+  onProgress?: (schedulesRun: number) => void,
 ): Promise<ExploreOutcome> {
   const started = performance.now();
-  const result = await searchExplore(job);
+  const result = await searchExplore(job, onProgress);
   const seconds = (performance.now() - started) / 1000;
   const failure = result.verdict === "internal_error" ? null : result.firstFailure;
   if (failure === null) return { result, seconds, failure: null };

@@ -6,7 +6,7 @@
  *
  * Models no kernel file.
  */
-import { CATALOG, catalogScenarios, withEra } from "../../check/catalog/catalog.ts";
+import { CATALOG, catalogEntry, catalogScenarios, withEra } from "../../check/catalog/catalog.ts";
 import type { ReportFormat } from "../../check/renderReport.ts";
 import type { DfsReduction, ExploreOptions, StrategyName } from "../../check/explore.ts";
 import { FAULT_SITES, type FaultPlan } from "../../check/faults.ts";
@@ -19,7 +19,10 @@ import {
   MLX5_ODP_DESIGN_NAMES,
 } from "../../rdma/mlx5/odp/designs.ts";
 import { loadScenario, type CompiledScenario } from "../../scenario/compile.ts";
-import { effectiveConfig } from "../../scenario/runOnce.ts";
+import { effectiveConfig, effectiveConfigProblem } from "../../scenario/runOnce.ts";
+import { defectProblem } from "../../scenario/validate.ts";
+import { defectsOverride } from "../options.ts";
+import { checkOutputDir } from "../outputPaths.ts";
 import { shardFromEnvironment, ShardAutoError } from "../shardAuto.ts";
 import { FirstRunnable } from "../../sim/strategies/firstRunnable.ts";
 import { isScenarioModule, loadScenarioModule } from "../scenarioModules.ts";
@@ -79,22 +82,39 @@ export async function resolveExplore(name: string, flags: ExploreFlags): Promise
       `unknown scenario "${name}"; known: ${[...catalogScenarios().keys()].join(", ")} or a .yaml file`,
     );
   }
-  const fileConfig = file === null ? null : effectiveConfig(file, flags.design, flags.defect);
-  const defects = withEra(fileConfig?.defects ?? flags.defect);
-  const design =
-    fileConfig?.design ??
-    flags.design ??
-    CATALOG.find((e) => e.scenario === scenario)?.design ??
-    DEFAULT_MLX5_ODP_DESIGN;
+  const asked = defectsOverride(flags.defect);
+  const config =
+    file === null
+      ? catalogConfig(scenario, flags.design, asked ?? [])
+      : effectiveConfig(file, flags.design, asked);
+  const design = config.design;
   const designs = file === null ? designsOf(scenario) : [...MLX5_ODP_DESIGN_NAMES];
   if (!designs.includes(design)) {
     throw new UsageError(
       `design "${design}" is not modelled for ${name}; try ${designs.join(", ")}`,
     );
   }
-  const known = new Set(CATALOG.map((e) => e.id));
-  for (const d of defects) if (!known.has(d)) throw new UsageError(`unknown defect "${d}"`);
+  const problem =
+    file === null
+      ? (config.defects.map((id) => defectProblem(id, design)).find((p) => p !== null) ?? null)
+      : effectiveConfigProblem(file, flags.design, asked);
+  if (problem !== null) throw new UsageError(problem);
+  const defects = withEra(config.defects);
   return jobOf(name, scenario, file !== null ? "file" : "catalog", flags, design, defects);
+}
+
+/**
+ * A catalog scenario's design and defects: `--design`, else the design of the defects
+ * asked for (a defect names its design), else that of the scenario's first entry.
+ */
+function catalogConfig(
+  scenario: Scenario,
+  design: string | undefined,
+  defects: readonly string[],
+): { design: string; defects: readonly string[] } {
+  const ofDefect = defects.map((id) => catalogEntry(id)?.design).find((d) => d !== undefined);
+  const ofScenario = CATALOG.find((e) => e.scenario === scenario)?.design;
+  return { design: design ?? ofDefect ?? ofScenario ?? DEFAULT_MLX5_ODP_DESIGN, defects };
 }
 
 /** The design of a module that declares none. */
@@ -114,7 +134,7 @@ async function resolveModule(name: string, flags: ExploreFlags): Promise<Explore
   const { scenario, design, defects } = await resolveModuleScenario(
     name,
     flags.design,
-    flags.defect,
+    defectsOverride(flags.defect) ?? [],
   );
   return jobOf(name, scenario, "module", flags, design, defects);
 }
@@ -169,6 +189,7 @@ function jobOf(
   defects: string[],
 ): ExploreJob {
   const faults = faultPlanOf(flags);
+  if (flags.out !== undefined) checkOutputDir(flags.out, "--out");
   return {
     name,
     scenario,

@@ -13,8 +13,16 @@ import { resolve } from "node:path";
 import { UsageError } from "../usageError.ts";
 import type { ExploreJob } from "./resolve.ts";
 
-export async function searchExplore(job: ExploreJob): Promise<ExploreResult> {
-  const { options, shard } = job;
+/**
+ * Runs the search; `onProgress` hears the schedules run so far (of `schedulesOf(job)`),
+ * from worker threads too.
+ */
+export async function searchExplore(
+  job: ExploreJob,
+  onProgress?: (schedulesRun: number) => void,
+): Promise<ExploreResult> {
+  const { shard } = job;
+  const options = onProgress === undefined ? job.options : { ...job.options, onProgress };
   if (options.strategy === "dfs" && (shard !== undefined || job.workers > 1)) {
     throw new UsageError("dfs is a sequential search: use one worker and no --shard");
   }
@@ -28,6 +36,14 @@ export async function searchExplore(job: ExploreJob): Promise<ExploreResult> {
     workers: job.workers,
     ...(shard === undefined ? {} : { shard }),
   });
+}
+
+/** The schedules this process runs at most: the budget, or its shard's share of it. */
+export function schedulesOf(job: ExploreJob): number {
+  const { schedules } = job.options;
+  if (job.shard === undefined) return schedules;
+  const { index, count } = job.shard;
+  return Math.max(0, Math.ceil((schedules - (index - 1)) / count));
 }
 
 /** Where a worker thread finds the scenario: the catalog, the scenario file, the module. */
