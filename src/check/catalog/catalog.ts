@@ -31,6 +31,7 @@ import { oomVsOdp } from "./scenarios/oomVsOdp.ts";
 import { oomVsOdpUserptr } from "./scenarios/oomVsOdpUserptr.ts";
 import { prefetchVsDereg } from "./scenarios/prefetchVsDereg.ts";
 import { writebackVsOdp } from "./scenarios/writebackVsOdp.ts";
+import { PREFETCH_COUNT_BEFORE_SRCU_SYNC } from "../../rdma/mlx5/odp/srcuEraMr.ts";
 import { UVERBS_CATALOG } from "./uverbs/index.ts";
 
 export interface CatalogEntry {
@@ -312,21 +313,23 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
     expected: "device_use_after_free",
   },
   {
-    id: "prefetch-no-srcu",
+    id: PREFETCH_COUNT_BEFORE_SRCU_SYNC,
     number: 16,
     design: "classic",
-    title: "prefetch work without SRCU uses an MR being destroyed",
-    fix:
-      "RDMA/mlx5: Order num_pending_prefetch properly with synchronize_srcu; " +
-      "RDMA/mlx5: Use SRCU properly in ODP prefetch",
+    title:
+      "dereg_mr reads the prefetch count before synchronize_srcu: prefetch work uses a dying MR",
+    fix: "RDMA/mlx5: Order num_pending_prefetch properly with synchronize_srcu (aa116b810ac9, v5.4-rc2)",
     race:
-      "An asynchronous ibv_advise_mr looks the MR up, checks mr->live and counts itself " +
-      "in num_pending_prefetch before queueing work that holds the MR. dereg_mr clears " +
-      "live, synchronize_srcu()s and flushes the prefetch work only if the count is " +
-      "non-zero. Without the SRCU read lock around lookup and count, an advise that saw " +
-      "live = 1 counts after dereg has passed its grace period: dereg's WARN_ON on the " +
-      "count fires (the symptom in the fix's own race diagram), and dereg frees an MR " +
-      "the queued work then touches (use-after-free, when the count read was zero).",
+      "An asynchronous ibv_advise_mr looks the MR up under mr_srcu, checks mr->live and " +
+      "counts itself in num_pending_prefetch before queueing work that holds the MR. From " +
+      "v5.1 dereg_mr cleared live, read the count, flushed the prefetch work only if it " +
+      "was non-zero, WARN_ON'd a count still held, and only then synchronize_srcu()d. An " +
+      "advise that saw live = 1 counts after dereg's first read: the WARN_ON's second " +
+      "read fires (the race diagram of the fix), and dereg frees an MR the queued work " +
+      "then touches (use-after-free, when both reads came before the count). The fix " +
+      "reads the count after the grace period, when every advise that saw live = 1 has " +
+      "counted. The model's work holds MR pointers as from fb985e278a30 (v5.5); the v5.3 " +
+      "work looked the keys up again, which changes what it touches, not the race.",
     scenario: prefetchVsDereg,
     expected: "warn_on",
     alsoShowsAs: ["use_after_free"],

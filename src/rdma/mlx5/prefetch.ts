@@ -130,12 +130,10 @@ export class Mlx5Prefetch {
   ): KGen<number> {
     const k = this.dev.k;
     const srcu = this.dev.mrSrcu;
-    // Catalog defect prefetch-no-srcu: before "Use SRCU properly in ODP prefetch" /
-    // "Order num_pending_prefetch properly with synchronize_srcu", taking the MRs was
-    // not ordered with dereg_mr's synchronize_srcu, so dereg could read a zero count
-    // and free an MR the work was about to hold.
-    const useSrcu = !k.hasDefect("prefetch-no-srcu");
-    const idx = useSrcu ? srcu.readLock() : -1;
+    // SRCU around the lookup and the count was there from "IB/mlx5: Protect against
+    // prefetch of invalid MR" (v5.1) on; what was out of order was dereg's reading of the
+    // count (catalog #16, srcuEraMr.ts).
+    const idx = srcu.readLock();
     const frags: PrefetchFrag[] = [];
     let ret = 0;
     for (const sge of sgList) {
@@ -159,7 +157,7 @@ export class Mlx5Prefetch {
     } else {
       this.queueWork(pd, frags, pf);
     }
-    if (useSrcu) srcu.readUnlock(idx);
+    srcu.readUnlock(idx);
     return ret;
   }
 
@@ -206,13 +204,19 @@ export class Mlx5Prefetch {
 
   /**
    * dereg_mr's part, after live = 0 and synchronize_srcu: if prefetch work holds the MR,
-   * wait for the work queued so far (flush_workqueue). Does nothing, and never yields,
-   * when no prefetch holds the MR.
+   * wait for the work queued so far (flush_workqueue); then WARN_ON a count still held.
+   * The two reads of the count are separate loads: an advise that counts between them
+   * (possible only while dereg reads before its grace period, catalog #16) trips the
+   * WARN_ON, as in the race diagram of aa116b810ac9.
    */
   *flushMr(mr: Mlx5IbMr): KGen {
     tracePending(mr, "mlx5_ib_dereg_mr", 0);
-    if (mr.numPendingPrefetch === 0) return;
-    for (const work of [...this.inFlight]) yield* this.systemUnboundWq().flushWork(work);
+    if (mr.numPendingPrefetch !== 0) {
+      for (const work of [...this.inFlight]) yield* this.systemUnboundWq().flushWork(work);
+    } else {
+      yield "num_pending_prefetch read";
+    }
+    tracePending(mr, "mlx5_ib_dereg_mr", 0);
     this.dev.k.warnOn(mr.numPendingPrefetch !== 0, "prefetch work still holds a dying MR", {
       mr: mr.objName,
       pending: mr.numPendingPrefetch,

@@ -9,6 +9,7 @@
  *
  *     dereg:  live = 0                       stop new faults finding the MR
  *             synchronize_srcu(mr_srcu)      wait for fault handlers that did
+ *             flush prefetch work if counted  then WARN_ON the count (prefetch.ts)
  *             invalidate_range(whole umem)   zap the MTT, unmap the pages (an implicit
  *                                            parent: free its children, wait for them)
  *             ib_umem_release                leave the notifier tree
@@ -26,6 +27,9 @@ import type { Mlx5IbDev } from "../mlx5IbDev.ts";
 import { Mlx5IbMr } from "../mlx5IbMr.ts";
 import { mlx5PrefetchFlushMr } from "../prefetch.ts";
 import { designMrByKey, type PagefaultFlags } from "./mlx5OdpDesign.ts";
+
+/** Catalog #16: dereg_mr reads num_pending_prefetch before synchronize_srcu (v5.1 - v5.3). */
+export const PREFETCH_COUNT_BEFORE_SRCU_SYNC = "prefetch-count-before-srcu-sync";
 
 /** The design's pagefault_mr. */
 export type PagefaultMr<U extends IbUmemOdp> = (
@@ -100,12 +104,17 @@ export function* deregOdpMrSrcuEra<U extends IbUmemOdp>(
   mr.live = false;
   traceLive(mr, "mlx5_ib_dereg_mr", true);
   yield "mr dead";
+  // Catalog defect prefetch-count-before-srcu-sync: before aa116b810ac9 ("RDMA/mlx5:
+  // Order num_pending_prefetch properly with synchronize_srcu", v5.4-rc2) dereg read the
+  // prefetch count before the grace period, so an advise inside its SRCU section that
+  // saw live = 1 could still count and queue work after the read.
+  const countFirst = k.hasDefect(PREFETCH_COUNT_BEFORE_SRCU_SYNC);
+  if (countFirst) yield* mlx5PrefetchFlushMr(mr);
   // Catalog defect classic-no-srcu-sync drops this wait: a fault handler that found
   // the MR before `live` went false then uses it after it is freed.
   if (!k.hasDefect("classic-no-srcu-sync")) yield* dev.mrSrcu.synchronize();
-  // Dequeue pending prefetch work holding the MR (prefetch.ts; "RDMA/mlx5: Order
-  // num_pending_prefetch properly with synchronize_srcu").
-  yield* mlx5PrefetchFlushMr(mr);
+  // Dequeue pending prefetch work holding the MR (prefetch.ts).
+  if (!countFirst) yield* mlx5PrefetchFlushMr(mr);
   if (!umem.isImplicitOdp) yield* invalidate(umem, ibUmemStart(umem), ibUmemEnd(umem));
   else if (implicit !== undefined) yield* implicit.freeImplicitMr(mr);
   if (k.hasDefect("classic-mr-before-umem")) {
