@@ -99,7 +99,10 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
     number: 3,
     design: "classic",
     title: "no synchronize_srcu before the MR dies: a running fault handler uses a freed MR",
-    fix: "IB/mlx5: Implement on demand paging by adding support for MMU notifiers (seed 001)",
+    fix:
+      "IB/mlx5: Page faults handling infrastructure (6aec21f6a832, v3.19): dereg_mr's " +
+      "synchronize_srcu after live = 0 is already context in seed 001, which added only " +
+      "the one in destroy_mkey",
     race:
       "A fault handler looks the MR up under mr_srcu before dereg clears mr->live. " +
       "Without synchronize_srcu, dereg goes on to release the umem and free the MR while " +

@@ -110,8 +110,9 @@ export function* deregOdpMrSrcuEra<U extends IbUmemOdp>(
   // saw live = 1 could still count and queue work after the read.
   const countFirst = k.hasDefect(PREFETCH_COUNT_BEFORE_SRCU_SYNC);
   if (countFirst) yield* mlx5PrefetchFlushMr(mr);
-  // Catalog defect classic-no-srcu-sync drops this wait: a fault handler that found
-  // the MR before `live` went false then uses it after it is freed.
+  // Catalog defect classic-no-srcu-sync drops this wait (dereg_mr's own, from 6aec21f6a832;
+  // seed 001 added the later one in destroy_mkey): a fault handler that found the MR
+  // before `live` went false then uses it after it is freed.
   if (!k.hasDefect("classic-no-srcu-sync")) yield* dev.mrSrcu.synchronize();
   // Dequeue pending prefetch work holding the MR (prefetch.ts).
   if (!countFirst) yield* mlx5PrefetchFlushMr(mr);
