@@ -31,7 +31,11 @@ import { oomVsOdp } from "./scenarios/oomVsOdp.ts";
 import { oomVsOdpUserptr } from "./scenarios/oomVsOdpUserptr.ts";
 import { prefetchVsDereg } from "./scenarios/prefetchVsDereg.ts";
 import { writebackVsOdp } from "./scenarios/writebackVsOdp.ts";
-import { PREFETCH_COUNT_BEFORE_SRCU_SYNC } from "../../rdma/mlx5/odp/srcuEraMr.ts";
+import {
+  ODP_LIVE_BEFORE_SETUP,
+  PREFETCH_COUNT_BEFORE_SRCU_SYNC,
+} from "../../rdma/mlx5/odp/srcuEraMr.ts";
+import { prefetchVsReg } from "./scenarios/prefetchVsReg.ts";
 import { UVERBS_CATALOG } from "./uverbs/index.ts";
 
 export interface CatalogEntry {
@@ -184,6 +188,7 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "with container_of and kref_get_unless_zero and frees it after a grace period.",
     scenario: faultVsDereg,
     expected: "use_after_free",
+    alsoShowsAs: ["bug_on"],
   },
   {
     id: "interval-remove-lockless-seq",
@@ -431,6 +436,28 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "and with hard IRQs enabled. The fix takes it with spin_lock_irqsave().",
     scenario: wqeFaultVsAsyncEvent,
     expected: "lock_order_inversion",
+  },
+  {
+    id: ODP_LIVE_BEFORE_SETUP,
+    number: 25,
+    design: "classic",
+    title: "mr->live set before the MR is set up, as a plain store: an advise's count is wiped out",
+    fix: "RDMA/mlx5: Put live in the correct place for ODP MRs (v5.4-rc2)",
+    race:
+      "An ODP MR's mkey is in the device's table before mlx5_ib_reg_user_mr has finished: " +
+      "live is what tells page faults and ibv_advise_mr that the MR may be used. v5.3 set " +
+      "live = 1 and then reset num_pending_prefetch with atomic_set(0), both plain stores " +
+      "(umem->private before them, between seed 001's smp_wmb()s). An asynchronous advise " +
+      "on the new key (keys are guessable) that sees live counts itself, and the reset " +
+      "then wipes the count out, in program order or because the CPU made live visible " +
+      "first: dereg_mr finds no prefetch to wait for and frees the MR the queued work then " +
+      "touches (or the work's decrement leaves -1 and dereg's WARN_ON fires). The fix sets " +
+      "everything else first and publishes live with smp_store_release(); the model runs " +
+      "the registration's stores through a store buffer (storeBuffer.ts), so only the " +
+      "barrier orders them.",
+    scenario: prefetchVsReg,
+    expected: "use_after_free",
+    alsoShowsAs: ["warn_on"],
   },
 ];
 
