@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { odpHost, setupOdpBuffer } from "../../../src/check/catalog/scenarios/odpHost.ts";
+import {
+  INSTANT_DEVICE,
+  odpHost,
+  setupOdpBuffer,
+} from "../../../src/check/catalog/scenarios/odpHost.ts";
+import { explore } from "../../../src/check/explore.ts";
+import type { Scenario } from "../../../src/check/scenario.ts";
 import { MADV_DONTNEED, doMadvise } from "../../../src/mm/madvise.ts";
 import { PAGE_SIZE } from "../../../src/mm/page.ts";
 import {
@@ -138,4 +144,32 @@ test("dereg_mr reads num_pending_prefetch twice: a count taken between the reads
     r.violations.map((v) => v.kind),
     ["warn_on"],
   );
+});
+
+test("interval design: prefetch work holds a usecount on the mkey and dereg waits for it (instant device costs)", () => {
+  // get_prefetchable_mr() takes mmkey.usecount; mlx5_ib_dereg_mr waits for it to drop.
+  // With no UMR latency to hide it, an async advise followed by dereg must stay clean.
+  const scenario: Scenario = {
+    name: "prefetch-then-dereg-instant",
+    description: "2-page ODP MR, instant device; async PREFETCH_WRITE then dereg_mr",
+    build(ctx) {
+      const h = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
+      h.proc.spawnThread("user", function* (): KGen {
+        const buf = yield* setupOdpBuffer(h, 2);
+        const all = { addr: buf.addr, length: 2 * PAGE_SIZE, lkey: buf.mr.lkey };
+        assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH_WRITE", 0, [all]), 0);
+        assert.equal(yield* ibvDeregMr(buf.mr), 0);
+      });
+      return h.k;
+    },
+  };
+  const r = explore(scenario, {
+    strategy: "random",
+    schedules: 500,
+    design: "interval",
+    stopAtFirst: false,
+  });
+  assert.equal(r.firstInternalError, null);
+  const v = r.firstFailure?.violation;
+  assert.equal(r.verdict, "clean", `${v?.kind ?? ""}: ${v?.message ?? ""}`);
 });
