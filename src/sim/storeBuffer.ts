@@ -63,7 +63,8 @@ export class StoreBuffer {
     before: () => boolean,
     apply: () => void,
   ): KGen {
-    yield `store ${what} in flight`;
+    // The task's first step is the moment the store becomes visible (when nothing
+    // before the last barrier is still in flight): the explorer picks it.
     yield* this.drained.waitEvent(before);
     apply();
     entry.visible = true;
