@@ -62,11 +62,24 @@ export interface BenchOptions {
   readonly json?: boolean;
 }
 
+/**
+ * The suites whose ids `filter` can match: those under it, or, for a filter inside a
+ * prefix, the suites of the longest such prefix (`explore.timing` is the timing suite's
+ * alone, not every `explore.` suite's).
+ */
+function suitesFor(filter: string): BenchSuite[] {
+  const under = SUITES.filter((s) => s.prefix.startsWith(filter));
+  if (under.length > 0) return under;
+  const inside = SUITES.filter((s) => filter.startsWith(s.prefix));
+  const longest = Math.max(0, ...inside.map((s) => s.prefix.length));
+  return inside.filter((s) => s.prefix.length === longest);
+}
+
 /** Runs the suites `filter` selects; 0, or 2 when no suite matches. */
 // eslint-disable-next-line @typescript-eslint/require-await -- callers await it
 export async function runBenchmarks(options: BenchOptions = {}): Promise<number> {
   const filter = options.filter ?? "";
-  const chosen = SUITES.filter((s) => s.prefix.startsWith(filter) || filter.startsWith(s.prefix));
+  const chosen = suitesFor(filter);
   if (chosen.length === 0) {
     process.stderr.write(`bench: no suite matches --filter ${filter}\n`);
     return 2;

@@ -120,6 +120,22 @@ function siteLine(what: string, task: string | null, step: number, fn?: string):
   return `${what} by ${task ?? "(no task)"} at step ${step}${fn === undefined ? "" : ` in ${fn}`}`;
 }
 
+interface SitedObject {
+  readonly object: string;
+  readonly allocated: { readonly task: string | null; readonly step: number };
+}
+
+/** A violation's `objects` when each is named with its allocation site (a leak), or null. */
+function sitedObjects(objects: unknown): readonly SitedObject[] | null {
+  if (!Array.isArray(objects) || objects.length === 0) return null;
+  const sited = (o: unknown): o is SitedObject => {
+    if (typeof o !== "object" || o === null) return false;
+    const { object, allocated } = o as { object?: unknown; allocated?: unknown };
+    return typeof object === "string" && typeof allocated === "object" && allocated !== null;
+  };
+  return objects.every(sited) ? objects : null;
+}
+
 /** The violation, the sites of what it names, the evidence (text format only), depth. */
 function violationLines(report: RaceReport, layout: Layout, format: ReportFormat): string[] {
   const v = report.violation;
@@ -133,10 +149,14 @@ function violationLines(report: RaceReport, layout: Layout, format: ReportFormat
   for (const s of report.frameSites) {
     sites.push(`${s.object} ${siteLine(s.what, s.task, s.step, s.fn)}`);
   }
+  const sited = sitedObjects(v.details["objects"]);
+  for (const o of sited ?? []) {
+    sites.push(`${o.object} ${siteLine("allocated", o.allocated.task, o.allocated.step)}`);
+  }
   for (const s of sites) out.push(...wrapText(s, layout.width - 2, "  ").map((l) => `  ${l}`));
   if (format === "kernel") return out;
   for (const [key, value] of Object.entries(v.details)) {
-    if (key === "allocated" || key === "freed") continue;
+    if (key === "allocated" || key === "freed" || (key === "objects" && sited !== null)) continue;
     out.push(
       ...wrapText(`${key}: ${JSON.stringify(value)}`, layout.width - 2, "  ").map((l) => `  ${l}`),
     );

@@ -139,19 +139,61 @@ export function sliceRows(
   return foldRepeats(rows);
 }
 
-/** Neighbouring rows of one task with the same text become one row with a count. */
+/** The longest loop body folded: a retry loop's fault, walk, check and update. */
+const MAX_PERIOD = 8;
+
+/**
+ * A loop's rows: a block of up to MAX_PERIOD rows that the next rows repeat, block after
+ * block (same tasks, same texts), is kept once, each of its rows with the count of its
+ * repetitions and the step of its last; a single row repeated is the block of one. A
+ * livelock's slice is the same few steps many times over; the story is one turn of it.
+ */
 function foldRepeats(rows: readonly ReportRow[]): ReportRow[] {
   const out: ReportRow[] = [];
-  for (const row of rows) {
-    const last = out.at(-1);
-    if (last !== undefined && last.task === row.task && last.text === row.text) {
-      const count = (last.repeats?.count ?? 1) + 1;
-      out[out.length - 1] = { ...last, repeats: { count, lastStep: row.step } };
-    } else {
-      out.push(row);
+  let i = 0;
+  while (i < rows.length) {
+    const fold = longestFold(rows, i);
+    if (fold === null) {
+      out.push(rows[i] as ReportRow);
+      i++;
+      continue;
     }
+    const { period, times } = fold;
+    for (let j = 0; j < period; j++) {
+      const row = rows[i + j] as ReportRow;
+      const lastStep = (rows[i + j + period * (times - 1)] as ReportRow).step;
+      out.push({ ...row, repeats: { count: times, lastStep } });
+    }
+    i += period * times;
   }
   return out;
+}
+
+/** The block at `at` that repeats most rows' worth (at least twice), or null. */
+function longestFold(
+  rows: readonly ReportRow[],
+  at: number,
+): { period: number; times: number } | null {
+  let best: { period: number; times: number } | null = null;
+  for (let period = 1; period <= MAX_PERIOD && at + 2 * period <= rows.length; period++) {
+    let times = 1;
+    while (sameBlock(rows, at, at + times * period, period)) times++;
+    const covered = period * times;
+    if (times >= 2 && (best === null || covered > best.period * best.times)) {
+      best = { period, times };
+    }
+  }
+  return best;
+}
+
+function sameBlock(rows: readonly ReportRow[], a: number, b: number, period: number): boolean {
+  if (b + period > rows.length) return false;
+  for (let j = 0; j < period; j++) {
+    const x = rows[a + j] as ReportRow;
+    const y = rows[b + j] as ReportRow;
+    if (x.task !== y.task || x.text !== y.text || x.kind !== y.kind) return false;
+  }
+  return true;
 }
 
 /** Lockdep's events: in the whole-run table the lock steps' own labels say as much. */

@@ -93,6 +93,12 @@ export function setupPhaseEnd(trace: SliceInput): number {
   return 0;
 }
 
+function isNamed(o: unknown): o is { object: string } {
+  return (
+    typeof o === "object" && o !== null && typeof (o as { object?: unknown }).object === "string"
+  );
+}
+
 /** The task id in a task label (`name#id`), or null. */
 export function taskIdOf(label: string | null): number | null {
   const m = label === null ? null : /#(\d+)$/.exec(label);
@@ -129,8 +135,13 @@ function namedObjects(
 ): string[] {
   const ids = new Set<string>();
   const d = violation.details;
-  if (Array.isArray(d["objects"]))
-    for (const id of d["objects"]) if (typeof id === "string") ids.add(id);
+  // Object ids, or named objects with their sites (a leak's `{ object, allocated }`).
+  if (Array.isArray(d["objects"])) {
+    for (const o of d["objects"] as unknown[]) {
+      if (typeof o === "string") ids.add(o);
+      else if (isNamed(o)) ids.add(objectId(o.object));
+    }
+  }
   if (typeof d["object"] === "string") ids.add(objectId(d["object"]));
   // An address space by name: its users (mmStruct.ts: `mmId`).
   if (typeof d["mm"] === "string") ids.add(`mm:${objectId(d["mm"])}.users`);

@@ -6,6 +6,7 @@
  * does not come is one too.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { explore } from "../../src/check/explore.ts";
 import { compileScenario, type CompiledScenario } from "../../src/scenario/compile.ts";
@@ -123,4 +124,16 @@ test("a system call that fails unexpectedly is unexpected_error; expect: error a
   assert.match(r.violations.at(0)?.message ?? "", /app\/main op 2 mprotect failed: -ENOMEM/);
   const accepted = text.replace("prot: [read] }", "prot: [read], expect: { error: ENOMEM } }");
   assert.equal(runOnce(compile(accepted), { seed: 0 }).report.verdict, "clean");
+});
+
+// examples/15's header: with rc_pingpong's ACK timer, a responder that stays slow for
+// eight timeouts in a row fails the send with RETRY_EXC_ERR, a check that holds only under
+// some timings; `timeout: 0` (infinite) is what makes the example's completions hold.
+test("the ping-pong example's completions hold only with the ACK timer off", () => {
+  const text = readFileSync("examples/15-pingpong-two-hosts.yaml", "utf8");
+  assert.match(text, /timeout: 0/);
+  const withTimer = compile(text.replaceAll(", timeout: 0", ""));
+  const found = explore(withTimer, { strategy: "random", schedules: 2000 });
+  assert.equal(found.verdict, "violation");
+  assert.match(found.firstFailure?.violation.message ?? "", /RETRY_EXC_ERR/);
 });

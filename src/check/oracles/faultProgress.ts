@@ -43,10 +43,8 @@ function reportLivelock(fault: PageFaultOutcome, n: number): void {
   fault.dev.k.report(
     "fault_livelock",
     `page fault at va 0x${fault.va.toString(16)} retried ${n} times`,
-    {
-      key: fault.key,
-      va: fault.va,
-    },
+    // The entries the device kept missing: the slice looks for who wrote them last.
+    { key: fault.key, va: fault.va, objects: [...fault.missed] },
   );
 }
 

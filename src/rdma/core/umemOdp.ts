@@ -123,6 +123,15 @@ export function umemInterlockId(umem: IbUmemOdp): string {
 }
 
 /**
+ * The trace's guard id of a umem's `dying` flag (`~umem_odp(implicit_child)#12.dying`):
+ * set by the release trampoline of older kernels and by an implicit child's reaping,
+ * tested before a child's freeing is queued.
+ */
+export function umemDyingId(umem: { readonly objName: string }): string {
+  return guardId(`${umem.objName}.dying`);
+}
+
+/**
  * A DMA-list entry set to `pfn` (or cleared, `pfn` null, of `old`) under `fn`, for the
  * trace: `dma_list[0] = pfn 5`, reading the frame's life and writing the entry.
  */

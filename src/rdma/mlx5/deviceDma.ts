@@ -74,11 +74,12 @@ export function* mlx5DeviceDma(
     const idx = mkey === null ? 0 : Math.floor((va - mkey.iova) / 2 ** mkey.pageShift);
     const entry = mkey?.mtt?.get(idx) ?? 0;
     const allowed = req.write ? mttWritable(entry) : mttReadable(entry);
-    // What the device read to translate: the KSM slot of an implicit MR, the MTT entry.
-    const read = dev.k.trace === null ? [] : translationIds(top, mkey, va, idx);
     if (mkey === null || !allowed) {
+      // What the device read and missed: the KSM slot of an implicit MR, the MTT entry.
+      // Always named, so the fault's observers can say which translation never came.
+      const missed = translationIds(top, mkey, va, idx);
       const bcnt = req.buf.length - done;
-      const ret = yield* raisePageFault(dev, design, req, va, bcnt, read);
+      const ret = yield* raisePageFault(dev, design, req, va, bcnt, missed);
       if (ret < 0 && ret !== EAGAIN) return ret;
       continue;
     }
@@ -86,6 +87,8 @@ export function* mlx5DeviceDma(
     const pfn = mttPfn(entry) + Math.floor(pageOffset / PAGE_SIZE);
     const mappedGeneration = (mkey.mttGen?.get(idx) ?? 1) - 1;
     if (dev.k.trace !== null) {
+      // What the device read to translate: the KSM slot of an implicit MR, the MTT entry.
+      const read = translationIds(top, mkey, va, idx);
       dev.k.event(req.write ? "dma write" : "dma read", {
         mkey: mkey.key,
         va,
@@ -145,6 +148,7 @@ function* raisePageFault(
     write,
     rdma,
     wqe,
+    missed,
     // A Perfetto flow from the fault through its handler to the resume.
     flow: dev.nextFaultFlow(),
     resumed: new Completion(k, `pf_resume(${key.toString(16)}@${va.toString(16)})`),
@@ -187,6 +191,8 @@ interface Mlx5Pagefault {
   readonly write: boolean;
   readonly rdma: RdmaOp | undefined;
   readonly wqe: WqeSource | undefined;
+  /** The translation entries whose absence raised the fault. */
+  readonly missed: readonly string[];
   readonly flow: number;
   readonly resumed: Completion;
   /** Resumed (the completion's flag, readable by a WQE fault's wait condition). */
@@ -214,12 +220,12 @@ function* mlx5IbEqePfAction(pfault: Mlx5Pagefault): KGen {
 
 /** mlx5_ib_page_fault_resume(): the access waiting on the fault goes on. */
 function mlx5IbPageFaultResume(pfault: Mlx5Pagefault, ret: number): void {
-  const { dev, key, va, write } = pfault;
+  const { dev, key, va, write, missed } = pfault;
   pfault.result = ret;
   pfault.done = true;
   dev.k.event("page_fault_resume", { key, va, ret, flow: pfault.flow, flowPhase: "end" });
   // The resume of a destroyed QP's fault reaches no QP: nothing for observers to judge.
-  if (pfault.wqe?.destroyed !== true) dev.notePageFault({ dev, key, va, write, ret });
+  if (pfault.wqe?.destroyed !== true) dev.notePageFault({ dev, key, va, write, ret, missed });
   pfault.resumed.complete();
   pfault.wqe?.pfEvent.wakeUp();
 }

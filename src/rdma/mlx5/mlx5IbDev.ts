@@ -47,6 +47,8 @@ export interface PageFaultOutcome {
   readonly va: number;
   readonly write: boolean;
   readonly ret: number;
+  /** The translation entries (object ids) the faulting access read and found wanting. */
+  readonly missed: readonly string[];
 }
 
 export type PageFaultObserver = (fault: PageFaultOutcome) => void;

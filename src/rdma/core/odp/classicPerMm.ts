@@ -31,7 +31,7 @@ import {
   mmuNotifierUnregisterNoRelease,
 } from "../../../mm/notifier/mmuNotifier.ts";
 import type { MmuNotifierRange } from "../../../mm/notifier/subscriptions.ts";
-import { ibUmemEnd, ibUmemStart } from "../umemOdp.ts";
+import { ibUmemEnd, ibUmemStart, umemDyingId } from "../umemOdp.ts";
 import {
   ibUmemNotifierEndAccount,
   ibUmemNotifierStartAccount,
@@ -131,6 +131,10 @@ function* releaseTrampoline(umem: ClassicUmemOdp): KGen {
   yield* ibUmemNotifierStartAccount(umem);
   if (umem.context.k.hasDefect(RELEASE_MARKS_DYING)) {
     umem.dying = true;
+    umem.context.k.event("ib_umem_notifier_release_trampoline", {
+      "umem->dying": 1,
+      ...accessFields([], [umemDyingId(umem)]),
+    });
     yield "odp dying";
   }
   umem.notifierCompletion.completeAll();

@@ -45,6 +45,7 @@ export const HMM_MIRROR_KEPT_AS_POSTED: readonly string[] = [
   "unlocked reads of hmm->dead and range->valid",
   "implicit children: v5.2's unlocked KSM update (catalog #20's shape) and split umem_mutex holds (#14's shape)",
   "the zero page is special to hmm_range_fault(): a read-only walk over it fails",
+  "v5.2's hmm_vma_do_fault() asks for a write without checking VM_WRITE: a device write to read-only memory faults for ever",
 ];
 
 /** The statement as lines, for `odpsim catalog` and the README. */

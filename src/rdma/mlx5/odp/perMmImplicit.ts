@@ -28,7 +28,7 @@
  * the driver code is the same.
  */
 import { EFAULT } from "../../../sim/errno.ts";
-import { accessFields, countFields, guardId, objectId } from "../../../sim/objectAccess.ts";
+import { accessFields, countFields, objectId } from "../../../sim/objectAccess.ts";
 import type { Kernel } from "../../../sim/kernel.ts";
 import { WaitQueueHead } from "../../../sim/sync/waitQueue.ts";
 import { systemWorkqueue, WorkStruct } from "../../../sim/sync/workqueue.ts";
@@ -36,7 +36,7 @@ import type { KGen } from "../../../sim/task.ts";
 import type { IbPd } from "../../core/ibPd.ts";
 import { forEachUmemInRange, type PerMmUmem, type UcontextPerMm } from "../../core/odp/perMm.ts";
 import type { UmemOdpDesign } from "../../core/odp/umemOdpDesign.ts";
-import { ibUmemEnd, ibUmemStart } from "../../core/umemOdp.ts";
+import { ibUmemEnd, ibUmemStart, umemDyingId } from "../../core/umemOdp.ts";
 import type { Mlx5Mkey } from "../mkey.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
 import { Mlx5IbMr } from "../mlx5IbMr.ts";
@@ -291,13 +291,9 @@ function qLeafFree(imr: Mlx5IbMr): WaitQueueHead {
   return imr.qLeafFree;
 }
 
-/** The trace's id of imr->num_leaf_free, and of a child umem's dying flag. */
+/** The trace's id of imr->num_leaf_free. */
 function numLeafFreeId(imr: Mlx5IbMr): string {
   return `${objectId(imr.objName)}.num_leaf_free`;
-}
-
-function dyingId(odp: { objName: string }): string {
-  return guardId(`${objectId(odp.objName)}.dying`);
 }
 
 /** The test an emptied child passes before its freeing is queued, for the trace. */
@@ -305,7 +301,7 @@ function traceDyingTest(odp: { objName: string; dying: boolean; npages: number }
   imr.dev.k.event("mlx5_ib_invalidate_range", {
     "odp->npages": odp.npages,
     "odp->dying": odp.dying ? 1 : 0,
-    ...accessFields([dyingId(odp)]),
+    ...accessFields([umemDyingId(odp)]),
   });
 }
 
@@ -319,7 +315,7 @@ function queueLeafFree<U extends PerMmImplicitUmem<U>>(odp: U, imr: Mlx5IbMr<U>)
     work: `mr_leaf_free_action(${odp.objName})`,
     "imr->num_leaf_free": imr.numLeafFree,
     // Queueing its freeing is a write of the child's life (the whole umem).
-    ...accessFields([], [dyingId(odp), objectId(odp.objName)]),
+    ...accessFields([], [umemDyingId(odp), objectId(odp.objName)]),
     ...countFields(numLeafFreeId(imr), 1),
   });
   systemWorkqueue(imr.dev.k, "events").queueWork(odp.work);
