@@ -10,7 +10,9 @@
  * Linux, pages already taken are returned as a short count; an error is returned only
  * when the first page fails.
  *
- * The caller holds mmap_lock (read is enough), as get_user_pages_remote() requires.
+ * The caller holds mmap_lock (read is enough), as get_user_pages_remote() requires. Each
+ * page is its own step (the loop's cond_resched()); following a present page is atomic
+ * within it (the PTE lock).
  * Simplification: FOLL_PIN does not unshare a non-exclusive anonymous page on a read
  * pin (gup_must_unshare); FOLL_LONGTERM only matters for fs-dax, which is not modelled.
  */
@@ -62,9 +64,11 @@ export function* getUserPagesRemote(
   mm.mmapLock.assertHeld();
   if (!mm.k.kasan.check(mm, "get_user_pages_remote")) return EFAULT;
   const first = Math.floor(start / PAGE_SIZE) * PAGE_SIZE;
-  yield "get_user_pages";
   let vma: VmAreaStruct | null = null;
   for (let i = 0; i < nrPages; i++) {
+    // __get_user_pages() calls cond_resched() before following each page, so another
+    // task may run between two pages even when every page is present.
+    yield "get_user_pages";
     const addr = first + i * PAGE_SIZE;
     if (vma === null || addr >= vma.vmEnd) {
       vma = vmaLookup(mm, addr);

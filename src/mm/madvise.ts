@@ -6,7 +6,8 @@
  * after advising the mapped parts), mmap_lock for read or write as
  * madvise_need_mmap_write() says, and the advice that matter to mirrors:
  * MADV_DONTNEED (zap_page_range_single under MMU_NOTIFY_CLEAR; the next touch faults in
- * zeros or the file's data; -EINVAL on VM_LOCKED / VM_PFNMAP), MADV_FREE (anonymous
+ * zeros or the file's data; -EINVAL on VM_LOCKED / VM_PFNMAP, and on hugetlb for a start
+ * that is not huge-page aligned, whose end is rounded down, as since v5.18), MADV_FREE (anonymous
  * private memory only: clean the pages under MMU_NOTIFY_CLEAR so reclaim may drop them),
  * MADV_DONTFORK / MADV_DOFORK (VM_DONTCOPY, used by rdma-core on registered memory) and
  * MADV_HUGEPAGE / MADV_NOHUGEPAGE. The rest are accepted and do nothing.
@@ -124,7 +125,9 @@ function* madviseVma(
     case MADV_DONTNEED:
       if ((vma.vmFlags & (VM_LOCKED | VM_PFNMAP)) !== 0) return EINVAL;
       if ((vma.vmFlags & VM_HUGETLB) !== 0) {
-        start = Math.ceil(start / HPAGE_PMD_SIZE) * HPAGE_PMD_SIZE;
+        // madvise_dontneed_free_valid_vma(): a start inside a huge page is refused, the
+        // end (which callers only round to PAGE_SIZE) is rounded down to a huge page.
+        if (start % HPAGE_PMD_SIZE !== 0) return EINVAL;
         end = Math.floor(end / HPAGE_PMD_SIZE) * HPAGE_PMD_SIZE;
         if (end <= start) return 0;
       }

@@ -71,10 +71,17 @@ test("PCT's k is the most choice points seen by the calibration runs", () => {
     runScenario(lostWakeup, { seed: seedFor(3, j), strategy: recording, timing: "free" });
     most = Math.max(most, recording.choicePoints);
   }
-  // A step where only one task can run is no choice: fault-vs-invalidate has many.
-  const recording = new Recording(new UniformRandom());
-  const run = runScenario(faultVsInvalidate, { seed: 3, strategy: recording });
-  assert.ok(recording.choicePoints < run.result.steps / 2, `${recording.choicePoints} choices`);
+  // A step where only one task can run is no choice: fault-vs-invalidate has many, so
+  // over a few seeds its runs choose at fewer than half of their steps.
+  let choices = 0;
+  let steps = 0;
+  for (let seed = 0; seed < 10; seed++) {
+    const recording = new Recording(new UniformRandom());
+    const run = runScenario(faultVsInvalidate, { seed, strategy: recording });
+    choices += recording.choicePoints;
+    steps += run.result.steps;
+  }
+  assert.ok(choices < steps / 2, `${choices} choices in ${steps} steps`);
   assert.equal(estimatePctChoices(lostWakeup, { schedules: 1, seed: 3 }), most);
   const r = explore(lostWakeup, { strategy: "pct", schedules: 1, seed: 3 });
   assert.equal(r.pctChoices, most);

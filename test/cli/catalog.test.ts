@@ -2,6 +2,11 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { BIN, odpsim } from "./odpsim.ts";
+import { catalogEntry } from "../../src/check/catalog/catalog.ts";
+import {
+  HMM_MIRROR_CARRIED_CHANGES,
+  HMM_MIRROR_KEPT_AS_POSTED,
+} from "../../src/rdma/mlx5/odp/hmmMirrorAsPosted.ts";
 
 test("odpsim catalog --json lists {id, design, title, fix, scenario} per entry", () => {
   const r = odpsim("catalog", "--json");
@@ -143,4 +148,15 @@ test("odpsim catalog check piped into a reader that stops early ends quietly (no
   });
   assert.equal(r.status, 0);
   assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
+});
+
+test("odpsim catalog says which changes the hmm-mirror default carries, each a catalog defect of that design", () => {
+  const r = odpsim("catalog");
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /hmm-mirror is seed 002 as posted/);
+  for (const c of HMM_MIRROR_CARRIED_CHANGES) {
+    assert.match(r.stdout, new RegExp(`^  ${c.defect}: `, "m"));
+    assert.equal(catalogEntry(c.defect)?.design, "hmm-mirror", c.defect);
+  }
+  for (const kept of HMM_MIRROR_KEPT_AS_POSTED) assert.ok(r.stdout.includes(kept), kept);
 });

@@ -3,7 +3,14 @@ import { test } from "node:test";
 import { odpsim } from "./odpsim.ts";
 
 const base = [
-  ...["explore", "prefetch-vs-dereg", "--design", "classic", "--defect", "prefetch-no-srcu"],
+  ...[
+    "explore",
+    "prefetch-vs-dereg",
+    "--design",
+    "classic",
+    "--defect",
+    "prefetch-count-before-srcu-sync",
+  ],
   ...["--strategy", "pct", "--schedules", "300", "--json"],
 ];
 

@@ -17,7 +17,9 @@ import {
   vmMmap,
   vmMunmap,
 } from "../../src/mm/mmap.ts";
-import { mmapReadLock, mmapReadUnlock, type MmStruct } from "../../src/mm/mmStruct.ts";
+import { MmStruct, mmapReadLock, mmapReadUnlock } from "../../src/mm/mmStruct.ts";
+import { PhysMem } from "../../src/mm/physMem.ts";
+import { Kernel } from "../../src/sim/kernel.ts";
 import { PAGE_SIZE } from "../../src/mm/page.ts";
 import { walkPte } from "../../src/mm/pageTable.ts";
 import type { GupFlags } from "../../src/mm/gup.ts";
@@ -112,4 +114,32 @@ test("gup: a pinned frame outlives munmap and is freed by the unpin; -ENOMEM whe
     const r = yield* cpuRead(w.mm, big, 1);
     assert.ok(r.ok);
   });
+});
+
+test("gup: __get_user_pages may be preempted before each page (cond_resched), even when all are present", () => {
+  // Another task can run between taking page 0 and page 1: over some seeds it sees the
+  // GUP with exactly one page taken.
+  const seen = new Set<number>();
+  for (let seed = 0; seed < 60; seed++) {
+    const k = new Kernel({ seed });
+    const phys = new PhysMem(k, { frames: 64 });
+    const mm = new MmStruct(k, phys, "test");
+    const pages: number[] = [];
+    let done = false;
+    const group = { kind: "host", name: "t" } as const;
+    k.spawn("gup", group, function* (): KGen {
+      const a = yield* vmMmap(mm, 0, 3 * PAGE_SIZE, RW, ANON);
+      assert.ok((yield* cpuWrite(mm, a, fill(3 * PAGE_SIZE, 1))).ok);
+      assert.equal(yield* gup(mm, a, 3, {}, pages), 3);
+      done = true;
+    });
+    k.spawn("observer", group, function* (): KGen {
+      while (!done) {
+        seen.add(pages.length);
+        yield "look";
+      }
+    });
+    assert.equal(k.run().status, "ok");
+  }
+  assert.ok(seen.has(1) && seen.has(2), `GUP states seen: ${[...seen].join(",")}`);
 });

@@ -6,6 +6,7 @@ import { MADV_DONTNEED, MADV_FREE, doMadvise } from "../../src/mm/madvise.ts";
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
+  MAP_HUGETLB,
   MAP_PRIVATE,
   MAP_SHARED,
   PROT_READ,
@@ -13,7 +14,7 @@ import {
   vmMmap,
   vmMunmap,
 } from "../../src/mm/mmap.ts";
-import { PAGE_SIZE } from "../../src/mm/page.ts";
+import { HPAGE_PMD_SIZE, PAGE_SIZE } from "../../src/mm/page.ts";
 import { walkPte } from "../../src/mm/pageTable.ts";
 import { EINVAL, ENOMEM } from "../../src/sim/errno.ts";
 import type { KGen } from "../../src/sim/task.ts";
@@ -83,5 +84,19 @@ test("madvise: errno results (bad advice, unaligned, hole → ENOMEM after advis
     assert.equal(yield* doMadvise(w.mm, a, 3 * PAGE_SIZE, MADV_DONTNEED), ENOMEM);
     assert.equal(walkPte(w.mm, a), null);
     assert.equal(walkPte(w.mm, a + 2 * PAGE_SIZE), null, "the part after the hole was advised");
+  });
+});
+
+test("madvise: MADV_DONTNEED on hugetlb: an unaligned start is -EINVAL, the end is rounded down", () => {
+  const w = world({ frames: 8 * 512, hugetlbPages: 2 });
+  runIn(w, function* (): KGen {
+    const h = yield* vmMmap(w.mm, 0, 2 * HPAGE_PMD_SIZE, RW, ANON | MAP_HUGETLB);
+    assert.ok((yield* cpuWrite(w.mm, h, fill(1, 1))).ok);
+    assert.ok((yield* cpuWrite(w.mm, h + HPAGE_PMD_SIZE, fill(1, 2))).ok);
+    assert.equal(yield* doMadvise(w.mm, h + PAGE_SIZE, HPAGE_PMD_SIZE, MADV_DONTNEED), EINVAL);
+    assert.notEqual(walkPte(w.mm, h + HPAGE_PMD_SIZE), null, "nothing was zapped");
+    assert.equal(yield* doMadvise(w.mm, h, HPAGE_PMD_SIZE + PAGE_SIZE, MADV_DONTNEED), 0);
+    assert.equal(walkPte(w.mm, h), null, "the first huge page went");
+    assert.notEqual(walkPte(w.mm, h + HPAGE_PMD_SIZE), null, "the end was rounded down");
   });
 });

@@ -31,6 +31,11 @@ import { oomVsOdp } from "./scenarios/oomVsOdp.ts";
 import { oomVsOdpUserptr } from "./scenarios/oomVsOdpUserptr.ts";
 import { prefetchVsDereg } from "./scenarios/prefetchVsDereg.ts";
 import { writebackVsOdp } from "./scenarios/writebackVsOdp.ts";
+import {
+  ODP_LIVE_BEFORE_SETUP,
+  PREFETCH_COUNT_BEFORE_SRCU_SYNC,
+} from "../../rdma/mlx5/odp/srcuEraMr.ts";
+import { prefetchVsReg } from "./scenarios/prefetchVsReg.ts";
 import { UVERBS_CATALOG } from "./uverbs/index.ts";
 
 export interface CatalogEntry {
@@ -98,7 +103,10 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
     number: 3,
     design: "classic",
     title: "no synchronize_srcu before the MR dies: a running fault handler uses a freed MR",
-    fix: "IB/mlx5: Implement on demand paging by adding support for MMU notifiers (seed 001)",
+    fix:
+      "IB/mlx5: Page faults handling infrastructure (6aec21f6a832, v3.19): dereg_mr's " +
+      "synchronize_srcu after live = 0 is already context in seed 001, which added only " +
+      "the one in destroy_mkey",
     race:
       "A fault handler looks the MR up under mr_srcu before dereg clears mr->live. " +
       "Without synchronize_srcu, dereg goes on to release the umem and free the MR while " +
@@ -180,6 +188,7 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "with container_of and kref_get_unless_zero and frees it after a grace period.",
     scenario: faultVsDereg,
     expected: "use_after_free",
+    alsoShowsAs: ["bug_on"],
   },
   {
     id: "interval-remove-lockless-seq",
@@ -312,21 +321,23 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
     expected: "device_use_after_free",
   },
   {
-    id: "prefetch-no-srcu",
+    id: PREFETCH_COUNT_BEFORE_SRCU_SYNC,
     number: 16,
     design: "classic",
-    title: "prefetch work without SRCU uses an MR being destroyed",
-    fix:
-      "RDMA/mlx5: Order num_pending_prefetch properly with synchronize_srcu; " +
-      "RDMA/mlx5: Use SRCU properly in ODP prefetch",
+    title:
+      "dereg_mr reads the prefetch count before synchronize_srcu: prefetch work uses a dying MR",
+    fix: "RDMA/mlx5: Order num_pending_prefetch properly with synchronize_srcu (aa116b810ac9, v5.4-rc2)",
     race:
-      "An asynchronous ibv_advise_mr looks the MR up, checks mr->live and counts itself " +
-      "in num_pending_prefetch before queueing work that holds the MR. dereg_mr clears " +
-      "live, synchronize_srcu()s and flushes the prefetch work only if the count is " +
-      "non-zero. Without the SRCU read lock around lookup and count, an advise that saw " +
-      "live = 1 counts after dereg has passed its grace period: dereg's WARN_ON on the " +
-      "count fires (the symptom in the fix's own race diagram), and dereg frees an MR " +
-      "the queued work then touches (use-after-free, when the count read was zero).",
+      "An asynchronous ibv_advise_mr looks the MR up under mr_srcu, checks mr->live and " +
+      "counts itself in num_pending_prefetch before queueing work that holds the MR. From " +
+      "v5.1 dereg_mr cleared live, read the count, flushed the prefetch work only if it " +
+      "was non-zero, WARN_ON'd a count still held, and only then synchronize_srcu()d. An " +
+      "advise that saw live = 1 counts after dereg's first read: the WARN_ON's second " +
+      "read fires (the race diagram of the fix), and dereg frees an MR the queued work " +
+      "then touches (use-after-free, when both reads came before the count). The fix " +
+      "reads the count after the grace period, when every advise that saw live = 1 has " +
+      "counted. The model's work holds MR pointers as from fb985e278a30 (v5.5); the v5.3 " +
+      "work looked the keys up again, which changes what it touches, not the race.",
     scenario: prefetchVsDereg,
     expected: "warn_on",
     alsoShowsAs: ["use_after_free"],
@@ -425,6 +436,28 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "and with hard IRQs enabled. The fix takes it with spin_lock_irqsave().",
     scenario: wqeFaultVsAsyncEvent,
     expected: "lock_order_inversion",
+  },
+  {
+    id: ODP_LIVE_BEFORE_SETUP,
+    number: 25,
+    design: "classic",
+    title: "mr->live set before the MR is set up, as a plain store: an advise's count is wiped out",
+    fix: "RDMA/mlx5: Put live in the correct place for ODP MRs (v5.4-rc2)",
+    race:
+      "An ODP MR's mkey is in the device's table before mlx5_ib_reg_user_mr has finished: " +
+      "live is what tells page faults and ibv_advise_mr that the MR may be used. v5.3 set " +
+      "live = 1 and then reset num_pending_prefetch with atomic_set(0), both plain stores " +
+      "(umem->private before them, between seed 001's smp_wmb()s). An asynchronous advise " +
+      "on the new key (keys are guessable) that sees live counts itself, and the reset " +
+      "then wipes the count out, in program order or because the CPU made live visible " +
+      "first: dereg_mr finds no prefetch to wait for and frees the MR the queued work then " +
+      "touches (or the work's decrement leaves -1 and dereg's WARN_ON fires). The fix sets " +
+      "everything else first and publishes live with smp_store_release(); the model runs " +
+      "the registration's stores through a store buffer (storeBuffer.ts), so only the " +
+      "barrier orders them.",
+    scenario: prefetchVsReg,
+    expected: "use_after_free",
+    alsoShowsAs: ["warn_on"],
   },
 ];
 

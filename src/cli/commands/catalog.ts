@@ -14,6 +14,7 @@ import {
   type CatalogCheckResult,
 } from "../../check/catalog/catalogCheck.ts";
 import { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
+import { hmmMirrorDefaultLines } from "../../rdma/mlx5/odp/hmmMirrorAsPosted.ts";
 import { intOption } from "../options.ts";
 import { ID_WIDTH, out } from "../output.ts";
 import { startProgress } from "../progress.ts";
@@ -65,6 +66,8 @@ function catalogTable(): void {
     out(
       `${String(e.number).padStart(2)}  ${e.id.padEnd(ID_WIDTH)} ${e.design.padEnd(10)} ${e.title}`,
     );
+  out("");
+  for (const line of hmmMirrorDefaultLines()) out(line);
 }
 
 async function runCatalogCheck(flags: CheckFlags): Promise<number> {

@@ -12,7 +12,9 @@
  * device-entry encoding (range->flags[], range->values[], range->pfn_shift) and
  * hmm_mirror_mm_is_alive().
  *
- * Reproduced as posted, so the review thread's races are there to be found:
+ * Reproduced as posted, so the review thread's races are there to be found (the
+ * hmm-mirror design's default carries the fixes of the first three, each undone by its
+ * catalog defect: rdma/mlx5/odp/hmmMirrorAsPosted.ts):
  * - hmm_range_fault() walks the VMAs with no mmget_not_zero() — only the unlocked
  *   hmm->dead / range->valid flags stand between it and exit_mmap(); walking an mm
  *   whose mm_users is 0 is reported (`hmm_walk_without_mmget`) where it happens.

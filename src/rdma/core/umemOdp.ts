@@ -44,11 +44,6 @@ export interface UmemOdpInit {
   readonly access: number;
   readonly root?: IbUmemOdp;
   /**
-   * Whether a mapped page holds a page reference (get_user_pages, classic) that unmap
-   * drops; the interval design maps what hmm_range_fault saw without one. Default true.
-   */
-  readonly pinsPages?: boolean;
-  /**
    * The lockdep class of umem_mutex: lockdep keys a mutex by its mutex_init() site, and
    * a design whose umems are initialized at different sites passes its own. Default
    * "umem_mutex".
@@ -67,8 +62,6 @@ export class IbUmemOdp extends KObject {
   readonly access: number;
   /** The implicit root of a child, else null. */
   readonly root: IbUmemOdp | null;
-  /** Mapped pages hold a page reference that unmap drops (see UmemOdpInit.pinsPages). */
-  readonly pinsPages: boolean;
   /** umem_mutex: serializes device page-table updates with invalidations. */
   readonly umemMutex: Mutex;
   /** page_list: 1 + pfn of each mapped page, 0 when none (absent for an implicit root). */
@@ -93,7 +86,6 @@ export class IbUmemOdp extends KObject {
     this.writable = init.writable;
     this.access = init.access;
     this.root = init.root ?? null;
-    this.pinsPages = init.pinsPages ?? true;
     this.umemMutex = new Mutex(
       init.context.k,
       `umem_mutex(${this.objName})`,

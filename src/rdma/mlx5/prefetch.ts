@@ -15,7 +15,9 @@
  *   srcu_read_unlock                         ... destroy, free
  *
  * The work holds the MR pointers; the count keeps dereg from freeing the MR under it,
- * and SRCU makes the count visible to dereg's check. With FLUSH the prefetch runs in
+ * and SRCU makes the count visible to dereg's check. A design whose kernel holds the MR
+ * by reference instead (the interval design: get_prefetchable_mr takes mmkey.usecount,
+ * v5.13+, and dereg waits for it) says so with `prefetchHold`. With FLUSH the prefetch runs in
  * the caller, under SRCU, and its errors are returned.
  *
  * Errors are the modern ones (get_prefetchable_mr): -ENOENT no such key (or the MR is
@@ -114,7 +116,13 @@ export class Mlx5Prefetch {
         ret = mr;
         break;
       }
+      const hold = this.design.prefetchHold;
+      if (hold !== undefined && !hold.get(mr)) {
+        ret = ENOENT;
+        break;
+      }
       ret = yield* this.pagefaultFrag(pd, { mr, ioVirt: sge.addr, length: sge.length }, pf);
+      hold?.put(mr);
       if (ret < 0) break;
     }
     srcu.readUnlock(idx);
@@ -130,12 +138,10 @@ export class Mlx5Prefetch {
   ): KGen<number> {
     const k = this.dev.k;
     const srcu = this.dev.mrSrcu;
-    // Catalog defect prefetch-no-srcu: before "Use SRCU properly in ODP prefetch" /
-    // "Order num_pending_prefetch properly with synchronize_srcu", taking the MRs was
-    // not ordered with dereg_mr's synchronize_srcu, so dereg could read a zero count
-    // and free an MR the work was about to hold.
-    const useSrcu = !k.hasDefect("prefetch-no-srcu");
-    const idx = useSrcu ? srcu.readLock() : -1;
+    // SRCU around the lookup and the count was there from "IB/mlx5: Protect against
+    // prefetch of invalid MR" (v5.1) on; what was out of order was dereg's reading of the
+    // count (catalog #16, srcuEraMr.ts).
+    const idx = srcu.readLock();
     const frags: PrefetchFrag[] = [];
     let ret = 0;
     for (const sge of sgList) {
@@ -144,22 +150,31 @@ export class Mlx5Prefetch {
         ret = mr;
         break;
       }
-      yield "get_prefetchable_mr";
-      // Keep the MR pointer valid outside SRCU: dereg flushes the work while this is > 0.
-      if (!k.kasan.check(mr, "advise_mr counts a pending prefetch on the mr")) {
-        ret = ENOENT;
-        break;
+      const hold = this.design.prefetchHold;
+      if (hold !== undefined) {
+        // The modern kernel takes its reference in the lookup's step (under xa_lock).
+        if (!hold.get(mr)) {
+          ret = ENOENT;
+          break;
+        }
+      } else {
+        yield "get_prefetchable_mr";
+        // Keep the MR pointer valid outside SRCU: dereg flushes the work while this is > 0.
+        if (!k.kasan.check(mr, "advise_mr counts a pending prefetch on the mr")) {
+          ret = ENOENT;
+          break;
+        }
+        mr.numPendingPrefetch++;
+        tracePending(mr, "mlx5_ib_prefetch_mr", 1);
       }
-      mr.numPendingPrefetch++;
-      tracePending(mr, "mlx5_ib_prefetch_mr", 1);
       frags.push({ mr, ioVirt: sge.addr, length: sge.length });
     }
     if (ret < 0) {
-      dropFrags(k, frags);
+      this.destroyPrefetchWork(frags);
     } else {
       this.queueWork(pd, frags, pf);
     }
-    if (useSrcu) srcu.readUnlock(idx);
+    srcu.readUnlock(idx);
     return ret;
   }
 
@@ -189,8 +204,23 @@ export class Mlx5Prefetch {
     }
     this.dev.mrSrcu.readUnlock(idx);
     yield "destroy_prefetch_work";
-    dropFrags(k, frags);
+    this.destroyPrefetchWork(frags);
     this.inFlight.delete(work);
+  }
+
+  /** destroy_prefetch_work(): drop the hold each fragment has on its MR. */
+  private destroyPrefetchWork(frags: readonly PrefetchFrag[]): void {
+    const k = this.dev.k;
+    const hold = this.design.prefetchHold;
+    for (const frag of frags) {
+      if (!k.kasan.check(frag.mr, "destroy_prefetch_work drops its hold on the mr")) continue;
+      if (hold !== undefined) {
+        hold.put(frag.mr);
+      } else {
+        frag.mr.numPendingPrefetch--;
+        tracePending(frag.mr, "destroy_prefetch_work", -1);
+      }
+    }
   }
 
   /** pagefault_mr() on one fragment; a snapshot maps only what the CPU maps now. */
@@ -206,13 +236,19 @@ export class Mlx5Prefetch {
 
   /**
    * dereg_mr's part, after live = 0 and synchronize_srcu: if prefetch work holds the MR,
-   * wait for the work queued so far (flush_workqueue). Does nothing, and never yields,
-   * when no prefetch holds the MR.
+   * wait for the work queued so far (flush_workqueue); then WARN_ON a count still held.
+   * The two reads of the count are separate loads: an advise that counts between them
+   * (possible only while dereg reads before its grace period, catalog #16) trips the
+   * WARN_ON, as in the race diagram of aa116b810ac9.
    */
   *flushMr(mr: Mlx5IbMr): KGen {
     tracePending(mr, "mlx5_ib_dereg_mr", 0);
-    if (mr.numPendingPrefetch === 0) return;
-    for (const work of [...this.inFlight]) yield* this.systemUnboundWq().flushWork(work);
+    if (mr.numPendingPrefetch !== 0) {
+      for (const work of [...this.inFlight]) yield* this.systemUnboundWq().flushWork(work);
+    } else {
+      yield "num_pending_prefetch read";
+    }
+    tracePending(mr, "mlx5_ib_dereg_mr", 0);
     this.dev.k.warnOn(mr.numPendingPrefetch !== 0, "prefetch work still holds a dying MR", {
       mr: mr.objName,
       pending: mr.numPendingPrefetch,
@@ -249,16 +285,6 @@ function tracePending(mr: Mlx5IbMr, fn: string, delta: 1 | -1 | 0): void {
   if (k.trace === null) return;
   const access = delta === 0 ? accessFields([pendingId(mr)]) : countFields(pendingId(mr), delta);
   k.event(fn, { mr: mr.objName, num_pending_prefetch: mr.numPendingPrefetch, ...access });
-}
-
-/** destroy_prefetch_work(): drop the count each fragment holds on its MR. */
-function dropFrags(k: Mlx5IbDev["k"], frags: readonly PrefetchFrag[]): void {
-  for (const frag of frags) {
-    if (k.kasan.check(frag.mr, "destroy_prefetch_work drops num_pending_prefetch")) {
-      frag.mr.numPendingPrefetch--;
-      tracePending(frag.mr, "destroy_prefetch_work", -1);
-    }
-  }
 }
 
 function pfFlags(advice: IbAdviseMrAdvice): PagefaultFlags {

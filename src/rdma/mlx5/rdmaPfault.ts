@@ -18,11 +18,17 @@
  *
  * odpsim's responder always knows the operation's length (from the RETH or the
  * AtomicETH), so its faults take the first path; the zero-length path is reachable by
- * an event that reports no length. Simplification: a fault that maps fewer pages than
- * the range needs is not treated as fatal (v6.13 moved that check into
- * pagefault_single_data_segment); the device faults again.
+ * an event that reports no length.
+ *
+ * A fault that maps fewer pages than the range it had to resolve fails: the handler
+ * resumes with an error when pages_in_range(address, length) exceeds what
+ * pagefault_single_data_segment returned. That is where the check was up to v6.12, in
+ * every design's era; "RDMA/mlx5: Fix indirect mkey ODP page count" (v6.13) moved it into
+ * pagefault_single_data_segment and skipped it for indirect mkeys, with the same result
+ * for a responder fault on an MR. Simplification: that later form is not modelled apart.
  */
-import { EAGAIN } from "../../sim/errno.ts";
+import { EAGAIN, EFAULT } from "../../sim/errno.ts";
+import { PAGE_SIZE } from "../../mm/page.ts";
 import type { KGen } from "../../sim/task.ts";
 import type { Mlx5IbDev } from "./mlx5IbDev.ts";
 import type { Mlx5OdpDesign } from "./odp/mlx5OdpDesign.ts";
@@ -90,7 +96,13 @@ export function* mlx5IbMrRdmaPfaultHandler(
   const flags = { write: pf.write };
   const ret = yield* design.pagefaultSingleDataSegment(dev, null, pf.rkey, address, length, flags);
   // -EAGAIN: racing an invalidation, so no prefetch; the device faults again.
-  if (ret === EAGAIN) prefetch = false;
+  if (ret === EAGAIN) {
+    prefetch = false;
+  } else if (ret >= 0 && pagesInRange(address, length) > ret) {
+    dev.k.event("rdma_pfault_short", { key: pf.rkey, va: address, len: length, pages: ret });
+    resume(EFAULT);
+    return;
+  }
   resume(ret);
   if (ret < 0 || !prefetch || prefetchLen === 0) return;
   // After the resume the QP runs again; this work item goes on with the prefetch.
@@ -103,4 +115,10 @@ export function* mlx5IbMrRdmaPfaultHandler(
     flags,
   );
   dev.k.event("rdma_pfault_prefetch", { key: pf.rkey, va: address, len: prefetchLen, ret: got });
+}
+
+/** pages_in_range(): the 4 KiB pages [address, address + length) touches. */
+function pagesInRange(address: number, length: number): number {
+  if (length === 0) return 0;
+  return Math.floor((address + length - 1) / PAGE_SIZE) - Math.floor(address / PAGE_SIZE) + 1;
 }

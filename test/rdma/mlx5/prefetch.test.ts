@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { odpHost, setupOdpBuffer } from "../../../src/check/catalog/scenarios/odpHost.ts";
+import {
+  INSTANT_DEVICE,
+  odpHost,
+  setupOdpBuffer,
+} from "../../../src/check/catalog/scenarios/odpHost.ts";
+import { explore } from "../../../src/check/explore.ts";
+import type { Scenario } from "../../../src/check/scenario.ts";
 import { MADV_DONTNEED, doMadvise } from "../../../src/mm/madvise.ts";
 import { PAGE_SIZE } from "../../../src/mm/page.ts";
 import {
@@ -13,6 +19,8 @@ import { ibvAdviseMr, ibvAllocPd, ibvDeregMr, ibvRegMr } from "../../../src/rdma
 import { mttReadable, mttWritable } from "../../../src/rdma/mlx5/mkey.ts";
 import { EINVAL, ENOENT, EOPNOTSUPP, EPERM } from "../../../src/sim/errno.ts";
 import { FirstRunnable } from "../../../src/sim/strategies/firstRunnable.ts";
+import { Completion } from "../../../src/sim/sync/completion.ts";
+import { mlx5PrefetchOf } from "../../../src/rdma/mlx5/prefetch.ts";
 import type { KGen } from "../../../src/sim/task.ts";
 
 const FLUSH = IB_UVERBS_ADVISE_MR_FLAG_FLUSH;
@@ -108,4 +116,60 @@ test("dereg_mr waits for prefetch work that holds the MR (flush_workqueue)", () 
     assert.equal(yield* ibvDeregMr(buf.mr), 0);
     assert.equal((buf.mr as { numPendingPrefetch?: number }).numPendingPrefetch, 0);
   });
+});
+
+test("dereg_mr reads num_pending_prefetch twice: a count taken between the reads trips the WARN_ON", () => {
+  // aa116b810ac9's race diagram: the first read sees 0 and skips the flush, an advise
+  // counts, the WARN_ON's read sees 1. FirstRunnable runs the lower-id "advise" thread
+  // as soon as it is woken and dereg yields between its reads.
+  const h = odpHost({ seed: 1, strategy: new FirstRunnable(), design: "classic" }, 512);
+  const go = new Completion(h.k, "go");
+  let mr: { numPendingPrefetch: number } | null = null;
+  h.proc.spawnThread("advise", function* (): KGen {
+    yield* go.wait();
+    assert.ok(mr);
+    mr.numPendingPrefetch++;
+  });
+  h.proc.spawnThread("dereg", function* (): KGen {
+    const buf = yield* setupOdpBuffer(h, 2);
+    const prefetch = mlx5PrefetchOf(h.dev);
+    assert.ok(prefetch);
+    mr = buf.mr as unknown as { numPendingPrefetch: number };
+    go.complete();
+    yield* prefetch.flushMr(buf.mr as unknown as Parameters<typeof prefetch.flushMr>[0]);
+  });
+  const r = h.k.run();
+  assert.equal(r.internalError, null, r.internalError?.stack);
+  assert.deepEqual(
+    r.violations.map((v) => v.kind),
+    ["warn_on"],
+  );
+});
+
+test("interval design: prefetch work holds a usecount on the mkey and dereg waits for it (instant device costs)", () => {
+  // get_prefetchable_mr() takes mmkey.usecount; mlx5_ib_dereg_mr waits for it to drop.
+  // With no UMR latency to hide it, an async advise followed by dereg must stay clean.
+  const scenario: Scenario = {
+    name: "prefetch-then-dereg-instant",
+    description: "2-page ODP MR, instant device; async PREFETCH_WRITE then dereg_mr",
+    build(ctx) {
+      const h = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
+      h.proc.spawnThread("user", function* (): KGen {
+        const buf = yield* setupOdpBuffer(h, 2);
+        const all = { addr: buf.addr, length: 2 * PAGE_SIZE, lkey: buf.mr.lkey };
+        assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH_WRITE", 0, [all]), 0);
+        assert.equal(yield* ibvDeregMr(buf.mr), 0);
+      });
+      return h.k;
+    },
+  };
+  const r = explore(scenario, {
+    strategy: "random",
+    schedules: 500,
+    design: "interval",
+    stopAtFirst: false,
+  });
+  assert.equal(r.firstInternalError, null);
+  const v = r.firstFailure?.violation;
+  assert.equal(r.verdict, "clean", `${v?.kind ?? ""}: ${v?.message ?? ""}`);
 });

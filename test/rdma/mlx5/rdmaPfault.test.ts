@@ -154,3 +154,54 @@ test("a fault with no operation length early in a message prefetches only the co
   const r = h.k.run();
   assert.equal(r.status, "ok", JSON.stringify(r.violations));
 });
+
+test("a responder fault that maps fewer pages than the rest of the operation fails it (the QP errors)", () => {
+  // mlx5_ib_mr_rdma_pfault_handler: ret >= 0 but pages_in_range(address, length) > ret
+  // resumes with an error. A design that maps one page of a 4-page WRITE shows it.
+  for (const [mapped, expectOk] of [
+    [1, false],
+    [4, true],
+  ] as const) {
+    const h = odpHost({ seed: 0, strategy: new FirstRunnable(), design: "classic" });
+    const short: typeof h.design = {
+      ...h.design,
+      *pagefaultSingleDataSegment(dev, pd, key, va, bcnt, flags) {
+        const ret = yield* h.design.pagefaultSingleDataSegment(dev, pd, key, va, bcnt, flags);
+        return ret < 0 ? ret : Math.min(ret, mapped);
+      },
+    };
+    const seen: { resumed: number | null } = { resumed: null };
+    h.proc.spawnThread("t", function* (): KGen {
+      const mm = h.proc.mm;
+      assert.ok(mm);
+      const len = 8 * PAGE_SIZE;
+      const addr = yield* vmMmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+      const ctx = yield* ibvOpenDevice(h.dev, mm, h.proc.pid);
+      assert.ok(typeof ctx !== "number");
+      const pd = ibvAllocPd(ctx);
+      assert.ok(typeof pd !== "number");
+      const access = IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_WRITE;
+      const mr = yield* ibvRegMr(pd, addr, len, access);
+      assert.ok(typeof mr !== "number");
+      const pf = {
+        rkey: mr.rkey,
+        rdmaVa: addr,
+        rdmaOpLen: 4 * PAGE_SIZE,
+        bytesCommitted: 0,
+        packetSize: 1024,
+        write: true,
+      };
+      yield* mlx5IbMrRdmaPfaultHandler(h.dev, short, pf, (ret) => {
+        seen.resumed = ret;
+      });
+    });
+    assert.equal(h.k.run().status, "ok");
+    const { resumed } = seen;
+    assert.ok(resumed !== null, "resumed");
+    assert.equal(
+      resumed >= 0,
+      expectOk,
+      `mapped ${String(mapped)}: resumed with ${String(resumed)}`,
+    );
+  }
+});

@@ -108,7 +108,7 @@ export function* ibUmemNotifierEndAccount(umem: ClassicUmemOdp): KGen {
 /**
  * ib_umem_odp_map_dma_single_page(): store `pfn` at `pageIndex` unless an invalidation
  * raced. Called with umem_mutex held. Returns 0, -EAGAIN or -EFAULT; the page reference
- * taken by gup is kept only when the page is stored.
+ * taken by gup is dropped in every case.
  */
 export function* ibUmemOdpMapDmaSinglePage(
   umem: ClassicUmemOdp,
@@ -123,7 +123,6 @@ export function* ibUmemOdpMapDmaSinglePage(
   const pageList = umem.pageList;
   if (dmaList === null || pageList === null) throw new Error("map on an implicit root");
   let ret = 0;
-  let stored = false;
   let removeExisting = false;
   if (ibUmemMmuNotifierRetry(umem, currentSeq)) {
     ret = EAGAIN;
@@ -134,7 +133,6 @@ export function* ibUmemOdpMapDmaSinglePage(
     dmaList.set(pageIndex, accessMask);
     pageList.set(pageIndex, pfn + 1);
     umem.npages++;
-    stored = true;
     k.event("odp_map_page", { umem: umem.objName, index: pageIndex, pfn, access: accessMask });
     traceDmaMap(umem, pageIndex, pfn, "ib_umem_odp_map_dma_single_page");
   } else if (pageList.get(pageIndex) === pfn + 1) {
@@ -143,7 +141,10 @@ export function* ibUmemOdpMapDmaSinglePage(
     k.event("odp_different_pages", { umem: umem.objName, index: pageIndex, pfn });
     removeExisting = true;
   }
-  if (!stored) phys.putPage(phys.pfnToPage(pfn), "ib_umem_odp_map_dma_single_page");
+  // "On Demand Paging - avoid pinning the page": with ucontext->invalidate_range set (always,
+  // for ODP) the gup reference is dropped whether or not the page was stored; the MMU
+  // notifier, not a reference, keeps a mapped page from going away under the device.
+  phys.putPage(phys.pfnToPage(pfn), "ib_umem_odp_map_dma_single_page");
   // "got different pages in IB device and from get_user_pages": v5.3 invalidates the
   // page here while its caller holds umem_mutex, which start_account and the driver's
   // unmap take again — a self-deadlock that was never hit in practice and was removed

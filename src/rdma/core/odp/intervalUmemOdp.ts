@@ -73,7 +73,7 @@ export class IntervalUmemOdp extends IbUmemOdp {
   readonly notifier: MmuIntervalNotifier;
 
   constructor(init: UmemOdpInit, driverOps: UmemOdpDriverOps<IntervalUmemOdp>) {
-    super({ ...init, pinsPages: false });
+    super(init);
     this.notifier = new MmuIntervalNotifier(intervalOps(this, driverOps), this);
   }
 }

@@ -2,8 +2,10 @@
  * Dropping a umem's DMA mappings.
  *
  * Models the loop of ib_umem_odp_unmap_dma_pages() (drivers/infiniband/core/umem_odp.c):
- * for each mapped page, unmap it, set_page_dirty() on its head page if the device was
- * allowed to write it, and drop the reference taken when it was mapped.
+ * for each mapped page, unmap it and set_page_dirty() on its head page if the device was
+ * allowed to write it. No design holds a page reference while a page is mapped (classic
+ * drops get_user_pages' right after mapping, "avoid pinning the page"; hmm_range_fault
+ * takes none), so there is none to drop: the MMU notifier is what keeps the page.
  */
 import { setPageDirty } from "../../../mm/file.ts";
 import { compoundHead } from "../../../mm/page.ts";
@@ -41,8 +43,6 @@ export function unmapDmaPagesLocked(umem: IbUmemOdp, virt: number, bound: number
       setPageDirty(compoundHead(page));
       phys.traceDirty(page, "set_page_dirty", true);
     }
-    // The classic design pinned the page when it mapped it; hmm_range_fault takes none.
-    if (umem.pinsPages) phys.putPage(page, "ib_umem_odp_unmap_dma_pages");
     pageList.set(idx, 0);
     dmaList.set(idx, 0);
     umem.npages--;

@@ -18,6 +18,11 @@
  * implicit_mr_get_data returns, one hmm_range per child, and an implicit child's -EAGAIN
  * waits on its range unless the child is dying.
  *
+ * The default is the posting with three changes in, each undone by its catalog defect:
+ * the review's mmget_not_zero (hmm-fault-no-mmget) and two v5.3 hmm.c fixes
+ * (hmm-notifier-uses-freed-hmm, hmm-invalidate-start-error-flow); the list, and what is
+ * kept as posted, has its one home in hmmMirrorAsPosted.ts.
+ *
  * Kept as posted: the -EAGAIN path turns every retry of an explicit MR into -EFAULT
  * (the test reads `!implicit || odp->dying` where the code it replaced read
  * `implicit || !odp->dying`), so a fault raced by any invalidation kills the QP; and

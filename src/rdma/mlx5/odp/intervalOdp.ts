@@ -463,6 +463,18 @@ export const intervalMlx5Odp: Mlx5OdpDesign<IntervalUmemOdp> = {
 
   deregOdpMr: mlx5IbDeregMr,
 
+  // get_prefetchable_mr(): refcount_inc(&mmkey->usecount) under the odp_mkeys xa_lock;
+  // destroy_prefetch_work() drops it, and dereg's mlx5r_deref_wait_odp_mkey waits for it.
+  prefetchHold: {
+    get(mr) {
+      if (!mr.inOdpMkeys || mr.usecount === 0) return false;
+      mr.usecount++;
+      traceUsecount(mr, "get_prefetchable_mr", 1);
+      return true;
+    },
+    put: mlx5rDerefOdpMkey,
+  },
+
   *pagefaultSingleDataSegment(dev, pd, key, va, bcnt, flags) {
     const k = dev.k;
     // xa_load(&dev->odp_mkeys) and refcount_inc under xa_lock: one atomic step.

@@ -58,6 +58,20 @@ export interface Mlx5OdpDesign<U extends IbUmemOdp = IbUmemOdp> {
     bcnt: number,
     flags: PagefaultFlags,
   ): KGen<number>;
+  /**
+   * How get_prefetchable_mr() holds an MR for prefetch, where the design's kernel takes a
+   * reference its dereg waits for (v5.13+: mmkey.usecount, taken under the xa_lock of the
+   * lookup). Absent: the SRCU era's num_pending_prefetch, which dereg flushes.
+   */
+  readonly prefetchHold?: PrefetchHold<U>;
+}
+
+/** A reference on an MR that dereg waits for. */
+export interface PrefetchHold<U extends IbUmemOdp = IbUmemOdp> {
+  /** Take it, in the step of the lookup; false if the MR is being destroyed. */
+  get(mr: Mlx5IbMr<U>): boolean;
+  /** Drop it (destroy_prefetch_work, the end of a synchronous prefetch). */
+  put(mr: Mlx5IbMr<U>): void;
 }
 
 /**

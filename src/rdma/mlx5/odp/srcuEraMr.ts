@@ -9,6 +9,7 @@
  *
  *     dereg:  live = 0                       stop new faults finding the MR
  *             synchronize_srcu(mr_srcu)      wait for fault handlers that did
+ *             flush prefetch work if counted  then WARN_ON the count (prefetch.ts)
  *             invalidate_range(whole umem)   zap the MTT, unmap the pages (an implicit
  *                                            parent: free its children, wait for them)
  *             ib_umem_release                leave the notifier tree
@@ -26,6 +27,13 @@ import type { Mlx5IbDev } from "../mlx5IbDev.ts";
 import { Mlx5IbMr } from "../mlx5IbMr.ts";
 import { mlx5PrefetchFlushMr } from "../prefetch.ts";
 import { designMrByKey, type PagefaultFlags } from "./mlx5OdpDesign.ts";
+import { StoreBuffer } from "../../../sim/storeBuffer.ts";
+
+/** Catalog #25: mr->live set before the MR's setup is complete, as a plain store (v5.3). */
+export const ODP_LIVE_BEFORE_SETUP = "odp-live-before-setup";
+
+/** Catalog #16: dereg_mr reads num_pending_prefetch before synchronize_srcu (v5.1 - v5.3). */
+export const PREFETCH_COUNT_BEFORE_SRCU_SYNC = "prefetch-count-before-srcu-sync";
 
 /** The design's pagefault_mr. */
 export type PagefaultMr<U extends IbUmemOdp> = (
@@ -74,12 +82,49 @@ export function* regOdpMrSrcuEra<U extends IbUmemOdp>(
   const mr = new Mlx5IbMr(dev.k, { dev, pd, mkey, access, umem });
   dev.mkeys.set(mkey.key, mkey);
   dev.mrs.set(mkey.key, mr);
-  mr.live = true;
-  yield "mr live";
-  // Publish the MR to invalidations only once it is fully set up (the smp_wmb()s
-  // around umem->odp_data->private in seed 001).
-  umem.driverPrivate = mr;
+  yield* publishOdpMr(mr, umem);
   return mr;
+}
+
+/**
+ * The end of mlx5_ib_reg_user_mr() for an ODP MR, whose mkey fault handlers and advise
+ * can already find: the stores that make it usable, through the CPU's store buffer
+ * (storeBuffer.ts), so another CPU may see them late and, where no barrier orders them,
+ * in either order. The uobject commit's locking that follows is the full barrier that
+ * drains them.
+ *
+ *   fixed (v5.4-rc2 on)                     catalog defect odp-live-before-setup (v5.3)
+ *   umem->private = mr                      smp_wmb(); umem->private = mr; smp_wmb()
+ *   atomic_set(num_pending_prefetch, 0)     mr->live = 1
+ *   smp_store_release(&mr->live, 1)         atomic_set(num_pending_prefetch, 0)
+ */
+function* publishOdpMr<U extends IbUmemOdp>(mr: Mlx5IbMr<U>, umem: U): KGen {
+  const k = mr.dev.k;
+  const sb = new StoreBuffer(k, `reg_mr(${mr.objName})`);
+  const setPrivate = (): void => {
+    umem.driverPrivate = mr;
+  };
+  const setLive = (): void => {
+    mr.live = true;
+    traceLive(mr, "mlx5_ib_reg_user_mr", true);
+  };
+  const zeroPending = (): void => {
+    mr.numPendingPrefetch = 0;
+  };
+  if (k.hasDefect(ODP_LIVE_BEFORE_SETUP)) {
+    // update_odp_mr(): seed 001's barriers around umem->private, then live and the count
+    // as plain stores, live first: "RDMA/mlx5: Put live in the correct place for ODP MRs".
+    sb.smpWmb();
+    sb.store("umem->private", setPrivate);
+    sb.smpWmb();
+    sb.store("mr->live = 1", setLive);
+    sb.store("num_pending_prefetch = 0", zeroPending);
+  } else {
+    sb.store("umem->private", setPrivate);
+    sb.store("num_pending_prefetch = 0", zeroPending);
+    sb.storeRelease("mr->live = 1", setLive);
+  }
+  yield* sb.drain();
 }
 
 /**
@@ -100,12 +145,18 @@ export function* deregOdpMrSrcuEra<U extends IbUmemOdp>(
   mr.live = false;
   traceLive(mr, "mlx5_ib_dereg_mr", true);
   yield "mr dead";
-  // Catalog defect classic-no-srcu-sync drops this wait: a fault handler that found
-  // the MR before `live` went false then uses it after it is freed.
+  // Catalog defect prefetch-count-before-srcu-sync: before aa116b810ac9 ("RDMA/mlx5:
+  // Order num_pending_prefetch properly with synchronize_srcu", v5.4-rc2) dereg read the
+  // prefetch count before the grace period, so an advise inside its SRCU section that
+  // saw live = 1 could still count and queue work after the read.
+  const countFirst = k.hasDefect(PREFETCH_COUNT_BEFORE_SRCU_SYNC);
+  if (countFirst) yield* mlx5PrefetchFlushMr(mr);
+  // Catalog defect classic-no-srcu-sync drops this wait (dereg_mr's own, from 6aec21f6a832;
+  // seed 001 added the later one in destroy_mkey): a fault handler that found the MR
+  // before `live` went false then uses it after it is freed.
   if (!k.hasDefect("classic-no-srcu-sync")) yield* dev.mrSrcu.synchronize();
-  // Dequeue pending prefetch work holding the MR (prefetch.ts; "RDMA/mlx5: Order
-  // num_pending_prefetch properly with synchronize_srcu").
-  yield* mlx5PrefetchFlushMr(mr);
+  // Dequeue pending prefetch work holding the MR (prefetch.ts).
+  if (!countFirst) yield* mlx5PrefetchFlushMr(mr);
   if (!umem.isImplicitOdp) yield* invalidate(umem, ibUmemStart(umem), ibUmemEnd(umem));
   else if (implicit !== undefined) yield* implicit.freeImplicitMr(mr);
   if (k.hasDefect("classic-mr-before-umem")) {

@@ -143,3 +143,26 @@ test("classic umem: a child made after the mm's users are gone is created (no mm
   });
   runOk(h);
 });
+
+test("classic umem: a mapped page holds no reference (put_page right after mapping, 'avoid pinning the page')", () => {
+  const h = setup();
+  h.proc.spawnThread("t", function* (): KGen {
+    const { mm, ctx } = yield* openCtx(h);
+    const addr = yield* anon(mm, 2);
+    const root = yield* classicDesign.allocImplicit(ctx, ODP, {});
+    assert.ok(root instanceof ClassicUmemOdp);
+    const base = Math.floor(addr / GIB) * GIB;
+    const a = yield* classicDesign.allocChild(root, base, GIB, {});
+    assert.ok(a instanceof ClassicUmemOdp);
+    assert.equal(yield* ibUmemOdpMapDmaPages(a, addr, PAGE_SIZE, RW, a.notifiersSeq), 1);
+    const idx = (addr - base) / PAGE_SIZE;
+    const pfn = (a.pageList?.get(idx) ?? 0) - 1;
+    assert.ok(pfn >= 0, "mapped");
+    const page = mm.phys.pfnToPage(pfn);
+    assert.equal(page.refcount, page.mapcount, "only the CPU mapping holds the page");
+    yield* classicDesign.release(a);
+    assert.equal(page.refcount, page.mapcount, "unmap dropped nothing either");
+    yield* classicDesign.release(root);
+  });
+  runOk(h);
+});
