@@ -82,7 +82,7 @@ function main(): number {
   if (r.failures.length > 0) mkdirSync(o.out, { recursive: true });
   r.failures.forEach((f, n) => {
     const file = join(o.out, fileName(f, n));
-    writeFileSync(file, scenarioText({ ...f.spec, name: `fuzz-${n}` }, header(f, o.seed)));
+    writeFileSync(file, scenarioText(f.spec, header(f, o.seed)));
     console.log(
       `  ${f.type === "internal_error" ? "INTERNAL ERROR" : "finding"} ${f.key} (${f.design}, ${f.count}x): ${file}`,
     );

@@ -4,7 +4,8 @@
  * Models no kernel file. A generated program expects nothing of its calls (decode.ts),
  * so a violation of the scenario runtime's kinds (a poll that timed out, a setup step
  * out of memory) is the program's, and so is a deadlock in which every blocked task
- * waits on one of the program's own events (its signaller stopped, or waits on itself):
+ * waits on one of the program's own events (its signaller stopped, or waits on itself)
+ * or joins such a task (a `wait` is not killable: a SIGKILL's join of it never returns):
  * neither is a finding. Every other violation is the model's; an exception of odpsim is
  * an internal error; a run cut off by the step bound judges nothing.
  */
@@ -20,8 +21,12 @@ export type RunOutcome =
   | { readonly type: "internal_error"; readonly message: string }
   | { readonly type: "inconclusive" };
 
-/** The wait channel the scenario runtime's `wait:` blocks on. */
-const PROGRAM_EVENT = /^completion event /;
+/**
+ * The wait channels of the program's own orders: the scenario runtime's `wait:`, and a
+ * join of a task (a SIGKILL waiting for a thread to return to user mode), which ends in
+ * another blocked task of the list.
+ */
+const PROGRAM_EVENT = /^(completion event |join of )/;
 
 export function outcomeOf(run: ScenarioRun): RunOutcome {
   const { result } = run;

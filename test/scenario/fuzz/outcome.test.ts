@@ -20,6 +20,10 @@ test("a deadlock on the program's own events is the program's", () => {
   assert.equal(isProgramViolation(deadlock("completion event e0", "completion event e1")), true);
 });
 
+test("a SIGKILL joining a thread that waits on the program's event is the program's", () => {
+  assert.equal(isProgramViolation(deadlock("join of t0#3", "completion event e0")), true);
+});
+
 test("a deadlock with any task waiting on something else is the model's", () => {
   assert.equal(
     isProgramViolation(deadlock("completion event e0", "completion rsc_free(qp 256)")),
