@@ -11,6 +11,7 @@ import { addBenchCommand } from "./commands/bench.ts";
 import { addCatalogCommand } from "./commands/catalog.ts";
 import { addDemoCommand } from "./commands/demo.ts";
 import { addExploreCommand } from "./commands/explore.ts";
+import { addFuzzCommand } from "./commands/fuzz.ts";
 import { addReplayCommand } from "./commands/replay.ts";
 import { addRunCommand } from "./commands/run.ts";
 import { addViewCommand } from "./commands/view.ts";
@@ -27,6 +28,7 @@ function buildProgram(setCode: SetExitCode): Command {
   addCatalogCommand(program, setCode);
   addExploreCommand(program, setCode);
   addRunCommand(program, setCode);
+  addFuzzCommand(program, setCode);
   addReplayCommand(program, setCode);
   addBenchCommand(program, setCode);
   addViewCommand(program, setCode);

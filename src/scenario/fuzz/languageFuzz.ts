@@ -14,9 +14,8 @@ import { seedFor } from "../../check/seedFor.ts";
 import type { ScenarioSpec } from "../schema.ts";
 import { swarmArbitrary } from "../generate/swarm.ts";
 import { checkProgram } from "./checkProgram.ts";
-import { failureKey } from "./failureKey.ts";
-import { fuzzProgram, type ProgramResult } from "./fuzzProgram.ts";
-import { compileGenerated } from "./scenarioText.ts";
+import type { ProgramResult } from "./fuzzProgram.ts";
+import { judgeProgram, outcomeMessage } from "./judgeProgram.ts";
 
 export interface LanguageFuzzOptions {
   /** Programs to generate. */
@@ -57,14 +56,8 @@ export interface LanguageFuzzResult {
   readonly failures: readonly LanguageFuzzFailure[];
 }
 
-const FILE = "generated.yaml";
-
-function judgeOf(programSeed: number, schedules: number) {
-  return (spec: ScenarioSpec): { key: string | null; result: ProgramResult } => {
-    const result = fuzzProgram(compileGenerated(spec, FILE), { seed: programSeed, schedules });
-    return { key: failureKey(result.outcome), result };
-  };
-}
+const judgeOf = (programSeed: number, schedules: number) => (spec: ScenarioSpec) =>
+  judgeProgram(spec, programSeed, schedules);
 
 export function languageFuzz(o: LanguageFuzzOptions): LanguageFuzzResult {
   const schedules = o.schedules ?? 2;
@@ -116,7 +109,7 @@ export function languageFuzz(o: LanguageFuzzOptions): LanguageFuzzResult {
       programSeed,
       scheduleIndex: shrunk.index,
       runSeed: shrunk.runSeed,
-      message: messageOf(shrunk),
+      message: outcomeMessage(shrunk),
       spec: checked.shrunk,
       count: 1,
     });
@@ -130,11 +123,4 @@ export function languageFuzz(o: LanguageFuzzOptions): LanguageFuzzResult {
     inconclusiveRuns,
     failures: [...failures.values()],
   };
-}
-
-function messageOf(r: ProgramResult): string {
-  const o = r.outcome;
-  if (o.type === "internal_error") return o.message;
-  if (o.type === "violation") return o.violation.message;
-  return o.type;
 }
