@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { BenchResult, BenchSuite } from "./result.ts";
 import { catalogBenchmarks } from "./catalog.bench.ts";
 import { exploreBenchmarks } from "./explore.bench.ts";
+import { fuzzBenchmarks } from "./fuzz.bench.ts";
 import { dfsBenchmarks } from "./dfs.bench.ts";
 import { implicitSparseBenchmarks } from "./implicitSparse.bench.ts";
 import { itreeBenchmarks } from "./itree.bench.ts";
@@ -33,6 +34,7 @@ export const SUITES: readonly BenchSuite[] = [
   { name: "report", prefix: "report.", run: reportBenchmarks },
   { name: "nic", prefix: "nic.", run: nicBenchmarks },
   { name: "implicitSparse", prefix: "nic.", run: implicitSparseBenchmarks },
+  { name: "fuzz", prefix: "fuzz.", run: fuzzBenchmarks },
 ];
 
 const SUITE_MAIN = fileURLToPath(new URL("./suiteMain.ts", import.meta.url));

@@ -41,6 +41,8 @@ export interface CampaignOptions {
   readonly maxShrinks?: number;
   /** Only these indices. Default all. */
   readonly partition?: Partition;
+  /** The first index to run (to go on after a failure). Default 0. */
+  readonly from?: number;
   /** The vocabulary the swarm draws from (default all of it). */
   readonly swarm?: Omit<SwarmOptions, "designs">;
   /** Called after each program with the programs run so far. */
@@ -71,6 +73,12 @@ export interface CampaignResult {
   readonly failure: CampaignFailure | null;
 }
 
+/** The partition's first index at or after `from`. */
+function firstIndex(p: Partition, from: number): number {
+  if (from <= p.residue) return p.residue;
+  return p.residue + Math.ceil((from - p.residue) / p.modulus) * p.modulus;
+}
+
 /** The programs a campaign of `design` with these defects draws. */
 export function campaignArbitrary(o: Pick<CampaignOptions, "design" | "defects" | "swarm">) {
   const defects = o.defects.length === 0 ? {} : { defects: [...o.defects] };
@@ -91,7 +99,7 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
     inconclusiveRuns: 0,
     reached: 0,
   };
-  for (let i = p.residue; i < (o.programs ?? Infinity); i += p.modulus) {
+  for (let i = firstIndex(p, o.from ?? 0); i < (o.programs ?? Infinity); i += p.modulus) {
     if (o.shouldStop?.() === true || i > (o.lowestFailure?.() ?? Infinity)) break;
     const programSeed = seedFor(o.seed, i);
     let first: ProgramResult | null = null;
