@@ -56,7 +56,13 @@ function hunt(entry: CatalogEntry): Hunt {
     const f = r.failure;
     const seconds = (performance.now() - start) / 1000;
     if (f === null)
-      return { found: false, seconds, programs: r.reached, designFailures, key: null };
+      return {
+        found: false,
+        seconds,
+        programs: Math.max(from, r.reached),
+        designFailures,
+        key: null,
+      };
     if (!showsWithoutDefect(entry, f)) {
       return { found: true, seconds, programs: f.program + 1, designFailures, key: f.key };
     }
