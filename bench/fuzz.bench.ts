@@ -8,6 +8,7 @@
  * (a finding, counted apart), and the campaign goes on after it. Programs are not shrunk
  * here: the figure is the time to detect. The budget per defect is FUZZ_BENCH_SECONDS
  * (default 300, issue #19's target) of wall clock; it only decides where a search stops.
+ * FUZZ_BENCH_ONLY=id,id hunts only those defects.
  */
 import type { BenchResult } from "./result.ts";
 import { CATALOG, entryDefects, type CatalogEntry } from "../src/check/catalog/catalog.ts";
@@ -16,6 +17,8 @@ import { runCampaign, DEFAULT_SCHEDULES_PER_PROGRAM } from "../src/scenario/fuzz
 import { judgeProgram } from "../src/scenario/fuzz/judgeProgram.ts";
 
 const BUDGET_SECONDS = Number(process.env.FUZZ_BENCH_SECONDS ?? 300);
+/** FUZZ_BENCH_ONLY=id,id: hunt only these defects (to spend a long budget on a few). */
+const ONLY = process.env.FUZZ_BENCH_ONLY?.split(",") ?? null;
 
 interface Hunt {
   readonly found: boolean;
@@ -73,7 +76,9 @@ function hunt(entry: CatalogEntry): Hunt {
 
 // eslint-disable-next-line @typescript-eslint/require-await -- the suite interface is async
 export async function fuzzBenchmarks(): Promise<BenchResult[]> {
-  const entries = CATALOG.filter((e) => isMlx5OdpDesignName(e.design));
+  const entries = CATALOG.filter(
+    (e) => isMlx5OdpDesignName(e.design) && (ONLY === null || ONLY.includes(e.id)),
+  );
   const hunts = entries.map((e) => {
     const h = hunt(e);
     process.stderr.write(
