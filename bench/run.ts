@@ -12,6 +12,7 @@ import type { BenchResult, BenchSuite } from "./result.ts";
 import { catalogBenchmarks } from "./catalog.bench.ts";
 import { clusterBenchmarks } from "./cluster.bench.ts";
 import { exploreBenchmarks } from "./explore.bench.ts";
+import { fuzzBenchmarks } from "./fuzz.bench.ts";
 import { dfsBenchmarks } from "./dfs.bench.ts";
 import { implicitSparseBenchmarks } from "./implicitSparse.bench.ts";
 import { itreeBenchmarks } from "./itree.bench.ts";
@@ -35,6 +36,7 @@ export const SUITES: readonly BenchSuite[] = [
   { name: "nic", prefix: "nic.", run: nicBenchmarks },
   { name: "implicitSparse", prefix: "nic.", run: implicitSparseBenchmarks },
   { name: "cluster", prefix: "cluster.", run: clusterBenchmarks },
+  { name: "fuzz", prefix: "fuzz.", run: fuzzBenchmarks },
 ];
 
 const SUITE_MAIN = fileURLToPath(new URL("./suiteMain.ts", import.meta.url));

@@ -54,3 +54,17 @@ export type KnownViolationKind = keyof typeof VIOLATION_KINDS;
 export function isKnownViolationKind(kind: string): kind is KnownViolationKind {
   return Object.hasOwn(VIOLATION_KINDS, kind);
 }
+
+/**
+ * The kinds the scenario runtime reports: a file's own expectations (an errno, a signal,
+ * a completion, bytes, its setup), not the model's invariants. A generated program
+ * (`odpsim fuzz`) judges the model only, so these say something about the program.
+ */
+export const SCENARIO_RUNTIME_KINDS: readonly KnownViolationKind[] = [
+  "qp_error",
+  "unexpected_error",
+  "unexpected_signal",
+  "expectation_failed",
+  "data_mismatch",
+  "scenario_setup_failed",
+];

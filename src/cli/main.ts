@@ -12,6 +12,7 @@ import { addCatalogCommand } from "./commands/catalog.ts";
 import { addDemoCommand } from "./commands/demo.ts";
 import { addExploreCommand } from "./commands/explore.ts";
 import { addMergeCommand } from "./commands/merge.ts";
+import { addFuzzCommand } from "./commands/fuzz.ts";
 import { addReplayCommand } from "./commands/replay.ts";
 import { addRunCommand } from "./commands/run.ts";
 import { addViewCommand } from "./commands/view.ts";
@@ -30,6 +31,7 @@ function buildProgram(setCode: SetExitCode): Command {
   addExploreCommand(program, setCode);
   addMergeCommand(program, setCode);
   addRunCommand(program, setCode);
+  addFuzzCommand(program, setCode);
   addReplayCommand(program, setCode);
   addBenchCommand(program, setCode);
   addViewCommand(program, setCode);

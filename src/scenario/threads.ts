@@ -33,7 +33,7 @@ import { MAP_FIXED, vmMmap, vmMunmap } from "../mm/mmap.ts";
 import type { Inode } from "../mm/file.ts";
 import { filemapWriteAndWait } from "../mm/pageWriteback.ts";
 import { invalidateMappingPages } from "../mm/truncate.ts";
-import { mmgrab, mmdrop, mmput, type MmStruct } from "../mm/mmStruct.ts";
+import { mmget, mmgrab, mmdrop, mmput, type MmStruct } from "../mm/mmStruct.ts";
 import { doMprotect } from "../mm/mprotect.ts";
 import { MREMAP_MAYMOVE, doMremap } from "../mm/mremap.ts";
 import { oomReapTask } from "../mm/oomReaper.ts";
@@ -219,6 +219,26 @@ function* perform(site: Site, op: Op): KGen<Outcome> {
     site.world.k.event("thread stops: its process has exited", { process: site.p.name });
     return { ret: "exited", next: "stop" };
   }
+  if (op.name === "exit") return yield* performOnMm(site, mm, op);
+  // A CLONE_VM thread holds its own mm_users reference (copy_mm() takes one per thread),
+  // so a sibling's exit cannot free the mm under a system call this thread is in.
+  // Simplification: the reference is held per operation, and the last one out runs
+  // exit_mmap(); the file table is still closed by the exiting thread itself.
+  mmget(mm);
+  try {
+    return yield* performOnMm(site, mm, op);
+  } finally {
+    yield* mmput(mm);
+  }
+}
+
+/** The operations that act on the process's address space or files. */
+type MmOp = Exclude<
+  Op,
+  { name: "sleep_us" | "signal" | "wait" | "dma_read" | "dma_write" | "oom_reap" | "device_remove" }
+>;
+
+function* performOnMm(site: Site, mm: MmStruct, op: MmOp): KGen<Outcome> {
   switch (op.name) {
     case "cpu_read":
     case "cpu_write":

@@ -7,7 +7,7 @@
  * ibv_post_recv, ibv_destroy_qp). The device does the work (src/rdma/mlx5/qp); the core
  * checks the arguments it checks and dispatches to the driver's QP ops.
  */
-import { EINVAL, EIO, EOPNOTSUPP } from "../../sim/errno.ts";
+import { EINVAL, EIO, ENOENT, EOPNOTSUPP } from "../../sim/errno.ts";
 import { KObject } from "../../sim/kasan.ts";
 import type { KGen } from "../../sim/task.ts";
 import type { IbCq } from "./ibCq.ts";
@@ -110,6 +110,11 @@ export class IbQp extends KObject {
   timeout = 14;
   retryCnt = 7;
   rnrRetry = 7;
+  /**
+   * The QP's uverbs handle is gone (ib_uverbs_destroy_qp removed its uobject from the
+   * file's table): a later command naming the handle finds nothing.
+   */
+  handleDestroyed = false;
 
   constructor(
     readonly pd: IbPd,
@@ -156,9 +161,15 @@ export function ibvPostRecv(qp: IbQp, wr: IbRecvWr): number {
   return ops === null ? EOPNOTSUPP : ops.postRecv(qp, wr);
 }
 
-/** ibv_destroy_qp(). */
+/**
+ * ibv_destroy_qp(). A handle destroyed before is not in the file's uobject table any
+ * more: the lookup (lookup_get_idr_uobject(), drivers/infiniband/core/rdma_core.c)
+ * fails with -ENOENT and the driver is never called twice for one QP.
+ */
 export function* ibvDestroyQp(qp: IbQp): KGen<number> {
+  if (qp.handleDestroyed) return ENOENT;
   const ops = qpOpsOf(qp.pd);
   if (ops === null) return EOPNOTSUPP;
+  qp.handleDestroyed = true;
   return yield* ops.destroyQp(qp);
 }

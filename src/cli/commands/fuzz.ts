@@ -1,0 +1,331 @@
+/**
+ * `odpsim fuzz --design D [--defect ID ...] [--seconds S | --programs N] [--seed X]
+ * [--workers N] [--shard k/n] [--json] [--out DIR]`: generate programs of the scenario
+ * language, explore each under a few schedules, and stop at the first that breaks the
+ * model (src/scenario/fuzz/campaign.ts).
+ *
+ * Models no kernel file. A failure is shrunk program first (campaign.ts), written to
+ * DIR as a scenario file, loaded back from there, and its failing schedule shrunk by
+ * the explorer's shrinker (failureArtifacts.ts), whose replay token names the file. The
+ * file's header carries the violation, the token and the commands that reproduce it.
+ * `--seconds` bounds the search by the wall clock, which decides only how many programs
+ * run; `--programs` makes the whole result a function of the seed.
+ */
+import { InvalidArgumentError, type Command } from "commander";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { catalogEntry, withEra } from "../../check/catalog/catalog.ts";
+import { formatShard, type Shard } from "../../check/shard.ts";
+import { verdictOf } from "../../check/verdict.ts";
+import { MLX5_ODP_DESIGN_NAMES, mlx5OdpDesignProblem } from "../../rdma/mlx5/odp/designs.ts";
+import { loadScenario } from "../../scenario/compile.ts";
+import {
+  DEFAULT_PROGRAM_SHRINKS,
+  DEFAULT_SCHEDULES_PER_PROGRAM,
+  type CampaignFailure,
+  type CampaignResult,
+} from "../../scenario/fuzz/campaign.ts";
+import { fuzzProgram, FUZZ_TIMING } from "../../scenario/fuzz/fuzzProgram.ts";
+import { runCampaignParallel } from "../../scenario/fuzz/parallelCampaign.ts";
+import { scenarioText } from "../../scenario/fuzz/scenarioText.ts";
+import { exitCodeOf, type SetExitCode } from "../exitCodes.ts";
+import { failureArtifacts } from "../failureArtifacts.ts";
+import { collect, intOption, shardOption } from "../options.ts";
+import { out } from "../output.ts";
+import { UsageError } from "../usageError.ts";
+
+interface FuzzFlags {
+  readonly design?: string;
+  readonly defect: string[];
+  readonly seconds?: number;
+  readonly programs?: number;
+  readonly seed: number;
+  readonly schedules: number;
+  readonly workers: number;
+  readonly shard?: Shard;
+  readonly json: boolean;
+  readonly out: string;
+}
+
+/** The program budget when neither --seconds nor --programs is given. */
+const DEFAULT_PROGRAMS = 200;
+
+function secondsOption(value: string): number {
+  const s = Number(value);
+  if (!(s > 0 && s <= 7 * 24 * 3600)) {
+    throw new InvalidArgumentError(`--seconds must be a number in (0, 604800], got "${value}"`);
+  }
+  return s;
+}
+
+export function addFuzzCommand(program: Command, setCode: SetExitCode): void {
+  program
+    .command("fuzz")
+    .description("generate scenario programs, explore each, stop at the first violation")
+    .option("--design <d>", `the design to fuzz: ${MLX5_ODP_DESIGN_NAMES.join(" | ")}`)
+    .option(
+      "--defect <id>",
+      "switch a catalog defect on (repeatable; none: no defect)",
+      collect,
+      [],
+    )
+    .option(
+      "--seconds <s>",
+      "wall-clock budget (decides only how many programs run)",
+      secondsOption,
+    )
+    .option(
+      "--programs <n>",
+      `program budget (default ${DEFAULT_PROGRAMS})`,
+      intOption("--programs", 1, 1e9),
+    )
+    .option("--seed <x>", "base seed", intOption("--seed", 0, Number.MAX_SAFE_INTEGER), 0)
+    .option(
+      "--schedules <k>",
+      "random schedules per program",
+      intOption("--schedules", 1, 10_000),
+      DEFAULT_SCHEDULES_PER_PROGRAM,
+    )
+    .option("--workers <n>", "worker threads", intOption("--workers", 1, 64), 1)
+    .option("--shard <k/n>", "run shard k of n of the programs (for a job array)", shardOption)
+    .option("--json", "print JSON", false)
+    .option("--out <dir>", "where a failing program is written", "odpsim-out/fuzz")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  odpsim fuzz --design interval --seconds 60\n" +
+        "  odpsim fuzz --design classic --defect classic-no-retry-check --programs 500\n" +
+        "  odpsim fuzz --design hmm-mirror --programs 2000 --workers 2 --seed 7\n" +
+        "  odpsim fuzz --design classic --programs 10000 --shard 3/8 --json",
+    )
+    .action(async (o: FuzzFlags) => {
+      setCode(await runFuzz(o));
+    });
+}
+
+interface FuzzJob {
+  readonly design: string;
+  readonly defects: readonly string[];
+  readonly programs: number | undefined;
+  readonly seconds: number | undefined;
+}
+
+/** The design and defects the flags name, checked as a file's `design` / `defects` are. */
+function resolveJob(flags: FuzzFlags): FuzzJob {
+  if (flags.design === undefined) {
+    throw new UsageError(`fuzz needs --design (${MLX5_ODP_DESIGN_NAMES.join(", ")})`);
+  }
+  const problem = mlx5OdpDesignProblem(flags.design);
+  if (problem !== null) throw new UsageError(`--design: ${problem}`);
+  if (flags.seconds !== undefined && flags.programs !== undefined) {
+    throw new UsageError("give --seconds or --programs, not both");
+  }
+  const named = flags.defect.filter((d) => d !== "none");
+  for (const id of named) {
+    const entry = catalogEntry(id);
+    if (entry === undefined)
+      throw new UsageError(`unknown defect "${id}" (odpsim catalog lists them)`);
+    if (entry.design !== flags.design) {
+      throw new UsageError(`defect "${id}" belongs to design ${entry.design}, not ${flags.design}`);
+    }
+  }
+  return {
+    design: flags.design,
+    defects: withEra(named),
+    programs: flags.seconds === undefined ? (flags.programs ?? DEFAULT_PROGRAMS) : undefined,
+    seconds: flags.seconds,
+  };
+}
+
+async function runFuzz(flags: FuzzFlags): Promise<number> {
+  const job = resolveJob(flags);
+  const shard = flags.shard ?? { index: 1, count: 1 };
+  const started = Date.now();
+  const progress = progressLine(flags, job);
+  const r = await runCampaignParallel({
+    design: job.design,
+    defects: job.defects,
+    seed: flags.seed,
+    schedules: flags.schedules,
+    maxShrinks: DEFAULT_PROGRAM_SHRINKS,
+    ...(job.programs === undefined ? {} : { programs: job.programs }),
+    workers: flags.workers,
+    shard,
+    deadline: job.seconds === undefined ? null : started + job.seconds * 1000,
+    ...(progress === null ? {} : { onProgress: progress }),
+  });
+  if (progress !== null) process.stderr.write("\n");
+  const written = r.failure === null ? null : writeFailure(r.failure, job, flags);
+  const seconds = (Date.now() - started) / 1000;
+  const verdict = verdictOf({
+    internalError: r.failure?.type === "internal_error",
+    violation: r.failure?.type === "violation",
+    inconclusive: r.inconclusiveRuns > 0,
+  });
+  const summary = { verdict, seconds, job, flags, shard, r, written };
+  if (flags.json) out(JSON.stringify(jsonOf(summary), null, 2));
+  else renderText(summary);
+  return exitCodeOf(verdict);
+}
+
+/** Progress on a terminal only: never on a pipe, in CI or with --json. */
+function progressLine(flags: FuzzFlags, job: FuzzJob): ((n: number) => void) | null {
+  if (flags.json || !process.stderr.isTTY || process.env.CI !== undefined) return null;
+  const of = job.programs === undefined ? `${job.seconds ?? 0} s` : `${job.programs}`;
+  const start = Date.now();
+  return (n) => {
+    const s = (Date.now() - start) / 1000;
+    process.stderr.write(
+      `\rfuzz: ${n} programs (budget ${of}), ${(n / Math.max(s, 0.001)).toFixed(1)}/s, ${s.toFixed(0)} s`,
+    );
+  };
+}
+
+interface Written {
+  readonly file: string;
+  readonly token: string | null;
+  readonly runSeed: number | null;
+  readonly report: string | null;
+  readonly preemptions: number | null;
+}
+
+/** The failing program as a scenario file in --out, its schedule shrunk, its token. */
+function writeFailure(f: CampaignFailure, job: FuzzJob, flags: FuzzFlags): Written {
+  mkdirSync(flags.out, { recursive: true });
+  const kind = f.key.split(/[ :]/)[0] ?? "failure";
+  const file = join(flags.out, `fuzz-${job.design}-${kind}-seed${flags.seed}-p${f.program}.yaml`);
+  const spec = { ...f.shrunk, name: `fuzz-${job.design}-p${f.program}` };
+  writeFileSync(file, scenarioText(spec));
+  const scenario = loadScenario(file);
+  const result = fuzzProgram(scenario, { seed: f.programSeed, schedules: flags.schedules });
+  let token: string | null = null;
+  let report: string | null = null;
+  let preemptions: number | null = null;
+  if (result.outcome.type === "violation" && result.schedule !== null && result.runSeed !== null) {
+    const art = failureArtifacts(
+      {
+        scenario,
+        seed: result.runSeed,
+        schedule: result.schedule,
+        strategy: "random",
+        timing: FUZZ_TIMING,
+        design: job.design,
+        defects: job.defects,
+        ...(spec.faults === undefined ? {} : { faults: spec.faults }),
+      },
+      null,
+    );
+    token = art.token;
+    report = art.report;
+    preemptions = art.depth;
+  }
+  const header = headerOf(f, job, flags, file, result.runSeed, token);
+  writeFileSync(file, scenarioText(spec, header));
+  return { file, token, runSeed: result.runSeed, report, preemptions };
+}
+
+function headerOf(
+  f: CampaignFailure,
+  job: FuzzJob,
+  flags: FuzzFlags,
+  file: string,
+  runSeed: number | null,
+  token: string | null,
+): string[] {
+  const defects = job.defects.length === 0 ? "" : job.defects.map((d) => ` --defect ${d}`).join("");
+  return [
+    `${f.type === "internal_error" ? "odpsim internal error" : "violation"}: ${f.key}`,
+    ...f.message
+      .split("\n")
+      .slice(0, 8)
+      .map((l) => `  ${l}`),
+    "",
+    `Found by: odpsim fuzz --design ${job.design}${defects} --seed ${flags.seed} (program ${f.program}),`,
+    `shrunk from ${countOps(f.original)} to ${countOps(f.shrunk)} operations in ${f.shrinkRuns} candidates.`,
+    ...(runSeed === null ? [] : [`Run it: odpsim run ${file} --timing free --seed ${runSeed}`]),
+    `Explore it: odpsim explore ${file} --strategy random`,
+    ...(token === null ? [] : [`Replay the shrunk schedule: odpsim replay ${token}`]),
+  ];
+}
+
+function countOps(spec: CampaignFailure["shrunk"]): number {
+  return spec.processes.reduce(
+    (n, p) => n + (p.threads ?? []).reduce((m, t) => m + t.ops.length, 0),
+    0,
+  );
+}
+
+interface Summary {
+  readonly verdict: string;
+  readonly seconds: number;
+  readonly job: FuzzJob;
+  readonly flags: FuzzFlags;
+  readonly shard: Shard;
+  readonly r: CampaignResult;
+  readonly written: Written | null;
+}
+
+function jsonOf(s: Summary) {
+  const f = s.r.failure;
+  return {
+    verdict: s.verdict,
+    found: f !== null,
+    seconds: s.seconds,
+    programsRun: s.r.programsRun,
+    schedulesRun: s.r.schedulesRun,
+    programsToFind: f === null ? null : f.program + 1,
+    programOnly: s.r.programOnly,
+    inconclusiveRuns: s.r.inconclusiveRuns,
+    search: {
+      design: s.job.design,
+      defects: s.job.defects,
+      seed: s.flags.seed,
+      schedulesPerProgram: s.flags.schedules,
+      programs: s.job.programs ?? null,
+      budgetSeconds: s.job.seconds ?? null,
+      workers: s.flags.workers,
+      shard: formatShard(s.shard),
+    },
+    failure:
+      f === null
+        ? null
+        : {
+            type: f.type,
+            key: f.key,
+            message: f.message,
+            program: f.program,
+            programSeed: f.programSeed,
+            shrinkRuns: f.shrinkRuns,
+            file: s.written?.file ?? null,
+            runSeed: s.written?.runSeed ?? null,
+            token: s.written?.token ?? null,
+            preemptions: s.written?.preemptions ?? null,
+          },
+  };
+}
+
+function renderText(s: Summary): void {
+  const { r, job } = s;
+  const defects = job.defects.length === 0 ? "no defects" : `defects ${job.defects.join(", ")}`;
+  out(
+    `fuzz ${job.design} (${defects}), seed ${s.flags.seed}: ${r.programsRun} programs, ` +
+      `${r.schedulesRun} schedules in ${s.seconds.toFixed(1)} s`,
+  );
+  if (r.inconclusiveRuns > 0)
+    out(`  ${r.inconclusiveRuns} runs hit the step bound and judge nothing`);
+  const f = r.failure;
+  if (f === null) {
+    out(
+      s.verdict === "clean" ? "no violation found" : "no violation found; inconclusive runs above",
+    );
+    return;
+  }
+  out(
+    `${f.type === "internal_error" ? "INTERNAL ERROR" : "violation"} in program ${f.program}: ${f.key}`,
+  );
+  out(`  ${f.message.split("\n")[0] ?? ""}`);
+  if (s.written !== null) {
+    out(`program written to ${s.written.file}`);
+    if (s.written.report !== null) out(`\n${s.written.report}`);
+    if (s.written.token !== null) out(`\nreplay: odpsim replay ${s.written.token}`);
+  }
+}

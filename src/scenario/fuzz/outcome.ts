@@ -1,0 +1,54 @@
+/**
+ * What one run of a generated program says: about the model, or only about the program.
+ *
+ * Models no kernel file. A generated program expects nothing of its calls (decode.ts),
+ * so a violation of the scenario runtime's kinds (a poll that timed out, a setup step
+ * out of memory) is the program's, and so is a deadlock in which every blocked task
+ * waits on one of the program's own events (its signaller stopped, or waits on itself)
+ * or joins such a task (a `wait` is not killable: a SIGKILL's join of it never returns):
+ * neither is a finding. Every other violation is the model's; an exception of odpsim is
+ * an internal error; a run cut off by the step bound judges nothing.
+ */
+import type { ScenarioRun } from "../../check/scenario.ts";
+import { violationPlace } from "../../check/violationPlace.ts";
+import { SCENARIO_RUNTIME_KINDS } from "../../check/violationKinds.ts";
+import type { Violation } from "../../sim/violation.ts";
+
+export type RunOutcome =
+  | { readonly type: "clean" }
+  | { readonly type: "program"; readonly violation: Violation }
+  | { readonly type: "violation"; readonly violation: Violation; readonly place: string }
+  | { readonly type: "internal_error"; readonly message: string }
+  | { readonly type: "inconclusive" };
+
+/**
+ * The wait channels of the program's own orders: the scenario runtime's `wait:`, and a
+ * join of a task (a SIGKILL waiting for a thread to return to user mode), which ends in
+ * another blocked task of the list.
+ */
+const PROGRAM_EVENT = /^(completion event |join of )/;
+
+export function outcomeOf(run: ScenarioRun): RunOutcome {
+  const { result } = run;
+  if (result.status === "internal_error") {
+    return { type: "internal_error", message: result.internalError?.message ?? "internal error" };
+  }
+  const v = run.violations[0];
+  if (v !== undefined) {
+    if (isProgramViolation(v)) return { type: "program", violation: v };
+    return { type: "violation", violation: v, place: violationPlace(v) };
+  }
+  if (result.status === "step_bound") return { type: "inconclusive" };
+  return { type: "clean" };
+}
+
+/** A violation of the program's own making (see the file comment). */
+export function isProgramViolation(v: Violation): boolean {
+  if ((SCENARIO_RUNTIME_KINDS as readonly string[]).includes(v.kind)) return true;
+  if (v.kind !== "deadlock") return false;
+  const blocked = v.details.blocked;
+  return (
+    Array.isArray(blocked) &&
+    blocked.every((b: { waitsOn?: unknown }) => PROGRAM_EVENT.test(String(b.waitsOn)))
+  );
+}
