@@ -94,11 +94,7 @@ export {
 // mlx5 ODP designs: the interfaces a user's design implements, the built-in generations
 // to wrap or delegate to, and the registry `--design ./my-design.ts` registers into.
 export type { UmemOdpDesign, UmemOdpDriverOps } from "./rdma/core/odp/umemOdpDesign.ts";
-export type {
-  Mlx5OdpDesign,
-  PagefaultFlags,
-  PrefetchHold,
-} from "./rdma/mlx5/odp/mlx5OdpDesign.ts";
+export type { Mlx5OdpDesign, PagefaultFlags, PrefetchHold } from "./rdma/mlx5/odp/mlx5OdpDesign.ts";
 export { classicMlx5Odp } from "./rdma/mlx5/odp/classicOdp.ts";
 export { hmmMirrorMlx5Odp } from "./rdma/mlx5/odp/hmmMirrorOdp.ts";
 export { intervalMlx5Odp } from "./rdma/mlx5/odp/intervalOdp.ts";

@@ -46,7 +46,10 @@ export function addRunCommand(program: Command, setCode: SetExitCode): void {
   program
     .command("run <scenario>")
     .description("run a scenario file once (uniform random schedule from the seed)")
-    .option("--design <d>", `${MLX5_ODP_DESIGN_NAMES.join(" | ")} | ./my-design.ts (overrides the file's)`)
+    .option(
+      "--design <d>",
+      `${MLX5_ODP_DESIGN_NAMES.join(" | ")} | ./my-design.ts (overrides the file's)`,
+    )
     .option(
       "--defect <id>",
       "switch a catalog defect on (repeatable; overrides the file's; none: no defect)",
