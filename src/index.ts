@@ -91,6 +91,20 @@ export {
   type HmmRange,
 } from "./mm/notifier/hmm.ts";
 
+// mlx5 ODP designs: the interfaces a user's design implements, the built-in generations
+// to wrap or delegate to, and the registry `--design ./my-design.ts` registers into.
+export type { UmemOdpDesign, UmemOdpDriverOps } from "./rdma/core/odp/umemOdpDesign.ts";
+export type { Mlx5OdpDesign, PagefaultFlags, PrefetchHold } from "./rdma/mlx5/odp/mlx5OdpDesign.ts";
+export { classicMlx5Odp } from "./rdma/mlx5/odp/classicOdp.ts";
+export { hmmMirrorMlx5Odp } from "./rdma/mlx5/odp/hmmMirrorOdp.ts";
+export { intervalMlx5Odp } from "./rdma/mlx5/odp/intervalOdp.ts";
+export {
+  MLX5_ODP_DESIGNS,
+  mlx5OdpDesign,
+  registerMlx5OdpDesign,
+  type UserMlx5OdpDesign,
+} from "./rdma/mlx5/odp/designs.ts";
+
 // Checking: a scenario and its host, the explorer, oracles, reports and replay.
 export {
   contextKernelOptions,
@@ -130,6 +144,14 @@ export {
 // Types that appear in the signatures above: named so a user can spell them, and
 // documented; the classes among them are not for constructing through this entry.
 export type { CausalSlice } from "./check/slice.ts";
+export type { ClassicUmemOdp } from "./rdma/core/odp/classicUmemOdp.ts";
+export type { HmmMirrorUmemOdp } from "./rdma/core/odp/hmmMirrorUmemOdp.ts";
+export type { IntervalUmemOdp } from "./rdma/core/odp/intervalUmemOdp.ts";
+export type { IbUmemOdp } from "./rdma/core/umemOdp.ts";
+export type { IbPd } from "./rdma/core/ibPd.ts";
+export type { IbUcontext } from "./rdma/core/ucontext.ts";
+export type { Mlx5IbDev } from "./rdma/mlx5/mlx5IbDev.ts";
+export type { Mlx5IbMr } from "./rdma/mlx5/mlx5IbMr.ts";
 export type { CpuFault } from "./mm/access.ts";
 export type { DfsReduction, ExploreInternalError, Partition } from "./check/explore.ts";
 export type { FaultPlan } from "./check/faults.ts";

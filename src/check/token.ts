@@ -9,7 +9,9 @@
  *       s: schedule,
  *       f: fault plan { s: [sites], p: probability, x: [suppressed numbers] } (optional),
  *       o: [scenario parts the run leaves out] (optional),
- *       fl: the scenario file, for a scenario loaded from one (optional) }
+ *       fl: the scenario file, for a scenario loaded from one (optional),
+ *       mh: the hash of that module's source (optional),
+ *       dh: the hash of the design module's source, for a user's design (optional) }
  *
  * The schedule is run-length encoded, `task*count` runs joined by commas (`0*17,1*4,0`),
  * since a shrunk schedule is mostly long runs of one task; a timer step (free timing) is
@@ -21,6 +23,7 @@
  * that says what is wrong; decoding never throws anything else.
  */
 import { createHash } from "node:crypto";
+import { userMlx5OdpDesign } from "../rdma/mlx5/odp/designs.ts";
 import { TIMER_ID } from "../sim/strategy.ts";
 import { isTiming, type Timing } from "../sim/timing.ts";
 import { FAULT_SITES, hasFaults, type FaultPlan, type FaultSite } from "./faults.ts";
@@ -54,6 +57,8 @@ export interface ReplayTokenData {
   readonly file: string | null;
   /** The hash of the module source the scenario came from (Scenario.sourceHash), or null. */
   readonly sourceHash: string | null;
+  /** The hash of the user's design module the run was made under, or null. */
+  readonly designHash: string | null;
 }
 
 export type TokenErrorReason =
@@ -161,8 +166,15 @@ export function encodeToken(scenario: Scenario, input: TokenInput): string {
     ...(input.omit === undefined || input.omit.length === 0 ? {} : { o: [...input.omit] }),
     ...(scenario.file === undefined ? {} : { fl: scenario.file }),
     ...(scenario.sourceHash === undefined ? {} : { mh: scenario.sourceHash }),
+    ...designHashField(input.design),
   };
   return PREFIX + Buffer.from(JSON.stringify(body), "utf8").toString("base64url");
+}
+
+/** A user's design is recorded with its source's hash, so a changed module is refused. */
+function designHashField(design: string | undefined): { dh?: string } {
+  const hash = design === undefined ? null : (userMlx5OdpDesign(design)?.sourceHash ?? null);
+  return hash === null ? {} : { dh: hash };
 }
 
 function field<T>(
@@ -270,6 +282,7 @@ export function decodeToken(token: string): ReplayTokenData {
     omit: b.o === undefined ? [] : field(b, "o", "parts left out", isStrings),
     file: b.fl === undefined ? null : field(b, "fl", "scenario file", isString),
     sourceHash: b.mh === undefined ? null : field(b, "mh", "module source hash", isString),
+    designHash: b.dh === undefined ? null : field(b, "dh", "design source hash", isString),
   };
 }
 
@@ -297,6 +310,16 @@ export function replayToken(token: string, lookup: ScenarioLookup): TokenReplay 
       `module ${data.file ?? data.scenario} has changed since the token was made ` +
         `(source hash ${data.sourceHash}, now ${scenario.sourceHash ?? "none"})`,
     );
+  }
+  if (data.designHash !== null) {
+    const now = userMlx5OdpDesign(data.design ?? "")?.sourceHash ?? "none";
+    if (now !== data.designHash) {
+      throw new TokenError(
+        "scenario_changed",
+        `design module ${data.design ?? ""} has changed since the token was made ` +
+          `(source hash ${data.designHash}, now ${now})`,
+      );
+    }
   }
   const hash = scenarioHash(scenario);
   if (hash !== data.scenarioHash) {

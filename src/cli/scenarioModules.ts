@@ -80,17 +80,24 @@ export async function loadScenarioModule(
   options: ModuleOptions,
 ): Promise<ScenarioModule> {
   const sourceHash = moduleSourceHash(path);
-  hookPublicEntry();
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new UsageError(`${path}: the module does not load: ${reason(error)}`);
-  }
+  const mod = await importUserModule(path);
   const defects = stringList(path, mod, "defects") ?? [];
   const designs = stringList(path, mod, "designs");
   const scenario = scenarioOf(path, mod.default, options);
   return { scenario: withSource(scenario, path, sourceHash), defects, designs };
+}
+
+/**
+ * Imports a user's module (a scenario or a design) with `"odpsim"` resolving to this
+ * copy; a module that does not load is a UsageError.
+ */
+export async function importUserModule(path: string): Promise<Record<string, unknown>> {
+  hookPublicEntry();
+  try {
+    return (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new UsageError(`${path}: the module does not load: ${reason(error)}`);
+  }
 }
 
 /** The default export as a scenario: itself, or what the factory returns. */
@@ -121,7 +128,7 @@ function isScenario(value: unknown): value is Scenario {
 }
 
 /** An optional export that must be a list of strings. */
-function stringList(
+export function stringList(
   path: string,
   mod: Record<string, unknown>,
   name: string,
@@ -151,7 +158,8 @@ function withSource(s: Scenario, file: string, sourceHash: string): Scenario {
   };
 }
 
-function reason(error: unknown): string {
+/** An error's first line. */
+export function reason(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.split("\n")[0] ?? text;
 }

@@ -11,7 +11,11 @@
  * part of what a scenario may explore.
  */
 import { CATALOG } from "../check/catalog/catalog.ts";
-import { DEFAULT_MLX5_ODP_DESIGN, mlx5OdpDesignProblem } from "../rdma/mlx5/odp/designs.ts";
+import {
+  DEFAULT_MLX5_ODP_DESIGN,
+  mlx5OdpDesignProblem,
+  userMlx5OdpDesign,
+} from "../rdma/mlx5/odp/designs.ts";
 import type { PathProblem, SpecPath } from "./errors.ts";
 import { isKnownViolationKind, VIOLATION_KINDS } from "../check/violationKinds.ts";
 import { closest } from "./closest.ts";
@@ -125,9 +129,12 @@ function checkDesign(spec: ScenarioSpec, p: Problems): void {
  * alike.
  */
 export function defectProblem(id: string, design: string): string | null {
+  // A user's design accepts its own defects and those of the generation it builds on.
+  const user = userMlx5OdpDesign(design);
+  if (user?.defects.includes(id) === true) return null;
   const entry = CATALOG.find((e) => e.id === id);
   if (entry === undefined) return `unknown defect "${id}" (odpsim catalog lists them)`;
-  if (entry.design !== design) {
+  if (entry.design !== design && entry.design !== user?.design.core.name) {
     return `defect "${id}" belongs to design ${entry.design}, not ${design}`;
   }
   return null;

@@ -32,6 +32,7 @@ import {
   type IbAdviseMrAdvice,
 } from "../../src/rdma/core/ibVerbs.ts";
 import { ibvAdviseMr } from "../../src/rdma/core/verbs.ts";
+import { loadDesignModule } from "../../src/cli/designModules.ts";
 import type { KGen } from "../../src/sim/task.ts";
 
 /** OdpTestCase.setUp(): self.iters = 100. */
@@ -42,18 +43,27 @@ const ODP_RW =
   IB_ACCESS_REMOTE_WRITE |
   IB_ACCESS_REMOTE_READ |
   IB_ACCESS_REMOTE_ATOMIC;
+/**
+ * ODPSIM_TEST_ODP_DESIGN=./my-design.ts runs the port under a user's design module (as
+ * `--design` loads it): every case that names no design, and the implicit ones, use it.
+ */
+const USER_DESIGN = process.env.ODPSIM_TEST_ODP_DESIGN;
+if (USER_DESIGN !== undefined) await loadDesignModule(USER_DESIGN);
 const odpPair = (o: Partial<PairOptions> = {}): PairOptions => ({
   serverAccess: ODP_RW,
   clientAccess: ODP_RW,
+  ...(USER_DESIGN === undefined ? {} : { design: USER_DESIGN }),
   ...o,
 });
 /** Implicit ODP in every design (hmm-mirror: the posting's v5.2 scheme on its per_mm). */
-const IMPLICIT_DESIGNS = ["interval", "classic", "hmm-mirror"] as const;
+const IMPLICIT_DESIGNS =
+  USER_DESIGN === undefined ? ["interval", "classic", "hmm-mirror"] : [USER_DESIGN];
 /**
  * The designs whose implicit prefetch cases pass; hmm-mirror's fail as its explicit ones
  * do (see the hmm-mirror case below).
  */
-const PREFETCH_IMPLICIT_DESIGNS = ["interval", "classic"] as const;
+const PREFETCH_IMPLICIT_DESIGNS =
+  USER_DESIGN === undefined ? ["interval", "classic"] : [USER_DESIGN];
 const implicitPair = (design: string, o: Partial<PairOptions> = {}): PairOptions =>
   odpPair({ implicit: true, design, ...o });
 

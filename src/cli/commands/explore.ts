@@ -35,7 +35,7 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
   addReportOptions(explore);
   explore
     .description("search interleavings of a scenario for a violation")
-    .option("--design <d>", MLX5_ODP_DESIGN_NAMES.join(" | "))
+    .option("--design <d>", `${MLX5_ODP_DESIGN_NAMES.join(" | ")} | ./my-design.ts`)
     .option(
       "--defect <id>",
       "switch a catalog defect on (repeatable; for a file, overrides its defects; none: no defect)",

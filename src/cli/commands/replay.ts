@@ -19,6 +19,7 @@ import { loadScenario } from "../../scenario/compile.ts";
 import type { InternalError } from "../../sim/violation.ts";
 import { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
 import { failureArtifacts, type FailureArtifacts } from "../failureArtifacts.ts";
+import { isDesignModule, loadDesignModule } from "../designModules.ts";
 import { out } from "../output.ts";
 import { isScenarioModule, loadScenarioModule } from "../scenarioModules.ts";
 import { checkOutputFile, writeOutputFile } from "../outputPaths.ts";
@@ -124,6 +125,10 @@ async function resolveReplay(token: string): Promise<TokenReplay> {
 /** Where a token's scenario is: the scenario file or module it names, else the catalog. */
 async function replayLookup(token: string): Promise<ScenarioLookup> {
   const data = decodeToken(token);
+  // A user's design module is loaded again; replayToken compares its source's hash.
+  if (data.designHash !== null && data.design !== null && isDesignModule(data.design)) {
+    await loadDesignModule(data.design);
+  }
   const file = data.file;
   if (file === null) return catalogScenarios();
   const scenario = isScenarioModule(file)

@@ -17,6 +17,7 @@ import {
 import { runScenario } from "../../check/scenario.ts";
 import { verdictOf } from "../../check/verdict.ts";
 import { UniformRandom } from "../../sim/strategies/uniformRandom.ts";
+import { isDesignModule, loadDesignModule } from "../designModules.ts";
 import { resolveModuleScenario } from "../explore/resolve.ts";
 import { isScenarioModule } from "../scenarioModules.ts";
 import { DEFAULT_RUN_TIMING, type Timing } from "../../sim/timing.ts";
@@ -45,7 +46,10 @@ export function addRunCommand(program: Command, setCode: SetExitCode): void {
   program
     .command("run <scenario>")
     .description("run a scenario file once (uniform random schedule from the seed)")
-    .option("--design <d>", `${MLX5_ODP_DESIGN_NAMES.join(" | ")} (overrides the file's)`)
+    .option(
+      "--design <d>",
+      `${MLX5_ODP_DESIGN_NAMES.join(" | ")} | ./my-design.ts (overrides the file's)`,
+    )
     .option(
       "--defect <id>",
       "switch a catalog defect on (repeatable; overrides the file's; none: no defect)",
@@ -62,6 +66,7 @@ export function addRunCommand(program: Command, setCode: SetExitCode): void {
         "  odpsim run examples/10-catalog-no-retry-check.yaml --seed 7 --trace trace.json",
     )
     .action(async (file: string, o: RunFlags) => {
+      if (o.design !== undefined && isDesignModule(o.design)) await loadDesignModule(o.design);
       setCode(isScenarioModule(file) ? await runModule(file, o) : runRun(file, o));
     });
 }

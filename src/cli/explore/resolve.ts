@@ -16,8 +16,9 @@ import type { Timing } from "../../sim/timing.ts";
 import {
   DEFAULT_MLX5_ODP_DESIGN,
   isMlx5OdpDesignName,
-  MLX5_ODP_DESIGN_NAMES,
+  mlx5OdpDesignNames,
 } from "../../rdma/mlx5/odp/designs.ts";
+import { isDesignModule, loadDesignModule } from "../designModules.ts";
 import { loadScenario, type CompiledScenario } from "../../scenario/compile.ts";
 import { effectiveConfig, effectiveConfigProblem } from "../../scenario/runOnce.ts";
 import { defectProblem } from "../../scenario/validate.ts";
@@ -75,6 +76,10 @@ export interface ExploreJob {
 
 export async function resolveExplore(name: string, flags: ExploreFlags): Promise<ExploreJob> {
   if (isScenarioModule(name)) return resolveModule(name, flags);
+  // A user's design module: registered before any name is checked against the designs.
+  if (flags.design !== undefined && isDesignModule(flags.design)) {
+    await loadDesignModule(flags.design);
+  }
   const file: CompiledScenario | null = isScenarioFile(name) ? loadScenario(name) : null;
   const scenario = file ?? catalogScenarios().get(name);
   if (scenario === undefined) {
@@ -88,7 +93,7 @@ export async function resolveExplore(name: string, flags: ExploreFlags): Promise
       ? catalogConfig(scenario, flags.design, asked ?? [])
       : effectiveConfig(file, flags.design, asked);
   const design = config.design;
-  const designs = file === null ? designsOf(scenario) : [...MLX5_ODP_DESIGN_NAMES];
+  const designs = file === null ? designsOf(scenario) : mlx5OdpDesignNames();
   if (!designs.includes(design)) {
     throw new UsageError(
       `design "${design}" is not modelled for ${name}; try ${designs.join(", ")}`,
@@ -236,7 +241,7 @@ function isScenarioFile(name: string): boolean {
 /** The designs a catalog scenario runs under: its entries' and, for ODP, every mlx5 design. */
 function designsOf(scenario: Scenario): string[] {
   const own = CATALOG.filter((e) => e.scenario === scenario).map((e) => e.design);
-  const odp = own.some(isMlx5OdpDesignName) ? MLX5_ODP_DESIGN_NAMES : [];
+  const odp = own.some(isMlx5OdpDesignName) ? mlx5OdpDesignNames() : [];
   return [...new Set([...own, ...odp])];
 }
 

@@ -10,6 +10,8 @@ import { exploreParallel } from "../../check/parallel.ts";
 import type { ScenarioRef } from "../../check/scenarioRef.ts";
 import { workerPartition } from "../../check/shard.ts";
 import { resolve } from "node:path";
+import { userMlx5OdpDesign } from "../../rdma/mlx5/odp/designs.ts";
+import { withDesignModule } from "../designModules.ts";
 import { UsageError } from "../usageError.ts";
 import type { ExploreJob } from "./resolve.ts";
 
@@ -46,8 +48,18 @@ export function schedulesOf(job: ExploreJob): number {
   return Math.max(0, Math.ceil((schedules - (index - 1)) / count));
 }
 
-/** Where a worker thread finds the scenario: the catalog, the scenario file, the module. */
+/**
+ * Where a worker thread finds the scenario: the catalog, the scenario file, the module;
+ * behind the design module first, when the run's design is a user's.
+ */
 function scenarioRefOf(job: ExploreJob): ScenarioRef {
+  const ref = ownScenarioRef(job);
+  const { design } = job.options;
+  if (job.source === "module" || userMlx5OdpDesign(design) === undefined) return ref;
+  return withDesignModule(ref, design);
+}
+
+function ownScenarioRef(job: ExploreJob): ScenarioRef {
   const name = job.name;
   if (job.source === "module") {
     const { design, defects } = job.options;
