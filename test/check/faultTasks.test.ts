@@ -73,7 +73,7 @@ test("a fault task's time counts from the end of the setup, not from the machine
   assert.ok(entry);
   for (let seed = 0; seed < SEEDS; seed++) {
     const trace = run(entry, "device_removal", seed).result.trace;
-    assert.ok(trace !== undefined);
+    assert.ok(trace !== null);
     const setup = trace.tasks.find((t) => t.name === "setup");
     assert.ok(setup !== undefined);
     const setupEnd = Math.max(
