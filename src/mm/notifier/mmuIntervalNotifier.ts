@@ -31,6 +31,7 @@
 import type { KObject } from "../../sim/kasan.ts";
 import { EINVAL, EOVERFLOW } from "../../sim/errno.ts";
 import type { KGen } from "../../sim/task.ts";
+import { KernelBug } from "../../sim/violation.ts";
 import type { IntervalTreeNode } from "../intervalTree.ts";
 import { mmdrop, mmgrab, type MmStruct } from "../mmStruct.ts";
 import { __mmuNotifierRegister, mmuNotifierRegister } from "./mmuNotifier.ts";
@@ -91,7 +92,10 @@ export class MmuIntervalNotifier<C extends KObject | null = KObject | null> {
 function subsOfInserted(sub: MmuIntervalNotifier): MmuNotifierSubscriptionsState {
   const mm = sub.mm;
   const subs = mm === null ? null : mmuNotifierSubscriptionsOf(mm);
-  if (subs === null) throw new Error(`${sub.ops.name}: interval notifier was never inserted`);
+  // The kernel dereferences interval_sub->mm, NULL for a notifier never inserted: an oops.
+  if (subs === null) {
+    throw new KernelBug("bug_on", `${sub.ops.name}: interval notifier was never inserted`);
+  }
   return subs;
 }
 
