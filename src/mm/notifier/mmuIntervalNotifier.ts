@@ -109,9 +109,13 @@ function* __mmuIntervalNotifierInsert(
   ops: MmuIntervalNotifierOps,
 ): KGen<number> {
   const k = mm.k;
+  // The kernel links interval_sub->interval_tree into the tree as it is: a notifier
+  // still inserted would be linked twice and corrupt the tree (a driver bug, no check).
+  if (sub.node !== null || sub.onDeferredList) {
+    throw new KernelBug("bug_on", `${ops.name}: interval notifier inserted while inserted`);
+  }
   sub.mm = mm;
   sub.ops = ops;
-  sub.node = null;
   sub.start = start;
   // The tree stores closed intervals: last = start + length - 1, which must not wrap.
   if (length === 0 || start + length - 1 > ULONG_MAX) return EOVERFLOW;
