@@ -9,8 +9,20 @@
  * file's world spawns them per process and per host. Each enabled site draws its time
  * from the PRNG when it is spawned, so the caller's order of spawning is part of the
  * run's determinism.
+ *
+ * A task's time counts from the end of the scenario's setup: a scenario file spawns its
+ * tasks only then (src/scenario/compile.ts), while the catalog's host spawns them with
+ * the machine, before its setup thread runs, so there each task first waits for the
+ * setup to say it is done (`startFaultClock`). A kill or an unplug in the middle of a
+ * setup would hit no MR and leave the setup's own objects behind:
+ *
+ *   kthreads (catalog)                 setup thread
+ *   wait_for_completion(setup_done)    mmap, open, reg_mr   (faults disarmed)
+ *                                      startFaultClock(): arm, complete_all
+ *   sleep(at); kill / unplug / reap    spawn the run's threads
  */
-import type { Kernel } from "../sim/kernel.ts";
+import { KernelGlobal, type Kernel } from "../sim/kernel.ts";
+import { Completion } from "../sim/sync/completion.ts";
 import type { KGen, TaskGroup } from "../sim/task.ts";
 import { mmgetNotZero, mmput } from "../mm/mmStruct.ts";
 import { oomReapTaskMm } from "../mm/oomReaper.ts";
@@ -35,6 +47,39 @@ export interface FaultTaskNaming {
 
 /** The catalog's naming: bare names in a "kthreads" group. */
 export const KTHREADS: FaultTaskNaming = { group: { kind: "host", name: "kthreads" }, suffix: "" };
+
+/**
+ * Whether a catalog setup is still to finish (its fault tasks wait), and the completion
+ * its end fires. A kernel no catalog host marked never waits.
+ */
+const SETUP_DONE = new KernelGlobal("catalog setup done (fault clock)", (k) => ({
+  pending: false,
+  done: new Completion(k, "setup_done"),
+}));
+
+/**
+ * Makes the fault tasks of `k` wait for `startFaultClock`: for a host that spawns them
+ * before its scenario is set up.
+ */
+export function holdFaultClock(k: Kernel): void {
+  k.global(SETUP_DONE).pending = true;
+}
+
+/**
+ * The end of a scenario's setup: faults are armed and the fault tasks' clocks start.
+ * Every catalog setup calls it once its objects exist, before the run's threads.
+ */
+export function startFaultClock(k: Kernel): void {
+  k.faultsArmed = true;
+  k.global(SETUP_DONE).done.completeAll();
+}
+
+/** Sleeps until the setup is done (if one is pending), then `at` ns more. */
+function* sleepAfterSetup(k: Kernel, at: number): KGen {
+  const setup = k.global(SETUP_DONE);
+  if (setup.pending) yield* setup.done.wait();
+  yield* k.sleep(at);
+}
 
 function sitesOf(plan: FaultPlan | undefined): Set<string> {
   return new Set(plan?.sites ?? []);
@@ -73,9 +118,9 @@ export function spawnProcessFaultTasks(
 }
 
 /**
- * Whether the task's fault happens: not while the scenario is still setting up (a
- * catalog setup disarms faults, as `shouldFail` honours; a kill or an unplug before the
- * MR exists tests nothing and would only fail the setup), else injected as planned.
+ * Whether the task's fault happens: not while faults are disarmed (as `shouldFail`
+ * honours; the tasks wait for the setup, but a scenario may disarm again), else
+ * injected as planned.
  */
 function armedFault(k: Kernel, site: FaultSite): boolean {
   return k.faultsArmed && k.injectFault(site);
@@ -83,7 +128,7 @@ function armedFault(k: Kernel, site: FaultSite): boolean {
 
 /** At time `at`, one non-blockable OOM-reaper pass over the process's mm, if it has one. */
 function* oomReaperPass(k: Kernel, proc: Process, at: number): KGen {
-  yield* k.sleep(at);
+  yield* sleepAfterSetup(k, at);
   const mm = proc.mm;
   if (mm !== null && mmgetNotZero(mm)) {
     if (armedFault(k, "nonblockable_invalidate")) yield* oomReapTaskMm(mm);
@@ -93,7 +138,7 @@ function* oomReaperPass(k: Kernel, proc: Process, at: number): KGen {
 
 /** At time `at`, SIGKILL the process. */
 function* sigkill(k: Kernel, proc: Process, at: number): KGen {
-  yield* k.sleep(at);
+  yield* sleepAfterSetup(k, at);
   if (armedFault(k, "process_kill")) yield* killProcess(proc);
 }
 
@@ -112,7 +157,7 @@ export function spawnDeviceFaultTasks(
 
 /** At time `at`, remove the device (the PCI hot-unplug path). */
 function* hotUnplug(k: Kernel, dev: Mlx5IbDev, udev: IbUverbsDevice, at: number): KGen {
-  yield* k.sleep(at);
+  yield* sleepAfterSetup(k, at);
   // A removal the scenario itself already did (device_remove) leaves nothing to unplug.
   if (dev.removed) return;
   if (armedFault(k, "device_removal")) yield* mlx5IbRemove(dev, udev);

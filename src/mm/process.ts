@@ -89,14 +89,18 @@ export function* exitFiles(p: Process): KGen {
 }
 
 /**
- * SIGKILL to the whole process (do_group_exit, run by another task): every thread
- * dies at its next return to user mode; the last one out runs exit_mm and exit_files.
+ * SIGKILL to the whole process (do_group_exit): every thread dies at its next return to
+ * user mode; the last one out runs exit_mm and exit_files. Sent by another task, that
+ * task waits for the threads and tears down; sent by one of the process's own threads
+ * (kill(getpid(), SIGKILL), exit_group), the sender is the last one out: it waits for
+ * the others, tears down, then dies on its own way back to user mode.
  */
 export function* killProcess(p: Process): KGen {
   const k = p.k;
+  const sender = k.currentTask();
   p.exiting = true;
   for (const t of p.threads) k.kill(t);
-  for (const t of p.threads) yield* k.join(t);
+  for (const t of p.threads) if (t !== sender) yield* k.join(t);
   yield* exitMm(p);
   yield* exitFiles(p);
 }

@@ -31,6 +31,7 @@
 import type { KObject } from "../../sim/kasan.ts";
 import { EINVAL, EOVERFLOW } from "../../sim/errno.ts";
 import type { KGen } from "../../sim/task.ts";
+import { KernelBug } from "../../sim/violation.ts";
 import type { IntervalTreeNode } from "../intervalTree.ts";
 import { mmdrop, mmgrab, type MmStruct } from "../mmStruct.ts";
 import { __mmuNotifierRegister, mmuNotifierRegister } from "./mmuNotifier.ts";
@@ -91,7 +92,10 @@ export class MmuIntervalNotifier<C extends KObject | null = KObject | null> {
 function subsOfInserted(sub: MmuIntervalNotifier): MmuNotifierSubscriptionsState {
   const mm = sub.mm;
   const subs = mm === null ? null : mmuNotifierSubscriptionsOf(mm);
-  if (subs === null) throw new Error(`${sub.ops.name}: interval notifier was never inserted`);
+  // The kernel dereferences interval_sub->mm, NULL for a notifier never inserted: an oops.
+  if (subs === null) {
+    throw new KernelBug("bug_on", `${sub.ops.name}: interval notifier was never inserted`);
+  }
   return subs;
 }
 
@@ -105,9 +109,13 @@ function* __mmuIntervalNotifierInsert(
   ops: MmuIntervalNotifierOps,
 ): KGen<number> {
   const k = mm.k;
+  // The kernel links interval_sub->interval_tree into the tree as it is: a notifier
+  // still inserted would be linked twice and corrupt the tree (a driver bug, no check).
+  if (sub.node !== null || sub.onDeferredList) {
+    throw new KernelBug("bug_on", `${ops.name}: interval notifier inserted while inserted`);
+  }
   sub.mm = mm;
   sub.ops = ops;
-  sub.node = null;
   sub.start = start;
   // The tree stores closed intervals: last = start + length - 1, which must not wrap.
   if (length === 0 || start + length - 1 > ULONG_MAX) return EOVERFLOW;

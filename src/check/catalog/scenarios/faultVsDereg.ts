@@ -17,6 +17,7 @@ import { teardownLeaks } from "../../oracles/teardownLeaks.ts";
 import {
   deregAfterFaultLatency,
   odpHost,
+  setupDone,
   setupOdpBuffer,
   spawnNicWriter,
   type OdpBuffer,
@@ -43,6 +44,7 @@ function* setup(host: OdpHost): KGen {
   const buf = yield* setupOdpBuffer(host, PAGES);
   const mm = proc.mm;
   if (mm === null) return;
+  setupDone(host);
   spawnNicWriter(host, buf, PAGES);
   proc.spawnThread("cpu", () => dropLastPage(host, mm, buf));
   proc.spawnThread("user", () => deregAfterFaultLatency(host, buf.mr));

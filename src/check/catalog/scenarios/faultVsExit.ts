@@ -9,7 +9,7 @@
 import type { KGen } from "../../../sim/task.ts";
 import { exitMm } from "../../../mm/process.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupOdpBuffer, spawnNicWriter, type OdpHost } from "./odpHost.ts";
+import { odpHost, setupDone, setupOdpBuffer, spawnNicWriter, type OdpHost } from "./odpHost.ts";
 
 const PAGES = 4;
 
@@ -27,6 +27,7 @@ export const faultVsExit: Scenario = {
 
 function* setup(host: OdpHost): KGen {
   const buf = yield* setupOdpBuffer(host, PAGES);
+  setupDone(host);
   spawnNicWriter(host, buf, PAGES);
   host.proc.spawnThread("exit", () => exitLater(host));
 }

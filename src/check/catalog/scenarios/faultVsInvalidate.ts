@@ -14,7 +14,7 @@ import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
+import { odpHost, setupDone, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
 
 /** Each side repeats its part, at the device's fault latency, this many times. */
 const ROUNDS = 3;
@@ -36,6 +36,7 @@ function* setup(host: OdpHost): KGen {
   const buf = yield* setupOdpBuffer(host, 4);
   const mm = host.proc.mm;
   if (mm === null) return;
+  setupDone(host);
   host.k.spawn("nic", { kind: "device", name: host.dev.name }, () => nic(host, buf));
   host.proc.spawnThread("cpu", () => cpu(host, mm, buf));
 }

@@ -31,7 +31,7 @@ import {
 import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { INSTANT_DEVICE, odpHost, type OdpHost } from "./odpHost.ts";
+import { INSTANT_DEVICE, odpHost, setupBegins, setupDone, type OdpHost } from "./odpHost.ts";
 
 /** The device's writes: one every STRIDE 4 KiB pages through the huge page. */
 const WRITES = 8;
@@ -56,6 +56,7 @@ export const hugetlbVmaReplaced: Scenario = {
 const FLAGS = MAP_PRIVATE | MAP_ANONYMOUS;
 
 function* setup(host: OdpHost): KGen {
+  setupBegins(host);
   const { k, proc, dev } = host;
   const mm = proc.mm;
   if (mm === null) return;
@@ -69,6 +70,7 @@ function* setup(host: OdpHost): KGen {
   const access = IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE | IB_ACCESS_HUGETLB;
   const mr = yield* ibvRegMr(pd, addr, HPAGE_PMD_SIZE, access);
   if (typeof mr === "number") throw new Error(`reg_mr failed: ${mr}`);
+  setupDone(host);
   k.spawn("nic", { kind: "device", name: dev.name }, () => nic(host, mr, addr));
   proc.spawnThread("remap", () => remap(mm, addr));
 }

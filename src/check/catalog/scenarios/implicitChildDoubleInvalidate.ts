@@ -20,6 +20,7 @@ import type { Scenario } from "../../scenario.ts";
 import {
   INSTANT_DEVICE,
   odpHost,
+  setupDone,
   setupImplicitOdpBuffer,
   type ImplicitOdpBuffer,
   type OdpHost,
@@ -43,6 +44,7 @@ function* setup(host: OdpHost): KGen {
   const mm = proc.mm;
   if (mm === null) return;
   const buf = yield* setupImplicitOdpBuffer(host, PAGE_SIZE);
+  setupDone(host);
   const nic = k.spawn("nic", { kind: "device", name: dev.name }, () => nicWrite(host, buf));
   const discarders = [0, 1].map((n) =>
     proc.spawnThread(`cpu${n}`, () => discardAfter(host, nic, mm, buf.addr)),

@@ -20,6 +20,7 @@ import type { Scenario } from "../../scenario.ts";
 import {
   INSTANT_DEVICE,
   odpHost,
+  setupDone,
   setupImplicitOdpBuffer,
   type ImplicitOdpBuffer,
   type OdpHost,
@@ -48,6 +49,7 @@ function* setup(host: OdpHost): KGen {
   const mm = proc.mm;
   if (mm === null) return;
   const buf = yield* setupImplicitOdpBuffer(host, PAGES * PAGE_SIZE);
+  setupDone(host);
   const nic = k.spawn("nic", { kind: "device", name: dev.name }, () => nicRounds(host, buf));
   const cpu = proc.spawnThread("cpu", () => discardInTurn(mm, buf.addr));
   proc.spawnThread("user", () => deregAfter(host, nic, cpu, buf.imr));

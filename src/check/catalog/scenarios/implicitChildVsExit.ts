@@ -13,6 +13,7 @@ import { mlx5SetImrMttSize } from "../../../rdma/mlx5/odp/intervalOdp.ts";
 import type { Scenario } from "../../scenario.ts";
 import {
   odpHost,
+  setupDone,
   setupImplicitOdpBuffer,
   type ImplicitOdpBuffer,
   type OdpHost,
@@ -41,6 +42,7 @@ function* setup(host: OdpHost): KGen {
   const buf = yield* setupImplicitOdpBuffer(host, CHILD_SIZE + PAGE_SIZE, 8);
   const first = new Uint8Array(8).fill(0xa0);
   yield* mlx5DeviceDma(dev, design, { key: buf.imr.lkey, va: buf.addr, buf: first, write: true });
+  setupDone(host);
   k.spawn("nic", { kind: "device", name: dev.name }, () => nicSecondChild(host, buf));
   proc.spawnThread("exit", () => exitMm(proc));
 }

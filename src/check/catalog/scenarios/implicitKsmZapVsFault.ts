@@ -21,6 +21,7 @@ import type { Scenario } from "../../scenario.ts";
 import {
   INSTANT_DEVICE,
   odpHost,
+  setupDone,
   setupImplicitOdpBuffer,
   type ImplicitOdpBuffer,
   type OdpHost,
@@ -49,6 +50,7 @@ function* setup(host: OdpHost): KGen {
   const mm = proc.mm;
   if (mm === null) return;
   const buf = yield* setupImplicitOdpBuffer(host, PAGE_SIZE);
+  setupDone(host);
   const nic = k.spawn("nic", { kind: "device", name: dev.name }, () => nicWrites(host, buf));
   const cpu = proc.spawnThread("cpu", () => discards(mm, buf.addr));
   proc.spawnThread("user", () => deregAfter(host, [nic, cpu], buf));

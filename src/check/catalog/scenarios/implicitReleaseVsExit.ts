@@ -28,7 +28,7 @@ import { ibvAllocPd, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import { teardownLeaks } from "../../oracles/teardownLeaks.ts";
 import type { Scenario } from "../../scenario.ts";
-import { INSTANT_DEVICE, odpHost, type OdpHost } from "./odpHost.ts";
+import { INSTANT_DEVICE, odpHost, setupBegins, setupDone, type OdpHost } from "./odpHost.ts";
 
 const PAGES = 2;
 
@@ -47,6 +47,7 @@ export const implicitReleaseVsExit: Scenario = {
 };
 
 function* setup(host: OdpHost): KGen {
+  setupBegins(host);
   const { k, proc, dev } = host;
   const mm = proc.mm;
   if (mm === null) return;
@@ -65,6 +66,7 @@ function* setup(host: OdpHost): KGen {
   const access = IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE;
   const imr = yield* ibvRegMr(pd, 0, IMPLICIT_ODP_LENGTH, access);
   if (typeof imr === "number") throw new Error(`implicit reg_mr failed: ${imr}`);
+  setupDone(host);
   const nic = k.spawn("nic", { kind: "device", name: dev.name }, () => nicWrites(host, imr, addr));
   proc.spawnThread("user", () => exitAfter(host, nic));
 }

@@ -10,11 +10,13 @@ import { Kernel, KernelGlobal } from "../../../sim/kernel.ts";
 import type { KGen } from "../../../sim/task.ts";
 import { cpuWrite } from "../../../mm/access.ts";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, vmMmap } from "../../../mm/mmap.ts";
+import type { MmStruct } from "../../../mm/mmStruct.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { PhysMem } from "../../../mm/physMem.ts";
 import { Process } from "../../../mm/process.ts";
 import type { IbMr } from "../../../rdma/core/ibMr.ts";
 import type { IbPd } from "../../../rdma/core/ibPd.ts";
+import type { IbUcontext } from "../../../rdma/core/ucontext.ts";
 import {
   IB_ACCESS_LOCAL_WRITE,
   IB_ACCESS_ON_DEMAND,
@@ -22,7 +24,7 @@ import {
   IB_ACCESS_REMOTE_READ,
   IMPLICIT_ODP_LENGTH,
 } from "../../../rdma/core/ibVerbs.ts";
-import { ibvAllocPd, ibvDeregMr, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
+import { ibvAllocPd, ibvDeregMr, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { uverbsMmapDesign } from "../../../rdma/core/uverbs/designs.ts";
 import { IbUverbsDevice } from "../../../rdma/core/uverbs/uverbsDevice.ts";
 import {
@@ -39,7 +41,7 @@ import type { Mlx5OdpDesign } from "../../../rdma/mlx5/odp/mlx5OdpDesign.ts";
 import { attachDeviceAccessOracle } from "../../oracles/deviceAccess.ts";
 import { attachFaultProgressOracle } from "../../oracles/faultProgress.ts";
 import { contextKernelOptions, type ScenarioContext } from "../../scenario.ts";
-import { spawnFaultTasks } from "../../faultTasks.ts";
+import { holdFaultClock, spawnFaultTasks, startFaultClock } from "../../faultTasks.ts";
 
 export interface OdpHost {
   readonly k: Kernel;
@@ -80,9 +82,27 @@ export function odpHost(
   const udev = new IbUverbsDevice(k, phys, dev, mlx5UverbsDriver(dev), uverbsMmapDesign("entry"));
   const host = { k, phys, proc, dev, udev, design };
   k.global(ODP_HOST).host = host;
-  // The injected OOM reaper pass, SIGKILL and hot unplug (fault sites that are tasks).
+  // The injected OOM reaper pass, SIGKILL and hot unplug (fault sites that are tasks),
+  // each timed from the end of the scenario's setup (`setupDone`).
+  holdFaultClock(k);
   spawnFaultTasks(k, proc, dev, udev, ctx.faults);
   return host;
+}
+
+/**
+ * The start of a catalog scenario's setup: fault injection is about the run, not about
+ * setting it up, so no failure point fails until `setupDone`. Idempotent.
+ */
+export function setupBegins(host: OdpHost): void {
+  host.k.faultsArmed = false;
+}
+
+/**
+ * The end of a catalog scenario's setup, called once its objects exist and before its
+ * run's threads are spawned: faults are armed and the fault tasks' clocks start.
+ */
+export function setupDone(host: OdpHost): void {
+  startFaultClock(host.k);
 }
 
 export interface OdpBuffer {
@@ -93,21 +113,15 @@ export interface OdpBuffer {
 
 /**
  * mmap an anonymous buffer (private unless `mapFlags` says otherwise), touch it from the
- * CPU, and register it as an ODP MR.
+ * CPU, and register it as an ODP MR. Part of a setup: faults stay disarmed until the
+ * caller's `setupDone`.
  */
 export function* setupOdpBuffer(
   host: OdpHost,
   pages: number,
   mapFlags = MAP_PRIVATE | MAP_ANONYMOUS,
 ): KGen<OdpBuffer> {
-  // Fault injection is about the run, not about setting it up.
-  host.k.faultsArmed = false;
-  const buf = yield* setupOdpBufferUnarmed(host, pages, mapFlags);
-  host.k.faultsArmed = true;
-  return buf;
-}
-
-function* setupOdpBufferUnarmed(host: OdpHost, pages: number, mapFlags: number): KGen<OdpBuffer> {
+  setupBegins(host);
   const mm = host.proc.mm;
   if (mm === null) throw new Error("process has no mm");
   const len = pages * PAGE_SIZE;
@@ -115,18 +129,27 @@ function* setupOdpBufferUnarmed(host: OdpHost, pages: number, mapFlags: number):
   if (addr < 0) throw new Error(`setup mmap failed: ${addr}`);
   const w = yield* cpuWrite(mm, addr, new Uint8Array(len).fill(0x11));
   if (!w.ok) throw new Error("setup CPU write faulted");
-  const filp = yield* ibUverbsOpen(host.udev, mm, host.proc.pid);
-  if (typeof filp === "number") throw new Error(`open device failed: ${filp}`);
-  host.proc.files.push(filp);
-  const ctx = ibUverbsGetUcontext(fileUfile(filp));
-  if (typeof ctx === "number") throw new Error(`get_context failed: ${ctx}`);
-  const pd = ibvAllocPd(ctx);
+  const pd = ibvAllocPd(yield* openUverbsContext(host, mm));
   if (typeof pd === "number") throw new Error(`alloc_pd failed: ${pd}`);
   const access =
     IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_WRITE | IB_ACCESS_REMOTE_READ;
   const mr = yield* ibvRegMr(pd, addr, len, access);
   if (typeof mr === "number") throw new Error(`reg_mr failed: ${mr}`);
   return { addr, pd, mr };
+}
+
+/**
+ * open() the device's uverbs file into the process's file table and get its context, as
+ * ibv_open_device() does: the file stays open, so the process's exit (or a SIGKILL)
+ * closes it and destroys whatever MRs the process left registered.
+ */
+function* openUverbsContext(host: OdpHost, mm: MmStruct): KGen<IbUcontext> {
+  const filp = yield* ibUverbsOpen(host.udev, mm, host.proc.pid);
+  if (typeof filp === "number") throw new Error(`open device failed: ${filp}`);
+  host.proc.files.push(filp);
+  const ctx = ibUverbsGetUcontext(fileUfile(filp));
+  if (typeof ctx === "number") throw new Error(`get_context failed: ${ctx}`);
+  return ctx;
 }
 
 /**
@@ -145,22 +168,21 @@ export interface ImplicitOdpBuffer {
 /**
  * mmap an anonymous buffer of `len` bytes, store `touch` bytes into its start from the
  * CPU, open the device and register an implicit ODP MR; the setup of the implicit-MR
- * catalog scenarios.
+ * catalog scenarios. Part of a setup: faults stay disarmed until the caller's
+ * `setupDone`.
  */
 export function* setupImplicitOdpBuffer(
   host: OdpHost,
   len: number,
   touch = len,
 ): KGen<ImplicitOdpBuffer> {
-  const { dev, proc } = host;
-  const mm = proc.mm;
+  setupBegins(host);
+  const mm = host.proc.mm;
   if (mm === null) throw new Error("process has no mm");
   const addr = yield* vmMmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
   if (addr < 0) throw new Error(`setup mmap failed: ${addr}`);
   yield* cpuWrite(mm, addr, new Uint8Array(touch).fill(0x11));
-  const uctx = yield* ibvOpenDevice(dev, mm, proc.pid);
-  if (typeof uctx === "number") throw new Error(`open device failed: ${uctx}`);
-  const pd = ibvAllocPd(uctx);
+  const pd = ibvAllocPd(yield* openUverbsContext(host, mm));
   if (typeof pd === "number") throw new Error(`alloc_pd failed: ${pd}`);
   const access = IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE;
   const imr = yield* ibvRegMr(pd, 0, IMPLICIT_ODP_LENGTH, access);

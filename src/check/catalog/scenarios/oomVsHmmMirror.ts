@@ -21,6 +21,7 @@ import type { Scenario } from "../../scenario.ts";
 import {
   INSTANT_DEVICE,
   odpHost,
+  setupDone,
   setupOdpBuffer,
   type OdpBuffer,
   type OdpHost,
@@ -33,7 +34,7 @@ export const oomVsHmmMirror: Scenario = {
   name: "oom-vs-hmm-mirror",
   description:
     "oom-vs-hmm-mirror v1: 2-page anon ODP MR, zero-cost faults and UMRs; nic: 2 rounds " +
-    "of a write to each page, completing `faulted` after the first; oom_reaper: wait " +
+    "of a write to each page, completing `faulted` after the first (or on stopping early); oom_reaper: wait " +
     "faulted, oom_reap_task (non-blockable, retries); user: join both, dereg_mr",
   build(ctx) {
     const host = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
@@ -48,6 +49,7 @@ function* setup(host: OdpHost): KGen {
   const mm = proc.mm;
   if (mm === null) return;
   const faulted = new Completion(k, "faulted");
+  setupDone(host);
   const nic = k.spawn("nic", { kind: "device", name: dev.name }, () =>
     nicRounds(host, buf, faulted),
   );
@@ -59,14 +61,21 @@ function* setup(host: OdpHost): KGen {
   proc.spawnThread("user", () => deregAfter(host, [nic, reaper], buf.mr));
 }
 
-/** ROUNDS times, the device writes each page in turn; stops at the first error. */
+/**
+ * ROUNDS times, the device writes each page in turn; stops at the first error. A device
+ * that stops in its first round (its MR or the device itself gone: an injected kill or
+ * unplug) faults nothing more, so it lets the reaper go then rather than never.
+ */
 function* nicRounds(host: OdpHost, buf: OdpBuffer, faulted: Completion): KGen {
   for (let round = 0; round < ROUNDS; round++) {
     if (round === 1) faulted.complete();
     for (let page = 0; page < PAGES; page++) {
       const va = buf.addr + page * PAGE_SIZE;
       const req = { key: buf.mr.lkey, va, buf: new Uint8Array(16).fill(0xa0 + round), write: true };
-      if ((yield* mlx5DeviceDma(host.dev, host.design, req)) < 0) return;
+      if ((yield* mlx5DeviceDma(host.dev, host.design, req)) < 0) {
+        if (round === 0) faulted.complete();
+        return;
+      }
     }
   }
 }

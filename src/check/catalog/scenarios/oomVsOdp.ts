@@ -15,6 +15,7 @@ import type { Scenario } from "../../scenario.ts";
 import {
   deregAfterFaultLatency,
   odpHost,
+  setupDone,
   setupOdpBuffer,
   spawnNicWriter,
   type OdpHost,
@@ -39,6 +40,7 @@ function* setup(host: OdpHost): KGen {
   const buf = yield* setupOdpBuffer(host, PAGES);
   const mm = proc.mm;
   if (mm === null) return;
+  setupDone(host);
   spawnNicWriter(host, buf, PAGES);
   // mark_oom_victim() holds the victim's mm struct (mmgrab) for the reaper.
   mmgrab(mm);

@@ -45,6 +45,7 @@ import type { Scenario } from "../../scenario.ts";
 import {
   deregAfterFaultLatency,
   odpHost,
+  setupDone,
   setupOdpBuffer,
   spawnNicWriter,
   type OdpHost,
@@ -89,6 +90,7 @@ function* setup(host: OdpHost): KGen {
   yield* setupUserptr(host);
   const mm = proc.mm;
   if (mm === null) return;
+  setupDone(host);
   spawnNicWriter(host, buf, PAGES);
   const reaped = new Completion(k, "oom_reaped");
   // mark_oom_victim() holds the victim's mm struct (mmgrab) for the reaper.

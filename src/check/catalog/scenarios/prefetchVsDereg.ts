@@ -12,7 +12,7 @@ import type { KGen } from "../../../sim/task.ts";
 import { ibvAdviseMr, ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
+import { odpHost, setupDone, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
 
 const PAGES = 2;
 /** Async prefetches issued back to back: each is a chance to race the dereg. */
@@ -32,6 +32,7 @@ export const prefetchVsDereg: Scenario = {
 
 function* setup(host: OdpHost): KGen {
   const buf = yield* setupOdpBuffer(host, PAGES);
+  setupDone(host);
   host.proc.spawnThread("advise", () => prefetchAll(buf));
   host.proc.spawnThread("user", () => ibvDeregMr(buf.mr));
 }

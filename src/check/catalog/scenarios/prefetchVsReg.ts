@@ -16,7 +16,7 @@ import type { KGen } from "../../../sim/task.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { ibvAdviseMr, ibvDeregMr, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
+import { odpHost, setupDone, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
 
 const PAGES = 2;
 /** Advise attempts on the guessed key before the guessing thread gives up. */
@@ -39,6 +39,7 @@ export const prefetchVsReg: Scenario = {
 
 function* setup(host: OdpHost): KGen {
   const buf = yield* setupOdpBuffer(host, PAGES);
+  setupDone(host);
   host.proc.spawnThread("advise", () => adviseGuessedKey(buf));
   host.proc.spawnThread("user", () => regAndDereg(buf));
 }

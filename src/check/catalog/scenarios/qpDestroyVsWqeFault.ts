@@ -20,7 +20,7 @@ import {
 } from "../../../rdma/core/ibQp.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import type { Scenario } from "../../scenario.ts";
-import { INSTANT_DEVICE, odpHost, setupOdpBuffer, type OdpHost } from "./odpHost.ts";
+import { INSTANT_DEVICE, odpHost, setupDone, setupOdpBuffer, type OdpHost } from "./odpHost.ts";
 import { connectedQpPair, loopbackLid } from "./qpPair.ts";
 
 export const qpDestroyVsWqeFault: Scenario = {
@@ -39,6 +39,7 @@ export const qpDestroyVsWqeFault: Scenario = {
 function* setup(host: OdpHost): KGen {
   const buf = yield* setupOdpBuffer(host, 2);
   const [a, b] = yield* connectedQpPair(buf.pd, loopbackLid(host));
+  setupDone(host);
   host.proc.spawnThread("user", () => sendThenDestroy(buf.mr.lkey, buf.addr, a.qp, b.qp));
 }
 

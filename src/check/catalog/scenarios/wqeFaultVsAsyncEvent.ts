@@ -17,7 +17,7 @@ import { ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, vmMmap } from "../../../mm/mmap.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import type { Scenario } from "../../scenario.ts";
-import { INSTANT_DEVICE, odpHost, setupOdpBuffer, type OdpHost } from "./odpHost.ts";
+import { INSTANT_DEVICE, odpHost, setupDone, setupOdpBuffer, type OdpHost } from "./odpHost.ts";
 import { connectedQpPair, loopbackLid } from "./qpPair.ts";
 
 export const wqeFaultVsAsyncEvent: Scenario = {
@@ -48,6 +48,7 @@ function* setup(host: OdpHost): KGen {
   );
   if (typeof target === "number") throw new Error(`reg_mr failed: ${target}`);
   const [a] = yield* connectedQpPair(src.pd, loopbackLid(host));
+  setupDone(host);
   host.proc.spawnThread("user", () => writeTo(a.qp, src.mr.lkey, src.addr, target.rkey, dst));
 }
 

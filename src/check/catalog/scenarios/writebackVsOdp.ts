@@ -39,7 +39,7 @@ import {
 import { ibvAllocPd, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { attachLostDeviceWriteOracle } from "../../oracles/lostDeviceWrite.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, type OdpBuffer, type OdpHost } from "./odpHost.ts";
+import { odpHost, setupBegins, setupDone, type OdpBuffer, type OdpHost } from "./odpHost.ts";
 
 const PAGES = 2;
 /** The NIC writes every page this many times, one fault latency apart. */
@@ -88,7 +88,7 @@ export function* setupOdpFileBuffer(host: OdpHost, inode: Inode): KGen<OdpBuffer
   const { k, proc } = host;
   const mm = proc.mm;
   if (mm === null) throw new Error("process has no mm");
-  k.faultsArmed = false; // fault injection is about the run, not the setup
+  setupBegins(host);
   const len = inode.size;
   const file = openFile(k, inode);
   const addr = yield* vmMmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, file, 0);
@@ -109,7 +109,6 @@ export function* setupOdpFileBuffer(host: OdpHost, inode: Inode): KGen<OdpBuffer
     IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_WRITE | IB_ACCESS_REMOTE_READ;
   const mr = yield* ibvRegMr(pd, addr, len, access);
   if (typeof mr === "number") throw new Error(`reg_mr failed: ${mr}`);
-  k.faultsArmed = true;
   return { addr, pd, mr };
 }
 
@@ -118,6 +117,7 @@ function* setup(host: OdpHost, inode: Inode): KGen {
   const buf = yield* setupOdpFileBuffer(host, inode);
   const mm = proc.mm;
   if (mm === null) return;
+  setupDone(host);
   k.spawn("nic", { kind: "device", name: dev.name }, () => nicRounds(host, buf));
   proc.spawnThread("user", () => munmapAfterFaultLatency(host, mm, buf));
   k.spawn("flusher", { kind: "host", name: "kthreads" }, () => flusher(host, inode));
