@@ -254,3 +254,19 @@ test("regression: inserting an interval notifier already inserted is a bug_on, n
   assert.equal(run.result.status, "violation", run.result.internalError?.message);
   assert.match(run.violations[0]?.message ?? "", /inserted while inserted/);
 });
+
+// Found by API_FUZZ_SEED=6 API_FUZZ_RUNS=5000, which spun for ever: the second
+// registration linked the notifier's node to itself, and the next walk of the list never
+// ended (without taking a step, so the step bound could not stop it).
+test("regression: registering an mmu_notifier already registered is a bug_on, not a hang", () => {
+  const run = runBody(function* (d) {
+    const a = new MmuNotifier({ name: "regression_a" });
+    const b = new MmuNotifier({ name: "regression_b" });
+    assert.equal(yield* mmuNotifierRegister(b, d.mm), 0);
+    assert.equal(yield* mmuNotifierRegister(a, d.mm), 0);
+    yield* mmuNotifierRegister(a, d.mm);
+    yield* mmuNotifierUnregister(b, d.mm);
+  });
+  assert.equal(run.result.status, "violation", run.result.internalError?.message);
+  assert.match(run.violations[0]?.message ?? "", /registered while registered/);
+});

@@ -89,6 +89,14 @@ export function* __mmuNotifierRegister(sub: MmuNotifier | null, mm: MmStruct): K
     subs.hasItree = true;
     return 0;
   }
+  // The kernel links the hlist node as it is: a notifier still registered would point
+  // at itself (or splice the list), and every later walk of the list would spin for ever
+  // (a soft lockup). A driver bug with no check there; odpsim names it where it happens.
+  if (sub.hashed) {
+    throw new KernelBug("bug_on", `${sub.ops.name}: mmu_notifier registered while registered`, {
+      mm: mm.name,
+    });
+  }
   mmgrab(mm); // pairs with the mmdrop of unregister / the put's free
   sub.mm = mm;
   sub.users = 1;
