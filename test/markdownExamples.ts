@@ -7,6 +7,8 @@
  * matches any number of lines.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
 export interface Block {
   readonly marker: string;
@@ -85,4 +87,11 @@ export function containsIndented(text: string, block: readonly string[]): boolea
       return b === "" ? have?.trim() === "" : have === indent + b;
     });
   });
+}
+
+/** An `excerpt FILE` block: FILE (relative to `root`) must contain it. */
+export function assertExcerpt(root: string, file: string | undefined, block: Block): void {
+  assert.ok(file !== undefined, `an excerpt block names no file: ${block.marker}`);
+  const text = readFileSync(join(root, file), "utf8");
+  assert.ok(containsIndented(text, block.lines), `${file} does not contain the excerpt`);
 }

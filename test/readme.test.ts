@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, test } from "node:test";
 import { parseRunFileText } from "../src/output/runFileSchema.ts";
-import { commandsOf, containsIndented, markedBlocks, matches } from "./markdownExamples.ts";
+import { assertExcerpt, commandsOf, markedBlocks, matches } from "./markdownExamples.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const BIN = join(ROOT, "bin/odpsim.js");
@@ -43,9 +43,7 @@ blocks.forEach((block, n) => {
   const [kind, file] = block.marker.split(/\s+/);
   test(`README block ${n + 1} (${block.marker}) does what the README shows`, () => {
     if (kind === "excerpt") {
-      assert.ok(file !== undefined);
-      const text = readFileSync(join(ROOT, file), "utf8");
-      assert.ok(containsIndented(text, block.lines), `${file} does not contain the excerpt`);
+      assertExcerpt(ROOT, file, block);
       return;
     }
     assert.equal(kind, "run");

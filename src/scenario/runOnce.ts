@@ -13,7 +13,7 @@ import { DEFAULT_RUN_TIMING, type Timing } from "../sim/timing.ts";
 import type { Violation } from "../sim/violation.ts";
 import { verdictOf, type Verdict } from "../check/verdict.ts";
 import { DEFAULT_MLX5_ODP_DESIGN, mlx5OdpDesignProblem } from "../rdma/mlx5/odp/designs.ts";
-import { runScenario, type ScenarioRun } from "../check/scenario.ts";
+import { runScenario, type Scenario, type ScenarioRun } from "../check/scenario.ts";
 import type { CompiledScenario } from "./compile.ts";
 import type { DataCheckResult } from "./dataCheck.ts";
 import { defectProblem } from "./validate.ts";
@@ -100,8 +100,50 @@ export function runOnce(
   opts: RunOnceOptions,
 ): { report: RunReport; run: ScenarioRun } {
   const { design, defects } = effectiveConfig(scenario, opts.design, opts.defects);
+  const notes: string[] = [];
+  if (scenario.spec.faults !== undefined) {
+    notes.push(
+      "fault injection: alloc, dma_map and umr fail at their failure points; " +
+        "nonblockable_invalidate and process_kill act on each process, device_removal on each host",
+    );
+  }
+  const target: RunTarget = {
+    scenario,
+    file: scenario.file,
+    design,
+    defects,
+    expectedViolation: scenario.expectedViolation,
+    dataChecks: (run) => scenario.dataChecks(run.kernel, run.result),
+    notes,
+  };
+  return runTargetOnce(target, opts);
+}
+
+/** What one run is of: a scenario, where it came from, and what it expects. */
+export interface RunTarget {
+  readonly scenario: Scenario;
+  /** The file (or module) the scenario came from. */
+  readonly file: string;
+  readonly design: string;
+  readonly defects: readonly string[];
+  /** The violation kind the run should show, or null for "none". */
+  readonly expectedViolation: string | null;
+  /** The data checks of the finished run (none for a scenario without any). */
+  readonly dataChecks?: (run: ScenarioRun) => readonly DataCheckResult[];
+  readonly notes?: readonly string[];
+}
+
+/**
+ * One run of `target` (a uniform random schedule from the seed) and its report: the
+ * verdict, the violations, the data checks and whether the expectation was met.
+ */
+export function runTargetOnce(
+  target: RunTarget,
+  opts: Pick<RunOnceOptions, "seed" | "timing" | "trace">,
+): { report: RunReport; run: ScenarioRun } {
+  const { design, defects } = target;
   const timing = opts.timing ?? DEFAULT_RUN_TIMING;
-  const run = runScenario(scenario, {
+  const run = runScenario(target.scenario, {
     seed: opts.seed,
     strategy: new UniformRandom(),
     trace: opts.trace === true,
@@ -110,19 +152,11 @@ export function runOnce(
     timing,
   });
   const { result, violations } = run;
-  const dataChecks = scenario.dataChecks(run.kernel, result);
-  const expected = scenario.expectedViolation;
+  const expected = target.expectedViolation;
   const clean = result.status === "ok" && violations.length === 0;
-  const notes: string[] = [];
-  if (scenario.spec.faults !== undefined) {
-    notes.push(
-      "fault injection: alloc, dma_map and umr fail at their failure points; " +
-        "nonblockable_invalidate and process_kill act on each process, device_removal on each host",
-    );
-  }
   const report: RunReport = {
-    scenario: scenario.name,
-    file: scenario.file,
+    scenario: target.scenario.name,
+    file: target.file,
     design,
     defects,
     timing,
@@ -137,11 +171,11 @@ export function runOnce(
     timeNs: result.timeNs,
     violations,
     internalError: result.internalError?.message ?? null,
-    dataChecks,
+    dataChecks: target.dataChecks?.(run) ?? [],
     expectedViolation: expected,
     expectationMet: expected === null ? clean : violations.some((v) => v.kind === expected),
     clean,
-    notes,
+    notes: target.notes ?? [],
   };
   return { report, run };
 }

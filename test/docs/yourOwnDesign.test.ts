@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, test } from "node:test";
-import { commandsOf, containsIndented, markedBlocks, matches } from "../markdownExamples.ts";
+import { assertExcerpt, commandsOf, markedBlocks, matches } from "../markdownExamples.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "bin/odpsim.js");
@@ -42,9 +42,7 @@ blocks.forEach((block, n) => {
   const [kind, file] = block.marker.split(/\s+/);
   test(`${PAGE} block ${n + 1} (${block.marker}) does what the page shows`, () => {
     if (kind === "excerpt") {
-      assert.ok(file !== undefined);
-      const text = readFileSync(join(ROOT, file), "utf8");
-      assert.ok(containsIndented(text, block.lines), `${file} does not contain the excerpt`);
+      assertExcerpt(ROOT, file, block);
       return;
     }
     assert.equal(kind, "run");

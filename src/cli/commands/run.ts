@@ -12,11 +12,10 @@ import {
   effectiveConfigProblem,
   renderRunReport,
   runOnce,
+  runTargetOnce,
   type RunReport,
 } from "../../scenario/runOnce.ts";
-import { runScenario } from "../../check/scenario.ts";
-import { verdictOf } from "../../check/verdict.ts";
-import { UniformRandom } from "../../sim/strategies/uniformRandom.ts";
+import type { ScenarioRun } from "../../check/scenario.ts";
 import { isDesignModule, loadDesignModule } from "../designModules.ts";
 import { resolveModuleScenario } from "../explore/resolve.ts";
 import { isScenarioModule } from "../scenarioModules.ts";
@@ -79,46 +78,8 @@ async function runModule(file: string, flags: RunFlags): Promise<number> {
     defectsOverride(flags.defect) ?? [],
   );
   if (flags.trace !== undefined) checkOutputFile(flags.trace, "--trace");
-  const run = runScenario(scenario, {
-    seed: flags.seed,
-    strategy: new UniformRandom(),
-    trace: flags.trace !== undefined,
-    design,
-    defects,
-    timing: flags.timing,
-  });
-  const { result, violations } = run;
-  const clean = result.status === "ok" && violations.length === 0;
-  const report: RunReport = {
-    scenario: scenario.name,
-    file,
-    design,
-    defects,
-    timing: flags.timing,
-    seed: flags.seed,
-    status: result.status,
-    verdict: verdictOf({
-      internalError: result.status === "internal_error",
-      violation: violations.length > 0,
-      inconclusive: result.status === "step_bound",
-    }),
-    steps: result.steps,
-    timeNs: result.timeNs,
-    violations,
-    internalError: result.internalError?.message ?? null,
-    dataChecks: [],
-    expectedViolation: null,
-    expectationMet: clean,
-    clean,
-    notes: [],
-  };
-  out(flags.json ? JSON.stringify(report) : renderRunReport(report));
-  const trace = result.trace;
-  if (flags.trace !== undefined && trace !== null) {
-    writeOutputFile(flags.trace, serializeChromeTrace(toChromeTrace(trace, violations)));
-    if (!flags.json) out(`trace written to ${flags.trace} (open it in https://ui.perfetto.dev)`);
-  }
-  return exitCodeOf(report.verdict);
+  const target = { scenario, file, design, defects, expectedViolation: null };
+  return printRun(runTargetOnce(target, runOptions(flags)), flags);
 }
 
 function runRun(file: string, flags: RunFlags): number {
@@ -127,13 +88,16 @@ function runRun(file: string, flags: RunFlags): number {
   const problem = effectiveConfigProblem(scenario, flags.design, defects);
   if (problem !== null) throw new UsageError(problem);
   if (flags.trace !== undefined) checkOutputFile(flags.trace, "--trace");
-  const { report, run } = runOnce(scenario, {
-    seed: flags.seed,
-    design: flags.design,
-    defects,
-    timing: flags.timing,
-    trace: flags.trace !== undefined,
-  });
+  const run = runOnce(scenario, { ...runOptions(flags), design: flags.design, defects });
+  return printRun(run, flags);
+}
+
+function runOptions(flags: RunFlags): { seed: number; timing: Timing; trace: boolean } {
+  return { seed: flags.seed, timing: flags.timing, trace: flags.trace !== undefined };
+}
+
+/** The report as text or JSON, the trace if asked for; the run's exit code. */
+function printRun({ report, run }: { report: RunReport; run: ScenarioRun }, flags: RunFlags) {
   out(flags.json ? JSON.stringify(report) : renderRunReport(report));
   const trace = run.result.trace;
   if (flags.trace !== undefined && trace !== null) {

@@ -16,7 +16,7 @@ import type { Scenario } from "../../scenario.ts";
 import { teardownLeaks } from "../../oracles/teardownLeaks.ts";
 import {
   deregAfterFaultLatency,
-  odpHost,
+  withOdpHost,
   setupDone,
   setupOdpBuffer,
   spawnNicWriter,
@@ -31,11 +31,7 @@ export const faultVsDereg: Scenario = {
   description:
     "fault-vs-dereg v1: 4-page anon ODP MR; nic: write each page in turn; cpu: madvise " +
     "(DONTNEED) page 3; user: sleep one fault latency, dereg_mr",
-  build(ctx) {
-    const host = odpHost(ctx);
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => withOdpHost(ctx, setup),
   check: teardownLeaks,
 };
 

@@ -9,7 +9,7 @@
 import type { KGen } from "../../../sim/task.ts";
 import { exitMm } from "../../../mm/process.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupDone, setupOdpBuffer, spawnNicWriter, type OdpHost } from "./odpHost.ts";
+import { withOdpHost, setupDone, setupOdpBuffer, spawnNicWriter, type OdpHost } from "./odpHost.ts";
 
 const PAGES = 4;
 
@@ -18,11 +18,7 @@ export const faultVsExit: Scenario = {
   description:
     "fault-vs-exit v1: 4-page anon ODP MR; nic: write each page in turn; process: sleep " +
     "one fault latency, exit_mm",
-  build(ctx) {
-    const host = odpHost(ctx);
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => withOdpHost(ctx, setup),
 };
 
 function* setup(host: OdpHost): KGen {

@@ -14,7 +14,7 @@ import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupDone, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
+import { withOdpHost, setupDone, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
 
 /** Each side repeats its part, at the device's fault latency, this many times. */
 const ROUNDS = 3;
@@ -25,11 +25,7 @@ export const faultVsInvalidate: Scenario = {
     "fault-vs-invalidate v2: 4-page anon ODP MR; 3 rounds of nic: write page 0, sleep " +
     "one fault latency, read page 0; cpu: sleep one fault latency, madvise(DONTNEED) page 0, " +
     "write page 0",
-  build(ctx) {
-    const host = odpHost(ctx);
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => withOdpHost(ctx, setup),
 };
 
 function* setup(host: OdpHost): KGen {

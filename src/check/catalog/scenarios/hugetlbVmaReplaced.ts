@@ -31,7 +31,7 @@ import {
 import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
-import { INSTANT_DEVICE, odpHost, setupBegins, setupDone, type OdpHost } from "./odpHost.ts";
+import { INSTANT_DEVICE, withOdpHost, setupBegins, setupDone, type OdpHost } from "./odpHost.ts";
 
 /** The device's writes: one every STRIDE 4 KiB pages through the huge page. */
 const WRITES = 8;
@@ -46,11 +46,7 @@ export const hugetlbVmaReplaced: Scenario = {
     "zero-cost faults and UMRs; nic: 8 writes of 16 bytes, 256 KiB apart, stop at the " +
     "first error; remap: mmap(MAP_FIXED) anonymous 4 KiB pages over it, CPU write at " +
     "+256 KiB",
-  build(ctx) {
-    const host = odpHost(ctx, FRAMES, { cost: INSTANT_DEVICE });
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => withOdpHost(ctx, setup, FRAMES, { cost: INSTANT_DEVICE }),
 };
 
 const FLAGS = MAP_PRIVATE | MAP_ANONYMOUS;

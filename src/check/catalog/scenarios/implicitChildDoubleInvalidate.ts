@@ -11,15 +11,13 @@
  */
 import type { KGen, Task } from "../../../sim/task.ts";
 import type { MmStruct } from "../../../mm/mmStruct.ts";
-import type { IbMr } from "../../../rdma/core/ibMr.ts";
 import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
-import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
 import {
-  INSTANT_DEVICE,
-  odpHost,
+  deregAfter,
+  instantOdpHost,
   setupDone,
   setupImplicitOdpBuffer,
   type ImplicitOdpBuffer,
@@ -32,11 +30,7 @@ export const implicitChildDoubleInvalidate: Scenario = {
     "implicit-child-double-invalidate v1: 1-page anon buffer under an implicit ODP MR, " +
     "zero-cost faults and UMRs; nic: write the page; cpu0, cpu1: join nic, " +
     "madvise(DONTNEED) the page; user: join all, dereg_mr",
-  build(ctx) {
-    const host = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => instantOdpHost(ctx, setup),
 };
 
 function* setup(host: OdpHost): KGen {
@@ -67,10 +61,4 @@ function* nicWrite(host: OdpHost, buf: ImplicitOdpBuffer): KGen {
 function* discardAfter(host: OdpHost, nic: Task, mm: MmStruct, addr: number): KGen {
   yield* host.k.join(nic);
   yield* doMadvise(mm, addr, PAGE_SIZE, MADV_DONTNEED);
-}
-
-/** Once every task of `before` is done, deregister the implicit MR. */
-function* deregAfter(host: OdpHost, before: readonly Task[], imr: IbMr): KGen {
-  for (const t of before) yield* host.k.join(t);
-  yield* ibvDeregMr(imr);
 }

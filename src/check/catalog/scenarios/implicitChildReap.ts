@@ -9,17 +9,15 @@
  * Models no kernel file: the kind of program (an implicit MR over a buffer the
  * allocator keeps returning to the kernel) that hit CVE-2025-21714.
  */
-import type { KGen, Task } from "../../../sim/task.ts";
+import type { KGen } from "../../../sim/task.ts";
 import type { MmStruct } from "../../../mm/mmStruct.ts";
-import type { IbMr } from "../../../rdma/core/ibMr.ts";
 import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
-import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
 import {
-  INSTANT_DEVICE,
-  odpHost,
+  deregAfter,
+  instantOdpHost,
   setupDone,
   setupImplicitOdpBuffer,
   type ImplicitOdpBuffer,
@@ -37,11 +35,7 @@ export const implicitChildReap: Scenario = {
     "and UMRs; 6 rounds of " +
     "nic: write page 0, write page 1; cpu: 20 times madvise(DONTNEED) " +
     "of page 0 and page 1 in turn; user: join both, dereg_mr",
-  build(ctx) {
-    const host = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => instantOdpHost(ctx, setup),
 };
 
 function* setup(host: OdpHost): KGen {
@@ -52,7 +46,7 @@ function* setup(host: OdpHost): KGen {
   setupDone(host);
   const nic = k.spawn("nic", { kind: "device", name: dev.name }, () => nicRounds(host, buf));
   const cpu = proc.spawnThread("cpu", () => discardInTurn(mm, buf.addr));
-  proc.spawnThread("user", () => deregAfter(host, nic, cpu, buf.imr));
+  proc.spawnThread("user", () => deregAfter(host, [nic, cpu], buf.imr));
 }
 
 /** ROUNDS times, the device writes each page in turn; stops at the first error. */
@@ -77,11 +71,4 @@ function* discardInTurn(mm: MmStruct, addr: number): KGen {
   for (let i = 0; i < DISCARDS; i++) {
     yield* doMadvise(mm, addr + (i % PAGES) * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
   }
-}
-
-/** Once device and CPU are done, deregister the implicit MR. */
-function* deregAfter(host: OdpHost, nic: Task, cpu: Task, imr: IbMr): KGen {
-  yield* host.k.join(nic);
-  yield* host.k.join(cpu);
-  yield* ibvDeregMr(imr);
 }

@@ -11,16 +11,15 @@
  * mlx5_ib_update_xlt on an implicit MR" (a child's KSM zap racing a child insertion).
  * The device costs are zero, so only the interleaving decides which UMR lands last.
  */
-import type { KGen, Task } from "../../../sim/task.ts";
+import type { KGen } from "../../../sim/task.ts";
 import type { MmStruct } from "../../../mm/mmStruct.ts";
 import { MADV_DONTNEED, doMadvise } from "../../../mm/madvise.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
-import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
 import {
-  INSTANT_DEVICE,
-  odpHost,
+  deregAfter,
+  instantOdpHost,
   setupDone,
   setupImplicitOdpBuffer,
   type ImplicitOdpBuffer,
@@ -38,11 +37,7 @@ export const implicitKsmZapVsFault: Scenario = {
     "implicit-ksm-zap-vs-fault v1: 1-page anon buffer under an implicit ODP MR, zero-cost " +
     "faults and UMRs; nic: 6 writes of the page; cpu: 3 times madvise(DONTNEED) of the " +
     "page; user: join both, dereg_mr",
-  build(ctx) {
-    const host = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => instantOdpHost(ctx, setup),
 };
 
 function* setup(host: OdpHost): KGen {
@@ -53,7 +48,7 @@ function* setup(host: OdpHost): KGen {
   setupDone(host);
   const nic = k.spawn("nic", { kind: "device", name: dev.name }, () => nicWrites(host, buf));
   const cpu = proc.spawnThread("cpu", () => discards(mm, buf.addr));
-  proc.spawnThread("user", () => deregAfter(host, [nic, cpu], buf));
+  proc.spawnThread("user", () => deregAfter(host, [nic, cpu], buf.imr));
 }
 
 /** The device writes the page WRITES times; stops at the first error. */
@@ -67,10 +62,4 @@ function* nicWrites(host: OdpHost, buf: ImplicitOdpBuffer): KGen {
 /** DISCARDS times, MADV_DONTNEED the page. */
 function* discards(mm: MmStruct, addr: number): KGen {
   for (let i = 0; i < DISCARDS; i++) yield* doMadvise(mm, addr, PAGE_SIZE, MADV_DONTNEED);
-}
-
-/** Once the device and the CPU are done, deregister the implicit MR. */
-function* deregAfter(host: OdpHost, before: readonly Task[], buf: ImplicitOdpBuffer): KGen {
-  for (const t of before) yield* host.k.join(t);
-  yield* ibvDeregMr(buf.imr);
 }

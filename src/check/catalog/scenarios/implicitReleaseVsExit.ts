@@ -28,7 +28,7 @@ import { ibvAllocPd, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import { teardownLeaks } from "../../oracles/teardownLeaks.ts";
 import type { Scenario } from "../../scenario.ts";
-import { INSTANT_DEVICE, odpHost, setupBegins, setupDone, type OdpHost } from "./odpHost.ts";
+import { instantOdpHost, setupBegins, setupDone, type OdpHost } from "./odpHost.ts";
 
 const PAGES = 2;
 
@@ -38,11 +38,7 @@ export const implicitReleaseVsExit: Scenario = {
     "implicit-release-vs-exit v1: 2-page anon buffer under an implicit ODP MR, zero-cost " +
     "faults and UMRs; nic: write each page; user: join nic, exit (exit_mm, then the " +
     "files: the MR is destroyed); teardown leak check",
-  build(ctx) {
-    const host = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => instantOdpHost(ctx, setup),
   check: teardownLeaks,
 };
 

@@ -7,7 +7,7 @@
  * program plus the machine it runs on.
  */
 import { Kernel, KernelGlobal } from "../../../sim/kernel.ts";
-import type { KGen } from "../../../sim/task.ts";
+import type { KGen, Task } from "../../../sim/task.ts";
 import { cpuWrite } from "../../../mm/access.ts";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, vmMmap } from "../../../mm/mmap.ts";
 import type { MmStruct } from "../../../mm/mmStruct.ts";
@@ -157,6 +157,32 @@ function* openUverbsContext(host: OdpHost, mm: MmStruct): KGen<IbUcontext> {
  * page faults and UMRs take no virtual time.
  */
 export const INSTANT_DEVICE = { pageFaultNs: 0, umrNs: 0, umrPerEntryNs: 0 } as const;
+
+/**
+ * A catalog scenario's kernel on an ODP host with an instant device, whose process's
+ * "setup" thread runs `setup` (which spawns the run's actors once it is done).
+ */
+export function instantOdpHost(ctx: ScenarioContext, setup: (host: OdpHost) => KGen): Kernel {
+  return withOdpHost(ctx, setup, 256, { cost: INSTANT_DEVICE });
+}
+
+/** A catalog scenario's kernel: an ODP host whose "setup" thread runs `setup`. */
+export function withOdpHost(
+  ctx: ScenarioContext,
+  setup: (host: OdpHost) => KGen,
+  frames?: number,
+  devOptions?: Mlx5DevOptions,
+): Kernel {
+  const host = odpHost(ctx, frames, devOptions);
+  host.proc.spawnThread("setup", () => setup(host));
+  return host.k;
+}
+
+/** Once every task of `before` has ended, deregister `mr`. */
+export function* deregAfter(host: OdpHost, before: readonly Task[], mr: IbMr): KGen {
+  for (const t of before) yield* host.k.join(t);
+  yield* ibvDeregMr(mr);
+}
 
 export interface ImplicitOdpBuffer {
   readonly addr: number;

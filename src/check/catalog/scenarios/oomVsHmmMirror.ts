@@ -10,17 +10,15 @@
  * the reaper frees pages the device still translates).
  */
 import { Completion } from "../../../sim/sync/completion.ts";
-import type { KGen, Task } from "../../../sim/task.ts";
+import type { KGen } from "../../../sim/task.ts";
 import { mmdrop, mmgrab, type MmStruct } from "../../../mm/mmStruct.ts";
 import { oomReapTask } from "../../../mm/oomReaper.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
-import type { IbMr } from "../../../rdma/core/ibMr.ts";
-import { ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
 import type { Scenario } from "../../scenario.ts";
 import {
-  INSTANT_DEVICE,
-  odpHost,
+  deregAfter,
+  instantOdpHost,
   setupDone,
   setupOdpBuffer,
   type OdpBuffer,
@@ -36,11 +34,7 @@ export const oomVsHmmMirror: Scenario = {
     "oom-vs-hmm-mirror v1: 2-page anon ODP MR, zero-cost faults and UMRs; nic: 2 rounds " +
     "of a write to each page, completing `faulted` after the first (or on stopping early); oom_reaper: wait " +
     "faulted, oom_reap_task (non-blockable, retries); user: join both, dereg_mr",
-  build(ctx) {
-    const host = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => instantOdpHost(ctx, setup),
 };
 
 function* setup(host: OdpHost): KGen {
@@ -85,10 +79,4 @@ function* oomReaper(mm: MmStruct, faulted: Completion): KGen {
   yield* faulted.wait();
   yield* oomReapTask(mm);
   mmdrop(mm);
-}
-
-/** Once every task of `before` is done, deregister `mr`. */
-function* deregAfter(host: OdpHost, before: readonly Task[], mr: IbMr): KGen {
-  for (const t of before) yield* host.k.join(t);
-  yield* ibvDeregMr(mr);
 }

@@ -14,7 +14,7 @@ import { oomReapTask } from "../../../mm/oomReaper.ts";
 import type { Scenario } from "../../scenario.ts";
 import {
   deregAfterFaultLatency,
-  odpHost,
+  withOdpHost,
   setupDone,
   setupOdpBuffer,
   spawnNicWriter,
@@ -28,11 +28,7 @@ export const oomVsOdp: Scenario = {
   description:
     "oom-vs-odp v1: 2-page anon ODP MR; nic: write each page; oom_reaper: oom_reap_task " +
     "(non-blockable, retries); user: sleep one fault latency, dereg_mr",
-  build(ctx) {
-    const host = odpHost(ctx);
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => withOdpHost(ctx, setup),
 };
 
 function* setup(host: OdpHost): KGen {

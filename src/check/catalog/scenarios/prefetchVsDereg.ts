@@ -12,7 +12,7 @@ import type { KGen } from "../../../sim/task.ts";
 import { ibvAdviseMr, ibvDeregMr } from "../../../rdma/core/verbs.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupDone, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
+import { withOdpHost, setupDone, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
 
 const PAGES = 2;
 /** Async prefetches issued back to back: each is a chance to race the dereg. */
@@ -23,11 +23,7 @@ export const prefetchVsDereg: Scenario = {
   description:
     "prefetch-vs-dereg v1: 2-page anon ODP MR; advise: 4 async PREFETCH_WRITE of the MR " +
     "(stop at the first error); user: dereg_mr",
-  build(ctx) {
-    const host = odpHost(ctx);
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => withOdpHost(ctx, setup),
 };
 
 function* setup(host: OdpHost): KGen {

@@ -16,7 +16,7 @@ import type { KGen } from "../../../sim/task.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { ibvAdviseMr, ibvDeregMr, ibvRegMr } from "../../../rdma/core/verbs.ts";
 import type { Scenario } from "../../scenario.ts";
-import { odpHost, setupDone, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
+import { withOdpHost, setupDone, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
 
 const PAGES = 2;
 /** Advise attempts on the guessed key before the guessing thread gives up. */
@@ -30,11 +30,7 @@ export const prefetchVsReg: Scenario = {
     "prefetch-vs-reg v1: 2-page anon buffer with an ODP MR; advise: up to 6 async " +
     "PREFETCH_WRITE on the next MR's key (stop at the first success); user: reg_mr over " +
     "the buffer, then dereg_mr",
-  build(ctx) {
-    const host = odpHost(ctx);
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => withOdpHost(ctx, setup),
 };
 
 function* setup(host: OdpHost): KGen {

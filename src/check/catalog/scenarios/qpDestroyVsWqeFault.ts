@@ -20,7 +20,7 @@ import {
 } from "../../../rdma/core/ibQp.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import type { Scenario } from "../../scenario.ts";
-import { INSTANT_DEVICE, odpHost, setupDone, setupOdpBuffer, type OdpHost } from "./odpHost.ts";
+import { instantOdpHost, setupDone, setupOdpBuffer, type OdpHost } from "./odpHost.ts";
 import { connectedQpPair, loopbackLid } from "./qpPair.ts";
 
 export const qpDestroyVsWqeFault: Scenario = {
@@ -29,11 +29,7 @@ export const qpDestroyVsWqeFault: Scenario = {
     "qp-destroy-vs-wqe-fault v1: 2-page anon ODP MR, zero-cost faults and UMRs, two RC " +
     "QPs a and b in loopback; user: post a receive on b into page 1, post a 64-byte " +
     "signaled SEND on a from page 0, destroy a",
-  build(ctx) {
-    const host = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => instantOdpHost(ctx, setup),
 };
 
 function* setup(host: OdpHost): KGen {

@@ -17,7 +17,7 @@ import { ibvRegMr } from "../../../rdma/core/verbs.ts";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, vmMmap } from "../../../mm/mmap.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import type { Scenario } from "../../scenario.ts";
-import { INSTANT_DEVICE, odpHost, setupDone, setupOdpBuffer, type OdpHost } from "./odpHost.ts";
+import { instantOdpHost, setupDone, setupOdpBuffer, type OdpHost } from "./odpHost.ts";
 import { connectedQpPair, loopbackLid } from "./qpPair.ts";
 
 export const wqeFaultVsAsyncEvent: Scenario = {
@@ -27,11 +27,7 @@ export const wqeFaultVsAsyncEvent: Scenario = {
     "without REMOTE_WRITE (target), zero-cost faults and UMRs, two RC QPs a and b in " +
     "loopback; user: post a 64-byte signaled RDMA WRITE on a from the source to b's " +
     "target",
-  build(ctx) {
-    const host = odpHost(ctx, 256, { cost: INSTANT_DEVICE });
-    host.proc.spawnThread("setup", () => setup(host));
-    return host.k;
-  },
+  build: (ctx) => instantOdpHost(ctx, setup),
 };
 
 function* setup(host: OdpHost): KGen {
