@@ -88,3 +88,21 @@ test("every command's --help lists the exit codes", () => {
     assert.match(r.stdout, /Exit codes:\n {2}0 {2}clean[^]*4 {2}inconclusive/, args.join(" "));
   }
 });
+
+// A violation a design shows with no defect on, of a kind that design's documented
+// findings name, is said to be likely that finding; with a catalog defect on, it is not.
+test("explore names the documented finding a defect-free violation likely is", () => {
+  const plain = odpsim("explore", "writeback-vs-odp", "--design", "hmm-mirror");
+  assert.equal(plain.code, 1, plain.stderr);
+  assert.match(plain.stdout, /^known: likely hmm-mirror's documented finding hmm-mirror-\S+: /m);
+  const withDefect = odpsim(
+    "explore",
+    "fault-vs-invalidate",
+    "--design",
+    "classic",
+    "--defect",
+    "classic-no-retry-check",
+  );
+  assert.equal(withDefect.code, 1, withDefect.stderr);
+  assert.doesNotMatch(withDefect.stdout, /^known:/m);
+});

@@ -12,6 +12,7 @@ import type {
   ExploreInternalError,
   ExploreResult,
 } from "../../check/explore.ts";
+import { findingOf } from "../../check/catalog/findings.ts";
 import { formatShard } from "../../check/shard.ts";
 import { encodeToken, scenarioHash } from "../../check/token.ts";
 import type { FailureArtifacts } from "../failureArtifacts.ts";
@@ -114,11 +115,29 @@ function renderFailure(
 ): void {
   out(art.report);
   out();
+  const known = knownFinding(job, failure);
+  if (known !== null) out(known);
   if (r.inconclusiveIndices.length > 0) out(`note: ${inconclusiveLine(r)}`);
   const rerun = rerunLine(job, failure);
   if (rerun !== null) out(`rerun:  ${rerun}`);
   out(`replay: odpsim replay ${art.token}`);
   if (art.files !== null) printArtifactFiles(art.files);
+}
+
+/**
+ * A violation of a design with no defect on whose kind is one of that design's documented
+ * findings: said so, since a reader would otherwise take it for a new bug. Matching is by
+ * design and kind only (findings.ts), hence "likely".
+ */
+function knownFinding(job: ExploreJob, failure: ExploreFailure): string | null {
+  const { design, defects } = job.options;
+  if (defects.length > 0) return null;
+  const finding = findingOf(design, failure.violation.kind);
+  if (finding === undefined) return null;
+  return (
+    `known: likely ${design}'s documented finding ${finding.id}: ${finding.title} ` +
+    `(README, "The catalog"; shown by ${finding.test})`
+  );
 }
 
 /** The replay token of the run that ended in an internal error. */
