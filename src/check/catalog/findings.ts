@@ -5,8 +5,9 @@
  * Models no kernel file. A finding is never silenced: the catalog check still counts the
  * runs of a fixed design that show one, and says which finding they are; it only stops
  * them from being reported as an unexplained violation. Matching is by design and
- * violation kind, which is coarse: a new bug of the same kind in the same design would be
- * taken for the finding, so each finding's test pins where it shows.
+ * violation kind, narrowed by `messageIncludes` where a kind alone is too coarse; a new
+ * bug of the same kind in the same design could still be taken for the finding, so each
+ * finding's test pins where it shows.
  */
 
 export interface Finding {
@@ -15,8 +16,16 @@ export interface Finding {
   readonly design: string;
   /** The violation kinds it shows as. */
   readonly kinds: readonly string[];
+  /**
+   * Strings that must all appear in the violation's message (the lock classes of an
+   * inversion, say), for a finding whose kind alone would take in other bugs.
+   */
+  readonly messageIncludes?: readonly string[];
   readonly title: string;
-  /** A catalog scenario it shows in (findings.test.ts explores it there). */
+  /**
+   * A catalog scenario it shows in, or a scenario file (a path ending in .yaml, such as
+   * the shrunk program the fuzz wrote): findings.test.ts explores it there.
+   */
   readonly scenario: string;
   /** The test that shows how it happens. */
   readonly test: string;
@@ -42,6 +51,66 @@ export const FINDINGS: readonly Finding[] = [
       "umem_mutex, so a fault that passed hmm_range_valid() publishes a page the zap cleared",
     scenario: "writeback-vs-odp",
     test: "test/rdma/mlx5/hmmMirrorOdp.test.ts",
+  },
+  {
+    id: "hmm-mirror-map-closes-per-mm-cycle",
+    design: "hmm-mirror",
+    kinds: ["lock_order_inversion"],
+    messageIncludes: ["mmap_lock -> umem_mutex here"],
+    title:
+      "lockdep on the hmm-mirror posting: its map_dma_pages takes umem_mutex under " +
+      "mmap_sem, closing mmap_sem -> umem_mutex -> per_mm_list_lock -> mmap_sem (v5.2's " +
+      "implicit_mr_get_data allocates a child under the root's umem_mutex, the posted " +
+      "alloc_per_mm registers under per_mm_list_lock); one lock class, no deadlock",
+    scenario: "fuzz/findings/finding-hmm-mirror-lock_order_inversion-2.yaml",
+    test: "test/rdma/mlx5/hmmMirrorFindings.test.ts",
+  },
+  {
+    id: "hmm-mirror-child-closes-per-mm-cycle",
+    design: "hmm-mirror",
+    kinds: ["lock_order_inversion"],
+    messageIncludes: ["umem_mutex -> per_mm_list_lock here"],
+    title:
+      "the same lockdep cycle as hmm-mirror-map-closes-per-mm-cycle, closed at the other " +
+      "edge: an implicit child allocated (per_mm_list_lock) under the root's umem_mutex " +
+      "after a fault took umem_mutex under mmap_sem",
+    scenario: "fuzz/findings/finding-hmm-mirror-lock_order_inversion-2.yaml",
+    test: "test/rdma/mlx5/hmmMirrorFindings.test.ts",
+  },
+  {
+    id: "hmm-mirror-self-deadlock",
+    design: "hmm-mirror",
+    kinds: ["recursive_locking"],
+    messageIncludes: ["acquires umem_mutex(umem_odp("],
+    title:
+      "the hmm-mirror posting holds umem_mutex across hmm_range_dma_map(): a fault that " +
+      "breaks copy-on-write (after fork, over the zero page, or of a private file page) " +
+      "invalidates its own umem and takes umem_mutex again",
+    scenario: "examples/18-hmm-mirror-self-deadlock.yaml",
+    test: "test/rdma/mlx5/hmmMirrorFindings.test.ts",
+  },
+  {
+    id: "hmm-mirror-release-leaks-implicit-children",
+    design: "hmm-mirror",
+    kinds: ["leak_at_teardown"],
+    messageIncludes: ["umem_odp(implicit_child)"],
+    title:
+      "the posting's release trampoline marks every umem dying (v5.2, before " +
+      "f591822c3cf3): an implicit child the mm's release empties is never queued for " +
+      "freeing, and deregistration's mr_leaf_free skips it as dying",
+    scenario: "fuzz/findings/finding-hmm-mirror-leak_at_teardown-3.yaml",
+    test: "test/rdma/mlx5/hmmMirrorFindings.test.ts",
+  },
+  {
+    id: "hmm-mirror-release-unlinks-mirror",
+    design: "hmm-mirror",
+    kinds: ["device_use_after_free"],
+    title:
+      "v5.2's hmm_release unlinks each mirror before calling its release, with " +
+      "mirrors_sem dropped: an OOM reaper racing exit_mmap finds no mirror, so its " +
+      "non-blockable invalidation frees pages the device maps until the release zaps them",
+    scenario: "fuzz/findings/finding-hmm-mirror-device_use_after_free-7.yaml",
+    test: "test/rdma/mlx5/hmmMirrorFindings.test.ts",
   },
 ];
 
