@@ -5,9 +5,10 @@
  * Models no kernel file. A finding is never silenced: the catalog check still counts the
  * runs of a fixed design that show one, and says which finding they are; it only stops
  * them from being reported as an unexplained violation. Matching is by design and
- * violation kind, narrowed by `messageIncludes` where a kind alone is too coarse; a new
- * bug of the same kind in the same design could still be taken for the finding, so each
- * finding's test pins where it shows.
+ * violation kind, which is coarse; `messageIncludes` names what the message must also say
+ * where findings share a kind (findingOf does not read it yet). A new bug of the same kind
+ * in the same design could still be taken for a finding, so each finding's test pins
+ * where it shows.
  */
 
 export interface Finding {
@@ -104,6 +105,8 @@ export const FINDINGS: readonly Finding[] = [
   {
     id: "hmm-mirror-release-unlinks-mirror",
     design: "hmm-mirror",
+    // Same kind and message as hmm-mirror-publish-after-zap: only its test (who freed
+    // the page, and that the reaper reached no mirror) tells them apart.
     kinds: ["device_use_after_free"],
     title:
       "v5.2's hmm_release unlinks each mirror before calling its release, with " +

@@ -46,6 +46,9 @@ export const HMM_MIRROR_KEPT_AS_POSTED: readonly string[] = [
   "implicit children: v5.2's unlocked KSM update (catalog #20's shape) and split umem_mutex holds (#14's shape)",
   "the zero page is special to hmm_range_fault(): a read-only walk over it fails",
   "v5.2's hmm_vma_do_fault() asks for a write without checking VM_WRITE: a device write to read-only memory faults for ever",
+  "the release trampoline sets umem->dying (v5.2, before f591822c3cf3): implicit children the mm's release empties leak (catalog #21's shape)",
+  "v5.2's hmm_release() unlinks each mirror before its release runs: an OOM reaper racing exit_mmap frees pages the device still maps",
+  "umem_mutex taken under mmap_sem while implicit_mr_get_data allocates children under it: lockdep's mmap_sem -> umem_mutex -> per_mm_list_lock cycle",
 ];
 
 /** The statement as lines, for `odpsim catalog` and the README. */
