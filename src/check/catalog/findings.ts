@@ -115,6 +115,29 @@ export const FINDINGS: readonly Finding[] = [
     scenario: "fuzz/findings/finding-hmm-mirror-device_use_after_free-7.yaml",
     test: "test/rdma/mlx5/hmmMirrorFindings.test.ts",
   },
+  {
+    id: "hmm-mirror-child-double-invalidate",
+    design: "hmm-mirror",
+    kinds: ["use_after_free"],
+    messageIncludes: ["mr_leaf_free_action"],
+    title:
+      "v5.2's mlx5_ib_invalidate_range tests an emptied implicit child's dying flag with " +
+      "no lock (catalog #14's shape): two invalidations both queue its free, and the work " +
+      "runs again on the child it freed",
+    scenario: "fuzz/findings/finding-hmm-mirror-use_after_free-15.yaml",
+    test: "test/rdma/mlx5/hmmMirrorFindings.test.ts",
+  },
+  {
+    id: "hmm-mirror-child-double-invalidate-hang",
+    design: "hmm-mirror",
+    kinds: ["deadlock"],
+    messageIncludes: ["q_leaf_free"],
+    title:
+      "the other outcome of hmm-mirror-child-double-invalidate: the child's free is queued " +
+      "once but counted twice in num_leaf_free, so deregistering the parent waits for ever",
+    scenario: "implicit-child-double-invalidate",
+    test: "test/rdma/mlx5/hmmMirrorFindings.test.ts",
+  },
 ];
 
 /** The finding a fixed design's violation of `kind` is, if it is a documented one. */

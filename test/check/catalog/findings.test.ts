@@ -62,5 +62,5 @@ test("findingOf names a finding only for its design and kinds", () => {
     }
     assert.equal(findingOf("interval", f.kinds[0] ?? ""), undefined);
   }
-  assert.equal(findingOf("hmm-mirror", "deadlock"), undefined);
+  assert.equal(findingOf("hmm-mirror", "bad_page"), undefined);
 });

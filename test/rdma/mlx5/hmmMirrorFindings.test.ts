@@ -196,3 +196,35 @@ test("hmm-mirror device use-after-free: the OOM reaper frees the page while hmm_
   );
   assert.equal(reachedMirror, false);
 });
+
+/** Two invalidations of one emptied child both read it not dying and both queue its free. */
+function assertDoubleQueue(trace: Trace): void {
+  const queued = events(trace, "schedule_work").filter((e) =>
+    String(e.fields?.work).startsWith("mr_leaf_free_action(umem_odp(implicit_child)#"),
+  );
+  const byWork = new Map<string, TraceEntry[]>();
+  for (const e of queued) {
+    const work = String(e.fields?.work);
+    byWork.set(work, [...(byWork.get(work) ?? []), e]);
+  }
+  const twice = [...byWork.values()].find((list) => list.length >= 2);
+  assert.ok(twice !== undefined, "no child's free queued twice");
+  assert.deepEqual(
+    twice.slice(0, 2).map((e) => e.fields?.["imr->num_leaf_free"]),
+    [1, 2],
+  );
+  const tests = events(trace, "mlx5_ib_invalidate_range").filter(
+    (e) => e.fields?.["odp->dying"] === 0 && e.step <= (twice[1]?.step ?? 0),
+  );
+  assert.ok(new Set(tests.map((e) => e.task)).size >= 2, "not two invalidations");
+}
+
+test("hmm-mirror use-after-free in mr_leaf_free_action: an implicit child's free queued by two invalidations", () => {
+  const [f] = failures(
+    finding("finding-hmm-mirror-use_after_free-15"),
+    (v) => v.kind === "use_after_free",
+  );
+  assert.ok(f !== undefined, "not found");
+  assert.match(f.violation.message, /mr_leaf_free_action .* umem_odp\(implicit_child\)#\d+/);
+  assertDoubleQueue(f.trace);
+});
