@@ -119,6 +119,8 @@ export interface ExploreResult {
   readonly failingIndices: readonly number[];
   /** The first violation's kind of each failing index, in `failingIndices`' order. */
   readonly failingKinds: readonly string[];
+  /** The same violations' messages, in the same order (findings match on them). */
+  readonly failingMessages: readonly string[];
   readonly firstInternalError: ExploreInternalError | null;
   /** Indices of runs cut off by the step bound, ascending: they judge nothing. */
   readonly inconclusiveIndices: readonly number[];
@@ -201,6 +203,7 @@ class Tally {
   firstInternalError: ExploreInternalError | null = null;
   readonly failingIndices: number[] = [];
   readonly failingKinds: string[] = [];
+  readonly failingMessages: string[] = [];
   readonly inconclusiveIndices: number[] = [];
 
   /** Records one run and says what it meant. */
@@ -220,6 +223,7 @@ class Tally {
     }
     this.failingIndices.push(index);
     this.failingKinds.push(violation.kind);
+    this.failingMessages.push(violation.message);
     this.firstFailure ??= {
       index,
       seed,
@@ -317,18 +321,12 @@ function finish(
     firstFailure: first,
     failingIndices: tally.failingIndices,
     failingKinds: tally.failingKinds,
+    failingMessages: tally.failingMessages,
     firstInternalError: tally.firstInternalError,
     inconclusiveIndices: tally.inconclusiveIndices,
     maxSteps: tally.maxSteps,
     ...extra,
   };
-}
-
-/** How many failing indices failed with each violation kind. */
-export function failureKindCounts(r: Pick<ExploreResult, "failingKinds">): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const kind of r.failingKinds) counts.set(kind, (counts.get(kind) ?? 0) + 1);
-  return counts;
 }
 
 /** Atomically lowers cell[0] to `index` if that is lower. */

@@ -24,7 +24,7 @@
 import { KernelGlobal, type Kernel } from "../sim/kernel.ts";
 import { Completion } from "../sim/sync/completion.ts";
 import type { KGen, TaskGroup } from "../sim/task.ts";
-import { mmgetNotZero, mmput } from "../mm/mmStruct.ts";
+import { mmdrop, mmgrab } from "../mm/mmStruct.ts";
 import { oomReapTaskMm } from "../mm/oomReaper.ts";
 import { killProcess, type Process } from "../mm/process.ts";
 import type { IbUverbsDevice } from "../rdma/core/uverbs/uverbsDevice.ts";
@@ -126,14 +126,21 @@ function armedFault(k: Kernel, site: FaultSite): boolean {
   return k.faultsArmed && k.injectFault(site);
 }
 
-/** At time `at`, one non-blockable OOM-reaper pass over the process's mm, if it has one. */
+/**
+ * At time `at`, one non-blockable OOM-reaper pass over the process's mm, if it has one.
+ * The reaper holds only the mm struct, never an mm_users reference: mm/oom_kill.c's
+ * oom_reap_task() works on signal->oom_mm, which mark_oom_victim() pinned with mmgrab,
+ * and oom_reap_task_mm() only trylocks mmap_lock. So the reaper is never the mm's last
+ * user and never runs exit_mmap() (kernels whose reaper did take mmget_not_zero dropped
+ * it with mmput_async(), for that reason).
+ */
 function* oomReaperPass(k: Kernel, proc: Process, at: number): KGen {
   yield* sleepAfterSetup(k, at);
   const mm = proc.mm;
-  if (mm !== null && mmgetNotZero(mm)) {
-    if (armedFault(k, "nonblockable_invalidate")) yield* oomReapTaskMm(mm);
-    yield* mmput(mm);
-  }
+  if (mm === null) return;
+  mmgrab(mm);
+  if (armedFault(k, "nonblockable_invalidate")) yield* oomReapTaskMm(mm);
+  mmdrop(mm);
 }
 
 /** At time `at`, SIGKILL the process. */

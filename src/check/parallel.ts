@@ -214,6 +214,10 @@ export async function exploreParallel(
       stopAtFirst && firstFailure !== null ? [firstFailure.index] : merged.failingIndices,
     failingKinds:
       stopAtFirst && firstFailure !== null ? [firstFailure.violation.kind] : merged.failingKinds,
+    failingMessages:
+      stopAtFirst && firstFailure !== null
+        ? [firstFailure.violation.message]
+        : merged.failingMessages,
     firstInternalError: merged.firstInternalError,
     inconclusiveIndices: merged.inconclusiveIndices,
     maxSteps: merged.maxSteps,

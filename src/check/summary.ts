@@ -34,6 +34,8 @@ export interface ExploreSummary {
   readonly failingIndices: readonly number[];
   /** Aligned with failingIndices: each one's first violation kind. */
   readonly failingKinds: readonly string[];
+  /** Aligned with failingIndices: each one's first violation message. */
+  readonly failingMessages: readonly string[];
   readonly firstFailure: FailureSummary | null;
   readonly firstInternalError: ExploreInternalError | null;
   readonly inconclusiveIndices: readonly number[];
@@ -52,6 +54,7 @@ export function summarize(result: ExploreResult): ExploreSummary {
     schedulesRun: result.schedulesRun,
     failingIndices: result.failingIndices,
     failingKinds: result.failingKinds,
+    failingMessages: result.failingMessages,
     firstFailure:
       f === null
         ? null
@@ -115,7 +118,13 @@ export function mergeSummaries(
   if (error !== null && error.index > stopAt) error = null;
   const below = (i: number) => i <= stopAt;
   const failing = parts
-    .flatMap((p) => p.failingIndices.map((index, i) => ({ index, kind: p.failingKinds[i] ?? "" })))
+    .flatMap((p) =>
+      p.failingIndices.map((index, i) => ({
+        index,
+        kind: p.failingKinds[i] ?? "",
+        message: p.failingMessages[i] ?? "",
+      })),
+    )
     .filter((f) => below(f.index))
     .sort((a, b) => a.index - b.index);
   const inconclusive = parts.flatMap((p) => p.inconclusiveIndices).filter(below);
@@ -132,6 +141,7 @@ export function mergeSummaries(
     schedulesRun: parts.reduce((n, p) => n + p.schedulesRun, 0),
     failingIndices: failing.map((f) => f.index),
     failingKinds: failing.map((f) => f.kind),
+    failingMessages: failing.map((f) => f.message),
     firstFailure: failure,
     firstInternalError: error,
     inconclusiveIndices: inconclusive.sort((a, b) => a - b),

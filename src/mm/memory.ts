@@ -208,14 +208,24 @@ function* doWpPage(vma: VmAreaStruct, addr: number, pte: Pte): KGen<number> {
     touch(pte, true);
     return 0;
   }
+  // do_wp_page() pins the old page (get_page) before it drops the page-table lock for
+  // the copy, so nothing frees or migrates it meanwhile; wp_page_copy() drops that pin.
+  if (old !== null) mm.phys.getPage(old);
   return yield* wpPageCopy(vma, addr, pte, old);
 }
 
-/** wp_page_copy(): a new frame with the old contents replaces the shared one. */
+/**
+ * wp_page_copy(): a new frame with the old contents replaces the shared one. The caller
+ * holds a reference on `old`, dropped here on every path; the mapping's own reference is
+ * dropped only when the new page replaces it.
+ */
 function* wpPageCopy(vma: VmAreaStruct, addr: number, pte: Pte, old: Page | null): KGen<number> {
   const mm = vma.vmMm;
   const page = mm.phys.allocPage("anon", "wp_page_copy");
-  if (page === null) return VM_FAULT_OOM;
+  if (page === null) {
+    if (old !== null) mm.phys.putPage(old, "wp_page_copy");
+    return VM_FAULT_OOM;
+  }
   if (old !== null) mm.phys.copyPage(page, old);
   yield "wp_page_copy"; // allocation and copy may sleep
   const range = mmuNotifierRangeInit(mm, "CLEAR", addr, addr + PAGE_SIZE);
@@ -232,6 +242,7 @@ function* wpPageCopy(vma: VmAreaStruct, addr: number, pte: Pte, old: Page | null
     mm.phys.putPage(page);
   }
   yield* mmuNotifierInvalidateRangeEnd(range);
+  if (old !== null) mm.phys.putPage(old, "wp_page_copy");
   return 0;
 }
 

@@ -8,13 +8,7 @@
  * bound in either is never reported as found or clean (verdict.ts).
  */
 import { performance } from "node:perf_hooks";
-import {
-  explore,
-  failureKindCounts,
-  type ExploreOptions,
-  type ExploreResult,
-  type StrategyName,
-} from "../explore.ts";
+import { explore, type ExploreOptions, type ExploreResult, type StrategyName } from "../explore.ts";
 import { findingOf } from "./findings.ts";
 import type { Timing } from "../../sim/timing.ts";
 import type { Verdict } from "../verdict.ts";
@@ -97,15 +91,18 @@ function fixedOutcome(design: string, fixed: ExploreResult) {
   return { fixedFindings: findings, fixedUnexplained: unexplained };
 }
 
-/** The fixed runs' violations split into documented findings and the rest. */
-function classifyFixed(design: string, fixed: ExploreResult) {
+/** The fixed runs' violations split into documented findings and the rest, one by one. */
+export function classifyFixed(
+  design: string,
+  fixed: Pick<ExploreResult, "failingKinds" | "failingMessages">,
+) {
   const findings: Record<string, number> = {};
   let unexplained = 0;
-  for (const [kind, n] of failureKindCounts(fixed)) {
-    const finding = findingOf(design, kind);
-    if (finding === undefined) unexplained += n;
-    else findings[finding.id] = (findings[finding.id] ?? 0) + n;
-  }
+  fixed.failingKinds.forEach((kind, i) => {
+    const finding = findingOf(design, { kind, message: fixed.failingMessages[i] ?? "" });
+    if (finding === undefined) unexplained++;
+    else findings[finding.id] = (findings[finding.id] ?? 0) + 1;
+  });
   return { findings, unexplained };
 }
 

@@ -4,11 +4,11 @@
  *
  * Models no kernel file. A finding is never silenced: the catalog check still counts the
  * runs of a fixed design that show one, and says which finding they are; it only stops
- * them from being reported as an unexplained violation. Matching is by design and
- * violation kind, which is coarse; `messageIncludes` names what the message must also say
- * where findings share a kind (findingOf does not read it yet). A new bug of the same kind
- * in the same design could still be taken for a finding, so each finding's test pins
- * where it shows.
+ * them from being reported as an unexplained violation. Matching is by design, violation
+ * kind and, where a finding gives them, strings its message must contain (the two lock
+ * classes of an inversion, the wait queue of a deadlock): a design's kind alone is too
+ * coarse once it has one finding of that kind, since every later violation of the kind
+ * would be taken for it. Each finding's test pins where it shows.
  */
 
 export interface Finding {
@@ -18,14 +18,14 @@ export interface Finding {
   /** The violation kinds it shows as. */
   readonly kinds: readonly string[];
   /**
-   * Strings that must all appear in the violation's message (the lock classes of an
-   * inversion, say), for a finding whose kind alone would take in other bugs.
+   * Strings that must all appear in the violation's message for it to be this finding
+   * (absent: any message of those kinds).
    */
   readonly messageIncludes?: readonly string[];
   readonly title: string;
   /**
-   * A catalog scenario it shows in, or a scenario file (a path ending in .yaml, such as
-   * the shrunk program the fuzz wrote): findings.test.ts explores it there.
+   * Where it shows (findings.test.ts explores it there): a catalog scenario's name, or
+   * the path of a scenario file (`.yaml`) from the repository's root.
    */
   readonly scenario: string;
   /** The test that shows how it happens. */
@@ -138,9 +138,64 @@ export const FINDINGS: readonly Finding[] = [
     scenario: "implicit-child-double-invalidate",
     test: "test/rdma/mlx5/hmmMirrorFindings.test.ts",
   },
+  {
+    id: "classic-implicit-root-umem-mutex-class",
+    design: "classic",
+    kinds: ["lock_order_inversion"],
+    // "umem_mutex " (with the space) is the class of ib_umem_odp_get's mutex in either
+    // order of the message ("A -> B here, B => A earlier"), not a child's
+    // "umem_mutex(ib_alloc_odp_umem)".
+    messageIncludes: ["umem_mutex ", "umem_rwsem"],
+    title:
+      "v5.3 initializes an implicit root's umem_mutex where it initializes an explicit " +
+      "umem's (ib_umem_odp_get), so lockdep sees one class taken both before umem_rwsem " +
+      "(implicit_mr_get_data: root umem_mutex, then odp_lookup) and after it (an " +
+      "invalidation locks an explicit umem's umem_mutex); no deadlock, as nothing takes " +
+      "a root's umem_mutex under umem_rwsem",
+    scenario: "fuzz/findings/finding-classic-lock_order_inversion-0.yaml",
+    test: "test/rdma/mlx5/classicFindings.test.ts",
+  },
+  {
+    id: "classic-implicit-root-umem-mutex-mmap-lock",
+    design: "classic",
+    kinds: ["lock_order_inversion"],
+    messageIncludes: ["mmap_lock", "umem_mutex "],
+    title:
+      "the same shared umem_mutex class closes a longer cycle: an implicit fault holds the " +
+      "root's umem_mutex across ib_alloc_odp_umem (per_mm_list_lock), registration holds " +
+      "per_mm_list_lock across mmu_notifier_register (mmap_lock), and munmap invalidates " +
+      "an explicit umem under mmap_lock (umem_rwsem, then its umem_mutex)",
+    scenario: "fuzz/findings/finding-classic-lock_order_inversion-6.yaml",
+    test: "test/rdma/mlx5/classicFindings.test.ts",
+  },
+  {
+    id: "classic-refusal-leaves-itree-open",
+    design: "classic",
+    kinds: ["deadlock"],
+    messageIncludes: ["waits on wait queue notifier_subscriptions(", ").wq"],
+    title:
+      "a non-blockable start (OOM reaper) that the interval tree accepts and the classic " +
+      "per_mm notifier refuses returns -EAGAIN with the tree's invalidation still counted: " +
+      "no end follows, invalidate_seq stays odd, and mmu_interval_read_begin of a mirror " +
+      "on the same mm (dmirror) sleeps for ever",
+    scenario: "fuzz/findings/finding-classic-deadlock-1.yaml",
+    test: "test/rdma/mlx5/classicFindings.test.ts",
+  },
 ];
 
-/** The finding a fixed design's violation of `kind` is, if it is a documented one. */
-export function findingOf(design: string, kind: string): Finding | undefined {
-  return FINDINGS.find((f) => f.design === design && f.kinds.includes(kind));
+/** What findingOf() reads of a violation. */
+export interface ViolationSummary {
+  readonly kind: string;
+  readonly message: string;
+}
+
+/** Whether `violation`, in a design with no defect on, is `finding`. */
+export function isFinding(finding: Finding, design: string, violation: ViolationSummary): boolean {
+  if (finding.design !== design || !finding.kinds.includes(violation.kind)) return false;
+  return (finding.messageIncludes ?? []).every((s) => violation.message.includes(s));
+}
+
+/** The documented finding a fixed design's violation is, if it is one. */
+export function findingOf(design: string, violation: ViolationSummary): Finding | undefined {
+  return FINDINGS.find((f) => isFinding(f, design, violation));
 }

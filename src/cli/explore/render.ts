@@ -127,12 +127,12 @@ function renderFailure(
 /**
  * A violation of a design with no defect on whose kind is one of that design's documented
  * findings: said so, since a reader would otherwise take it for a new bug. Matching is by
- * design and kind only (findings.ts), hence "likely".
+ * design, kind and message strings (findings.ts), not by cause, hence "likely".
  */
 function knownFinding(job: ExploreJob, failure: ExploreFailure): string | null {
   const { design, defects } = job.options;
   if (defects.length > 0) return null;
-  const finding = findingOf(design, failure.violation.kind);
+  const finding = findingOf(design, failure.violation);
   if (finding === undefined) return null;
   return (
     `known: likely ${design}'s documented finding ${finding.id}: ${finding.title} ` +

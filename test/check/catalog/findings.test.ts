@@ -1,17 +1,16 @@
 /**
- * Every documented finding is real: exploring its scenario (a catalog scenario, or a
- * scenario file) under its design, with no defect on, shows it with its kind and the
- * strings its message must name; and findingOf() names it only for its own design and
- * kinds.
+ * Every documented finding is real: exploring its scenario (a catalog scenario or a
+ * scenario file) under its design, with no defect on, shows a violation findingOf() takes
+ * for it; and findingOf() names a finding only for its own design, kinds and message.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { catalogScenarios } from "../../../src/check/catalog/catalog.ts";
+import { classifyFixed } from "../../../src/check/catalog/catalogCheck.ts";
 import { FINDINGS, findingOf, type Finding } from "../../../src/check/catalog/findings.ts";
 import { explore } from "../../../src/check/explore.ts";
-import type { Scenario } from "../../../src/check/scenario.ts";
 import { loadScenario } from "../../../src/scenario/compile.ts";
-import type { Violation } from "../../../src/sim/violation.ts";
+import type { Scenario } from "../../../src/check/scenario.ts";
 
 function scenarioOf(finding: Finding): Scenario {
   if (finding.scenario.endsWith(".yaml")) return loadScenario(finding.scenario);
@@ -20,47 +19,60 @@ function scenarioOf(finding: Finding): Scenario {
   return scenario;
 }
 
-function shows(finding: Finding, v: Violation): boolean {
-  return (
-    finding.kinds.includes(v.kind) &&
-    (finding.messageIncludes ?? []).every((s) => v.message.includes(s))
-  );
-}
-
 for (const finding of FINDINGS) {
   test(`finding ${finding.id}: exploration of ${finding.scenario} under ${finding.design} shows it`, () => {
-    const scenario = scenarioOf(finding);
-    const base = { strategy: "random", design: finding.design, defects: [] } as const;
-    if (finding.messageIncludes === undefined) {
-      const r = explore(scenario, { ...base, schedules: 3000, stopAtFirst: false });
-      assert.ok(
-        r.failingKinds.some((k) => finding.kinds.includes(k)),
-        `kinds seen: ${[...new Set(r.failingKinds)].join(", ")}`,
-      );
-      return;
-    }
-    // Only the first failure's message is kept: search from successive seeds.
-    const seen: string[] = [];
-    for (let seed = 0; seed < 30; seed++) {
-      const r = explore(scenario, { ...base, seed, schedules: 100, stopAtFirst: true });
-      const v = r.firstFailure?.violation;
-      if (v !== undefined && shows(finding, v)) return;
-      if (v !== undefined) seen.push(v.message);
-    }
-    assert.fail(`not shown; first failures: ${[...new Set(seen)].join(" | ")}`);
+    const r = explore(scenarioOf(finding), {
+      strategy: "random",
+      schedules: 3000,
+      design: finding.design,
+      defects: [],
+      stopAtFirst: false,
+    });
+    const seen = r.failingKinds.map((kind, i) => ({ kind, message: r.failingMessages[i] ?? "" }));
+    assert.ok(
+      seen.some((v) => findingOf(finding.design, v) === finding),
+      `violations seen: ${[...new Set(seen.map((v) => v.message))].join(" | ")}`,
+    );
   });
 }
 
 test("findingOf names a finding only for its design and kinds", () => {
   for (const f of FINDINGS) {
-    for (const kind of f.kinds) {
-      const named = findingOf(f.design, kind);
-      // Findings sharing a design and kind differ by message (messageIncludes), which
-      // findingOf(design, kind) cannot see: it names the first of them.
-      const first = FINDINGS.find((g) => g.design === f.design && g.kinds.includes(kind));
-      assert.equal(named, first);
-    }
-    assert.equal(findingOf("interval", f.kinds[0] ?? ""), undefined);
+    const message = (f.messageIncludes ?? []).join(" ");
+    for (const kind of f.kinds) assert.equal(findingOf(f.design, { kind, message }), f);
+    assert.equal(findingOf("interval", { kind: f.kinds[0] ?? "", message }), undefined);
   }
-  assert.equal(findingOf("hmm-mirror", "bad_page"), undefined);
+  assert.equal(findingOf("hmm-mirror", { kind: "deadlock", message: "" }), undefined);
+});
+
+test("a violation of a finding's kind with other locks in its message is not that finding", () => {
+  const inversion = "possible circular locking dependency:";
+  const known = `${inversion} umem_mutex -> umem_rwsem here, umem_rwsem => umem_mutex earlier`;
+  assert.equal(
+    findingOf("classic", { kind: "lock_order_inversion", message: known })?.id,
+    "classic-implicit-root-umem-mutex-class",
+  );
+  const other = `${inversion} umem_mutex -> per_mm_list_lock here, per_mm_list_lock => umem_mutex earlier`;
+  assert.equal(findingOf("classic", { kind: "lock_order_inversion", message: other }), undefined);
+  const child = `${inversion} umem_mutex(ib_alloc_odp_umem) -> umem_rwsem here, umem_rwsem => umem_mutex(ib_alloc_odp_umem) earlier`;
+  assert.equal(findingOf("classic", { kind: "lock_order_inversion", message: child }), undefined);
+  const otherWait =
+    "deadlock: nothing can run\n  t0#1 waits on completion notifier_completion holding []";
+  assert.equal(findingOf("classic", { kind: "deadlock", message: otherWait }), undefined);
+});
+
+test("the catalog check classifies a fixed design's runs one violation at a time", () => {
+  const inversion = "possible circular locking dependency:";
+  const r = classifyFixed("classic", {
+    failingKinds: ["lock_order_inversion", "lock_order_inversion", "lock_order_inversion"],
+    failingMessages: [
+      `${inversion} umem_rwsem -> umem_mutex here, umem_mutex => umem_rwsem earlier`,
+      `${inversion} umem_mutex -> per_mm_list_lock here, per_mm_list_lock => umem_mutex earlier`,
+      `${inversion} umem_mutex -> umem_rwsem here, umem_rwsem => umem_mutex earlier`,
+    ],
+  });
+  assert.deepEqual(r, {
+    findings: { "classic-implicit-root-umem-mutex-class": 2 },
+    unexplained: 1,
+  });
 });

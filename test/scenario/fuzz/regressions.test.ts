@@ -63,3 +63,41 @@ processes:
   );
   assert.equal(r.verdict, "clean", JSON.stringify(r.firstFailure?.violation));
 });
+
+// npm run fuzz -- --runs 10000 --seed 1, program 8008 (fuzz/findings/finding-classic-bad_page-12.yaml):
+// a write to a page shared with a fork child copies it (wp_page_copy) and sleeps in the
+// allocation; meanwhile the OOM reaper unmaps the child's copy and migration, finding the
+// page mapped once with one reference, moved it and freed the frame; the copy then put
+// the freed frame (put_page underflow). do_wp_page() holds a reference on the old page
+// across the copy (get_page before dropping the page-table lock), so migration refuses it.
+test("a COW copy in progress pins the old page: migration and the OOM reaper leave it be", () => {
+  const r = exploreText(
+    `
+name: cow-copy-vs-migrate
+design: classic
+hosts: [{ name: host0, frames: 64 }]
+processes:
+  - name: p0
+    setup:
+      buffers: [{ name: b0, pages: 1, prot: [read, write], fill: 0 }]
+    threads:
+      - name: t0
+        kind: kernel
+        ops:
+          - migrate: { buffer: b0, offset: 0, pages: 1, expect: { error: any } }
+      - name: t1
+        ops:
+          - fork: { child: child, expect: { error: any } }
+          - cpu_write: { buffer: b0, offset: 0, bytes: 1, pattern: 40, expect: { signal: any } }
+  - name: child
+    forkOf: p0
+    threads:
+      - name: t0
+        kind: kernel
+        ops:
+          - oom_reap
+`,
+    2000,
+  );
+  assert.equal(r.verdict, "clean", JSON.stringify(r.firstFailure?.violation));
+});
