@@ -202,6 +202,7 @@ function* findGetMmuNotifier(
 ): KGen<MmuNotifier | number | null> {
   yield* subs.lock.lock();
   for (let sub = subs.first; sub !== null; sub = sub.hlistNext) {
+    subs.mm.k.stepWork("find_get_mmu_notifier");
     if (sub.ops !== ops) continue;
     let found: MmuNotifier | number = EOVERFLOW;
     if (sub.users < 0xffff_ffff) {
