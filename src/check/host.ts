@@ -65,7 +65,7 @@ export interface Mlx5HostDevice {
 
 /**
  * mlx5_0 on `phys`, its driver registered with the design `designName` (the context's,
- * default the interval one), watched by the device-access and fault-progress oracles,
+ * default DEFAULT_MLX5_ODP_DESIGN), watched by the device-access and fault-progress oracles,
  * and its uverbs device. No IO memory is mapped through it by default, so the uverbs mmap
  * design is the modern one.
  */
