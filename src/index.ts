@@ -105,6 +105,66 @@ export {
   type UserMlx5OdpDesign,
 } from "./rdma/mlx5/odp/designs.ts";
 
+// umem_odp and the verbs a test thread issues: an ODP host (an mlx5 device with the run's
+// design), ibv_open_device through the uverbs file, PDs, MRs, CQs and QPs, and the
+// exported umem_odp calls of today's kernel (the interval design) for a driver's own.
+export { newOdpHost, type Mlx5HostDevice, type OdpHost } from "./check/host.ts";
+export { EBADF, EIO, EOPNOTSUPP } from "./sim/errno.ts";
+export { ibvCloseDevice, ibvOpenDevice } from "./rdma/core/uverbs/ibvDevice.ts";
+export {
+  ibvAdviseMr,
+  ibvAllocPd,
+  ibvDeregMr,
+  ibvQueryDeviceEx,
+  ibvRegMr,
+} from "./rdma/core/verbs.ts";
+export {
+  ibvCreateCq,
+  ibvDestroyCq,
+  ibvPollCq,
+  ibvWaitCompletions,
+  type IbCq,
+  type IbWc,
+} from "./rdma/core/ibCq.ts";
+export {
+  IB_SEND_SIGNALED,
+  ibvCreateQp,
+  ibvDestroyQp,
+  ibvModifyQp,
+  ibvPostRecv,
+  ibvPostSend,
+  type IbQp,
+  type IbQpAttr,
+  type IbQpInitAttr,
+  type IbQpState,
+  type IbQpType,
+  type IbRecvWr,
+  type IbSendWr,
+  type IbWrOpcode,
+  type IbWrSge,
+} from "./rdma/core/ibQp.ts";
+export {
+  IB_ACCESS_HUGETLB,
+  IB_ACCESS_LOCAL_WRITE,
+  IB_ACCESS_ON_DEMAND,
+  IB_ACCESS_REMOTE_ATOMIC,
+  IB_ACCESS_REMOTE_READ,
+  IB_ACCESS_REMOTE_WRITE,
+  IB_UVERBS_ADVISE_MR_FLAG_FLUSH,
+  IMPLICIT_ODP_LENGTH,
+  type IbAdviseMrAdvice,
+} from "./rdma/core/ibVerbs.ts";
+export {
+  ibUmemOdpGet,
+  ibUmemOdpMapDmaAndLock,
+  ibUmemOdpRelease,
+  ibUmemOdpUnmapDmaPages,
+} from "./rdma/core/odp/umemOdpApi.ts";
+export { ODP_READ_ALLOWED_BIT, ODP_WRITE_ALLOWED_BIT } from "./rdma/core/umemOdp.ts";
+export type { IbMr } from "./rdma/core/ibMr.ts";
+export type { IbDeviceAttr, IbSge } from "./rdma/core/ibDevice.ts";
+export type { IbUverbsDevice } from "./rdma/core/uverbs/uverbsDevice.ts";
+
 // Checking: a scenario and its host, the explorer, oracles, reports and replay.
 export {
   contextKernelOptions,

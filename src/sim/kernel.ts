@@ -43,6 +43,11 @@ export interface KernelOptions {
   readonly strategy?: Strategy;
   /** The run ends with status `step_bound` after this many steps. Default 1,000,000. */
   readonly maxSteps?: number;
+  /**
+   * The per-step work budget: units of work (`stepWork`) one step may do before the
+   * run ends as an internal error, a loop that never yields. Default 1,000,000.
+   */
+  readonly maxStepWork?: number;
   /** Whether the strategy may fire timers early (timing.ts). Default "nominal". */
   readonly timing?: Timing;
   /** Record a trace entry per step and per event. Default false (fast). */
@@ -99,6 +104,19 @@ export interface RunResult {
 export type TaskFn = (task: Task) => KGen<unknown>;
 
 const DEFAULT_MAX_STEPS = 1_000_000;
+const DEFAULT_MAX_STEP_WORK = 1_000_000;
+
+/**
+ * A step that did more than its work budget without yielding: the soft-lockup
+ * watchdog's verdict. Not a KernelBug: a model loop that never yields is an odpsim bug
+ * (or a lockup the model should name where it happens), so it is an internal error.
+ */
+class StepWorkExceeded extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StepWorkExceeded";
+  }
+}
 const STRATEGY_STREAM = 1;
 const MODEL_STREAM = 2;
 
@@ -112,6 +130,7 @@ export class Kernel {
   readonly trace: Trace | null;
   readonly strategy: Strategy;
   readonly maxSteps: number;
+  readonly maxStepWork: number;
   readonly timing: Timing;
   readonly stopOnViolation: boolean;
   readonly defects: ReadonlySet<string>;
@@ -127,6 +146,8 @@ export class Kernel {
   /** The task taking the current step, or null outside any step. */
   current: Task | null = null;
   private stepCount = 0;
+  /** Work units done in the current step (stepWork); reset as each step begins. */
+  private stepWorkDone = 0;
   private readonly tasks: Task[] = [];
   /** Runnable tasks, kept ordered by id so strategies see a stable order. */
   private readonly runnable: Task[] = [];
@@ -148,6 +169,7 @@ export class Kernel {
     this.strategy.start({ seed: this.seed, rng: root.fork(STRATEGY_STREAM) });
     this.rng = root.fork(MODEL_STREAM);
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.maxStepWork = options.maxStepWork ?? DEFAULT_MAX_STEP_WORK;
     this.timing = options.timing ?? DEFAULT_RUN_TIMING;
     this.stopOnViolation = options.stopOnViolation ?? true;
     this.defects = new Set(options.defects ?? []);
@@ -349,6 +371,22 @@ export class Kernel {
     });
   }
 
+  /**
+   * One unit of work inside the current step: called on each iteration of the model's
+   * loops that do not yield (list walks), as the soft-lockup watchdog (kernel/watchdog.c)
+   * watches a CPU that does not schedule. Counted, never timed: a step past the budget
+   * (`maxStepWork`) throws, and the run ends as an internal error at the same step on
+   * every replay, instead of hanging at full CPU where the step bound cannot reach.
+   */
+  stepWork(what: string): void {
+    if (++this.stepWorkDone <= this.maxStepWork) return;
+    const task = this.current?.label ?? "no task";
+    throw new StepWorkExceeded(
+      `step ${this.stepCount} (${task}) did more than ${this.maxStepWork} units of work ` +
+        `without yielding, in ${what}: a model loop that never ends`,
+    );
+  }
+
   /** Records a violation of the modelled system at the current step. */
   report(kind: ViolationKind, message: string, details: Record<string, unknown> = {}): void {
     this.violationList.push({
@@ -453,6 +491,7 @@ export class Kernel {
   private timerStep(offered: boolean): void {
     if (!offered) throw new Error(`strategy ${this.strategy.name} fired a timer not offered`);
     const step = this.stepCount;
+    this.stepWorkDone = 0;
     this.recordPick(TIMER_ID);
     this.footprints?.begin(null, false);
     const from = this.clock.now();
@@ -470,6 +509,7 @@ export class Kernel {
 
   private runStep(task: Task): void {
     const step = this.stepCount;
+    this.stepWorkDone = 0;
     this.recordPick(task.id);
     this.current = task;
     if (this.footprints !== null) this.beginFootprint(task);

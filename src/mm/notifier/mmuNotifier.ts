@@ -57,6 +57,13 @@ export class MmuNotifier {
   hlistNext: MmuNotifier | null = null;
   /** !hlist_unhashed(): on some mm's list. */
   hashed = false;
+  /**
+   * Model bookkeeping, no kernel field: the registration's mm_count reference is still
+   * held (set at registration, cleared by the unregister that drops it). The kernel
+   * cannot tell a second unregister from a first after exit_mmap unlinked the notifier;
+   * odpsim names it where it happens instead of at the use-after-free it leads to.
+   */
+  holdsMmCount = false;
 
   constructor(
     readonly ops: MmuNotifierOps,
@@ -98,6 +105,7 @@ export function* __mmuNotifierRegister(sub: MmuNotifier | null, mm: MmStruct): K
     });
   }
   mmgrab(mm); // pairs with the mmdrop of unregister / the put's free
+  sub.holdsMmCount = true;
   sub.mm = mm;
   sub.users = 1;
   yield* subs.lock.lock();
@@ -150,6 +158,26 @@ export function* mmuNotifierUnregister(sub: MmuNotifier, mm: MmStruct): KGen {
   }
   // Waits for any running method, ->release run by exit_mmap included.
   yield* srcu.synchronize();
+  dropRegistrationMmCount(sub, mm, "mmu_notifier_unregister");
+}
+
+/**
+ * The mmdrop() of an unregister. A notifier unregistered before (and not registered
+ * since) no longer holds that reference: the driver removed it twice, and the extra
+ * mmdrop frees the mm under whoever still holds it, a use-after-free later in the run.
+ * Reported here as mmu_notifier_unregistered_twice; the drop happens as in the kernel.
+ */
+function dropRegistrationMmCount(sub: MmuNotifier, mm: MmStruct, fn: string): void {
+  if (!sub.holdsMmCount) {
+    mm.k.report(
+      "mmu_notifier_unregistered_twice",
+      `${fn}: mmu_notifier ${sub.ops.name} removed twice: its registration's mm_count ` +
+        `reference on ${mm.name} was dropped by the first removal, so this mmdrop drops ` +
+        `someone else's (the mm is freed early: a use-after-free follows)`,
+      { notifier: sub.ops.name, mm: mm.name },
+    );
+  }
+  sub.holdsMmCount = false;
   mmdrop(mm);
 }
 
@@ -164,7 +192,7 @@ export function* mmuNotifierUnregisterNoRelease(sub: MmuNotifier, mm: MmStruct):
   yield* subs.lock.lock();
   hlistDelInitRcu(subs, sub);
   subs.lock.unlock();
-  mmdrop(mm);
+  dropRegistrationMmCount(sub, mm, "mmu_notifier_unregister_no_release");
 }
 
 /** find_get_mmu_notifier(): an existing notifier with these ops, its users bumped. */
@@ -174,6 +202,7 @@ function* findGetMmuNotifier(
 ): KGen<MmuNotifier | number | null> {
   yield* subs.lock.lock();
   for (let sub = subs.first; sub !== null; sub = sub.hlistNext) {
+    subs.mm.k.stepWork("find_get_mmu_notifier");
     if (sub.ops !== ops) continue;
     let found: MmuNotifier | number = EOVERFLOW;
     if (sub.users < 0xffff_ffff) {
@@ -241,6 +270,7 @@ export function* mmuNotifierPut(sub: MmuNotifier): KGen {
   }
   hlistDelInitRcu(subs, sub);
   subs.lock.unlock();
+  sub.holdsMmCount = false;
   mmuNotifierSrcu(k).callSrcu(() => {
     sub.ops.freeNotifier?.(sub);
     mmdrop(mm);

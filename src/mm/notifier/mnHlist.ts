@@ -45,6 +45,7 @@ export function hlistDelInitRcu(subs: MmuNotifierSubscriptionsState, sub: MmuNot
     return;
   }
   for (let p = subs.first; p !== null; p = p.hlistNext) {
+    subs.mm.k.stepWork("hlist_del_init_rcu");
     if (p.hlistNext === sub) {
       p.hlistNext = sub.hlistNext;
       return;
@@ -163,7 +164,10 @@ export function* mnHlistRelease(subs: MmuNotifierSubscriptionsState, mm: MmStruc
   }
   yield* subs.lock.lock();
   // Arriving before unregister: unregister will only wait for this ->release.
-  while (subs.first !== null) hlistDelInitRcu(subs, subs.first);
+  while (subs.first !== null) {
+    k.stepWork("mn_hlist_release: unlink all");
+    hlistDelInitRcu(subs, subs.first);
+  }
   subs.lock.unlock();
   srcu.readUnlock(id);
   yield* srcu.synchronize();

@@ -7,8 +7,10 @@
  * without blocking or sleeps until one arrives (the completion-channel event path,
  * folded into one call). The CQ ring in host memory is not modelled: entries are
  * objects, so a CQ never overruns; `overflowed` records when more than `cqe` were
- * outstanding, which on hardware would have raised IB_EVENT_CQ_ERR.
+ * outstanding, which on hardware would have raised IB_EVENT_CQ_ERR. A CQ's handle and
+ * its use count are the uverbs core's (drivers/infiniband/core/verbs.c, rdma_core.c).
  */
+import { EBUSY, ENOENT } from "../../sim/errno.ts";
 import { KObject } from "../../sim/kasan.ts";
 import { WaitQueueHead } from "../../sim/sync/waitQueue.ts";
 import type { KGen } from "../../sim/task.ts";
@@ -47,6 +49,10 @@ export class IbCq extends KObject {
   private readonly event: WaitQueueHead;
   /** More than `cqe` completions were outstanding at once. */
   overflowed = false;
+  /** cq->usecnt: the QPs that complete into this CQ (it cannot be destroyed under them). */
+  usecnt = 0;
+  /** The CQ's uverbs handle is gone (destroyed): a later command naming it finds nothing. */
+  handleDestroyed = false;
 
   constructor(
     readonly uctx: IbUcontext,
@@ -103,8 +109,15 @@ export function* ibvWaitCompletions(cq: IbCq, n: number, timeoutNs = Infinity): 
   return out;
 }
 
-/** ibv_destroy_cq(). */
+/**
+ * ibv_destroy_cq(): -ENOENT for a handle destroyed before (the uobject lookup fails, as
+ * for a QP), -EBUSY while a QP still completes into it (ib_destroy_cq_user checks
+ * cq->usecnt), else the CQ is freed.
+ */
 export function ibvDestroyCq(cq: IbCq): number {
+  if (cq.handleDestroyed) return ENOENT;
+  if (cq.usecnt > 0) return EBUSY;
+  cq.handleDestroyed = true;
   cq.uctx.k.kasan.free(cq);
   return 0;
 }

@@ -12,6 +12,7 @@ import { KObject } from "../../sim/kasan.ts";
 import type { KGen } from "../../sim/task.ts";
 import type { IbCq } from "./ibCq.ts";
 import type { IbPd } from "./ibPd.ts";
+import { sgeLengthsFit } from "./ibVerbs.ts";
 
 export type IbQpType = "RC" | "UD";
 
@@ -139,7 +140,14 @@ export function* ibvCreateQp(pd: IbPd, init: IbQpInitAttr): KGen<IbQp | number> 
   const ops = qpOpsOf(pd);
   if (ops === null) return EOPNOTSUPP;
   if (init.sendCq.uctx !== pd.uctx || init.recvCq.uctx !== pd.uctx) return EINVAL;
-  return yield* ops.createQp(pd, init);
+  // The CQ handles are looked up first: a destroyed one is not found.
+  if (init.sendCq.handleDestroyed || init.recvCq.handleDestroyed) return EINVAL;
+  const qp = yield* ops.createQp(pd, init);
+  if (typeof qp === "number") return qp;
+  // ib_create_qp: the QP holds its CQs (atomic_inc(&cq->usecnt)) until it is destroyed.
+  init.sendCq.usecnt++;
+  init.recvCq.usecnt++;
+  return qp;
 }
 
 /** ibv_modify_qp(). */
@@ -151,12 +159,14 @@ export function* ibvModifyQp(qp: IbQp, attr: IbQpAttr): KGen<number> {
 
 /** ibv_post_send(): 0, or an errno (the WR was not queued). */
 export function ibvPostSend(qp: IbQp, wr: IbSendWr): number {
+  if (!sgeLengthsFit(wr.sgList)) return EINVAL;
   const ops = qpOpsOf(qp.pd);
   return ops === null ? EOPNOTSUPP : ops.postSend(qp, wr);
 }
 
 /** ibv_post_recv(). */
 export function ibvPostRecv(qp: IbQp, wr: IbRecvWr): number {
+  if (!sgeLengthsFit(wr.sgList)) return EINVAL;
   const ops = qpOpsOf(qp.pd);
   return ops === null ? EOPNOTSUPP : ops.postRecv(qp, wr);
 }
@@ -171,5 +181,10 @@ export function* ibvDestroyQp(qp: IbQp): KGen<number> {
   const ops = qpOpsOf(qp.pd);
   if (ops === null) return EOPNOTSUPP;
   qp.handleDestroyed = true;
-  return yield* ops.destroyQp(qp);
+  const ret = yield* ops.destroyQp(qp);
+  if (ret === 0) {
+    qp.init.sendCq.usecnt--;
+    qp.init.recvCq.usecnt--;
+  }
+  return ret;
 }

@@ -73,3 +73,17 @@ export type IbAdviseMrAdvice = "PREFETCH" | "PREFETCH_WRITE" | "PREFETCH_NO_FAUL
 
 /** IB_UVERBS_ADVISE_MR_FLAG_FLUSH: do the prefetch synchronously. */
 export const IB_UVERBS_ADVISE_MR_FLAG_FLUSH = 1 << 0;
+
+/** The largest length an SGE carries: ib_sge.length / ibv_sge.length are a u32. */
+export const IB_SGE_LENGTH_MAX = 0xffff_ffff;
+
+/**
+ * Whether every SGE's length fits its u32 field. Through the real ABI a longer length
+ * cannot be expressed at all; the verbs refuse one with -EINVAL rather than act on a
+ * length no kernel or device would ever see.
+ */
+export function sgeLengthsFit(sgList: readonly { readonly length: number }[]): boolean {
+  return sgList.every(
+    (sge) => Number.isInteger(sge.length) && sge.length >= 0 && sge.length <= IB_SGE_LENGTH_MAX,
+  );
+}

@@ -164,6 +164,16 @@ export function ibUmemEnd(umem: IbUmemOdp): number {
   return umem.address + umem.length;
 }
 
+/**
+ * min_t(size_t, bcnt, ib_umem_end(umem) - va), the size pagefault_mr() maps: for a `va`
+ * past the umem's end the difference wraps to a huge size_t, so the size stays `bcnt`
+ * (and the map's range check then fails with -EFAULT) rather than going negative.
+ */
+export function sizeToUmemEnd(umem: IbUmemOdp, va: number, bcnt: number): number {
+  const room = ibUmemEnd(umem) - va;
+  return room < 0 ? bcnt : Math.min(bcnt, room);
+}
+
 /** ib_umem_odp_num_pages(). */
 export function ibUmemOdpNumPages(umem: IbUmemOdp): number {
   return umem.length / umem.pageSize;

@@ -27,6 +27,7 @@ import {
   IB_ACCESS_LOCAL_WRITE,
   IB_ACCESS_SUPPORTED,
   IB_ODP_SUPPORT,
+  sgeLengthsFit,
   type IbAdviseMrAdvice,
 } from "./ibVerbs.ts";
 import { IbUcontext } from "./ucontext.ts";
@@ -145,5 +146,6 @@ export function* ibvAdviseMr(
 ): KGen<number> {
   pd.uctx.k.exitToUserMode();
   if (!pd.uctx.live) return EIO;
+  if (!sgeLengthsFit(sgList)) return EINVAL;
   return yield* pd.uctx.device.driver.adviseMr(pd, advice, flags, sgList);
 }

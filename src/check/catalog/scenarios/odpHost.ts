@@ -25,33 +25,18 @@ import {
   IMPLICIT_ODP_LENGTH,
 } from "../../../rdma/core/ibVerbs.ts";
 import { ibvAllocPd, ibvDeregMr, ibvRegMr } from "../../../rdma/core/verbs.ts";
-import { uverbsMmapDesign } from "../../../rdma/core/uverbs/designs.ts";
-import { IbUverbsDevice } from "../../../rdma/core/uverbs/uverbsDevice.ts";
 import {
   fileUfile,
   ibUverbsGetUcontext,
   ibUverbsOpen,
 } from "../../../rdma/core/uverbs/uverbsMain.ts";
-import { mlx5UverbsDriver } from "../../../rdma/mlx5/mlx5Uverbs.ts";
 import { mlx5DeviceDma } from "../../../rdma/mlx5/deviceDma.ts";
-import { mlx5IbRegisterDevice } from "../../../rdma/mlx5/mlx5Driver.ts";
-import { Mlx5IbDev, type Mlx5DevOptions } from "../../../rdma/mlx5/mlx5IbDev.ts";
-import { setupMlx5OdpDesign } from "../../../rdma/mlx5/odp/designs.ts";
-import type { Mlx5OdpDesign } from "../../../rdma/mlx5/odp/mlx5OdpDesign.ts";
-import { attachDeviceAccessOracle } from "../../oracles/deviceAccess.ts";
-import { attachFaultProgressOracle } from "../../oracles/faultProgress.ts";
+import type { Mlx5DevOptions } from "../../../rdma/mlx5/mlx5IbDev.ts";
+import { mlx5HostDevice, type OdpHost } from "../../host.ts";
 import { contextKernelOptions, type ScenarioContext } from "../../scenario.ts";
 import { holdFaultClock, spawnFaultTasks, startFaultClock } from "../../faultTasks.ts";
 
-export interface OdpHost {
-  readonly k: Kernel;
-  readonly phys: PhysMem;
-  readonly proc: Process;
-  readonly dev: Mlx5IbDev;
-  /** The device's uverbs character device (processes open it; hot unplug tears it down). */
-  readonly udev: IbUverbsDevice;
-  readonly design: Mlx5OdpDesign;
-}
+export type { OdpHost };
 
 /** The host a kernel was built with, for observers (snapshots) that need the model. */
 const ODP_HOST = new KernelGlobal<{ host?: OdpHost }>("odp host (test bench)", () => ({}));
@@ -73,19 +58,12 @@ export function odpHost(
   });
   const phys = new PhysMem(k, { frames });
   const proc = new Process(k, phys);
-  const dev = new Mlx5IbDev(k, "mlx5_0", phys, devOptions);
-  const design = setupMlx5OdpDesign(k, ctx.design);
-  mlx5IbRegisterDevice(dev, design);
-  attachDeviceAccessOracle(dev);
-  attachFaultProgressOracle(dev);
-  // No IO memory is mapped here, so the mmap design does not matter; take the modern one.
-  const udev = new IbUverbsDevice(k, phys, dev, mlx5UverbsDriver(dev), uverbsMmapDesign("entry"));
-  const host = { k, phys, proc, dev, udev, design };
+  const host = { k, phys, proc, ...mlx5HostDevice(k, phys, ctx.design, devOptions) };
   k.global(ODP_HOST).host = host;
   // The injected OOM reaper pass, SIGKILL and hot unplug (fault sites that are tasks),
   // each timed from the end of the scenario's setup (`setupDone`).
   holdFaultClock(k);
-  spawnFaultTasks(k, proc, dev, udev, ctx.faults);
+  spawnFaultTasks(k, proc, host.dev, host.udev, ctx.faults);
   return host;
 }
 

@@ -141,6 +141,9 @@ export const intervalDesign: UmemOdpDesign<IntervalUmemOdp> = {
 
   *release(umem) {
     const k = umem.context.k;
+    // The first dereference of the umem: a release of one released before is a KASAN
+    // report here, not a second unmap and notifier removal.
+    if (!k.kasan.check(umem, "ib_umem_odp_release")) return;
     if (!umem.isImplicitOdp) {
       yield* umem.umemMutex.lock();
       intervalUnmapDmaPages(umem, ibUmemStart(umem), ibUmemEnd(umem));

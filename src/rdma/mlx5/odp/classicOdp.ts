@@ -44,6 +44,7 @@ import {
   ODP_READ_ALLOWED_BIT,
   ODP_WRITE_ALLOWED_BIT,
   ibUmemEnd,
+  sizeToUmemEnd,
   ibUmemStart,
   type IbUmemOdp,
 } from "../../core/umemOdp.ts";
@@ -192,7 +193,7 @@ function* pagefaultMr(
   if (odpMr === null) return EINVAL;
   if (!k.kasan.check(odpMr, "pagefault_mr reads the umem")) return EFAULT;
   if (!odpMr.isImplicitOdp) {
-    return yield* pagefaultLeaf(mr, odpMr, va, Math.min(bcnt, ibUmemEnd(odpMr) - va), flags, false);
+    return yield* pagefaultLeaf(mr, odpMr, va, sizeToUmemEnd(odpMr, va, bcnt), flags, false);
   }
   const first = yield* implicitMrGetData(mr, va, bcnt);
   if (typeof first === "number") return first;

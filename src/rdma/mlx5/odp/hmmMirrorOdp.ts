@@ -45,7 +45,7 @@ import {
   ibUmemOdpMapDmaPagesHmm,
 } from "../../core/odp/hmmMirrorDesign.ts";
 import { HmmMirrorUmemOdp, ODP_READ_BIT, ODP_WRITE_BIT } from "../../core/odp/hmmMirrorUmemOdp.ts";
-import { ibUmemEnd, ibUmemStart } from "../../core/umemOdp.ts";
+import { ibUmemEnd, ibUmemStart, sizeToUmemEnd } from "../../core/umemOdp.ts";
 import type { Mlx5IbMr } from "../mlx5IbMr.ts";
 import { MLX5_IB_UPD_XLT_ZAP, mlx5IbUpdateXlt } from "../umr.ts";
 import { MMU_NOTIFIER_TIMEOUT_NS } from "./classicOdp.ts";
@@ -98,7 +98,7 @@ interface LeafSpan {
 
 /** The head of pagefault_mr()'s next_mr step as posted, for `odp` at `ioVirtIn`. */
 function leafSpan(odp: HmmMirrorUmemOdp, ioVirtIn: number, bcnt: number): LeafSpan {
-  const size = Math.min(bcnt, ibUmemEnd(odp) - ioVirtIn);
+  const size = sizeToUmemEnd(odp, ioVirtIn, bcnt);
   const pageSize = odp.pageSize;
   const ioVirt = Math.floor(ioVirtIn / pageSize) * pageSize;
   const off = ioVirt % pageSize; // as posted: taken after aligning, so always 0
