@@ -16,6 +16,10 @@
  * after copy_page_range(), as dup_mmap() did until "fork: defer linking file vma until
  * vma is fully initialized" (35e351780fa9, v6.9-rc5), or before it, as every kernel
  * since does (the order the uverbs mmap-entry design and the interval design run in).
+ * That commit is the one that swapped the two (it moved the i_mmap linking of a file
+ * VMA, and ->open with it, ahead of the copy); it was merged for v6.9-rc5 in April 2024
+ * and taken into stable trees (6.6.y with VFIO's refactor that sidesteps the order), so
+ * the order is v6.9's, not v6.11's as issue 16 first had it.
  */
 import { accessFields, objectId } from "../sim/objectAccess.ts";
 import { KernelGlobal, type Kernel } from "../sim/kernel.ts";

@@ -55,6 +55,7 @@ export const OP_THREAD_KINDS: Readonly<Record<OpName, readonly ThreadKind[]>> = 
   sleep_us: ["user", "nic", "kernel"],
   signal: ["user", "nic", "kernel"],
   wait: ["user", "nic", "kernel"],
+  reg_mr: ["user"],
   dereg_mr: ["user"],
   destroy_qp: ["user"],
   advise_mr: ["user"],

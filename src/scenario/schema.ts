@@ -434,6 +434,13 @@ const opObject = z
       .describe(
         "Wait until the named event is signalled (wait_for_completion(), no timeout): how a scenario says 'after'.",
       ),
+    reg_mr: registrationSchema
+      .extend({ expect: callExpect })
+      .optional()
+      .describe(
+        "ibv_reg_mr() from this thread, racing the others (user threads); the MR joins " +
+          "the process's MRs when the call returns. Its fields are a setup registration's.",
+      ),
     dereg_mr: z
       .strictObject({ mr: ident, expect: callExpect })
       .optional()
@@ -453,6 +460,17 @@ const opObject = z
         offset: offset.optional(),
         bytes: bytes.optional(),
         flush: z.boolean().optional().describe("IB_UVERBS_ADVISE_MR_FLAG_FLUSH."),
+        nextKey: z
+          .int()
+          .min(1)
+          .max(1024)
+          .optional()
+          .describe(
+            "Advise the key this many registrations after the MR's own, over the MR's " +
+              "range: the guess a program can make (an mlx5 mkey is an index and a " +
+              "variant byte, and each new mkey takes the next index), so the key may not " +
+              "be registered yet.",
+          ),
       })
       .optional()
       .describe("ibv_advise_mr()."),

@@ -47,7 +47,7 @@ import {
 } from "./schema.ts";
 import { bufferFlags } from "./validate.ts";
 import { openMirror } from "./mirrors.ts";
-import type { ProcessRt, World } from "./world.ts";
+import type { MrRt, ProcessRt, World } from "./world.ts";
 
 const PROT_BITS: Readonly<Record<string, number>> = {
   read: PROT_READ,
@@ -110,12 +110,13 @@ export function* setupProcess(world: World, p: ProcessRt): KGen<boolean> {
   }
   const regs = setup.registrations ?? [];
   const qps = setup.qps ?? [];
-  if (regs.length === 0 && qps.length === 0) return true;
+  if (regs.length === 0 && qps.length === 0 && !threadsRegister(p)) return true;
   const pd = yield* openPd(p);
   if (typeof pd === "string") return fail(world, p, pd);
+  p.pd = pd;
   for (const r of regs) {
-    const err = yield* registerMr(world, p, pd, r);
-    if (err !== null) return fail(world, p, err);
+    const mr = yield* registerMr(world, p, pd, r);
+    if (typeof mr === "number") return fail(world, p, `reg_mr ${r.name} failed: ${errnoName(mr)}`);
   }
   for (const q of qps) {
     const err = yield* createQp(p, pd, q);
@@ -124,13 +125,23 @@ export function* setupProcess(world: World, p: ProcessRt): KGen<boolean> {
   return true;
 }
 
-/** ibv_reg_mr() over a buffer, or over the whole address space for an implicit MR. */
-function* registerMr(
+/** Whether a thread of `p` registers an MR (`reg_mr`): then setup opens the device too. */
+function threadsRegister(p: ProcessRt): boolean {
+  return (p.spec.threads ?? []).some((t) =>
+    t.ops.some((op) => typeof op !== "string" && op.reg_mr !== undefined),
+  );
+}
+
+/**
+ * ibv_reg_mr() over a buffer, or over the whole address space for an implicit MR, from
+ * setup or from a thread (`reg_mr`); the MR joins the process's MRs once it is made.
+ */
+export function* registerMr(
   world: World,
   p: ProcessRt,
   pd: IbPd,
   r: RegistrationSpec,
-): KGen<string | null> {
+): KGen<MrRt | number> {
   const access = orBits(r.access ?? DEFAULT_ACCESS, ACCESS_BITS);
   const implicit = r.implicit === true;
   let addr = 0;
@@ -138,13 +149,13 @@ function* registerMr(
   let offset = 0;
   if (!implicit) {
     const buf = p.buffers.get(r.buffer ?? "");
-    if (buf === undefined) return `MR ${r.name}: no buffer`;
+    if (buf === undefined) throw new Error(`validated scenario lost buffer ${String(r.buffer)}`);
     offset = r.offset ?? 0;
     bytes = r.bytes ?? buf.bytes - offset;
     addr = buf.addr + offset;
   }
   const mr = yield* ibvRegMr(pd, addr, bytes, access);
-  if (typeof mr === "number") return `reg_mr ${r.name} failed: ${errnoName(mr)}`;
+  if (typeof mr === "number") return mr;
   world.k.event("reg_mr", {
     process: p.name,
     mr: r.name,
@@ -152,8 +163,9 @@ function* registerMr(
     iova: mr.iova,
     bytes: implicit ? "implicit" : bytes,
   });
-  p.mrs.set(r.name, { mr, pd, buffer: r.buffer ?? "", offset, implicit, deregistered: false });
-  return null;
+  const rt = { mr, pd, buffer: r.buffer ?? "", offset, implicit, deregistered: false };
+  p.mrs.set(r.name, rt);
+  return rt;
 }
 
 /** Its own CQ (room for both queues' completions), then the RC QP. */

@@ -50,11 +50,12 @@ import {
 import { ibvAdviseMr, ibvDeregMr } from "../rdma/core/verbs.ts";
 import { mlx5IbRemove } from "../rdma/mlx5/mlx5Uverbs.ts";
 import { mlx5DeviceDma } from "../rdma/mlx5/deviceDma.ts";
+import { mlx5MkeyAfter } from "../rdma/mlx5/mlx5IbDev.ts";
 import { compareBytes, hasBytes, specBytes, type ByteSpec } from "./data.ts";
 import { mirrorClose, mirrorCommand } from "./mirrors.ts";
 import { toOp, type Op, type ThreadKind } from "./opSpec.ts";
-import { SCENARIO_PAGE_SIZE as PAGE, type ThreadSpec } from "./schema.ts";
-import { mapBits, protBits } from "./setup.ts";
+import { SCENARIO_PAGE_SIZE as PAGE, type RegistrationSpec, type ThreadSpec } from "./schema.ts";
+import { mapBits, protBits, registerMr } from "./setup.ts";
 import {
   eventOf,
   newProcessRt,
@@ -154,6 +155,7 @@ const CALL_OPS: ReadonlySet<string> = new Set([
   "writeback",
   "drop_caches",
   "fork",
+  "reg_mr",
   "dereg_mr",
   "destroy_qp",
   "advise_mr",
@@ -264,6 +266,8 @@ function* performOnMm(site: Site, mm: MmStruct, op: MmOp): KGen<Outcome> {
       yield* exitMm(site.p.proc);
       yield* exitFiles(site.p.proc);
       return { ret: 0, next: "stop" };
+    case "reg_mr":
+      return yield* regMr(site, op.args);
     case "dereg_mr":
       return yield* deregMr(site, op.args.mr);
     case "advise_mr":
@@ -292,10 +296,16 @@ function bufferOf(site: Site, name: string): BufferRt {
   return buf;
 }
 
-function mrOf(site: Site, name: string, p: ProcessRt = site.p): MrRt {
+/**
+ * The MR `name` of the process, or null when a thread registers it (`reg_mr`) and has
+ * not yet: the program has no handle or key for it, so the operation fails with -EINVAL
+ * without reaching the kernel (traced, and judged by the operation's `expect`).
+ */
+function mrOf(site: Site, name: string, p: ProcessRt = site.p): MrRt | null {
   const mr = p.mrs.get(name);
-  if (mr === undefined) throw new Error(`validated scenario lost MR ${name}`);
-  return mr;
+  if (mr !== undefined) return mr;
+  site.world.k.event("no such MR yet: its reg_mr has not returned", { process: p.name, mr: name });
+  return null;
 }
 
 /**
@@ -457,23 +467,35 @@ function inodeOf(site: Site, name: string): Inode {
   return inode;
 }
 
+/** ibv_reg_mr() from a thread, in the process's protection domain (setup opened it). */
+function* regMr(site: Site, spec: RegistrationSpec): KGen<Outcome> {
+  const pd = site.p.pd;
+  if (pd === null) throw new Error(`validated scenario lost the PD of ${site.p.name}`);
+  const mr = yield* registerMr(site.world, site.p, pd, spec);
+  return typeof mr === "number"
+    ? done(mr)
+    : { ret: `lkey 0x${mr.mr.lkey.toString(16)}`, next: "continue" };
+}
+
 function* deregMr(site: Site, name: string): KGen<Outcome> {
   const mr = mrOf(site, name);
   // The handle is gone after the first dereg: uverbs would not find it again.
-  if (mr.deregistered) return done(EINVAL);
+  if (mr === null || mr.deregistered) return done(EINVAL);
   mr.deregistered = true;
   return done(yield* ibvDeregMr(mr.mr));
 }
 
 function* adviseMr(site: Site, args: Extract<Op, { name: "advise_mr" }>["args"]): KGen<Outcome> {
   const mr = mrOf(site, args.mr);
+  if (mr === null) return done(EINVAL);
   const offset = args.offset ?? 0;
   const { base, size } = addressing(site, mr, args.buffer);
   const length = args.bytes ?? size - offset;
   const advice = ADVISE_MR[args.advice ?? "prefetch_write"] ?? "PREFETCH_WRITE";
   const flags = args.flush === true ? IB_UVERBS_ADVISE_MR_FLAG_FLUSH : 0;
-  const sge = { addr: base + offset, length, lkey: mr.mr.lkey };
-  return done(yield* ibvAdviseMr(mr.pd, advice, flags, [sge]));
+  // nextKey: a key guessed from this MR's, which the device may not have handed out yet.
+  const lkey = args.nextKey === undefined ? mr.mr.lkey : mlx5MkeyAfter(mr.mr.lkey, args.nextKey);
+  return done(yield* ibvAdviseMr(mr.pd, advice, flags, [{ addr: base + offset, length, lkey }]));
 }
 
 /** The OOM reaper holds mm_count (mmgrab), not mm_users, while it reaps. */
@@ -491,7 +513,9 @@ function* deviceAccess(
   site: Site,
   op: Extract<Op, { name: "dma_read" | "dma_write" }>,
 ): KGen<Outcome> {
+  const expected = op.args.expect?.error ?? "none";
   const mr = mrOf(site, op.args.mr);
+  if (mr === null) return dmaFailed(site, op.name, EINVAL, expected);
   const offset = op.args.offset ?? 0;
   const { base } = addressing(site, mr, op.args.buffer);
   const write = op.name === "dma_write";
@@ -503,7 +527,6 @@ function* deviceAccess(
     buf,
     write,
   });
-  const expected = op.args.expect?.error ?? "none";
   if (ret < 0) return dmaFailed(site, op.name, ret, expected);
   if (expected !== "none" && expected !== "any") {
     site.world.k.report(
@@ -578,6 +601,7 @@ function postWr(site: Site, op: Extract<Op, { name: "post_recv" | "post_send" }>
   const args = op.args;
   const { qp } = qpOf(site, args.qp);
   const mr = mrOf(site, args.mr);
+  if (mr === null) return done(EINVAL);
   const { base } = addressing(site, mr, args.buffer);
   const sge = { addr: base + (args.offset ?? 0), length: args.bytes, lkey: mr.mr.lkey };
   if (op.name === "post_recv") return done(ibvPostRecv(qp, { wrId: site.index, sgList: [sge] }));
@@ -587,6 +611,7 @@ function postWr(site: Site, op: Extract<Op, { name: "post_recv" | "post_send" }>
   if (remote !== undefined) {
     const peer = peerOf(site, args.qp);
     const rmr = mrOf(site, remote.mr, peer);
+    if (rmr === null) return done(EINVAL);
     const at = addressing(site, rmr, remote.buffer, peer).base + (remote.offset ?? 0);
     target = { remoteAddr: at, rkey: rmr.mr.rkey };
   }

@@ -188,6 +188,12 @@ function setupScope(
     const info = checkRegistration(reg, path, proc.name, buffers, p);
     if (info !== null) mrs.set(reg.name, info);
   });
+  threadRegistrations(proc).forEach(({ reg, ti, oi }) => {
+    const path = [...at, "threads", ti, "ops", oi, "reg_mr"];
+    if (mrs.has(reg.name)) p.add([...path, "name"], `MR "${reg.name}" is defined twice`);
+    const info = checkRegistration(reg, path, proc.name, buffers, p);
+    if (info !== null) mrs.set(reg.name, info);
+  });
   const qps = new Map<string, string | null>();
   (setup.qps ?? []).forEach((qp, i) => {
     if (qps.has(qp.name)) {
@@ -204,6 +210,21 @@ function setupScope(
   });
   const fileScope = new Map(files.map((f) => [f.name, true] as const));
   return { process: proc.name, buffers, mrs, qps, mirrors, files: fileScope, forked: false, all };
+}
+
+/**
+ * The MRs the process's threads register (`reg_mr`), with where each is: they share the
+ * setup's namespace, and any operation of the process may name them (before the
+ * registration returns, such an operation fails with -EINVAL: threads.ts).
+ */
+function threadRegistrations(
+  proc: ProcessSpec,
+): { reg: RegistrationSpec; ti: number; oi: number }[] {
+  return (proc.threads ?? []).flatMap((thread, ti) =>
+    thread.ops.flatMap((op, oi) =>
+      typeof op === "string" || op.reg_mr === undefined ? [] : [{ reg: op.reg_mr, ti, oi }],
+    ),
+  );
 }
 
 /** Each `connect` names an existing QP of a process with a setup, and no QP has two peers. */
@@ -519,6 +540,9 @@ function checkOp(
     case "fork":
       checkFork(spec, op.args.child, thread, path, scope, forked, p);
       return;
+    case "reg_mr":
+      checkThreadRegistration(thread, path, scope, p);
+      return;
     case "dereg_mr":
       mrOf(op.args.mr, [...path, "mr"], scope, p);
       return;
@@ -551,6 +575,26 @@ function checkOp(
     case "signal":
     case "wait":
       return;
+  }
+}
+
+/**
+ * A `reg_mr` of a thread (its registration was checked with the setup's): once per run,
+ * in a process with a device context of its own.
+ */
+function checkThreadRegistration(
+  thread: ThreadSpec,
+  path: SpecPath,
+  scope: Scope,
+  p: Problems,
+): void {
+  if (scope.forked) {
+    p.add(
+      path,
+      `process "${scope.process}" is a forked child with no device context: reg_mr belongs in a process with a setup`,
+    );
+  } else if ((thread.repeat ?? 1) > 1) {
+    p.add([...path, "name"], "reg_mr in a thread that repeats: each MR is registered once");
   }
 }
 

@@ -101,6 +101,8 @@ export interface ProcessRt {
   readonly mirrors: Map<string, MirrorRt>;
   /** The device context the setup opened, if it opened the device. */
   ctx: IbUcontext | null;
+  /** The protection domain of that context (setup registrations and `reg_mr` use it). */
+  pd: IbPd | null;
 }
 
 export interface World {
@@ -269,6 +271,7 @@ export function newProcessRt(spec: ProcessSpec, host: HostRt, proc: Process): Pr
     qps: new Map(),
     mirrors: new Map(),
     ctx: null,
+    pd: null,
   };
 }
 

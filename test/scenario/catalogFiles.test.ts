@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { test } from "node:test";
-import { catalogEntry } from "../../src/check/catalog/catalog.ts";
+import { catalogEntry, showsEntry } from "../../src/check/catalog/catalog.ts";
 import { explore } from "../../src/check/explore.ts";
 import { loadScenario } from "../../src/scenario/compile.ts";
 
@@ -29,6 +29,8 @@ for (const f of files) {
     assert.equal(design, entry.design);
     assert.deepEqual(scenario.spec.defects, [id]);
     assert.ok(scenario.expectedViolation !== null);
+    // The file shows the entry's bug: its expected kind or another of its symptoms.
+    assert.ok(showsEntry(entry, scenario.expectedViolation), scenario.expectedViolation);
   });
 
   test(`catalog/${f}: random exploration finds ${String(scenario.expectedViolation)} within ${BUDGET} schedules`, () => {

@@ -1,6 +1,7 @@
 /**
  * The example in docs/scenarios.md is a real scenario: it parses and runs clean, under
- * nominal timing and under exploration; and the docs list every violation kind.
+ * nominal timing and under exploration; and the docs list every violation kind and every
+ * operation.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { parseScenarioText } from "../../src/scenario/parse.ts";
 import { runOnce } from "../../src/scenario/runOnce.ts";
 import { explore } from "../../src/check/explore.ts";
 import { VIOLATION_KINDS } from "../../src/check/violationKinds.ts";
+import { OP_THREAD_KINDS } from "../../src/scenario/opSpec.ts";
 
 test("the scenario in docs/scenarios.md runs clean and passes its checks", () => {
   const md = readFileSync("docs/scenarios.md", "utf8");
@@ -36,5 +38,14 @@ test("the scenario in docs/scenarios.md stays clean under free timing (its order
 test("docs/scenarios.md lists every violation kind a scenario may expect", () => {
   const md = readFileSync("docs/scenarios.md", "utf8");
   const missing = Object.keys(VIOLATION_KINDS).filter((k) => !md.includes(`| \`${k}\``));
+  assert.deepEqual(missing, []);
+});
+
+test("docs/scenarios.md's table of operations has a row for every operation", () => {
+  const md = readFileSync("docs/scenarios.md", "utf8");
+  const rows = md.split("\n").filter((line) => line.trimStart().startsWith("| `"));
+  const missing = Object.keys(OP_THREAD_KINDS).filter(
+    (op) => !rows.some((row) => new RegExp(`\`${op}[ :\`]`).test(row)),
+  );
   assert.deepEqual(missing, []);
 });

@@ -363,6 +363,8 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "serialized with the tree contents they were built from.",
     scenario: implicitKsmZapVsFault,
     expected: "fault_livelock",
+    // The stale slot reaching the freed page: what examples/catalog's file shows first.
+    alsoShowsAs: ["device_use_after_free"],
   },
   {
     id: RELEASE_MARKS_DYING,

@@ -116,7 +116,7 @@ export class Mlx5IbDev extends IbDevice {
 
   /** A fresh mkey number: index << 8 | variant, as mlx5 builds keys. */
   allocKey(): number {
-    return (this.nextKeyIndex++ << 8) | 0x42;
+    return mlx5MkeyOfIndex(this.nextKeyIndex++);
   }
 
   allocPdn(): number {
@@ -137,4 +137,19 @@ export class Mlx5IbDev extends IbDevice {
   observeDma(access: DmaAccess): void {
     for (const observe of this.dmaObservers) observe(access);
   }
+}
+
+/** The variant byte every mkey of this model carries (mlx5 varies it per reuse of an index). */
+const MKEY_VARIANT = 0x42;
+
+function mlx5MkeyOfIndex(index: number): number {
+  return (index << 8) | MKEY_VARIANT;
+}
+
+/**
+ * The key `n` allocations after `key` (its index plus n, the same variant): what a
+ * program that knows one of its keys can guess the device will hand out next.
+ */
+export function mlx5MkeyAfter(key: number, n: number): number {
+  return mlx5MkeyOfIndex((key >>> 8) + n);
 }

@@ -62,7 +62,10 @@ interface Proc {
   readonly name: string;
   readonly buffers: readonly Buf[];
   readonly files: readonly string[];
-  readonly mrs: readonly Mr[];
+  /** The setup's MRs, then those its threads' `reg_mr`s register, as they are decoded. */
+  readonly mrs: Mr[];
+  /** A forked child: it has no device context, so its threads register nothing. */
+  readonly forked: boolean;
   readonly qp: string | null;
   readonly mirror: string | null;
   /** The process at the other end of the QP, once connected. */
@@ -94,7 +97,15 @@ export function decodeScenario(g: ScenarioGene, o: ResolvedGenerateOptions): Sce
     if (proc !== undefined && spec !== undefined) spec.threads = decodeThreads(pg.threads, proc, o);
   }
   if (forkPlanned) {
-    const child: Proc = { ...first, name: "child", mrs: [], qp: null, mirror: null, files: [] };
+    const child: Proc = {
+      ...first,
+      name: "child",
+      mrs: [],
+      forked: true,
+      qp: null,
+      mirror: null,
+      files: [],
+    };
     child.peer = null;
     child.child = null;
     specs.push({ name: "child", forkOf: first.name, threads: decodeThreads(g.child, child, o) });
@@ -148,6 +159,7 @@ function decodeProcess(
     buffers: bufs,
     files: files.map((f) => f.name),
     mrs,
+    forked: false,
     qp: g.qp ? "qp" : null,
     mirror: g.mirror ? "mirror" : null,
     peer: null,
@@ -252,6 +264,7 @@ function candidates(ctx: ThreadCtx): OpName[] {
     writeback: proc.files.length > 0,
     drop_caches: proc.files.length > 0,
     fork: proc.child !== null && !ctx.repeats,
+    reg_mr: !proc.forked && !ctx.repeats,
     dereg_mr: proc.mrs.length > 0,
     advise_mr: proc.mrs.length > 0,
     dma_read: proc.mrs.length > 0,
@@ -362,6 +375,8 @@ function buildOp(name: OpName, g: OpGene, ctx: ThreadCtx): OpSpec {
       return { signal: pick(EVENTS, g.a) };
     case "wait":
       return { wait: pick(EVENTS, g.a) };
+    case "reg_mr":
+      return { reg_mr: { ...threadRegistration(g, proc), expect: any } };
     case "dereg_mr":
       return { dereg_mr: { mr: pick(proc.mrs, g.d).name, expect: any } };
     case "destroy_qp":
@@ -403,6 +418,15 @@ function buildOp(name: OpName, g: OpGene, ctx: ThreadCtx): OpSpec {
     case "dma_write":
       return { dma_write: { ...mrRange(pick(proc.mrs, g.d), proc, g), pattern: g.d, expect: any } };
   }
+}
+
+/** A registration a thread makes: named after the MRs before it, later ops may use it. */
+function threadRegistration(g: OpGene, proc: Proc): RegistrationSpec {
+  const gene = { buffer: g.flag ? null : g.c, offset: g.a, bytes: g.b, access: g.d };
+  const spec = decodeRegistration(gene, `mr${proc.mrs.length}`, proc.buffers);
+  const buf = proc.buffers.find((b) => b.name === spec.buffer) ?? null;
+  proc.mrs.push({ name: spec.name, buffer: buf, bytes: spec.bytes ?? buf?.bytes ?? 0 });
+  return spec;
 }
 
 function mmapArgs(

@@ -11,7 +11,9 @@ import { mergeResults } from "../../../src/scenario/fuzz/parallelCampaign.ts";
 const base = {
   design: "classic",
   defects: ["classic-mr-before-umem"],
-  seed: 3,
+  // A seed whose first 40 programs find the defect (seed 3's stopped finding it when the
+  // language gained reg_mr, which changed every swarm draw).
+  seed: 6,
   programs: 40,
   maxShrinks: 0,
 } as const;

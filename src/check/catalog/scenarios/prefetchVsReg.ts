@@ -15,14 +15,13 @@
 import type { KGen } from "../../../sim/task.ts";
 import { PAGE_SIZE } from "../../../mm/page.ts";
 import { ibvAdviseMr, ibvDeregMr, ibvRegMr } from "../../../rdma/core/verbs.ts";
+import { mlx5MkeyAfter } from "../../../rdma/mlx5/mlx5IbDev.ts";
 import type { Scenario } from "../../scenario.ts";
 import { withOdpHost, setupDone, setupOdpBuffer, type OdpBuffer, type OdpHost } from "./odpHost.ts";
 
 const PAGES = 2;
 /** Advise attempts on the guessed key before the guessing thread gives up. */
 const ATTEMPTS = 6;
-/** The mkey index step (mlx5 keys are index << 8 | variant). */
-const NEXT_KEY = 0x100;
 
 export const prefetchVsReg: Scenario = {
   name: "prefetch-vs-reg",
@@ -41,7 +40,7 @@ function* setup(host: OdpHost): KGen {
 }
 
 function* adviseGuessedKey(buf: OdpBuffer): KGen {
-  const sge = { addr: buf.addr, length: PAGES * PAGE_SIZE, lkey: buf.mr.lkey + NEXT_KEY };
+  const sge = { addr: buf.addr, length: PAGES * PAGE_SIZE, lkey: mlx5MkeyAfter(buf.mr.lkey, 1) };
   for (let i = 0; i < ATTEMPTS; i++) {
     if ((yield* ibvAdviseMr(buf.pd, "PREFETCH_WRITE", 0, [sge])) === 0) return;
   }
