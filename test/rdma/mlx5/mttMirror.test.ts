@@ -10,6 +10,7 @@ import { test } from "node:test";
 import { faultVsInvalidate } from "../../../src/check/catalog/scenarios/faultVsInvalidate.ts";
 import { odpHost } from "../../../src/check/catalog/scenarios/odpHost.ts";
 import { explore } from "../../../src/check/explore.ts";
+import type { DevicePageTable } from "../../../src/mm/devicePageTable.ts";
 import { vmMunmap } from "../../../src/mm/mmap.ts";
 import { PAGE_SIZE } from "../../../src/mm/page.ts";
 import { walkPte } from "../../../src/mm/pageTable.ts";
@@ -90,7 +91,8 @@ test("an implicit child's MTT counts only while its parent's KSM slot leads to i
     yield* mlx5IbUpdateKsmSlots(imr, new Map([[5, null]]));
     assert.equal(child.mirror, null, "no slot leads to it: it translates nothing");
     yield* mlx5IbUpdateKsmSlots(imr, new Map([[5, child]]));
-    assert.equal(child.mirror?.lookup(va)?.pfn, pfn, "pointed at again: refilled from the MTT");
+    const refilled = (child as { mirror: DevicePageTable | null }).mirror;
+    assert.equal(refilled?.lookup(va)?.pfn, pfn, "pointed at again: refilled from the MTT");
     assert.equal(yield* ibvDeregMr(imr), 0);
     assert.equal(child.mirror, null, "dereg disabled the keys");
   });
