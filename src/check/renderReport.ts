@@ -207,6 +207,12 @@ export function renderRaceReport(report: RaceReport, format: ReportFormat = "tex
     out.push("");
   }
   out.push(...diagram(report, layout), "", ...violationLines(report, layout, format));
+  // A commit message carries the diagram first; what produced it closes the report.
+  if (format === "kernel")
+    out.push(
+      "",
+      ...wrapText(`found by odpsim, ${report.scenario}: ${provenance(report)}`, layout.width, "  "),
+    );
   const text = `${out.join("\n")}\n`;
   return format === "kernel" ? ascii(text) : text;
 }

@@ -11,8 +11,8 @@
  * throws while building is a UsageError (one line, exit 2): it is the user's input.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { register } from "node:module";
 import { pathToFileURL } from "node:url";
 import type { Scenario } from "../check/scenario.ts";
@@ -96,7 +96,44 @@ export async function importUserModule(path: string): Promise<Record<string, unk
   try {
     return (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new UsageError(`${path}: the module does not load: ${reason(error)}`);
+    throw new UsageError(
+      `${path}: ${commonJsAdvice(path, error) ?? `the module does not load: ${reason(error)}`}`,
+    );
+  }
+}
+
+/** Error codes of Node loading an ES module through require(): a CommonJS package. */
+const REQUIRE_ESM_CODES = new Set([
+  "ERR_REQUIRE_CYCLE_MODULE",
+  "ERR_REQUIRE_ESM",
+  "ERR_REQUIRE_ASYNC_MODULE",
+]);
+
+/**
+ * What to do when a `.ts` or `.js` module with `import` lines sits in a CommonJS package
+ * (no `"type": "module"` in its nearest package.json): Node, through tsx, then loads it
+ * with require() and fails with a message about require(esm) cycles that does not say so.
+ */
+function commonJsAdvice(path: string, error: unknown): string | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !REQUIRE_ESM_CODES.has(code) || !/\.[jt]s$/.test(path))
+    return null;
+  const pkg = nearestPackageJson(dirname(resolve(path)));
+  const mts = basename(path).replace(/\.([jt])s$/, ".m$1s");
+  const fix =
+    pkg === null
+      ? `add a package.json beside it with "type": "module"`
+      : `add "type": "module" to ${pkg}`;
+  const cause = pkg === null ? "no package.json above it" : `no "type": "module" in ${pkg}`;
+  return `loads as CommonJS (${cause}), so its imports fail; ${fix}, or rename it ${mts}`;
+}
+
+/** The package.json that decides how files under `dir` load, or null. */
+function nearestPackageJson(dir: string): string | null {
+  for (let d = dir; ; d = dirname(d)) {
+    const candidate = join(d, "package.json");
+    if (existsSync(candidate)) return candidate;
+    if (dirname(d) === d) return null;
   }
 }
 

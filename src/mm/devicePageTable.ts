@@ -103,10 +103,21 @@ export function framesFreed(phys: PhysMem, pfn: number, n: number, generation: n
   }
 }
 
+/** How a device that keeps its own translation structure (mlx5's MTT) mirrors it here. */
+export interface DevicePageTableOptions {
+  /**
+   * The trace id of the device's own entry for `va` (`mkey:322[0]`), which reports name
+   * instead of the table's; the device then traces its own writes, so `map` and `drop`
+   * add no events of their own.
+   */
+  readonly entryId?: (va: number) => string;
+}
+
 /** A device's page table mirroring one mm. */
 export class DevicePageTable {
   private readonly pt = new Map<number, DeviceTranslation>();
   private readonly id: string;
+  private readonly ownEntryId: ((va: number) => string) | null;
 
   constructor(
     readonly k: Kernel,
@@ -114,20 +125,23 @@ export class DevicePageTable {
     readonly name: string,
     /** The mirrored address space. */
     readonly mm: MmStruct,
+    options: DevicePageTableOptions = {},
   ) {
     this.id = objectId(`devpt(${name})`);
+    this.ownEntryId = options.entryId ?? null;
     k.global(DEVICE_TRANSLATIONS).tables.add(this);
   }
 
-  /** The trace id of the entry for `va` (a part of the table). */
+  /** The trace id of the entry for `va` (a part of the table, or the device's own). */
   entryId(va: number): string {
+    if (this.ownEntryId !== null) return this.ownEntryId(va);
     return `${this.id}[${Math.floor(va / PAGE_SIZE)}]`;
   }
 
   /** The device now translates the page of `va` to `t.pfn` (called under the driver lock). */
   map(va: number, t: DeviceTranslation): void {
     this.pt.set(Math.floor(va / PAGE_SIZE), t);
-    if (this.k.trace !== null) {
+    if (this.k.trace !== null && this.ownEntryId === null) {
       this.k.event("device map", {
         device: this.name,
         va,
@@ -148,7 +162,7 @@ export class DevicePageTable {
     } else {
       for (let vpn = first; vpn <= last; vpn++) if (this.pt.delete(vpn)) dropped++;
     }
-    if (this.k.trace !== null && dropped > 0) {
+    if (this.k.trace !== null && dropped > 0 && this.ownEntryId === null) {
       this.k.event("device unmap", {
         device: this.name,
         start,

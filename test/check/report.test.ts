@@ -65,6 +65,18 @@ test("the kernel format is 72 columns of ASCII without step numbers", () => {
   assert.match(text, /^BUG: use_after_free in reader#1/m);
 });
 
+test("the kernel format ends with what produced the run: scenario, source, design, defects, timing", () => {
+  const report = { ...shrunkReport(publishFree), design: "interval", defects: ["d-one", "d-two"] };
+  const text = renderRaceReport(report, "kernel");
+  const tail = text.slice(text.lastIndexOf("\n\nfound by odpsim")).replace(/\n +/g, " ").trim();
+  assert.equal(
+    tail,
+    `found by odpsim, ${report.scenario}: scenario ${report.source}; design interval; ` +
+      `defects d-one, d-two; ${report.timing} timing`,
+  );
+  assert.doesNotMatch(renderRaceReport(report), /found by odpsim/, "the text format has it on top");
+});
+
 test("the JSON form carries columns, rows, the slice, the violation and the trace hash", () => {
   const report = shrunkReport(publishFree);
   const json = JSON.parse(raceReportJson(report)) as typeof report;

@@ -110,3 +110,30 @@ test("a defect the module does not declare is refused, naming the ones it does",
     /unknown defect "mirror-typo" \(.* declares: mirror-no-read-retry, mirror-invalidate-unlocked\)/,
   );
 });
+
+test("a .ts module in a CommonJS package is one line saying to add type: module or use .mts", () => {
+  const cjs = mkdtempSync(join(tmpdir(), "odpsim-cjs-"));
+  try {
+    const pkg = join(cjs, "package.json");
+    writeFileSync(pkg, JSON.stringify({ name: "driver" }));
+    const copy = join(cjs, "mirror.ts");
+    copyFileSync(DRIVER, copy);
+    for (const command of ["explore", "run"]) {
+      const r = odpsim(command, copy);
+      assert.equal(r.code, 2, `${command}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /require\(esm\)|cycle|\n\s+at /);
+      assert.ok(
+        r.stderr.includes(
+          `odpsim: ${copy}: loads as CommonJS (no "type": "module" in ${pkg}), so its imports ` +
+            `fail; add "type": "module" to ${pkg}, or rename it mirror.mts`,
+        ),
+        r.stderr,
+      );
+    }
+    copyFileSync(copy, join(cjs, "mirror.mts"));
+    assert.equal(odpsim("explore", join(cjs, "mirror.mts"), "--schedules", "20").code, 0);
+  } finally {
+    rmSync(cjs, { recursive: true, force: true });
+  }
+});

@@ -47,7 +47,7 @@ test("run --json reports the violation, --trace writes a Perfetto trace, exit 1"
     violations: { kind: string }[];
     expectationMet: boolean;
   };
-  assert.equal(report.violations[0]?.kind, "device_use_after_free");
+  assert.equal(report.violations[0]?.kind, "device_translation_outlives_frame");
   assert.equal(report.expectationMet, true);
   const chrome = JSON.parse(readFileSync(trace, "utf8")) as { traceEvents: unknown[] };
   assert.ok(chrome.traceEvents.length > 0);
@@ -83,7 +83,7 @@ test("a token of a scenario file names the file and replays the failure", () => 
   assert.equal(r.code, 1, r.stderr);
   const report = JSON.parse(r.stdout) as { scenario: string; violations: { kind: string }[] };
   assert.equal(report.scenario, "catalog-no-retry-check");
-  assert.equal(report.violations[0]?.kind, "device_use_after_free");
+  assert.equal(report.violations[0]?.kind, "device_translation_outlives_frame");
 });
 
 test("replay refuses a token whose scenario file changed or is gone, with exit 2", () => {

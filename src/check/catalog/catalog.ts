@@ -80,9 +80,12 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "invalidation then unmaps and the CPU frees the page, while the device still " +
       "translates to it. Once the zap and the unmap share one hold of umem_mutex (#14's " +
       "fix), the MTT write fills in only what is still mapped and the check is no longer " +
-      "the last line, so the entry runs in the era of split holds.",
+      "the last line, so the entry runs in the era of split holds. The oracle sees the " +
+      "frame freed under the MTT entry; a device access through an entry written after " +
+      "the free is a use-after-free instead.",
     scenario: faultVsInvalidate,
-    expected: "device_use_after_free",
+    expected: "device_translation_outlives_frame",
+    alsoShowsAs: ["device_use_after_free"],
     era: [ODP_UNMAP_TAKES_MUTEX],
   },
   {
@@ -399,9 +402,12 @@ const ODP_CATALOG: readonly CatalogEntry[] = [
       "the reaper zaps and frees the pages the device still translates, and its range " +
       "end then sleeps on hmm->lock in a context that must not sleep. A failed " +
       "mirrors_sem trylock also left notifiers raised for good. The fix passes -EAGAIN " +
-      "on, undoes the count on every failure, and makes the lock a spinlock.",
+      "on, undoes the count on every failure, and makes the lock a spinlock. The oracle " +
+      "sees the first half as the reaper frees a page the MTT still maps, the second " +
+      "when the range end sleeps first.",
     scenario: oomVsHmmMirror,
-    expected: "sleep_in_atomic",
+    expected: "device_translation_outlives_frame",
+    alsoShowsAs: ["sleep_in_atomic"],
   },
   {
     id: WQE_PFAULT_NO_QP_REF,

@@ -16,7 +16,7 @@
  *   device_write_readonly            a device write where the CPU mapping is read-only
  *   device_translation_outlives_frame  a frame freed while a device page table maps it
  */
-import type { Kernel } from "../../sim/kernel.ts";
+import { KernelGlobal, type Kernel } from "../../sim/kernel.ts";
 import {
   addDeviceTranslationObserver,
   type DeviceAccess,
@@ -28,15 +28,29 @@ import { umemInterlockId } from "../../rdma/core/umemOdp.ts";
 import { mkeyId } from "../../rdma/mlx5/mkey.ts";
 import type { DmaAccess, Mlx5IbDev } from "../../rdma/mlx5/mlx5IbDev.ts";
 
-/** Checks every DMA of an mlx5 device (its MTT is its device page table). */
+/**
+ * Checks every DMA of an mlx5 device, and (through the translation oracle) the frames
+ * freed while its ODP MTTs, mirrored as device page tables (mttMirror.ts), map them.
+ */
 export function attachDeviceAccessOracle(dev: Mlx5IbDev): void {
+  attachDeviceTranslationOracle(dev.k);
   dev.dmaObservers.push((access) => {
     checkDeviceAccess(dev.k, mlx5Access(access));
   });
 }
 
-/** Checks every DevicePageTable of `k`: its accesses, and the frames freed under it. */
+const TRANSLATION_ORACLE = new KernelGlobal("device translation oracle", () => ({
+  attached: false,
+}));
+
+/**
+ * Checks every DevicePageTable of `k`: its accesses, and the frames freed under it.
+ * Once per kernel, however many devices ask.
+ */
 export function attachDeviceTranslationOracle(k: Kernel): void {
+  const state = k.global(TRANSLATION_ORACLE);
+  if (state.attached) return;
+  state.attached = true;
   addDeviceTranslationObserver(k, { access: checkDeviceAccess, freedWhileMapped });
 }
 

@@ -12,6 +12,8 @@
  * entry. Beside it the frame's generation at the time the entry was written, so a check
  * can tell an entry that points at a frame freed since.
  */
+import type { DevicePageTable } from "../../mm/devicePageTable.ts";
+import type { MmStruct } from "../../mm/mmStruct.ts";
 import { indexRange } from "../../sim/objectAccess.ts";
 import { SparsePageArray } from "../core/sparsePageArray.ts";
 
@@ -56,6 +58,21 @@ export class Mlx5Mkey {
   readonly ksm: Map<number, Mlx5Mkey> | null;
   /** False once destroyed: the device refuses the key. */
   valid = true;
+  /**
+   * An ODP MTT's translations as the device-translation oracle sees them (mttMirror.ts):
+   * null while the device cannot reach them (no UMR yet, the key disabled, an implicit
+   * child no valid KSM slot points at).
+   */
+  mirror: DevicePageTable | null = null;
+  /** The mm the MTT mirrors (its ODP umem's), once a UMR wrote it; null for pinned MRs. */
+  mirrorMm: MmStruct | null = null;
+  /**
+   * An implicit child's MTT: the device reaches it only through its parent's KSM slot,
+   * never by its own key (which the driver gives no one).
+   */
+  reachedThroughKsm = false;
+  /** The KSM mkey whose slot last pointed at this one (an implicit child's parent). */
+  ksmParent: Mlx5Mkey | null = null;
 
   constructor(
     readonly key: number,

@@ -5,7 +5,8 @@
  * written in blocks aligned to MLX5_UMR_MTT_ALIGNMENT, populated from the umem's DMA
  * list (so the extra entries of a block get their current values) or zeroed (ZAP). The
  * UMR is posted on one UMR QP and waited for, so UMRs are serialized and take virtual
- * time; the new entries become visible to the device when the UMR completes. For an
+ * time; the new entries become visible to the device when the UMR completes, and only
+ * then does the device-translation oracle see them (mttMirror.ts). For an
  * implicit parent, the INDIRECT form rewrites KSM slots from the children table; the
  * revoke (mlx5r_umr_revoke_mr, v5.19+) disables an mkey.
  */
@@ -16,6 +17,7 @@ import { PAGE_SHIFT, frameId } from "../../mm/page.ts";
 import { ODP_READ_ALLOWED_BIT, ODP_WRITE_ALLOWED_BIT, umemDmaId } from "../core/umemOdp.ts";
 import { MLX5_UMR_MTT_BLOCK_ENTRIES, mkeyId, mttEntry, mttPfn, type Mlx5Mkey } from "./mkey.ts";
 import type { Mlx5IbMr } from "./mlx5IbMr.ts";
+import { mirrorKsmWrite, mirrorMttWrite, mlx5MkeyDisable } from "./mttMirror.ts";
 
 /** MLX5_IB_UPD_XLT_ZAP: write empty entries. */
 export const MLX5_IB_UPD_XLT_ZAP = 1 << 0;
@@ -51,6 +53,7 @@ export function* mlx5IbUpdateXlt(
     mtt.set(i, v === null ? 0 : v[0]);
     gen.set(i, v === null ? 0 : v[1]);
   }
+  mirrorMttWrite(mr, first, end);
   k.event("umr_done", { mkey: mr.mmkey.key, first, count: end - first, zap });
   if (k.trace !== null) traceXlt(mr, first, end, values);
   qp.unlock();
@@ -138,10 +141,12 @@ export function* mlx5IbUpdateKsmSlots(
   yield* dev.umrSem.lock();
   k.event("umr_post", { mkey: imr.mmkey.key, first, count: slots.size, ksm: true });
   yield* k.sleep(dev.cost.umrNs + dev.cost.umrPerEntryNs * slots.size);
+  const before = [...slots.keys()].map((slot) => ksm.get(slot));
   for (const [slot, child] of slots) {
     if (child === null) ksm.delete(slot);
     else ksm.set(slot, child);
   }
+  mirrorKsmWrite(imr, before, slots.values());
   k.event("umr_done", { mkey: imr.mmkey.key, first, count: slots.size, ksm: true });
   if (k.trace !== null) {
     const fields: Record<string, string | number> = { mkey: imr.mmkey.key };
@@ -172,7 +177,7 @@ export function* mlx5rUmrRevokeMr(mr: Mlx5IbMr): KGen<number> {
   const dev = mr.dev;
   yield* dev.umrSem.lock();
   yield* dev.k.sleep(dev.cost.umrNs);
-  mr.mmkey.valid = false;
+  mlx5MkeyDisable(mr);
   dev.k.event("umr_revoke", { mkey: mr.mmkey.key });
   dev.k.event("mlx5r_umr_revoke_mr", {
     mkey: mr.mmkey.key,

@@ -1,7 +1,7 @@
 /**
  * The classic interlock rejecting a raced mapping, shown on the exact interleaving that
  * breaks the design without it: the explorer finds a schedule where, with seed 001's
- * retry check removed, the device ends up translating a freed page; replaying that same
+ * retry check removed, the device ends up translating a page the CPU frees; replaying that same
  * schedule with the check in place, the fault handler sees the racing invalidation,
  * returns -EAGAIN (the device re-faults) and nothing goes stale.
  */
@@ -23,7 +23,7 @@ test("classic: on the schedule that breaks the unchecked design, the interlock r
   });
   const failure = broken.firstFailure;
   assert.ok(failure, "the explorer did not find the race");
-  assert.equal(failure.violation.kind, "device_use_after_free");
+  assert.equal(failure.violation.kind, "device_translation_outlives_frame");
 
   const fixed = runScenario(faultVsInvalidate, {
     seed: failure.seed,

@@ -48,5 +48,7 @@ export function newImplicitKsmMkey(dev: Mlx5IbDev, pdn: number): Mlx5Mkey {
 /** A child's mkey: an MTT of 4 KiB pages over KSM slot `idx`. */
 export function newImplicitChildMkey(dev: Mlx5IbDev, pdn: number, idx: number): Mlx5Mkey {
   const size = mlx5ImrMttSize(dev);
-  return new Mlx5Mkey(dev.allocKey(), "mtt", pdn, idx * size, size, PAGE_SHIFT);
+  const mkey = new Mlx5Mkey(dev.allocKey(), "mtt", pdn, idx * size, size, PAGE_SHIFT);
+  mkey.reachedThroughKsm = true;
+  return mkey;
 }

@@ -25,6 +25,7 @@ import { accessFields, guardId, objectId } from "../../../sim/objectAccess.ts";
 import { Mlx5Mkey, mkeyId } from "../mkey.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
 import { Mlx5IbMr } from "../mlx5IbMr.ts";
+import { mlx5MkeyDisable } from "../mttMirror.ts";
 import { mlx5PrefetchFlushMr } from "../prefetch.ts";
 import { designMrByKey, type PagefaultFlags } from "./mlx5OdpDesign.ts";
 import { StoreBuffer } from "../../../sim/storeBuffer.ts";
@@ -212,7 +213,7 @@ export function* pagefaultSingleDataSegmentSrcuEra<U extends IbUmemOdp>(
 
 /** destroy_mkey(): the device stops translating the key. */
 export function destroyMkey(mr: Mlx5IbMr): void {
-  mr.mmkey.valid = false;
+  mlx5MkeyDisable(mr);
   mr.dev.mkeys.delete(mr.mmkey.key);
   mr.dev.mrs.delete(mr.mmkey.key);
   mr.dev.k.event("destroy_mkey", {
