@@ -21,6 +21,7 @@ import { nicBenchmarks } from "./nic.bench.ts";
 import { notifierBenchmarks } from "./notifier.bench.ts";
 import { reportBenchmarks } from "./report.bench.ts";
 import { simBenchmarks } from "./sim.bench.ts";
+import { soakBenchmarks } from "./soak.bench.ts";
 import { timingBenchmarks } from "./timing.bench.ts";
 
 export const SUITES: readonly BenchSuite[] = [
@@ -37,6 +38,7 @@ export const SUITES: readonly BenchSuite[] = [
   { name: "implicitSparse", prefix: "nic.", run: implicitSparseBenchmarks },
   { name: "cluster", prefix: "cluster.", run: clusterBenchmarks },
   { name: "fuzz", prefix: "fuzz.", run: fuzzBenchmarks },
+  { name: "soak", prefix: "soak.", run: soakBenchmarks },
 ];
 
 const SUITE_MAIN = fileURLToPath(new URL("./suiteMain.ts", import.meta.url));

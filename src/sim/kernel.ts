@@ -103,6 +103,9 @@ export interface RunResult {
 /** A task's body: called once at spawn with the new task, returns its generator. */
 export type TaskFn = (task: Task) => KGen<unknown>;
 
+/** Sees an event's label and the task whose step made it (null: a timer step). */
+export type EventListener = (label: string, task: Task | null) => void;
+
 const DEFAULT_MAX_STEPS = 1_000_000;
 const DEFAULT_MAX_STEP_WORK = 1_000_000;
 
@@ -159,6 +162,7 @@ export class Kernel {
   private started = false;
   /** Set only while a systematic search records step footprints (see footprint.ts). */
   private footprints: FootprintRecorder | null = null;
+  private eventListener: EventListener | null = null;
   /** Tasks that promised to record what they touch (`declareFootprint`). */
   private readonly footprintTasks = new Set<Task>();
 
@@ -357,8 +361,18 @@ export class Kernel {
     if (task?.fatalSignal === true) throw new TaskExit(task.label);
   }
 
+  /**
+   * Hands `listener` the label and task of every event from now on (before `run`), traced
+   * or not: coverage-guided fuzzing follows the scenario's operations this way. Events
+   * that callers build only while tracing (`k.trace !== null`) never reach it.
+   */
+  observeEvents(listener: EventListener): void {
+    this.eventListener = listener;
+  }
+
   /** An event inside the current step, for the trace (no cost when tracing is off). */
   event(label: string, fields?: TraceFields): void {
+    this.eventListener?.(label, this.current);
     const trace = this.trace;
     if (trace === null) return;
     trace.record({

@@ -169,6 +169,17 @@ export class Lockdep {
     }
   }
 
+  /** Every dependency edge seen so far, as [held class, acquired class] names. */
+  dependencies(): [string, string][] {
+    const names = [...this.classes.values()];
+    return [...this.edges].flatMap(([from, out]) =>
+      [...out.keys()].map((to): [string, string] => [
+        names[from]?.name ?? String(from),
+        names[to]?.name ?? String(to),
+      ]),
+    );
+  }
+
   /** Names of the locks `task` holds, outermost first. */
   heldNames(task: Task): string[] {
     return task.heldLocks.map((h) => h.lock.name);

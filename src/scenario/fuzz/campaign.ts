@@ -11,18 +11,27 @@
  * budget give the same first failure whatever the worker count. A wall-clock bound
  * (`shouldStop`) only decides how many indices are run, never what one does.
  *
+ * Which program index i is comes from the campaign's strategy (strategies.ts): blind
+ * draws every program fresh; feedback mutates programs that reached new coverage, and
+ * its program i depends also on the programs below i's batch (strategy.ts), which a
+ * campaign tells it in index order. So a feedback campaign is a function of its seed
+ * and budget when it runs every index in one partition; split over partitions, each
+ * would see only its own programs, and runCampaign refuses that.
+ *
  * A failure (a violation of the model, or an internal error) is shrunk here program
- * first: fast-check shrinks the program's genes while it fails with the same key
- * (failureKey.ts: kind and site, or the exception). Its schedule is shrunk afterwards,
- * by the explorer's shrinker, once the program is written to a file.
+ * first, while it fails with the same key (failureKey.ts: kind and site, or the
+ * exception): by fast-check for a fresh draw, by shrinkGene.ts for a mutant. Its
+ * schedule is shrunk afterwards, by the explorer's shrinker, once the program is
+ * written to a file. `onFailure` may let the campaign go on after a failure (a soak,
+ * the benchmark's hunt past the design's own failures).
  */
 import type { Partition } from "../../check/explore.ts";
 import { seedFor } from "../../check/seedFor.ts";
-import { swarmArbitrary, type SwarmOptions } from "../generate/swarm.ts";
+import { decodeProgram, type ProgramGene, type SwarmOptions } from "../generate/programGene.ts";
 import type { ScenarioSpec } from "../schema.ts";
-import { checkProgram } from "./checkProgram.ts";
 import type { ProgramResult } from "./fuzzProgram.ts";
 import { judgeProgram, outcomeMessage } from "./judgeProgram.ts";
+import { DEFAULT_FUZZ_STRATEGY, fuzzStrategy, type FuzzStrategyName } from "./strategies.ts";
 
 /** Schedules each program is explored under by default. */
 export const DEFAULT_SCHEDULES_PER_PROGRAM = 4;
@@ -33,6 +42,8 @@ export interface CampaignOptions {
   readonly design: string;
   readonly defects: readonly string[];
   readonly seed: number;
+  /** How programs are chosen (strategies.ts). Default DEFAULT_FUZZ_STRATEGY. */
+  readonly strategy?: FuzzStrategyName;
   /** Program indices 0..programs-1 (default: unbounded; then `shouldStop` must end it). */
   readonly programs?: number;
   /** Checked before each program: true ends the campaign (a wall-clock budget). */
@@ -49,6 +60,10 @@ export interface CampaignOptions {
   readonly onProgram?: (programsRun: number) => void;
   /** Programs above this index need not run (another worker failed lower). */
   readonly lowestFailure?: () => number;
+  /** Called with each failure: true goes on to the next index. Default: stop. */
+  readonly onFailure?: (failure: CampaignFailure) => boolean;
+  /** A failure whose key this says yes to is not shrunk. Default: shrink every one. */
+  readonly alreadyShrunk?: (key: string) => boolean;
 }
 
 export interface CampaignFailure {
@@ -56,6 +71,8 @@ export interface CampaignFailure {
   readonly key: string;
   readonly program: number;
   readonly programSeed: number;
+  /** How the strategy made the program: `fresh`, or `mutant of program N`. */
+  readonly origin: string;
   readonly original: ScenarioSpec;
   readonly shrunk: ScenarioSpec;
   readonly shrinkRuns: number;
@@ -79,19 +96,23 @@ function firstIndex(p: Partition, from: number): number {
   return p.residue + Math.ceil((from - p.residue) / p.modulus) * p.modulus;
 }
 
-/** The programs a campaign of `design` with these defects draws. */
-export function campaignArbitrary(o: Pick<CampaignOptions, "design" | "defects" | "swarm">) {
-  const defects = o.defects.length === 0 ? {} : { defects: [...o.defects] };
-  return swarmArbitrary({ ...o.swarm, designs: [o.design] }).map((spec): ScenarioSpec => ({
-    ...spec,
-    ...defects,
-  }));
+/** The program a campaign of `design` with these defects runs for these genes. */
+export function campaignProgram(
+  o: Pick<CampaignOptions, "design" | "defects" | "swarm">,
+  gene: ProgramGene,
+): ScenarioSpec {
+  const spec = decodeProgram(gene, { ...o.swarm, designs: [o.design] });
+  return o.defects.length === 0 ? spec : { ...spec, defects: [...o.defects] };
 }
 
 export function runCampaign(o: CampaignOptions): CampaignResult {
-  const arb = campaignArbitrary(o);
+  const swarm = { ...o.swarm, designs: [o.design] };
+  const strategy = fuzzStrategy(o.strategy ?? DEFAULT_FUZZ_STRATEGY, swarm);
   const schedules = o.schedules ?? DEFAULT_SCHEDULES_PER_PROGRAM;
   const p = o.partition ?? { modulus: 1, residue: 0 };
+  if (strategy.wantsCoverage && p.modulus > 1) {
+    throw new RangeError(`the ${strategy.name} strategy runs every program in one partition`);
+  }
   const tally = {
     programsRun: 0,
     schedulesRun: 0,
@@ -102,36 +123,50 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
   for (let i = firstIndex(p, o.from ?? 0); i < (o.programs ?? Infinity); i += p.modulus) {
     if (o.shouldStop?.() === true || i > (o.lowestFailure?.() ?? Infinity)) break;
     const programSeed = seedFor(o.seed, i);
-    let first: ProgramResult | null = null;
-    const checked = checkProgram(
-      arb,
+    let first: { result: ProgramResult; coverage: Set<string> } | null = null;
+    const drawn = strategy.program(
+      i,
       programSeed,
-      (spec) => {
-        const { key, result } = judgeProgram(spec, programSeed, schedules);
-        first ??= result;
-        return key;
+      (gene) => {
+        const coverage = new Set<string>();
+        const spec = campaignProgram(o, gene);
+        const judged = judgeProgram(
+          spec,
+          programSeed,
+          schedules,
+          first === null && strategy.wantsCoverage ? coverage : undefined,
+        );
+        first ??= { result: judged.result, coverage };
+        return judged.key;
       },
       o.maxShrinks ?? DEFAULT_PROGRAM_SHRINKS,
+      o.alreadyShrunk,
     );
-    const r = first as ProgramResult | null;
+    const judged = first as { result: ProgramResult; coverage: Set<string> } | null;
+    const r = judged?.result ?? null;
     tally.programsRun++;
     tally.reached = i + 1;
     tally.schedulesRun += r?.schedulesRun ?? 0;
     tally.inconclusiveRuns += r?.inconclusiveRuns ?? 0;
-    if (r !== null && r.programRuns > 0 && checked.key === null) tally.programOnly++;
+    if (r !== null && r.programRuns > 0 && drawn.key === null) tally.programOnly++;
+    if (judged !== null) strategy.observe(i, drawn.original, judged.coverage);
     o.onProgram?.(tally.programsRun);
-    if (checked.key === null || r === null) continue;
+    if (drawn.key === null || r === null) continue;
+    const shrunk = campaignProgram(o, drawn.shrunk);
     const failure: CampaignFailure = {
       type: r.outcome.type === "internal_error" ? "internal_error" : "violation",
-      key: checked.key,
+      key: drawn.key,
       program: i,
       programSeed,
-      original: checked.original,
-      shrunk: checked.shrunk,
-      shrinkRuns: checked.shrinkRuns,
-      message: outcomeMessage(judgeProgram(checked.shrunk, programSeed, schedules).result),
+      origin: drawn.origin,
+      original: campaignProgram(o, drawn.original),
+      shrunk,
+      shrinkRuns: drawn.shrinkRuns,
+      message: outcomeMessage(
+        drawn.shrunk === drawn.original ? r : judgeProgram(shrunk, programSeed, schedules).result,
+      ),
     };
-    return { ...tally, failure };
+    if (o.onFailure?.(failure) !== true) return { ...tally, failure };
   }
   return { ...tally, failure: null };
 }

@@ -15,6 +15,8 @@ import { seedFor } from "../../check/seedFor.ts";
 import type { FaultPlan } from "../../check/faults.ts";
 import { UniformRandom } from "../../sim/strategies/uniformRandom.ts";
 import type { Timing } from "../../sim/timing.ts";
+import type { Kernel } from "../../sim/kernel.ts";
+import { CoverageRecorder } from "./coverage.ts";
 import { outcomeOf, type RunOutcome } from "./outcome.ts";
 
 /** Free timing: every order of timed events is reachable. */
@@ -29,6 +31,8 @@ export interface FuzzProgramOptions {
   readonly design?: string;
   readonly defects?: readonly string[];
   readonly faults?: FaultPlan;
+  /** Receives what each run reached (coverage.ts); left out, nothing is recorded. */
+  readonly coverage?: Set<string>;
 }
 
 export interface ProgramResult {
@@ -51,6 +55,7 @@ export function fuzzRun(
   seed: number,
   o: Omit<FuzzProgramOptions, "seed" | "schedules">,
 ): { outcome: RunOutcome; schedule: Uint32Array | null } {
+  const recorder = o.coverage === undefined ? null : new CoverageRecorder();
   try {
     const run = runScenario(scenario, {
       seed,
@@ -59,7 +64,18 @@ export function fuzzRun(
       ...(o.design === undefined ? {} : { design: o.design }),
       ...(o.defects === undefined ? {} : { defects: o.defects }),
       ...(o.faults === undefined ? {} : { faults: o.faults }),
+      ...(recorder === null
+        ? {}
+        : {
+            onKernel: (k: Kernel) => {
+              recorder.attach(k);
+            },
+          }),
     });
+    if (recorder !== null) {
+      recorder.finish(run.kernel);
+      for (const e of recorder.elements()) o.coverage?.add(e);
+    }
     return { outcome: outcomeOf(run), schedule: run.result.schedule };
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -16,8 +16,13 @@ export function judgeProgram(
   spec: ScenarioSpec,
   programSeed: number,
   schedules: number,
+  coverage?: Set<string>,
 ): { key: string | null; result: ProgramResult } {
-  const result = fuzzProgram(compileGenerated(spec, FILE), { seed: programSeed, schedules });
+  const result = fuzzProgram(compileGenerated(spec, FILE), {
+    seed: programSeed,
+    schedules,
+    ...(coverage === undefined ? {} : { coverage }),
+  });
   return { key: failureKey(result.outcome), result };
 }
 
