@@ -46,7 +46,11 @@ export const FINDINGS: readonly Finding[] = [
   {
     id: "hmm-mirror-publish-after-zap",
     design: "hmm-mirror",
-    kinds: ["device_use_after_free", "device_stale_translation"],
+    kinds: [
+      "device_use_after_free",
+      "device_stale_translation",
+      "device_translation_outlives_frame",
+    ],
     title:
       "the hmm-mirror posting's invalidation clears range->valid and zaps without " +
       "umem_mutex, so a fault that passed hmm_range_valid() publishes a page the zap cleared",

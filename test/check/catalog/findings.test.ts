@@ -42,8 +42,9 @@ test("findingOf names a finding only for its design and kinds", () => {
     for (const kind of f.kinds) {
       // Two findings of one design and kind that no message tells apart (release-unlinks-
       // mirror and publish-after-zap) name the first; their tests pin which path it was.
-      const first = FINDINGS.find((g) => findingOf(g.design, { kind, message }) === g);
-      assert.equal(findingOf(f.design, { kind, message }), f.messageIncludes ? f : first);
+      const named = findingOf(f.design, { kind, message });
+      if (f.messageIncludes !== undefined) assert.equal(named, f);
+      else assert.ok(named?.design === f.design && named.kinds.includes(kind));
     }
     assert.equal(findingOf("interval", { kind: f.kinds[0] ?? "", message }), undefined);
   }
