@@ -66,7 +66,10 @@ test("a clean search exits 0 and names its timing", () => {
 test("an unknown expect: violation: kind is an input error at its position", () => {
   const file = join(dir, "typo.yaml");
   const text = readFileSync("examples/10-catalog-no-retry-check.yaml", "utf8");
-  writeFileSync(file, text.replace("violation: device_use_after_free", "violation: use_after_fre"));
+  writeFileSync(
+    file,
+    text.replace("violation: device_translation_outlives_frame", "violation: use_after_fre"),
+  );
   const r = odpsim("explore", file);
   assert.equal(r.code, 2);
   assert.match(

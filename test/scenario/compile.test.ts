@@ -39,7 +39,7 @@ test("ctx.defects overrides the file's defects: without them the race is gone", 
     schedules: 300,
     defects: ["classic-no-retry-check"],
   });
-  assert.equal(withDefect.firstFailure?.violation.kind, "device_use_after_free");
+  assert.equal(withDefect.firstFailure?.violation.kind, "device_translation_outlives_frame");
   const without = explore(s, { strategy: "random", schedules: 300, defects: [] });
   assert.equal(without.found, false);
 });

@@ -57,7 +57,7 @@ test(
         assert.equal(await stale.first().getAttribute("data-va"), String(violation.details["va"]));
         assert.match(
           (await page.getByTestId("report").textContent()) ?? "",
-          /device_use_after_free/,
+          /device_use_after_free|device_translation_outlives_frame/,
         );
         // Before the race nothing is stale.
         await page.getByTestId("step-slider").fill(String(run.slice?.setupEnd ?? 0));
