@@ -207,6 +207,20 @@ function* issue(d: Driver, c: Command, kill: () => KGen): KGen {
   }
 }
 
+/** Another thread of the process unmaps what the driver mapped, racing it. */
+function spawnUnmapper(
+  proc: { spawnThread(name: string, body: () => KGen): unknown },
+  d: Driver,
+): void {
+  proc.spawnThread("unmapper", function* () {
+    for (let i = 0; i < 3; i++) {
+      const addr = d.mapped[i];
+      if (addr !== undefined) yield* munmap(d.mm, addr, PAGE_SIZE);
+      else yield "unmapper: nothing mapped yet";
+    }
+  });
+}
+
 function apiScenario(commands: readonly Command[]): Scenario {
   return {
     name: "api-fuzz",
@@ -236,14 +250,7 @@ function apiScenario(commands: readonly Command[]): Scenario {
           yield* issue(d, c, () => killProcess(proc));
         }
       });
-      // Another thread of the process unmaps what the driver mapped, racing it.
-      proc.spawnThread("unmapper", function* () {
-        for (let i = 0; i < 3; i++) {
-          const addr = d.mapped[i];
-          if (addr !== undefined) yield* munmap(mm, addr, PAGE_SIZE);
-          else yield "unmapper: nothing mapped yet";
-        }
-      });
+      spawnUnmapper(proc, d);
       return k;
     },
   };
@@ -582,13 +589,7 @@ function odpApiScenario(commands: readonly OdpCommand[]): Scenario {
           yield* issueVerb(d, c, () => killProcess(proc));
         }
       });
-      proc.spawnThread("unmapper", function* () {
-        for (let i = 0; i < 3; i++) {
-          const addr = d.mapped[i];
-          if (addr !== undefined) yield* munmap(mm, addr, PAGE_SIZE);
-          else yield "unmapper: nothing mapped yet";
-        }
-      });
+      spawnUnmapper(proc, d);
       return k;
     },
   };

@@ -6,27 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { compile, events, returns } from "./traceEvents.ts";
 import { runScenario } from "../../src/check/scenario.ts";
-import type { TraceEntry } from "../../src/sim/trace.ts";
 import { UniformRandom } from "../../src/sim/strategies/uniformRandom.ts";
-import { compileScenario, type CompiledScenario } from "../../src/scenario/compile.ts";
-import { parseScenarioText } from "../../src/scenario/parse.ts";
 import { runOnce } from "../../src/scenario/runOnce.ts";
-
-function compile(text: string): CompiledScenario {
-  return compileScenario(parseScenarioText(text, "inline.yaml"));
-}
-
-function events(s: CompiledScenario, seed = 0): TraceEntry[] {
-  const run = runScenario(s, { seed, strategy: new UniformRandom(), trace: true });
-  assert.equal(run.result.status, "ok", JSON.stringify(run.violations));
-  return (run.result.trace?.entries ?? []).filter((e) => e.kind === "event");
-}
-
-/** The return value of each `NAME:end`, in order. */
-function returns(evs: readonly TraceEntry[], name: string): unknown[] {
-  return evs.filter((e) => e.label === `${name}:end`).map((e) => e.fields?.ret);
-}
 
 const UNPLUG = `
 name: t

@@ -77,21 +77,23 @@ function insertOp(g: Gene, rng: Prng, donor: ProgramGene, b: MutationBounds): bo
   return true;
 }
 
-function dropOp(g: Gene, rng: Prng): boolean {
-  const thread = pickOf(
+/** A thread with more than one operation, so dropping or swapping leaves it whole. */
+function threadOfSeveralOps(g: Gene, rng: Prng) {
+  return pickOf(
     rng,
     allThreads(g).filter((t) => t.ops.length > 1),
   );
+}
+
+function dropOp(g: Gene, rng: Prng): boolean {
+  const thread = threadOfSeveralOps(g, rng);
   if (thread === undefined) return false;
   thread.ops.splice(rng.nextInt(thread.ops.length), 1);
   return true;
 }
 
 function swapOps(g: Gene, rng: Prng): boolean {
-  const thread = pickOf(
-    rng,
-    allThreads(g).filter((t) => t.ops.length > 1),
-  );
+  const thread = threadOfSeveralOps(g, rng);
   if (thread === undefined) return false;
   const i = rng.nextInt(thread.ops.length);
   const j = rng.nextInt(thread.ops.length);

@@ -1,10 +1,10 @@
 /**
- * The fuzz strategies by name, and the default: the one registry `odpsim fuzz
- * --strategy`, the campaign and the benchmark share.
+ * The fuzz strategies by name, and the default: the one registry the campaign and the
+ * benchmark share (`odpsim fuzz` does not take a strategy flag yet).
  *
- * Models no kernel file. The default is blind: in the side-by-side benchmark
- * (`npm run bench -- --filter fuzz.`, docs/fuzzing.md) feedback did not find the catalog
- * defects sooner.
+ * Models no kernel file. The default is blind: the side-by-side benchmark
+ * (`npm run bench -- --filter fuzz.`) that would say whether feedback finds the catalog
+ * defects sooner has not been run to the end yet, so nothing backs switching.
  */
 import type { SwarmOptions } from "../generate/programGene.ts";
 import { BlindStrategy } from "./blind.ts";
