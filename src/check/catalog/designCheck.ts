@@ -47,6 +47,8 @@ export interface DesignCheckOptions {
   readonly workers?: number;
   /** With workers: where a worker finds a scenario, the design module registered first. */
   readonly workerRef?: (scenario: Scenario) => ScenarioRef;
+  /** The catalog scenarios to check, by name (default every one). */
+  readonly scenarios?: readonly string[];
   /** Called after each scenario (progress bars). */
   readonly onScenario?: (done: number, total: number) => void;
 }
@@ -95,7 +97,10 @@ export function catalogScenarioGroups(): { scenario: Scenario; entries: CatalogE
 }
 
 export async function designCheck(options: DesignCheckOptions): Promise<DesignCheckResult> {
-  const groups = catalogScenarioGroups();
+  const only = options.scenarios;
+  const groups = catalogScenarioGroups().filter(
+    (g) => only === undefined || only.includes(g.scenario.name),
+  );
   const entries: DesignCheckEntry[] = [];
   for (const { scenario, entries: of } of groups) {
     entries.push(await checkScenario(scenario, of, options));
