@@ -100,7 +100,9 @@ function renderDesignCheck(result: DesignCheckResult): void {
   for (const e of result.entries) out(`${e.scenario.padEnd(width)}  ${entryLine(e)}`);
   for (const e of result.entries) {
     const token = e.violation?.token ?? e.errorToken;
-    if (token !== null) out(`replay ${e.scenario}: odpsim replay ${token}`);
+    if (token === null) continue;
+    out(`${e.scenario}: ${e.violation?.kind ?? "internal error"}`);
+    out(`replay: odpsim replay ${token}`);
   }
 }
 
