@@ -15,15 +15,12 @@ import {
 } from "../../check/catalog/catalogCheck.ts";
 import { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_VIOLATION, type SetExitCode } from "../exitCodes.ts";
 import { hmmMirrorDefaultLines } from "../../rdma/mlx5/odp/hmmMirrorAsPosted.ts";
-import { intOption } from "../options.ts";
+import { collectDefects, intOption } from "../options.ts";
+import { defectWithoutDesign, runDesignCheck, type DesignCheckFlags } from "./catalogDesign.ts";
 import { ID_WIDTH, out } from "../output.ts";
 import { startProgress } from "../progress.ts";
 
-interface CheckFlags {
-  readonly json: boolean;
-  readonly budget: number;
-  readonly workers: number;
-}
+type CheckFlags = DesignCheckFlags;
 
 export function addCatalogCommand(program: Command, setCode: SetExitCode): void {
   const catalog = program
@@ -45,9 +42,17 @@ export function addCatalogCommand(program: Command, setCode: SetExitCode): void 
     .option("--json", "print JSON", false)
     .option("--budget <n>", "schedules per search", intOption("--budget", 1, 10_000_000), 20_000)
     .option("--workers <n>", "worker threads", intOption("--workers", 1, 64), 1)
-    .addHelpText("after", "\nExample:\n  odpsim catalog check --budget 2000 --json")
+    .option("--design <path>", "explore every mlx5 scenario under your design module instead")
+    .option("--defect <id>", "with --design: switch its defect on (repeatable)", collectDefects, [])
+    .addHelpText(
+      "after",
+      "\nExamples:\n  odpsim catalog check --budget 2000 --json\n" +
+        "  odpsim catalog check --design ./my-design.ts --defect my-bug --budget 2000",
+    )
     .action(async (o: CheckFlags) => {
-      setCode(await runCatalogCheck(o));
+      defectWithoutDesign(o);
+      const { design } = o;
+      setCode(await (design === undefined ? runCatalogCheck(o) : runDesignCheck({ ...o, design })));
     });
 }
 

@@ -7,7 +7,7 @@
  * Models no kernel file: each generation of the interlock (classic v5.3, the 2019
  * HMM-mirror posting, interval v5.5+) is its own module; this only names them.
  */
-import type { Kernel } from "../../../sim/kernel.ts";
+import { KernelGlobal, type Kernel } from "../../../sim/kernel.ts";
 import { ODP_DESIGN_NAMES, type OdpDesignName } from "../../core/odp/umemOdpDesign.ts";
 import { classicMlx5Odp } from "./classicOdp.ts";
 import { hmmMirrorMlx5Odp } from "./hmmMirrorOdp.ts";
@@ -75,11 +75,26 @@ export function mlx5OdpDesign(name: string = DEFAULT_MLX5_ODP_DESIGN): Mlx5OdpDe
   throw new Error(unknownDesign(name));
 }
 
+/** The names of the designs a kernel's mlx5 devices were set up with, in order. */
+const DESIGNS_SET_UP = new KernelGlobal<string[]>("mlx5 ODP designs set up", () => []);
+
 /** The design named `name`, with `k` put in its era: how a host builder starts. */
-export function setupMlx5OdpDesign(k: Kernel, name?: string): Mlx5OdpDesign {
+export function setupMlx5OdpDesign(
+  k: Kernel,
+  name: string = DEFAULT_MLX5_ODP_DESIGN,
+): Mlx5OdpDesign {
   const design = mlx5OdpDesign(name);
   design.kernelSetup(k);
+  k.global(DESIGNS_SET_UP).push(name);
   return design;
+}
+
+/**
+ * The designs `k`'s mlx5 devices were set up with (none: the scenario built no mlx5
+ * host): how a check tells a scenario that runs a design from one that ignores it.
+ */
+export function mlx5OdpDesignsSetUp(k: Kernel): readonly string[] {
+  return k.global(DESIGNS_SET_UP);
 }
 
 function unknownDesign(name: string): string {
