@@ -48,8 +48,8 @@ const design: Mlx5OdpDesign<IntervalUmemOdp> = {
     return mr;
   },
   deregOdpMr: (mr) => intervalMlx5Odp.deregOdpMr(mr),
-  pagefaultSingleDataSegment: (dev, pd, key, va, bcnt, flags) =>
-    intervalMlx5Odp.pagefaultSingleDataSegment(dev, pd, key, va, bcnt, flags),
+  pagefaultSingleDataSegment: (dev, pd, key, va, bcnt, flags, bytesMapped) =>
+    intervalMlx5Odp.pagefaultSingleDataSegment(dev, pd, key, va, bcnt, flags, bytesMapped),
   ...(intervalMlx5Odp.prefetchHold === undefined
     ? {}
     : { prefetchHold: intervalMlx5Odp.prefetchHold }),

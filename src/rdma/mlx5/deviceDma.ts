@@ -212,7 +212,7 @@ function* mlx5IbEqePfAction(pfault: Mlx5Pagefault): KGen {
     yield* mlx5IbMrRdmaPfaultHandler(dev, design, rdmaPagefaultOf(rdma, key, va, write), resume);
   } else if (pfault.wqe !== undefined) {
     const seg = { key, va, bcnt: pfault.bcnt, write };
-    yield* mlx5IbMrWqePfaultHandler(dev, design, pfault.wqe.qpNum, seg, resume);
+    yield* mlx5IbMrWqePfaultHandler(dev, design, pfault.wqe.qpNum, [seg], resume);
   } else {
     resume(yield* design.pagefaultSingleDataSegment(dev, null, key, va, pfault.bcnt, { write }));
   }

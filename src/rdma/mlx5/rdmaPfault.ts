@@ -4,7 +4,7 @@
  *
  * Models mlx5_ib_mr_rdma_pfault_handler (drivers/infiniband/hw/mlx5/odp.c), whose logic
  * is the same in every era odpsim models, from the first ODP support (v4.0, the seed's
- * era) to v6.x:
+ * era) to v6.14, but for where the page count is checked (below):
  *   - the event reports the operation's VA and length, the bytes of it the hardware had
  *     already committed, and the size of the packet being executed; the handler skips the
  *     committed bytes and faults in the whole rest of the operation at once, then resumes;
@@ -20,18 +20,20 @@
  * AtomicETH), so its faults take the first path; the zero-length path is reachable by
  * an event that reports no length.
  *
- * A fault that maps fewer pages than the range it had to resolve fails: the handler
- * resumes with an error when pages_in_range(address, length) exceeds what
- * pagefault_single_data_segment returned. That is where the check was up to v6.12, in
- * every design's era; "RDMA/mlx5: Fix indirect mkey ODP page count" (v6.13) moved it into
- * pagefault_single_data_segment and skipped it for indirect mkeys, with the same result
- * for a responder fault on an MR. Simplification: that later form is not modelled apart.
+ * A fault that maps fewer pages than the range it had to resolve fails the QP, in both
+ * forms of the check (pageCount.ts). Up to v6.13 (the classic and hmm-mirror designs'
+ * era) the handler resumes with an error when pages_in_range(address, length) exceeds
+ * the PAGE_SIZE pages pagefault_single_data_segment returned. Since "RDMA/mlx5: Fix
+ * indirect mkey ODP page count" (235f23840219, v6.14-rc1; the interval design's v6.14)
+ * pagefault_single_data_segment makes that comparison for each direct MR and returns
+ * -EFAULT, 0 on success, and the handler tests only for an error. The handler passes no
+ * bytes_mapped (NULL) in either form.
  */
 import { EAGAIN, EFAULT } from "../../sim/errno.ts";
-import { PAGE_SIZE } from "../../mm/page.ts";
 import type { KGen } from "../../sim/task.ts";
 import type { Mlx5IbDev } from "./mlx5IbDev.ts";
 import type { Mlx5OdpDesign } from "./odp/mlx5OdpDesign.ts";
+import { pageCountPerDirectMr, pagesInRange } from "./odp/pageCount.ts";
 
 /** MAX_PREFETCH_LEN: the most an RDMA responder fault prefetches after the resume. */
 export const MAX_PREFETCH_LEN = 4 * 1024 * 1024;
@@ -76,7 +78,7 @@ export function rdmaPagefaultOf(
 
 /**
  * mlx5_ib_mr_rdma_pfault_handler(): resolves `pf`, calls `resume` with the result
- * (pages, -EAGAIN, or the fatal errno), then prefetches if the event asked for it.
+ * (>= 0 on success, -EAGAIN, or the fatal errno), then prefetches if the event asked.
  */
 export function* mlx5IbMrRdmaPfaultHandler(
   dev: Mlx5IbDev,
@@ -98,7 +100,7 @@ export function* mlx5IbMrRdmaPfaultHandler(
   // -EAGAIN: racing an invalidation, so no prefetch; the device faults again.
   if (ret === EAGAIN) {
     prefetch = false;
-  } else if (ret >= 0 && pagesInRange(address, length) > ret) {
+  } else if (ret >= 0 && !pageCountPerDirectMr(dev.k) && pagesInRange(address, length) > ret) {
     dev.k.event("rdma_pfault_short", { key: pf.rkey, va: address, len: length, pages: ret });
     resume(EFAULT);
     return;
@@ -115,10 +117,4 @@ export function* mlx5IbMrRdmaPfaultHandler(
     flags,
   );
   dev.k.event("rdma_pfault_prefetch", { key: pf.rkey, va: address, len: prefetchLen, ret: got });
-}
-
-/** pages_in_range(): the 4 KiB pages [address, address + length) touches. */
-function pagesInRange(address: number, length: number): number {
-  if (length === 0) return 0;
-  return Math.floor((address + length - 1) / PAGE_SIZE) - Math.floor(address / PAGE_SIZE) + 1;
 }

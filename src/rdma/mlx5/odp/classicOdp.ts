@@ -49,6 +49,7 @@ import {
   type IbUmemOdp,
 } from "../../core/umemOdp.ts";
 import type { Mlx5IbMr } from "../mlx5IbMr.ts";
+import { addBytesMapped, osPages, setPageCountPerDirectMr, type BytesMapped } from "./pageCount.ts";
 import {
   deregOdpMrSrcuEra,
   pagefaultSingleDataSegmentSrcuEra,
@@ -126,8 +127,9 @@ export function traceUmemPrivate(umem: IbUmemOdp, mr: Mlx5IbMr, fn: string): voi
 
 /**
  * The body of pagefault_mr() for one MTT MR (explicit, or one implicit child): map
- * [va, va + size) and write the MTT unless an invalidation raced. Returns pages mapped
- * or an errno; on -EAGAIN it first waits for the racing invalidation to end.
+ * [va, va + size) and write the MTT unless an invalidation raced. Returns the PAGE_SIZE
+ * pages mapped (np << (page_shift - PAGE_SHIFT)) and adds the bytes to `bytesMapped`, or
+ * an errno; on -EAGAIN it first waits for the racing invalidation to end.
  */
 function* pagefaultLeaf(
   mr: ClassicMr,
@@ -136,6 +138,7 @@ function* pagefaultLeaf(
   size: number,
   flags: PagefaultFlags,
   implicit: boolean,
+  bytesMapped: BytesMapped | null,
 ): KGen<number> {
   const k = mr.dev.k;
   const startIdx = Math.floor((va - mr.iova) / odp.pageSize);
@@ -159,7 +162,10 @@ function* pagefaultLeaf(
       ret = EAGAIN;
     }
     odp.umemMutex.unlock();
-    if (ret >= 0) return np;
+    if (ret >= 0) {
+      addBytesMapped(bytesMapped, np, odp.pageShift, va % odp.pageSize, size);
+      return osPages(np, odp.pageShift);
+    }
   }
   if (ret === EAGAIN) {
     // Since "IB/mlx5: Fix implicit MR release flow" every -EAGAIN waits: a fault after
@@ -187,13 +193,15 @@ function* pagefaultMr(
   va: number,
   bcnt: number,
   flags: PagefaultFlags,
+  bytesMapped: BytesMapped | null,
 ): KGen<number> {
   const k = mr.dev.k;
   const odpMr = mr.umem;
   if (odpMr === null) return EINVAL;
   if (!k.kasan.check(odpMr, "pagefault_mr reads the umem")) return EFAULT;
   if (!odpMr.isImplicitOdp) {
-    return yield* pagefaultLeaf(mr, odpMr, va, sizeToUmemEnd(odpMr, va, bcnt), flags, false);
+    const size = sizeToUmemEnd(odpMr, va, bcnt);
+    return yield* pagefaultLeaf(mr, odpMr, va, size, flags, false, bytesMapped);
   }
   const first = yield* implicitMrGetData(mr, va, bcnt);
   if (typeof first === "number") return first;
@@ -205,7 +213,7 @@ function* pagefaultMr(
     const child = mrOfUmem(odp);
     if (child === null) return EFAULT;
     const size = Math.min(left, ibUmemEnd(odp) - ioVirt);
-    const ret = yield* pagefaultLeaf(child, odp, ioVirt, size, flags, true);
+    const ret = yield* pagefaultLeaf(child, odp, ioVirt, size, flags, true, bytesMapped);
     if (ret < 0) return ret;
     npages += ret;
     left -= size;
@@ -235,6 +243,8 @@ export const classicMlx5Odp: Mlx5OdpDesign<ClassicUmemOdp> = {
     // umem_rwsem from start to end, so it could not have lived with either.
     setInvalidateStartMap(k, false);
     setPairEndsOnFailedStart(k, false);
+    // The RDMA responder handler checks the page count (pages_in_range), as until v6.13.
+    setPageCountPerDirectMr(k, false);
   },
 
   allocUcontext(_dev, ctx: IbUcontext) {
@@ -246,6 +256,15 @@ export const classicMlx5Odp: Mlx5OdpDesign<ClassicUmemOdp> = {
 
   deregOdpMr: (mr) => deregOdpMrSrcuEra(mr, classicDesign, mlx5IbInvalidateRange, classicImplicit),
 
-  pagefaultSingleDataSegment: (dev, pd, key, va, bcnt, flags) =>
-    pagefaultSingleDataSegmentSrcuEra(dev, pd, key, va, bcnt, flags, pagefaultMr),
+  pagefaultSingleDataSegment: (dev, pd, key, va, bcnt, flags, bytesMapped) =>
+    pagefaultSingleDataSegmentSrcuEra(
+      dev,
+      pd,
+      key,
+      va,
+      bcnt,
+      flags,
+      pagefaultMr,
+      bytesMapped ?? null,
+    ),
 };

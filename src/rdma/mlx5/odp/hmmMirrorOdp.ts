@@ -57,6 +57,7 @@ import {
   mlx5ImplicitChildEmptiedHmm,
 } from "./hmmMirrorImplicit.ts";
 import { mrOfUmem, type Mlx5OdpDesign, type PagefaultFlags } from "./mlx5OdpDesign.ts";
+import { addBytesMapped, osPages, setPageCountPerDirectMr, type BytesMapped } from "./pageCount.ts";
 import {
   deregOdpMrSrcuEra,
   pagefaultSingleDataSegmentSrcuEra,
@@ -94,6 +95,8 @@ interface LeafSpan {
   readonly ioVirt: number;
   readonly size: number;
   readonly faultSize: number;
+  /** `off`, what bytes_mapped leaves out of the first page. */
+  readonly off: number;
 }
 
 /** The head of pagefault_mr()'s next_mr step as posted, for `odp` at `ioVirtIn`. */
@@ -102,13 +105,15 @@ function leafSpan(odp: HmmMirrorUmemOdp, ioVirtIn: number, bcnt: number): LeafSp
   const pageSize = odp.pageSize;
   const ioVirt = Math.floor(ioVirtIn / pageSize) * pageSize;
   const off = ioVirt % pageSize; // as posted: taken after aligning, so always 0
-  return { ioVirt, size, faultSize: Math.ceil((size + off) / pageSize) * pageSize };
+  return { ioVirt, size, faultSize: Math.ceil((size + off) / pageSize) * pageSize, off };
 }
 
 /**
  * One next_mr step of pagefault_mr() as posted, on the MTT MR `mr` over `odp` (an
  * explicit MR, or one implicit child): register a range on the mm, map it, write the
- * MTT if the range is still valid. Returns pages mapped or an errno.
+ * MTT if the range is still valid. Returns the PAGE_SIZE pages mapped and adds the bytes
+ * to `bytesMapped` (np << page_shift less `off`, at least 0, at most the step's size), or
+ * an errno.
  */
 function* pagefaultLeaf(
   mr: HmmMirrorMr,
@@ -117,6 +122,7 @@ function* pagefaultLeaf(
   span: LeafSpan,
   flags: PagefaultFlags,
   implicit: boolean,
+  bytesMapped: BytesMapped | null,
 ): KGen<number> {
   const k = mr.dev.k;
   const { ioVirt, faultSize } = span;
@@ -140,8 +146,9 @@ function* pagefaultLeaf(
     else ret = EAGAIN;
     odp.umemMutex.unlock();
     if (ret >= 0) {
+      addBytesMapped(bytesMapped, np, odp.pageShift, span.off, span.size);
       yield* hmmRangeUnregister(range);
-      return np;
+      return osPages(np, odp.pageShift);
     }
   }
   if (ret === EAGAIN) {
@@ -167,6 +174,7 @@ function* pagefaultMr(
   ioVirtIn: number,
   bcnt: number,
   flags: PagefaultFlags,
+  bytesMapped: BytesMapped | null,
 ): KGen<number> {
   const k = mr.dev.k;
   const odpMr = mr.umem;
@@ -174,11 +182,12 @@ function* pagefaultMr(
   if (!k.kasan.check(odpMr, "pagefault_mr reads the umem")) return EFAULT;
   const mm = odpMr.perMm.mm;
   if (!odpMr.isImplicitOdp) {
-    return yield* pagefaultLeaf(mr, odpMr, mm, leafSpan(odpMr, ioVirtIn, bcnt), flags, false);
+    const span = leafSpan(odpMr, ioVirtIn, bcnt);
+    return yield* pagefaultLeaf(mr, odpMr, mm, span, flags, false, bytesMapped);
   }
   const first = yield* implicitMrGetDataHmm(mr, ioVirtIn, bcnt);
   if (typeof first === "number") return first;
-  return yield* pagefaultChildren(first, mm, ioVirtIn, bcnt, flags);
+  return yield* pagefaultChildren(first, mm, ioVirtIn, bcnt, flags, bytesMapped);
 }
 
 /** The implicit loop of pagefault_mr(): each child from `odp` on, as posted. */
@@ -188,6 +197,7 @@ function* pagefaultChildren(
   ioVirtIn: number,
   bcntIn: number,
   flags: PagefaultFlags,
+  bytesMapped: BytesMapped | null,
 ): KGen<number> {
   let odp = first;
   let ioVirt = ioVirtIn;
@@ -197,7 +207,7 @@ function* pagefaultChildren(
     const child = mrOfUmem(odp);
     if (child === null) return EFAULT;
     const span = leafSpan(odp, ioVirt, bcnt);
-    const ret = yield* pagefaultLeaf(child, odp, mm, span, flags, true);
+    const ret = yield* pagefaultLeaf(child, odp, mm, span, flags, true, bytesMapped);
     if (ret < 0) return ret;
     npages += ret;
     bcnt -= span.size;
@@ -221,6 +231,8 @@ export const hmmMirrorMlx5Odp: Mlx5OdpDesign<HmmMirrorUmemOdp> = {
     // of ends after a failed non-blockable start.
     setInvalidateStartMap(k, false);
     setPairEndsOnFailedStart(k, false);
+    // The RDMA responder handler checks the page count (pages_in_range), as until v6.13.
+    setPageCountPerDirectMr(k, false);
   },
 
   allocUcontext(_dev, ctx) {
@@ -233,6 +245,15 @@ export const hmmMirrorMlx5Odp: Mlx5OdpDesign<HmmMirrorUmemOdp> = {
   deregOdpMr: (mr) =>
     deregOdpMrSrcuEra(mr, hmmMirrorDesign, mlx5IbInvalidateRangeHmm, hmmMirrorImplicit),
 
-  pagefaultSingleDataSegment: (dev, pd, key, va, bcnt, flags) =>
-    pagefaultSingleDataSegmentSrcuEra(dev, pd, key, va, bcnt, flags, pagefaultMr),
+  pagefaultSingleDataSegment: (dev, pd, key, va, bcnt, flags, bytesMapped) =>
+    pagefaultSingleDataSegmentSrcuEra(
+      dev,
+      pd,
+      key,
+      va,
+      bcnt,
+      flags,
+      pagefaultMr,
+      bytesMapped ?? null,
+    ),
 };

@@ -25,7 +25,6 @@ import { EFAULT, EINVAL } from "../../../sim/errno.ts";
 import { systemWorkqueue, WorkStruct } from "../../../sim/sync/workqueue.ts";
 import type { KGen } from "../../../sim/task.ts";
 import { setForkOpensBeforeCopy } from "../../../mm/fork.ts";
-import { PAGE_SHIFT } from "../../../mm/page.ts";
 import { mmuIntervalSetSeq } from "../../../mm/notifier/mmuIntervalNotifier.ts";
 import type { MmuNotifierRange } from "../../../mm/notifier/subscriptions.ts";
 import type { IbPd } from "../../core/ibPd.ts";
@@ -53,6 +52,13 @@ import {
   mlx5IbUpdateXlt,
   mlx5rUmrRevokeMr,
 } from "../umr.ts";
+import {
+  addBytesMapped,
+  mkeyMrPageCount,
+  osPages,
+  setPageCountPerDirectMr,
+  type BytesMapped,
+} from "./pageCount.ts";
 import {
   MLX5_IMR_MTT_SIZE,
   implicitChildSlot,
@@ -211,7 +217,8 @@ function* freeImplicitChildMrWork(mr: IntervalMr): KGen {
 /**
  * pagefault_real_mr(): map the pages of [userVa, userVa + bcnt) of one MTT MR and write
  * them into its MTT while map_dma_and_lock's umem_mutex is still held. Returns the
- * number of 4 KiB pages mapped or an errno.
+ * number of PAGE_SIZE pages mapped (np << (umem page_shift - PAGE_SHIFT), so a 2 MiB
+ * page counts 512) and adds the bytes to `bytesMapped`, or an errno.
  */
 function* pagefaultRealMr(
   mr: IntervalMr,
@@ -219,6 +226,7 @@ function* pagefaultRealMr(
   userVa: number,
   bcnt: number,
   flags: PagefaultFlags,
+  bytesMapped: BytesMapped | null,
 ): KGen<number> {
   const k = mr.dev.k;
   if (!k.kasan.check(odp, "pagefault_real_mr uses the umem")) return EFAULT;
@@ -232,7 +240,8 @@ function* pagefaultRealMr(
   const ret = yield* mlx5IbUpdateXlt(mr, startIdx, np, 0);
   odp.umemMutex.unlock();
   if (ret < 0) return ret;
-  return np * 2 ** (odp.pageShift - PAGE_SHIFT);
+  addBytesMapped(bytesMapped, np, odp.pageShift, userVa % odp.pageSize, bcnt);
+  return osPages(np, odp.pageShift);
 }
 
 /**
@@ -292,6 +301,7 @@ function* pagefaultImplicitMr(
   va: number,
   bcnt: number,
   flags: PagefaultFlags,
+  bytesMapped: BytesMapped | null,
 ): KGen<number> {
   const dev = imr.dev;
   const size = mlx5ImrMttSize(dev);
@@ -323,7 +333,7 @@ function* pagefaultImplicitMr(
     const odp = mtt.umem;
     if (odp === null) throw new Error("implicit child without its umem");
     const len = Math.min(userVa + left, ibUmemEnd(odp)) - userVa;
-    ret = yield* pagefaultRealMr(mtt, odp, userVa, len, flags);
+    ret = yield* pagefaultRealMr(mtt, odp, userVa, len, flags, bytesMapped);
     mlx5rDerefOdpMkey(mtt);
     if (ret < 0) break;
     userVa += len;
@@ -345,15 +355,18 @@ function* pagefaultMr(
   va: number,
   bcnt: number,
   flags: PagefaultFlags,
+  bytesMapped: BytesMapped | null,
 ): KGen<number> {
   const odp = mr.umem;
   if (odp === null) return EINVAL;
-  if (odp.isImplicitOdp) return yield* pagefaultImplicitMr(mr, odp, va, bcnt, flags);
+  if (odp.isImplicitOdp) {
+    return yield* pagefaultImplicitMr(mr, odp, va, bcnt, flags, bytesMapped);
+  }
   const userVa = va - mr.iova + odp.address;
   if (userVa < ibUmemStart(odp) || userVa >= ibUmemEnd(odp) || ibUmemEnd(odp) - userVa < bcnt) {
     return EFAULT;
   }
-  return yield* pagefaultRealMr(mr, odp, userVa, bcnt, flags);
+  return yield* pagefaultRealMr(mr, odp, userVa, bcnt, flags, bytesMapped);
 }
 
 // --- registration and destruction --------------------------------------------------
@@ -381,10 +394,8 @@ function* createUserOdpMr(
   odp.driverPrivate = mr;
   mlx5rStoreOdpMkey(mr);
   // mlx5_ib_init_odp_mr(): map what the CPU already has (snapshot) and enable the mkey.
-  const ret = yield* pagefaultRealMr(mr, odp, odp.address, odp.length, {
-    write: false,
-    snapshot: true,
-  });
+  const snapshot = { write: false, snapshot: true };
+  const ret = yield* pagefaultRealMr(mr, odp, odp.address, odp.length, snapshot, null);
   if (ret < 0) {
     yield* mlx5IbDeregMr(mr);
     return ret;
@@ -448,6 +459,8 @@ export const intervalMlx5Odp: Mlx5OdpDesign<IntervalUmemOdp> = {
     // The modern notifier core: the lockdep map and the start/end pairing are on; and
     // fork calls a copy's ->open before copy_page_range() (v6.9+).
     setForkOpensBeforeCopy(k, true);
+    // pagefault_single_data_segment checks each MR's page count (235f23840219, v6.14-rc1).
+    setPageCountPerDirectMr(k, true);
   },
 
   allocUcontext() {
@@ -475,18 +488,31 @@ export const intervalMlx5Odp: Mlx5OdpDesign<IntervalUmemOdp> = {
     put: mlx5rDerefOdpMkey,
   },
 
-  *pagefaultSingleDataSegment(dev, pd, key, va, bcnt, flags) {
+  *pagefaultSingleDataSegment(dev, pd, key, va, bcnt, flags, bytesMapped) {
     const k = dev.k;
     // xa_load(&dev->odp_mkeys) and refcount_inc under xa_lock: one atomic step.
     yield "odp_mkeys lookup";
     const mr = designMrByKey<IntervalUmemOdp>(dev, key);
+    if (mr !== undefined && mr.umem === null) {
+      // Not in odp_mkeys (-ENOENT): "skipping non ODP MR", counted as mapped whole.
+      if (bytesMapped != null) bytesMapped.value += bcnt;
+      return 0;
+    }
+    // Simplification: the key of an ODP MR that dereg already took out of odp_mkeys is
+    // -EFAULT here; the kernel's -ENOENT skips it as mapped and the device faults again
+    // until the revoked mkey stops it.
     if (mr === undefined || !mr.inOdpMkeys) return EFAULT;
     if (!k.kasan.check(mr, "pagefault finds mr by key")) return EFAULT;
     mr.usecount++;
     traceUsecount(mr, "pagefault_single_data_segment", 1);
     let ret: number;
-    if (flags.prefetch === true && pd !== null && mr.pd !== pd) ret = EFAULT;
-    else ret = yield* pagefaultMr(mr, va, bcnt, flags);
+    if (flags.prefetch === true && pd !== null && mr.pd !== pd) {
+      ret = EFAULT;
+    } else {
+      ret = yield* pagefaultMr(mr, va, bcnt, flags, bytesMapped ?? null);
+      // Prefetch (mlx5_ib_prefetch_sg_list) calls pagefault_mr itself, past this check.
+      if (flags.prefetch !== true) ret = mkeyMrPageCount(k, va, bcnt, ret);
+    }
     mlx5rDerefOdpMkey(mr);
     return ret;
   },

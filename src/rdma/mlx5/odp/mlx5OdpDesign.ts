@@ -13,6 +13,7 @@ import type { IbUcontext } from "../../core/ucontext.ts";
 import type { IbUmemOdp } from "../../core/umemOdp.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
 import { isMlx5IbMr, type Mlx5IbMr } from "../mlx5IbMr.ts";
+import type { BytesMapped } from "./pageCount.ts";
 
 /** MLX5_PF_FLAGS_*: how a fault was raised. */
 export interface PagefaultFlags {
@@ -47,8 +48,12 @@ export interface Mlx5OdpDesign<U extends IbUmemOdp = IbUmemOdp> {
   /** dereg_mr of an ODP MR, in the design's order. */
   deregOdpMr(mr: Mlx5IbMr<U>): KGen<number>;
   /**
-   * pagefault_single_data_segment(): resolve a fault of [va, va + bcnt) on `key`;
-   * returns pages mapped (>= 0), -EAGAIN (resume, the device retries) or a fatal errno.
+   * pagefault_single_data_segment(): resolve a fault of [va, va + bcnt) on `key`; returns
+   * >= 0 on success, -EAGAIN (resume, the device retries) or a fatal errno. What success
+   * returns is the kernel's era (pageCount.ts): the PAGE_SIZE pages mapped up to v6.13, 0
+   * since "RDMA/mlx5: Fix indirect mkey ODP page count" moved the page-count check in here.
+   * `bytesMapped` (the WQE path's *bytes_mapped; absent or null for NULL) gains the bytes
+   * of [va, va + bcnt) now mapped.
    */
   pagefaultSingleDataSegment(
     dev: Mlx5IbDev,
@@ -57,6 +62,7 @@ export interface Mlx5OdpDesign<U extends IbUmemOdp = IbUmemOdp> {
     va: number,
     bcnt: number,
     flags: PagefaultFlags,
+    bytesMapped?: BytesMapped | null,
   ): KGen<number>;
   /**
    * How get_prefetchable_mr() holds an MR for prefetch, where the design's kernel takes a

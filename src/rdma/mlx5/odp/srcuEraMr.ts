@@ -28,6 +28,7 @@ import { Mlx5IbMr } from "../mlx5IbMr.ts";
 import { mlx5MkeyDisable } from "../mttMirror.ts";
 import { mlx5PrefetchFlushMr } from "../prefetch.ts";
 import { designMrByKey, type PagefaultFlags } from "./mlx5OdpDesign.ts";
+import { mkeyMrPageCount, type BytesMapped } from "./pageCount.ts";
 import { StoreBuffer } from "../../../sim/storeBuffer.ts";
 
 /** Catalog #25: mr->live set before the MR's setup is complete, as a plain store (v5.3). */
@@ -42,6 +43,7 @@ export type PagefaultMr<U extends IbUmemOdp> = (
   va: number,
   bcnt: number,
   flags: PagefaultFlags,
+  bytesMapped: BytesMapped | null,
 ) => KGen<number>;
 
 /** A design's implicit MRs of this era: the KSM parent made and torn down. */
@@ -186,6 +188,7 @@ export function* pagefaultSingleDataSegmentSrcuEra<U extends IbUmemOdp>(
   bcnt: number,
   flags: PagefaultFlags,
   pagefaultMr: PagefaultMr<U>,
+  bytesMapped: BytesMapped | null,
 ): KGen<number> {
   const k = dev.k;
   const idx = dev.mrSrcu.readLock();
@@ -204,8 +207,14 @@ export function* pagefaultSingleDataSegmentSrcuEra<U extends IbUmemOdp>(
     ret = EFAULT;
   } else if (flags.prefetch === true && pd !== null && mr.pd !== pd) {
     ret = EFAULT;
+  } else if (mr.umem === null) {
+    // "skipping non ODP MR": a pinned MR in a WQE's list counts as fully mapped.
+    if (bytesMapped !== null) bytesMapped.value += bcnt;
+    ret = 0;
   } else {
-    ret = yield* pagefaultMr(mr, va, bcnt, flags);
+    ret = yield* pagefaultMr(mr, va, bcnt, flags, bytesMapped);
+    // The fixed kernel's prefetch calls pagefault_mr itself, past the page-count check.
+    if (flags.prefetch !== true) ret = mkeyMrPageCount(k, va, bcnt, ret);
   }
   dev.mrSrcu.readUnlock(idx);
   return ret;

@@ -50,9 +50,9 @@ export class Mlx5Port {
     this.atomicLock = new Mutex(dev.k, `atomic_unit(${dev.name})`, "mlx5_atomic_unit");
     const stats = this.stats;
     const counting = Object.create(design) as Mlx5OdpDesign;
-    counting.pagefaultSingleDataSegment = (d, pd, key, va, bcnt, flags) => {
+    counting.pagefaultSingleDataSegment = (d, pd, key, va, bcnt, flags, bytesMapped) => {
       stats.pageFaults++;
-      return design.pagefaultSingleDataSegment(d, pd, key, va, bcnt, flags);
+      return design.pagefaultSingleDataSegment(d, pd, key, va, bcnt, flags, bytesMapped);
     };
     this.dmaDesign = counting;
   }
