@@ -13,14 +13,9 @@ import type { ScenarioRef } from "../check/scenarioRef.ts";
 import { loadScenario } from "../check/scenarioRef.ts";
 import type { Scenario } from "../check/scenario.ts";
 import type { Mlx5OdpDesign } from "../rdma/mlx5/odp/mlx5OdpDesign.ts";
-import { registerMlx5OdpDesign } from "../rdma/mlx5/odp/designs.ts";
-import {
-  importUserModule,
-  isScenarioModule,
-  moduleSourceHash,
-  reason,
-  stringList,
-} from "./scenarioModules.ts";
+import type { WorkerSetup } from "../scenario/fuzz/campaignWorker.ts";
+import { isDesignModulePath, registerMlx5OdpDesign } from "../rdma/mlx5/odp/designs.ts";
+import { importUserModule, moduleSourceHash, reason, stringList } from "./scenarioModules.ts";
 import { UsageError } from "./usageError.ts";
 
 /** The methods every Mlx5OdpDesign has (prefetchHold is optional). */
@@ -33,7 +28,7 @@ const METHODS = [
 ] as const;
 
 /** Whether a `--design` value names a module rather than a built-in design. */
-export const isDesignModule = isScenarioModule;
+export const isDesignModule = isDesignModulePath;
 
 /** Loads the design module at `path` and registers it under `path`; returns the name. */
 export async function loadDesignModule(path: string): Promise<string> {
@@ -83,6 +78,15 @@ export function withDesignModule(inner: ScenarioRef, design: string): ScenarioRe
   return {
     module: new URL("./designModules.ts", import.meta.url).href,
     exportName: JSON.stringify({ design, inner }),
+  };
+}
+
+/** What a fuzz worker thread runs to register the design module at `design` too. */
+export function designModuleWorkerSetup(design: string): WorkerSetup {
+  return {
+    module: new URL("./designModules.ts", import.meta.url).href,
+    exportName: "loadDesignModule",
+    argument: design,
   };
 }
 

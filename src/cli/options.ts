@@ -9,6 +9,11 @@ import type { DfsReduction, StrategyName } from "../check/explore.ts";
 import { parseShard, ShardSpecError, type Shard } from "../check/shard.ts";
 import { isTiming, TIMINGS, type Timing } from "../sim/timing.ts";
 import { REPORT_FORMATS, type ReportFormat } from "../check/renderReport.ts";
+import {
+  FUZZ_STRATEGY_NAMES,
+  isFuzzStrategyName,
+  type FuzzStrategyName,
+} from "../scenario/fuzz/strategies.ts";
 
 /** An integer option in [min, max]. */
 export function intOption(name: string, min: number, max: number) {
@@ -26,6 +31,14 @@ export function intOption(name: string, min: number, max: number) {
 export function strategyOption(value: string): StrategyName {
   if (value === "random" || value === "pct" || value === "dfs") return value;
   throw new InvalidArgumentError(`--strategy must be random, pct or dfs, got "${value}"`);
+}
+
+/** `odpsim fuzz --strategy` values: the fuzz strategies' registry (strategies.ts). */
+export function fuzzStrategyOption(value: string): FuzzStrategyName {
+  if (isFuzzStrategyName(value)) return value;
+  throw new InvalidArgumentError(
+    `--strategy must be ${FUZZ_STRATEGY_NAMES.join(" or ")}, got "${value}"`,
+  );
 }
 
 export function reductionOption(value: string): DfsReduction {

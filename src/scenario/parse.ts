@@ -167,7 +167,7 @@ function describeUnion(
   value: unknown,
   raw: unknown,
 ): PathProblem[] {
-  if (typeof value === "string") {
+  if (typeof value === "string" && path.at(-2) === "ops") {
     return [
       {
         path,

@@ -14,7 +14,11 @@
  * and sizes in bytes are `offset` / `bytes`; page counts are `pages` (4 KiB pages).
  */
 import { z } from "zod";
-import { DEFAULT_MLX5_ODP_DESIGN, MLX5_ODP_DESIGN_NAMES } from "../rdma/mlx5/odp/designs.ts";
+import {
+  DEFAULT_MLX5_ODP_DESIGN,
+  DESIGN_MODULE_PATTERN,
+  MLX5_ODP_DESIGN_NAMES,
+} from "../rdma/mlx5/odp/designs.ts";
 
 /** The page size every count of `pages` is in. */
 export const SCENARIO_PAGE_SIZE = 4096;
@@ -658,9 +662,17 @@ export const scenarioSchema = z
     name: ident.describe("The scenario's name (in reports and replay tokens)."),
     description: z.string().optional(),
     design: z
-      .enum(MLX5_ODP_DESIGN_NAMES)
+      .union([
+        z.enum(MLX5_ODP_DESIGN_NAMES),
+        z.string().regex(DESIGN_MODULE_PATTERN, {
+          message: `${MLX5_ODP_DESIGN_NAMES.join(", ")} or a design module's path (.ts, .js)`,
+        }),
+      ])
       .optional()
-      .describe(`The interlock design (default ${DEFAULT_MLX5_ODP_DESIGN}).`),
+      .describe(
+        `The interlock design (default ${DEFAULT_MLX5_ODP_DESIGN}), or the path of a ` +
+          "design module, which the command line loads with --design PATH.",
+      ),
     defects: z.array(z.string()).optional().describe("Catalog defect ids to switch on."),
     maxSteps: z.int().min(1).max(10_000_000).optional().describe("Step bound (default 50000)."),
     hosts: z.array(hostSchema).min(1).optional().describe("Default: one host, host0."),

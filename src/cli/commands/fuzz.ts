@@ -1,22 +1,32 @@
 /**
- * `odpsim fuzz --design D [--defect ID ...] [--seconds S | --programs N] [--seed X]
- * [--workers N] [--shard k/n] [--json] [--out DIR]`: generate programs of the scenario
- * language, explore each under a few schedules, and stop at the first that breaks the
- * model (src/scenario/fuzz/campaign.ts).
+ * `odpsim fuzz --design D [--defect ID ...] [--strategy blind|feedback] [--seconds S |
+ * --programs N] [--seed X] [--workers N] [--shard k/n] [--json] [--out DIR]`: generate
+ * programs of the scenario language, explore each under a few schedules, and stop at the
+ * first that breaks the model (src/scenario/fuzz/campaign.ts).
  *
  * Models no kernel file. A failure is shrunk program first (campaign.ts), written to
  * DIR as a scenario file, loaded back from there, and its failing schedule shrunk by
  * the explorer's shrinker (failureArtifacts.ts), whose replay token names the file. The
  * file's header carries the violation, the token and the commands that reproduce it.
  * `--seconds` bounds the search by the wall clock, which decides only how many programs
- * run; `--programs` makes the whole result a function of the seed.
+ * run; `--programs` makes the whole result a function of the seed (and strategy).
+ *
+ * The feedback strategy's program i depends on the programs below it (feedback.ts), all
+ * of which must run in one campaign, so it is refused with more than one worker or a
+ * shard of more than one: its result is a function of the seed and budget on one worker.
+ *
+ * D may be a user's design module (`--design ./my-design.ts`, designModules.ts): it is
+ * registered here and in each worker thread, the programs name it (`design:` holds its
+ * path) and the failure file's "Run it" commands give `--design` to load it again; its
+ * replay token records the module's path and source hash.
  */
 import { InvalidArgumentError, type Command } from "commander";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { catalogEntry, withEra } from "../../check/catalog/catalog.ts";
+import { withEra } from "../../check/catalog/catalog.ts";
 import { formatShard, type Shard } from "../../check/shard.ts";
 import { verdictOf } from "../../check/verdict.ts";
+import { basename, extname } from "node:path";
 import { MLX5_ODP_DESIGN_NAMES, mlx5OdpDesignProblem } from "../../rdma/mlx5/odp/designs.ts";
 import { loadScenario } from "../../scenario/compile.ts";
 import {
@@ -28,21 +38,31 @@ import {
 import { fuzzProgram, FUZZ_TIMING } from "../../scenario/fuzz/fuzzProgram.ts";
 import { runCampaignParallel } from "../../scenario/fuzz/parallelCampaign.ts";
 import { scenarioText } from "../../scenario/fuzz/scenarioText.ts";
+import {
+  DEFAULT_FUZZ_STRATEGY,
+  FUZZ_STRATEGY_NAMES,
+  fuzzStrategy,
+  type FuzzStrategyName,
+} from "../../scenario/fuzz/strategies.ts";
+import { defectProblem } from "../../scenario/validate.ts";
+import { designModuleWorkerSetup, isDesignModule, loadDesignModule } from "../designModules.ts";
 import { exitCodeOf, type SetExitCode } from "../exitCodes.ts";
 import { failureArtifacts } from "../failureArtifacts.ts";
-import { collect, intOption, shardOption } from "../options.ts";
+import { collect, fuzzStrategyOption, intOption, shardOption } from "../options.ts";
+import { shardFromEnvironment, ShardAutoError } from "../shardAuto.ts";
 import { out } from "../output.ts";
 import { UsageError } from "../usageError.ts";
 
 interface FuzzFlags {
   readonly design?: string;
   readonly defect: string[];
+  readonly strategy: FuzzStrategyName;
   readonly seconds?: number;
   readonly programs?: number;
   readonly seed: number;
   readonly schedules: number;
   readonly workers: number;
-  readonly shard?: Shard;
+  readonly shard?: Shard | "auto";
   readonly json: boolean;
   readonly out: string;
 }
@@ -62,12 +82,22 @@ export function addFuzzCommand(program: Command, setCode: SetExitCode): void {
   program
     .command("fuzz")
     .description("generate scenario programs, explore each, stop at the first violation")
-    .option("--design <d>", `the design to fuzz: ${MLX5_ODP_DESIGN_NAMES.join(" | ")}`)
+    .option(
+      "--design <d>",
+      `the design to fuzz: ${MLX5_ODP_DESIGN_NAMES.join(" | ")} | ./my-design.ts`,
+    )
     .option(
       "--defect <id>",
-      "switch a catalog defect on (repeatable; none: no defect)",
+      "switch a defect of the design on (repeatable; none: no defect)",
       collect,
       [],
+    )
+    .option(
+      "--strategy <s>",
+      `how programs are chosen: ${FUZZ_STRATEGY_NAMES.join(" | ")} (feedback mutates ` +
+        "programs that reached new coverage; one worker, no shard)",
+      fuzzStrategyOption,
+      DEFAULT_FUZZ_STRATEGY,
     )
     .option(
       "--seconds <s>",
@@ -95,7 +125,12 @@ export function addFuzzCommand(program: Command, setCode: SetExitCode): void {
       "\nExamples:\n  odpsim fuzz --design interval --seconds 60\n" +
         "  odpsim fuzz --design classic --defect classic-no-retry-check --programs 500\n" +
         "  odpsim fuzz --design hmm-mirror --programs 2000 --workers 2 --seed 7\n" +
-        "  odpsim fuzz --design classic --programs 10000 --shard 3/8 --json",
+        "  odpsim fuzz --design classic --programs 10000 --shard 3/8 --json\n" +
+        "  odpsim fuzz --design interval --strategy feedback --programs 2000\n" +
+        "  odpsim fuzz --design ./my-design.ts --defect my-defect --programs 500\n" +
+        "\nThe blind strategy gives the same first failure for a seed and --programs whatever\n" +
+        "--workers and --shard are. Feedback's programs depend on the ones before them, so it\n" +
+        "runs on one worker and no shard; there its result is a function of seed and budget.",
     )
     .action(async (o: FuzzFlags) => {
       setCode(await runFuzz(o));
@@ -104,16 +139,26 @@ export function addFuzzCommand(program: Command, setCode: SetExitCode): void {
 
 interface FuzzJob {
   readonly design: string;
+  /** The design is a user's module (given again as --design to reproduce a failure). */
+  readonly module: boolean;
   readonly defects: readonly string[];
+  readonly shard: Shard;
   readonly programs: number | undefined;
   readonly seconds: number | undefined;
 }
 
-/** The design and defects the flags name, checked as a file's `design` / `defects` are. */
-function resolveJob(flags: FuzzFlags): FuzzJob {
+/**
+ * The design and defects the flags name, checked as a file's `design` / `defects` are; a
+ * design module is loaded and registered first.
+ */
+async function resolveJob(flags: FuzzFlags): Promise<FuzzJob> {
   if (flags.design === undefined) {
-    throw new UsageError(`fuzz needs --design (${MLX5_ODP_DESIGN_NAMES.join(", ")})`);
+    throw new UsageError(
+      `fuzz needs --design (${MLX5_ODP_DESIGN_NAMES.join(", ")} or ./my-design.ts)`,
+    );
   }
+  const module = isDesignModule(flags.design);
+  if (module) await loadDesignModule(flags.design);
   const problem = mlx5OdpDesignProblem(flags.design);
   if (problem !== null) throw new UsageError(`--design: ${problem}`);
   if (flags.seconds !== undefined && flags.programs !== undefined) {
@@ -121,29 +166,47 @@ function resolveJob(flags: FuzzFlags): FuzzJob {
   }
   const named = flags.defect.filter((d) => d !== "none");
   for (const id of named) {
-    const entry = catalogEntry(id);
-    if (entry === undefined)
-      throw new UsageError(`unknown defect "${id}" (odpsim catalog lists them)`);
-    if (entry.design !== flags.design) {
-      throw new UsageError(`defect "${id}" belongs to design ${entry.design}, not ${flags.design}`);
-    }
+    const defect = defectProblem(id, flags.design);
+    if (defect !== null) throw new UsageError(`--defect: ${defect}`);
+  }
+  const shard = shardOf(flags);
+  const partitions = flags.workers * shard.count;
+  if (fuzzStrategy(flags.strategy, {}).wantsCoverage && partitions > 1) {
+    throw new UsageError(
+      `--strategy ${flags.strategy} runs on one worker and no shard (its programs depend on ` +
+        "the ones before them)",
+    );
   }
   return {
     design: flags.design,
+    module,
     defects: withEra(named),
+    shard,
     programs: flags.seconds === undefined ? (flags.programs ?? DEFAULT_PROGRAMS) : undefined,
     seconds: flags.seconds,
   };
 }
 
+/** `--shard`: as given, or for `auto` this task's of the job array it runs in. */
+function shardOf(flags: FuzzFlags): Shard {
+  if (flags.shard !== "auto") return flags.shard ?? { index: 1, count: 1 };
+  try {
+    return shardFromEnvironment(process.env);
+  } catch (error) {
+    if (error instanceof ShardAutoError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 async function runFuzz(flags: FuzzFlags): Promise<number> {
-  const job = resolveJob(flags);
-  const shard = flags.shard ?? { index: 1, count: 1 };
+  const job = await resolveJob(flags);
+  const { shard } = job;
   const started = Date.now();
   const progress = progressLine(flags, job);
   const r = await runCampaignParallel({
     design: job.design,
     defects: job.defects,
+    strategy: flags.strategy,
     seed: flags.seed,
     schedules: flags.schedules,
     maxShrinks: DEFAULT_PROGRAM_SHRINKS,
@@ -152,6 +215,7 @@ async function runFuzz(flags: FuzzFlags): Promise<number> {
     shard,
     deadline: job.seconds === undefined ? null : started + job.seconds * 1000,
     ...(progress === null ? {} : { onProgress: progress }),
+    ...(job.module ? { workerSetup: designModuleWorkerSetup(job.design) } : {}),
   });
   if (progress !== null) process.stderr.write("\n");
   const written = r.failure === null ? null : writeFailure(r.failure, job, flags);
@@ -161,7 +225,7 @@ async function runFuzz(flags: FuzzFlags): Promise<number> {
     violation: r.failure?.type === "violation",
     inconclusive: r.inconclusiveRuns > 0,
   });
-  const summary = { verdict, seconds, job, flags, shard, r, written };
+  const summary = { verdict, seconds, job, flags, r, written };
   if (flags.json) out(JSON.stringify(jsonOf(summary), null, 2));
   else renderText(summary);
   return exitCodeOf(verdict);
@@ -192,8 +256,9 @@ interface Written {
 function writeFailure(f: CampaignFailure, job: FuzzJob, flags: FuzzFlags): Written {
   mkdirSync(flags.out, { recursive: true });
   const kind = f.key.split(/[ :]/)[0] ?? "failure";
-  const file = join(flags.out, `fuzz-${job.design}-${kind}-seed${flags.seed}-p${f.program}.yaml`);
-  const spec = { ...f.shrunk, name: `fuzz-${job.design}-p${f.program}` };
+  const slug = designSlug(job);
+  const file = join(flags.out, `fuzz-${slug}-${kind}-seed${flags.seed}-p${f.program}.yaml`);
+  const spec = { ...f.shrunk, name: `fuzz-${slug}-p${f.program}` };
   writeFileSync(file, scenarioText(spec));
   const scenario = loadScenario(file);
   const result = fuzzProgram(scenario, { seed: f.programSeed, schedules: flags.schedules });
@@ -223,6 +288,23 @@ function writeFailure(f: CampaignFailure, job: FuzzJob, flags: FuzzFlags): Writt
   return { file, token, runSeed: result.runSeed, report, preemptions };
 }
 
+/** The design as a file name part: a module's base name without its extension. */
+function designSlug(job: FuzzJob): string {
+  if (!job.module) return job.design;
+  const base = basename(job.design, extname(job.design)).replace(/[^A-Za-z0-9_.-]/g, "_");
+  return /^[A-Za-z_]/.test(base) ? base : `_${base}`;
+}
+
+/** The command line that runs `flags`' search again (the header's "Found by"). */
+function fuzzCommandLine(job: FuzzJob, flags: FuzzFlags): string {
+  const defects = job.defects.map((d) => ` --defect ${d}`).join("");
+  const shard = job.shard.count === 1 ? "" : ` --shard ${formatShard(job.shard)}`;
+  return (
+    `odpsim fuzz --design ${job.design}${defects} --strategy ${flags.strategy} ` +
+    `--seed ${flags.seed}${shard}`
+  );
+}
+
 function headerOf(
   f: CampaignFailure,
   job: FuzzJob,
@@ -231,7 +313,8 @@ function headerOf(
   runSeed: number | null,
   token: string | null,
 ): string[] {
-  const defects = job.defects.length === 0 ? "" : job.defects.map((d) => ` --defect ${d}`).join("");
+  // A scenario file names a module design by its path; run and explore load it by --design.
+  const load = job.module ? ` --design ${job.design}` : "";
   return [
     `${f.type === "internal_error" ? "odpsim internal error" : "violation"}: ${f.key}`,
     ...f.message
@@ -239,10 +322,12 @@ function headerOf(
       .slice(0, 8)
       .map((l) => `  ${l}`),
     "",
-    `Found by: odpsim fuzz --design ${job.design}${defects} --seed ${flags.seed} (program ${f.program}),`,
+    `Found by: ${fuzzCommandLine(job, flags)} (program ${f.program}, ${f.origin}),`,
     `shrunk from ${countOps(f.original)} to ${countOps(f.shrunk)} operations in ${f.shrinkRuns} candidates.`,
-    ...(runSeed === null ? [] : [`Run it: odpsim run ${file} --timing free --seed ${runSeed}`]),
-    `Explore it: odpsim explore ${file} --strategy random`,
+    ...(runSeed === null
+      ? []
+      : [`Run it: odpsim run ${file}${load} --timing free --seed ${runSeed}`]),
+    `Explore it: odpsim explore ${file}${load} --strategy random`,
     ...(token === null ? [] : [`Replay the shrunk schedule: odpsim replay ${token}`]),
   ];
 }
@@ -259,7 +344,6 @@ interface Summary {
   readonly seconds: number;
   readonly job: FuzzJob;
   readonly flags: FuzzFlags;
-  readonly shard: Shard;
   readonly r: CampaignResult;
   readonly written: Written | null;
 }
@@ -277,13 +361,15 @@ function jsonOf(s: Summary) {
     inconclusiveRuns: s.r.inconclusiveRuns,
     search: {
       design: s.job.design,
+      designModule: s.job.module,
       defects: s.job.defects,
+      strategy: s.flags.strategy,
       seed: s.flags.seed,
       schedulesPerProgram: s.flags.schedules,
       programs: s.job.programs ?? null,
       budgetSeconds: s.job.seconds ?? null,
       workers: s.flags.workers,
-      shard: formatShard(s.shard),
+      shard: formatShard(s.job.shard),
     },
     failure:
       f === null
@@ -294,6 +380,7 @@ function jsonOf(s: Summary) {
             message: f.message,
             program: f.program,
             programSeed: f.programSeed,
+            origin: f.origin,
             shrinkRuns: f.shrinkRuns,
             file: s.written?.file ?? null,
             runSeed: s.written?.runSeed ?? null,
@@ -307,7 +394,8 @@ function renderText(s: Summary): void {
   const { r, job } = s;
   const defects = job.defects.length === 0 ? "no defects" : `defects ${job.defects.join(", ")}`;
   out(
-    `fuzz ${job.design} (${defects}), seed ${s.flags.seed}: ${r.programsRun} programs, ` +
+    `fuzz ${job.design} (${defects}), ${s.flags.strategy}, seed ${s.flags.seed}: ` +
+      `${r.programsRun} programs, ` +
       `${r.schedulesRun} schedules in ${s.seconds.toFixed(1)} s`,
   );
   if (r.inconclusiveRuns > 0)

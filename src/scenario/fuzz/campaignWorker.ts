@@ -5,11 +5,22 @@
  * Models no kernel file. Started by `runCampaignParallel` through a bootstrap that
  * registers tsx first (worker threads do not inherit the parent's loader). The shared
  * cell holds the lowest failing program index any worker has found; indices above it
- * are skipped, which cannot change the lowest.
+ * are skipped, which cannot change the lowest. A `setup` (a user's design module to
+ * register: src/cli/designModules.ts) runs before the campaign, as it did in the parent.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { Partition } from "../../check/explore.ts";
 import { runCampaign, type CampaignOptions } from "./campaign.ts";
+
+/**
+ * What a worker calls before its campaign: `module`'s export `exportName`, a function of
+ * `argument` (the parent ran the same to register a user's design).
+ */
+export interface WorkerSetup {
+  readonly module: string;
+  readonly exportName: string;
+  readonly argument: string;
+}
 
 export interface CampaignWorkerInput {
   readonly options: Omit<
@@ -22,12 +33,22 @@ export interface CampaignWorkerInput {
   readonly lowestFailure: Int32Array;
   /** Programs run by every worker so far (progress). */
   readonly programsRun: Int32Array;
+  readonly setup: WorkerSetup | null;
 }
 
-function main(): void {
+async function runSetup(setup: WorkerSetup | null): Promise<void> {
+  if (setup === null) return;
+  const mod = (await import(setup.module)) as Record<string, unknown>;
+  const fn = mod[setup.exportName];
+  if (typeof fn !== "function") throw new Error(`${setup.module} has no ${setup.exportName}`);
+  await (fn as (argument: string) => unknown)(setup.argument);
+}
+
+async function main(): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error("campaignWorker.ts must run in a worker thread");
   const input = workerData as CampaignWorkerInput;
+  await runSetup(input.setup);
   const { deadline } = input;
   const result = runCampaign({
     ...input.options,
@@ -48,4 +69,4 @@ function lowerTo(cell: Int32Array, value: number): void {
   }
 }
 
-main();
+await main();

@@ -7,12 +7,13 @@
  * drawn and run the same wherever it runs, and the result is the lowest failing index
  * over the workers: under a program budget, the same first failure whatever the worker
  * count. One worker runs in this thread; more start worker threads from a bootstrap that
- * registers tsx, as the explorer's do.
+ * registers tsx, as the explorer's do, and each runs `workerSetup` first (a user's design
+ * module registered again: worker threads share no module state with the parent).
  */
 import { Worker } from "node:worker_threads";
 import { workerPartition, type Shard } from "../../check/shard.ts";
 import { runCampaign, type CampaignOptions, type CampaignResult } from "./campaign.ts";
-import type { CampaignWorkerInput } from "./campaignWorker.ts";
+import type { CampaignWorkerInput, WorkerSetup } from "./campaignWorker.ts";
 
 export interface ParallelCampaignOptions extends Omit<
   CampaignOptions,
@@ -24,6 +25,8 @@ export interface ParallelCampaignOptions extends Omit<
   readonly deadline: number | null;
   /** Called now and then with the programs run so far by every worker. */
   readonly onProgress?: (programsRun: number) => void;
+  /** What each worker thread runs before its campaign (not run in this thread). */
+  readonly workerSetup?: WorkerSetup;
 }
 
 const WORKER_URL = new URL("./campaignWorker.ts", import.meta.url).href;
@@ -57,7 +60,7 @@ function startWorker(input: CampaignWorkerInput): Promise<CampaignResult> {
 }
 
 export async function runCampaignParallel(o: ParallelCampaignOptions): Promise<CampaignResult> {
-  const { workers, shard, deadline, onProgress, ...options } = o;
+  const { workers, shard, deadline, onProgress, workerSetup, ...options } = o;
   if (workers <= 1) {
     return runCampaign({
       ...options,
@@ -83,6 +86,7 @@ export async function runCampaignParallel(o: ParallelCampaignOptions): Promise<C
           deadline,
           lowestFailure,
           programsRun,
+          setup: workerSetup ?? null,
         }),
       ),
     );

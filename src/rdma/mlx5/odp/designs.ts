@@ -35,6 +35,17 @@ export interface UserMlx5OdpDesign {
   readonly sourceHash: string | null;
 }
 
+/**
+ * The names a user's design may be registered under: the path of its module, as the
+ * user named it (`--design ./my-design.ts`), which a scenario file's `design:` may hold.
+ */
+export const DESIGN_MODULE_PATTERN = /\.(ts|mts|js|mjs)$/i;
+
+/** Whether `name` is the path of a design module rather than a built-in design. */
+export function isDesignModulePath(name: string): boolean {
+  return DESIGN_MODULE_PATTERN.test(name);
+}
+
 /** Per thread (a worker thread registers the module again); filled before any run. */
 const userDesigns = new Map<string, UserMlx5OdpDesign>();
 
@@ -98,5 +109,8 @@ export function mlx5OdpDesignsSetUp(k: Kernel): readonly string[] {
 }
 
 function unknownDesign(name: string): string {
+  if (isDesignModulePath(name)) {
+    return `design module "${name}" is not loaded; give --design ${name}`;
+  }
   return `unknown mlx5 ODP design "${name}"; known: ${mlx5OdpDesignNames().join(", ")}`;
 }
