@@ -115,7 +115,7 @@ export function decodeScenario(g: ScenarioGene, o: ResolvedGenerateOptions): Sce
   const sites = o.faultSites.filter((_, i) => g.faults[i] === true);
   return {
     name: "generated",
-    ...(design === undefined ? {} : { design: design as ScenarioSpec["design"] }),
+    ...(design === undefined ? {} : { design }),
     hosts: hostNames.map((name) => ({
       name,
       frames: g.frames,
