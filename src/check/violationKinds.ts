@@ -23,6 +23,7 @@ export const VIOLATION_KINDS = {
   srcu_unbalanced: "srcu_read_unlock() without its lock, or with another index",
   bug_on: "BUG_ON(): an invariant the kernel asserts",
   warn_on: "WARN_ON(): a condition the kernel warns about",
+  null_pointer_dereference: "the kernel dereferenced a NULL pointer (an oops)",
   // Memory and notifiers (src/mm).
   bad_page: "a frame misused: referenced while free, over-released, freed while mapped or pinned",
   hmm_walk_without_mmget: "hmm walked an mm's VMAs with no mmget() behind it",

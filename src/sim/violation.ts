@@ -22,7 +22,8 @@ export type SimViolationKind =
   | "refcount_use_after_release"
   | "srcu_unbalanced"
   | "bug_on"
-  | "warn_on";
+  | "warn_on"
+  | "null_pointer_dereference";
 
 /**
  * Violation kinds are open: higher layers (mm, rdma, the oracles) add their own stable

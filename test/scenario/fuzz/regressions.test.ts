@@ -101,3 +101,35 @@ processes:
   );
   assert.equal(r.verdict, "clean", JSON.stringify(r.firstFailure?.violation));
 });
+
+// odpsim fuzz --design classic --defect classic-no-srcu-sync --programs 5, program 0: hot
+// unplug deregistered an implicit MR while a fault handler was in odp_lookup; with no
+// synchronize_srcu in dereg the root umem's release had cleared umem_odp->per_mm, and the
+// model threw an internal error where the kernel oopses on a NULL pointer.
+const IMPLICIT_FAULT_VS_UNPLUG = `
+name: implicit-fault-vs-unplug
+design: classic
+hosts: [{ name: host0, frames: 64 }]
+processes:
+  - name: p0
+    setup:
+      buffers: [{ name: b0, pages: 1, prot: [read, write] }]
+      registrations: [{ name: mr0, implicit: true }]
+    threads:
+      - name: t0
+        kind: nic
+        ops:
+          - dma_write: { mr: mr0, buffer: b0, offset: 0, bytes: 1, pattern: 0, expect: { error: any } }
+faults: { sites: [device_removal], probability: 0.05 }
+`;
+
+test("a fault outrunning an implicit MR's release without synchronize_srcu is a NULL dereference", () => {
+  const r = exploreText(`${IMPLICIT_FAULT_VS_UNPLUG}defects: [classic-no-srcu-sync]\n`, 200);
+  assert.equal(r.verdict, "violation", JSON.stringify(r.firstFailure));
+  assert.equal(r.firstFailure?.violation.kind, "null_pointer_dereference");
+});
+
+test("the same fault against hot unplug with synchronize_srcu in dereg is clean", () => {
+  const r = exploreText(IMPLICIT_FAULT_VS_UNPLUG, 200);
+  assert.equal(r.verdict, "clean", JSON.stringify(r.firstFailure?.violation));
+});

@@ -33,6 +33,7 @@ import type { Kernel } from "../../../sim/kernel.ts";
 import { WaitQueueHead } from "../../../sim/sync/waitQueue.ts";
 import { systemWorkqueue, WorkStruct } from "../../../sim/sync/workqueue.ts";
 import type { KGen } from "../../../sim/task.ts";
+import { KernelBug } from "../../../sim/violation.ts";
 import type { IbPd } from "../../core/ibPd.ts";
 import { forEachUmemInRange, type PerMmUmem, type UcontextPerMm } from "../../core/odp/perMm.ts";
 import type { UmemOdpDesign } from "../../core/odp/umemOdpDesign.ts";
@@ -83,9 +84,19 @@ function rootOf<U extends PerMmImplicitUmem<U>>(core: PerMmImplicitCore<U>, imr:
   return root;
 }
 
+/**
+ * umem_odp->per_mm, as the fault and zap paths read it. put_per_mm() clears it before the
+ * umem is freed, so a path that outruns a release (no synchronize_srcu in dereg) reads
+ * NULL here and oopses on the first field it takes, as the kernel would.
+ */
 function perMmOf<U extends PerMmImplicitUmem<U>>(odp: U): UcontextPerMm<U> {
   const perMm = odp.perMm;
-  if (perMm === null) throw new Error("per_mm umem without its per_mm");
+  if (perMm === null) {
+    throw new KernelBug(
+      "null_pointer_dereference",
+      "umem_odp->per_mm is NULL: the umem was released under this path",
+    );
+  }
   return perMm;
 }
 
