@@ -194,7 +194,9 @@ export function renderRaceReport(report: RaceReport, format: ReportFormat = "tex
   const out: string[] = [];
   if (format === "text") {
     const table =
-      report.table === "full" ? "whole run" : `${report.rows.length} rows of the causal slice`;
+      report.table === "full"
+        ? "whole run"
+        : `${report.rows.length} ${report.rows.length === 1 ? "row" : "rows"} of the causal slice`;
     const title =
       `odpsim race report: ${report.scenario}, seed ${report.seed}, ${report.steps} steps, ` +
       `${report.preemptions} preemption${report.preemptions === 1 ? "" : "s"}; ${table}`;

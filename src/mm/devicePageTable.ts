@@ -26,6 +26,11 @@ export interface DeviceTranslation {
   readonly write: boolean;
   /** The frame's generation when the translation was made (Page.generation). */
   readonly generation: number;
+  /**
+   * Why the device still holds it although its driver meant to drop it (a zap that
+   * failed), for the report of a frame freed under it.
+   */
+  readonly kept?: string;
 }
 
 /** One access a device makes to host memory through a translation it holds. */
@@ -169,6 +174,17 @@ export class DevicePageTable {
         end,
         ...accessFields([], [`${this.id}[${first}..${last}]`]),
       });
+    }
+  }
+
+  /**
+   * The driver meant to drop [start, end) and could not (`why`): the translations stay,
+   * and a report of a frame freed under one of them says why it was still there.
+   */
+  keep(start: number, end: number, why: string): void {
+    for (let va = start; va < end; va += PAGE_SIZE) {
+      const t = this.lookup(va);
+      if (t !== undefined) this.pt.set(Math.floor(va / PAGE_SIZE), { ...t, kept: why });
     }
   }
 

@@ -33,6 +33,44 @@ export interface Finding {
 }
 
 export const FINDINGS: readonly Finding[] = [
+  // Findings with a message of their own come before the kind-only ones of their design:
+  // findingOf() names the first that matches.
+  {
+    id: "classic-zap-failure-keeps-translation",
+    design: "classic",
+    kinds: ["device_translation_outlives_frame"],
+    messageIncludes: ["(the zap UMR of MTT[", "] failed)"],
+    title:
+      "mlx5_ib_invalidate_range (v5.3) ignores mlx5_ib_update_xlt's error: when the zap's " +
+      "UMR fails (injected at the umr site), the pages are unmapped and freed while the " +
+      "device still translates them",
+    scenario: "examples/19-zap-umr-failure.yaml",
+    test: "test/rdma/mlx5/zapFailure.test.ts",
+  },
+  {
+    id: "hmm-mirror-zap-failure-keeps-translation",
+    design: "hmm-mirror",
+    kinds: ["device_translation_outlives_frame"],
+    messageIncludes: ["(the zap UMR of MTT[", "] failed)"],
+    title:
+      "mlx5_ib_invalidate_range (the posting) ignores mlx5_ib_update_xlt's error: when the zap's " +
+      "UMR fails (injected at the umr site), the pages are unmapped and freed while the " +
+      "device still translates them",
+    scenario: "examples/19-zap-umr-failure.yaml",
+    test: "test/rdma/mlx5/zapFailure.test.ts",
+  },
+  {
+    id: "interval-zap-failure-keeps-translation",
+    design: "interval",
+    kinds: ["device_translation_outlives_frame"],
+    messageIncludes: ["(the zap UMR of MTT[", "] failed)"],
+    title:
+      "mlx5_ib_invalidate_range (v6.14) ignores mlx5_ib_update_xlt's error: when the zap's " +
+      "UMR fails (injected at the umr site), the pages are unmapped and freed while the " +
+      "device still translates them",
+    scenario: "examples/19-zap-umr-failure.yaml",
+    test: "test/rdma/mlx5/zapFailure.test.ts",
+  },
   {
     id: "hmm-mirror-raced-fault-fails",
     design: "hmm-mirror",

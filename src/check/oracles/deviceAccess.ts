@@ -100,9 +100,10 @@ export function checkDeviceAccess(k: Kernel, access: DeviceAccess): void {
 function freedWhileMapped(k: Kernel, table: DevicePageTable, va: number): void {
   const t = table.lookup(va);
   if (t === undefined) return;
+  const why = t.kept === undefined ? "" : ` (${t.kept})`;
   k.report(
     "device_translation_outlives_frame",
-    `${table.name}: pfn ${t.pfn} freed while the device still translates va ${hex(va)} to it`,
+    `${table.name}: pfn ${t.pfn} freed while the device still translates va ${hex(va)} to it${why}`,
     {
       device: table.name,
       va,

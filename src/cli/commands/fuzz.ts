@@ -50,6 +50,7 @@ import { exitCodeOf, type SetExitCode } from "../exitCodes.ts";
 import { failureArtifacts } from "../failureArtifacts.ts";
 import { collect, fuzzStrategyOption, intOption, shardOption } from "../options.ts";
 import { shardFromEnvironment, ShardAutoError } from "../shardAuto.ts";
+import { knownFindingLine } from "../knownFinding.ts";
 import { out } from "../output.ts";
 import { UsageError } from "../usageError.ts";
 
@@ -411,6 +412,11 @@ function renderText(s: Summary): void {
     `${f.type === "internal_error" ? "INTERNAL ERROR" : "violation"} in program ${f.program}: ${f.key}`,
   );
   out(`  ${f.message.split("\n")[0] ?? ""}`);
+  if (f.type === "violation") {
+    const kind = f.key.split(" at ")[0] ?? "";
+    const known = knownFindingLine(job.design, job.defects, { kind, message: f.message });
+    if (known !== null) out(known);
+  }
   if (s.written !== null) {
     out(`program written to ${s.written.file}`);
     if (s.written.report !== null) out(`\n${s.written.report}`);

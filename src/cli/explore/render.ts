@@ -12,10 +12,10 @@ import type {
   ExploreInternalError,
   ExploreResult,
 } from "../../check/explore.ts";
-import { findingOf } from "../../check/catalog/findings.ts";
 import { formatShard } from "../../check/shard.ts";
 import { encodeToken, scenarioHash } from "../../check/token.ts";
 import type { FailureArtifacts } from "../failureArtifacts.ts";
+import { knownFindingLine } from "../knownFinding.ts";
 import { out, printArtifactFiles } from "../output.ts";
 import { reportJsonFields } from "../reportOptions.ts";
 import type { ExploreOutcome } from "./outcome.ts";
@@ -115,29 +115,13 @@ function renderFailure(
 ): void {
   out(art.report);
   out();
-  const known = knownFinding(job, failure);
+  const known = knownFindingLine(job.options.design, job.options.defects, failure.violation);
   if (known !== null) out(known);
   if (r.inconclusiveIndices.length > 0) out(`note: ${inconclusiveLine(r)}`);
   const rerun = rerunLine(job, failure);
   if (rerun !== null) out(`rerun:  ${rerun}`);
   out(`replay: odpsim replay ${art.token}`);
   if (art.files !== null) printArtifactFiles(art.files);
-}
-
-/**
- * A violation of a design with no defect on whose kind is one of that design's documented
- * findings: said so, since a reader would otherwise take it for a new bug. Matching is by
- * design, kind and message strings (findings.ts), not by cause, hence "likely".
- */
-function knownFinding(job: ExploreJob, failure: ExploreFailure): string | null {
-  const { design, defects } = job.options;
-  if (defects.length > 0) return null;
-  const finding = findingOf(design, failure.violation);
-  if (finding === undefined) return null;
-  return (
-    `known: likely ${design}'s documented finding ${finding.id}: ${finding.title} ` +
-    `(README, "The catalog"; shown by ${finding.test})`
-  );
 }
 
 /** The replay token of the run that ended in an internal error. */

@@ -54,6 +54,19 @@ export function mirrorKsmWrite(
   }
 }
 
+/**
+ * A zap of MTT entries [first, end) of `mr` whose UMR failed: the device keeps them, and
+ * a frame freed under one is reported with `why`.
+ */
+export function mirrorZapFailed(mr: Mlx5IbMr, first: number, end: number, why: string): void {
+  const mkey = mr.mmkey;
+  const table = mkey.mirror;
+  if (table === null) return;
+  const span = 2 ** mkey.pageShift;
+  for (let i = first; i < end; i++)
+    table.keep(mkey.iova + i * span, mkey.iova + (i + 1) * span, why);
+}
+
 /** The device stops translating through `mr`'s key (destroy_mkey, the revoke UMR). */
 export function mlx5MkeyDisable(mr: Mlx5IbMr): void {
   const mkey = mr.mmkey;

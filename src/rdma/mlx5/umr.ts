@@ -17,12 +17,18 @@ import { PAGE_SHIFT, frameId } from "../../mm/page.ts";
 import { ODP_READ_ALLOWED_BIT, ODP_WRITE_ALLOWED_BIT, umemDmaId } from "../core/umemOdp.ts";
 import { MLX5_UMR_MTT_BLOCK_ENTRIES, mkeyId, mttEntry, mttPfn, type Mlx5Mkey } from "./mkey.ts";
 import type { Mlx5IbMr } from "./mlx5IbMr.ts";
-import { mirrorKsmWrite, mirrorMttWrite, mlx5MkeyDisable } from "./mttMirror.ts";
+import { mirrorKsmWrite, mirrorMttWrite, mirrorZapFailed, mlx5MkeyDisable } from "./mttMirror.ts";
 
 /** MLX5_IB_UPD_XLT_ZAP: write empty entries. */
 export const MLX5_IB_UPD_XLT_ZAP = 1 << 0;
 
-/** mlx5_ib_update_xlt(mr, idx, npages, flags): returns 0 (UMR failure injection later). */
+/**
+ * mlx5_ib_update_xlt(mr, idx, npages, flags): 0, or -EIO when the UMR fails (injected at
+ * the `umr` site). Nothing is written then; the kernel warns ("reg umr failed"), and the
+ * callers that zap (every era's mlx5_ib_invalidate_range) ignore the error, so the
+ * device keeps entries whose pages are unmapped next (finding *-zap-failure-keeps-
+ * translation, src/check/catalog/findings.ts).
+ */
 export function* mlx5IbUpdateXlt(
   mr: Mlx5IbMr,
   idx: number,
@@ -33,7 +39,7 @@ export function* mlx5IbUpdateXlt(
   const k = dev.k;
   if (!k.kasan.check(mr, "mlx5_ib_update_xlt uses the mr")) return EFAULT;
   // Fault injection: the UMR post fails (mlx5_ib_post_send_wait returning an error).
-  if (k.shouldFail("umr")) return EIO;
+  if (k.shouldFail("umr")) return umrFailed(mr, idx, npages, flags);
   const mtt = mr.mmkey.mtt;
   const gen = mr.mmkey.mttGen;
   if (mtt === null || gen === null) throw new Error("update_xlt on a non-MTT mkey");
@@ -58,6 +64,17 @@ export function* mlx5IbUpdateXlt(
   if (k.trace !== null) traceXlt(mr, first, end, values);
   qp.unlock();
   return 0;
+}
+
+/** A UMR that failed: nothing written; a failed zap leaves the device its entries. */
+function umrFailed(mr: Mlx5IbMr, idx: number, npages: number, flags: number): number {
+  const zap = (flags & MLX5_IB_UPD_XLT_ZAP) !== 0;
+  mr.dev.k.event("reg umr failed", { mkey: mr.mmkey.key, first: idx, count: npages, zap });
+  if (zap) {
+    const why = `the zap UMR of MTT${indexRange(idx, npages)} failed`;
+    mirrorZapFailed(mr, idx, idx + npages, why);
+  }
+  return EIO;
 }
 
 /**

@@ -51,7 +51,9 @@ test("findingOf names a finding only for its design and kinds", () => {
       if (f.messageIncludes !== undefined) assert.equal(named, f);
       else assert.ok(named?.design === f.design && named.kinds.includes(kind));
     }
-    assert.equal(findingOf("interval", { kind: f.kinds[0] ?? "", message }), undefined);
+    for (const other of ["classic", "hmm-mirror", "interval"].filter((d) => d !== f.design)) {
+      assert.notEqual(findingOf(other, { kind: f.kinds[0] ?? "", message }), f);
+    }
   }
   assert.equal(findingOf("hmm-mirror", { kind: "deadlock", message: "" }), undefined);
 });

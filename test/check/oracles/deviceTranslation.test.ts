@@ -99,6 +99,26 @@ test("a dmirror that ignores invalidations is caught when the frame it maps is f
   assert.ok(objects.includes(frameId(pfn, 1, 0)), objects.join(" "));
 });
 
+test("a translation the driver could not drop (keep) names why in the report", () => {
+  const { k } = runMirror(false, function* (d: Dmirror, addr: number): KGen {
+    d.notifier.ops = {
+      name: "dmirror-failed-zap",
+      *invalidate(sub, range, curSeq) {
+        mmuIntervalSetSeq(sub, curSeq);
+        d.pt.keep(range.start, range.end, "its zap failed");
+        return true;
+      },
+    };
+    yield* vmMunmap(d.mm, addr, PAGE_SIZE);
+  });
+  const v = k.violations[0];
+  assert.equal(v?.kind, "device_translation_outlives_frame", JSON.stringify(k.violations));
+  assert.match(
+    v.message,
+    /freed while the device still translates va 0x[0-9a-f]+ to it \(its zap failed\)$/,
+  );
+});
+
 test("the same dmirror with its invalidate is clean through munmap and a new fault", () => {
   const { k } = runMirror(false, munmapThenRead);
   assert.deepEqual(k.violations, []);
