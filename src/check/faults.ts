@@ -65,3 +65,8 @@ export const FAULT_SITES: readonly FaultSite[] = [
   "process_kill",
   "device_removal",
 ];
+
+/** Whether `name` is a fault site's name. */
+export function isFaultSite(name: string): name is FaultSite {
+  return (FAULT_SITES as readonly string[]).includes(name);
+}

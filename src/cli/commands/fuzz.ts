@@ -24,6 +24,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withEra } from "../../check/catalog/catalog.ts";
+import { FAULT_SITES, isFaultSite, type FaultSite } from "../../check/faults.ts";
 import { formatShard, type Shard } from "../../check/shard.ts";
 import { verdictOf } from "../../check/verdict.ts";
 import { basename, extname } from "node:path";
@@ -64,6 +65,7 @@ interface FuzzFlags {
   readonly schedules: number;
   readonly workers: number;
   readonly shard?: Shard | "auto";
+  readonly fault: string[];
   readonly json: boolean;
   readonly out: string;
 }
@@ -119,6 +121,13 @@ export function addFuzzCommand(program: Command, setCode: SetExitCode): void {
     )
     .option("--workers <n>", "worker threads", intOption("--workers", 1, 64), 1)
     .option("--shard <k/n>", "run shard k of n of the programs (for a job array)", shardOption)
+    .option(
+      "--fault <site>",
+      `a fault site programs may enable (repeatable; ${FAULT_SITES.join(", ")}; none: no ` +
+        "fault injection; default: all)",
+      collect,
+      [],
+    )
     .option("--json", "print JSON", false)
     .option("--out <dir>", "where a failing program is written", "odpsim-out/fuzz")
     .addHelpText(
@@ -129,6 +138,7 @@ export function addFuzzCommand(program: Command, setCode: SetExitCode): void {
         "  odpsim fuzz --design classic --programs 10000 --shard 3/8 --json\n" +
         "  odpsim fuzz --design interval --strategy feedback --programs 2000\n" +
         "  odpsim fuzz --design ./my-design.ts --defect my-defect --programs 500\n" +
+        "  odpsim fuzz --design interval --fault alloc --fault process_kill --programs 500\n" +
         "\nThe blind strategy gives the same first failure for a seed and --programs whatever\n" +
         "--workers and --shard are. Feedback's programs depend on the ones before them, so it\n" +
         "runs on one worker and no shard; there its result is a function of seed and budget.",
@@ -146,6 +156,8 @@ interface FuzzJob {
   readonly shard: Shard;
   readonly programs: number | undefined;
   readonly seconds: number | undefined;
+  /** The fault sites the swarm draws from (--fault); undefined: all. */
+  readonly faultSites: readonly FaultSite[] | undefined;
 }
 
 /**
@@ -185,7 +197,25 @@ async function resolveJob(flags: FuzzFlags): Promise<FuzzJob> {
     shard,
     programs: flags.seconds === undefined ? (flags.programs ?? DEFAULT_PROGRAMS) : undefined,
     seconds: flags.seconds,
+    faultSites: swarmFaultSites(flags.fault),
   };
+}
+
+/** `--fault`: the sites named (none: no site), or undefined for every site. */
+function swarmFaultSites(named: readonly string[]): readonly FaultSite[] | undefined {
+  if (named.length === 0) return undefined;
+  if (named.includes("none")) {
+    if (named.length > 1) throw new UsageError("--fault none cannot be given with a site");
+    return [];
+  }
+  for (const site of named) {
+    if (!isFaultSite(site)) {
+      throw new UsageError(
+        `--fault: unknown fault site "${site}"; known: ${FAULT_SITES.join(", ")}, none`,
+      );
+    }
+  }
+  return [...new Set(named as FaultSite[])];
 }
 
 /** `--shard`: as given, or for `auto` this task's of the job array it runs in. */
@@ -211,6 +241,7 @@ async function runFuzz(flags: FuzzFlags): Promise<number> {
     seed: flags.seed,
     schedules: flags.schedules,
     maxShrinks: DEFAULT_PROGRAM_SHRINKS,
+    ...(job.faultSites === undefined ? {} : { swarm: { faultSites: job.faultSites } }),
     ...(job.programs === undefined ? {} : { programs: job.programs }),
     workers: flags.workers,
     shard,
@@ -300,9 +331,16 @@ function designSlug(job: FuzzJob): string {
 function fuzzCommandLine(job: FuzzJob, flags: FuzzFlags): string {
   const defects = job.defects.map((d) => ` --defect ${d}`).join("");
   const shard = job.shard.count === 1 ? "" : ` --shard ${formatShard(job.shard)}`;
+  const sites = job.faultSites;
+  const faults =
+    sites === undefined
+      ? ""
+      : sites.length === 0
+        ? " --fault none"
+        : sites.map((x) => ` --fault ${x}`).join("");
   return (
     `odpsim fuzz --design ${job.design}${defects} --strategy ${flags.strategy} ` +
-    `--seed ${flags.seed}${shard}`
+    `--seed ${flags.seed}${faults}${shard}`
   );
 }
 
@@ -371,6 +409,7 @@ function jsonOf(s: Summary) {
       budgetSeconds: s.job.seconds ?? null,
       workers: s.flags.workers,
       shard: formatShard(s.job.shard),
+      faultSites: s.job.faultSites ?? FAULT_SITES,
     },
     failure:
       f === null
