@@ -14,7 +14,7 @@
  */
 import { seedFor } from "../../check/seedFor.ts";
 import { Prng } from "../../sim/rng.ts";
-import { resolveGenerateOptions } from "../generate/options.ts";
+import { ALL_FAULT_SITES, ALL_OP_NAMES, resolveGenerateOptions } from "../generate/options.ts";
 import {
   programGeneArbitrary,
   type ProgramGene,
@@ -52,7 +52,13 @@ export class FeedbackStrategy implements FuzzStrategy {
 
   constructor(swarm: SwarmOptions) {
     this.arb = programGeneArbitrary(swarm);
-    this.bounds = resolveGenerateOptions(swarm);
+    const { maxThreads, maxOps } = resolveGenerateOptions(swarm);
+    this.bounds = {
+      maxThreads,
+      maxOps,
+      opNames: swarm.ops ?? ALL_OP_NAMES,
+      faultSites: swarm.faultSites ?? ALL_FAULT_SITES,
+    };
   }
 
   /** Programs kept so far (for reports and tests). */

@@ -8,10 +8,12 @@
  * (generate/decode.ts reduces every index modulo what exists), so a mutant stays valid
  * as long as its lists keep the lengths genes.ts allows: at least one process, buffer,
  * thread and operation; one fault flag per fault site. Sizes stay within the
- * generator's bounds (`maxThreads`, `maxOps`, 1 to 8 pages), so mutants are programs
- * the blind generator could have drawn.
+ * generator's bounds (`maxThreads`, `maxOps`, 1 to 8 pages) and the swarm's vocabulary
+ * (the operation kinds and fault sites `odpsim fuzz --op/--fault` allow), so mutants
+ * are programs the blind generator could have drawn.
  */
-import { ALL_FAULT_SITES, ALL_OP_NAMES } from "../generate/options.ts";
+import type { FaultSite } from "../../check/faults.ts";
+import type { OpName } from "../opSpec.ts";
 import type { BufferGene, OpGene, ThreadGene } from "../generate/genes.ts";
 import type { ProgramGene } from "../generate/programGene.ts";
 import type { Prng } from "../../sim/rng.ts";
@@ -24,10 +26,14 @@ type Mutable<T> = T extends readonly (infer U)[]
 type Gene = Mutable<ProgramGene>;
 type Thread = Mutable<ThreadGene>;
 
-/** The generator's bounds a mutant keeps to (generate/options.ts defaults). */
+/** The generator's bounds and swarm vocabulary a mutant keeps to. */
 export interface MutationBounds {
   readonly maxThreads: number;
   readonly maxOps: number;
+  /** The operation kinds a toggle may switch on (the swarm's, not the whole language). */
+  readonly opNames: readonly OpName[];
+  /** The fault sites a toggle may switch on. */
+  readonly faultSites: readonly FaultSite[];
 }
 
 function pickOf<T>(rng: Prng, list: readonly T[]): T | undefined {
@@ -160,16 +166,16 @@ function changeThread(g: Gene, rng: Prng): boolean {
 }
 
 /** Switches one operation kind of the vocabulary on or off for this program. */
-function toggleOpKind(g: Gene, rng: Prng): boolean {
-  const name = pickOf(rng, ALL_OP_NAMES);
+function toggleOpKind(g: Gene, rng: Prng, _donor: ProgramGene, b: MutationBounds): boolean {
+  const name = pickOf(rng, b.opNames);
   if (name === undefined) return false;
   g.ops = g.ops.includes(name) ? g.ops.filter((n) => n !== name) : [...g.ops, name];
   return true;
 }
 
 /** Switches one fault site on or off, its flag in the scenario genes with it. */
-function toggleFaultSite(g: Gene, rng: Prng): boolean {
-  const site = pickOf(rng, ALL_FAULT_SITES);
+function toggleFaultSite(g: Gene, rng: Prng, _donor: ProgramGene, b: MutationBounds): boolean {
+  const site = pickOf(rng, b.faultSites);
   if (site === undefined) return false;
   const at = g.faultSites.indexOf(site);
   if (at >= 0) {

@@ -61,6 +61,21 @@ test("feedback mutates kept programs once a batch has brought new coverage", () 
   assert.ok(blind.every((d) => d.origin === "fresh"));
 });
 
+test("feedback mutants keep to the swarm's operation kinds and fault sites", () => {
+  const ops = ["mmap", "munmap", "madvise"] as const;
+  const fed = draw(
+    fuzzStrategy("feedback", { ...SWARM, ops, faultSites: [] }),
+    4 * FUZZ_BATCH,
+    allNew,
+  );
+  const mutants = fed.filter((d) => d.origin !== "fresh");
+  assert.ok(mutants.length > FUZZ_BATCH, "most programs after the first batch are mutants");
+  for (const d of fed) {
+    assert.deepEqual(d.gene.faultSites, [], `${d.origin} program enables a fault site`);
+    for (const op of d.gene.ops) assert.ok(ops.includes(op as (typeof ops)[number]), op);
+  }
+});
+
 test("feedback with nothing new to keep draws the blind programs", () => {
   const n = 2 * FUZZ_BATCH;
   const blind = draw(fuzzStrategy("blind", SWARM), n, () => []);
