@@ -72,6 +72,32 @@ export const FINDINGS: readonly Finding[] = [
     test: "test/rdma/mlx5/zapFailure.test.ts",
   },
   {
+    id: "classic-implicit-dereg-keeps-child-mtt",
+    design: "classic",
+    kinds: ["device_translation_outlives_frame"],
+    messageIncludes: ["(mr_leaf_free unmapped it and zapped no MTT entry)"],
+    title:
+      "deregistering an implicit MR (v5.3 mlx5_ib_free_implicit_mr) unmaps each child's pages " +
+      "in mr_leaf_free without zapping its MTT while the parent's KSM still leads to it: an " +
+      "munmap racing the deregistration finds nothing mapped, zaps nothing, and frees a page " +
+      "the device still translates",
+    scenario: "examples/20-implicit-dereg-vs-munmap.yaml",
+    test: "test/rdma/mlx5/hmmMirrorImplicit.test.ts",
+  },
+  {
+    id: "hmm-mirror-implicit-dereg-keeps-child-mtt",
+    design: "hmm-mirror",
+    kinds: ["device_translation_outlives_frame"],
+    messageIncludes: ["(mr_leaf_free unmapped it and zapped no MTT entry)"],
+    title:
+      "deregistering an implicit MR (the posting's mlx5_ib_free_implicit_mr, as v5.2) unmaps " +
+      "each child's pages in mr_leaf_free without zapping its MTT while the parent's KSM " +
+      "still leads to it: an munmap racing the deregistration frees a page the device still " +
+      "translates",
+    scenario: "examples/20-implicit-dereg-vs-munmap.yaml",
+    test: "test/rdma/mlx5/hmmMirrorImplicit.test.ts",
+  },
+  {
     id: "hmm-mirror-raced-fault-fails",
     design: "hmm-mirror",
     kinds: ["qp_error_on_valid_memory"],
@@ -222,6 +248,36 @@ export const FINDINGS: readonly Finding[] = [
       "on the same mm (dmirror) sleeps for ever",
     scenario: "fuzz/findings/finding-classic-deadlock-1.yaml",
     test: "test/rdma/mlx5/classicFindings.test.ts",
+  },
+  {
+    id: "classic-release-drops-reaper-end",
+    design: "classic",
+    kinds: ["deadlock"],
+    // A reader that no longer waits for anything holds it: the reaper (the fault plan's
+    // or a program's oom_reap thread) that never got its end.
+    messageIncludes: ["waits on rwsem umem_rwsem(", "(writer none, readers ["],
+    title:
+      "v5.3's per_mm notifier holds umem_rwsem for read from invalidate_range_start to its " +
+      "end; the OOM victim's exit_mmap runs mmu_notifier_release, which unlinks the notifier, " +
+      "while the reaper is between the two, so the reaper's end reaches no subscriber, the " +
+      "rwsem stays read-held, and deregistering the MR (ib_umem_odp_release's down_write) " +
+      "waits for ever",
+    scenario: "fuzz/findings/finding-classic-deadlock-19.yaml",
+    test: "test/rdma/mlx5/classicFindings.test.ts",
+  },
+  {
+    id: "hmm-mirror-refusal-leaves-itree-open",
+    design: "hmm-mirror",
+    kinds: ["deadlock"],
+    messageIncludes: ["waits on wait queue notifier_subscriptions(", ").wq"],
+    title:
+      "classic-refusal-leaves-itree-open with v5.2 hmm as the refusing mmu_notifier: the OOM " +
+      "reaper's non-blockable start is counted by the interval tree (a dmirror) and refused " +
+      "by hmm_invalidate_range_start, no end follows, and the exit's removal of the mirror's " +
+      "interval notifier waits for ever (odpsim's notifier core is modern mm/mmu_notifier.c " +
+      "in every design: the interval tree came in v5.5, after the posting)",
+    scenario: "fuzz/findings/finding-hmm-mirror-deadlock-18.yaml",
+    test: "test/rdma/mlx5/hmmMirrorFindings.test.ts",
   },
 ];
 

@@ -67,6 +67,16 @@ export function mirrorZapFailed(mr: Mlx5IbMr, first: number, end: number, why: s
     table.keep(mkey.iova + i * span, mkey.iova + (i + 1) * span, why);
 }
 
+/**
+ * The driver unmapped every page of `mr` and left its MTT as it was (v5.3's mr_leaf_free,
+ * for a device it takes to be idle): the device keeps each entry it had, and a frame
+ * freed under one is reported with `why`.
+ */
+export function mirrorUnmappedUnzapped(mr: Mlx5IbMr, why: string): void {
+  const mkey = mr.mmkey;
+  mkey.mirror?.keep(mkey.iova, mkey.iova + mkey.length, why);
+}
+
 /** The device stops translating through `mr`'s key (destroy_mkey, the revoke UMR). */
 export function mlx5MkeyDisable(mr: Mlx5IbMr): void {
   const mkey = mr.mmkey;

@@ -96,3 +96,53 @@ test("classic-refusal-leaves-itree-open: the OOM reaper's start is accepted by d
     false,
   );
 });
+
+test("classic-implicit-dereg-keeps-child-mtt: the soak's program, a device removal's deregistration against munmap, shows it", () => {
+  const { f, finding } = firstFailure(
+    "fuzz/findings/finding-classic-device_translation_outlives_frame-17.yaml",
+  );
+  assert.equal(finding, "classic-implicit-dereg-keeps-child-mtt", f.violation.message);
+  assert.match(f.violation.message, /\(mr_leaf_free unmapped it and zapped no MTT entry\)$/);
+});
+
+test("classic-release-drops-reaper-end: the exit's mmu_notifier_release unlinks the per_mm notifier between the OOM reaper's start and end, and umem_rwsem stays read-held", () => {
+  const { scenario, f, finding } = firstFailure("fuzz/findings/finding-classic-deadlock-19.yaml");
+  assert.equal(finding, "classic-release-drops-reaper-end", f.violation.message);
+  const run = replayRecorded(scenario, {
+    seed: f.seed,
+    schedule: f.schedule,
+    timing: f.timing,
+    design: DESIGN,
+    defects: [],
+  });
+  const trace = run.kernel.trace;
+  assert.ok(trace !== null);
+  // The reader that holds umem_rwsem is the program's oom_reap thread (t0).
+  const reader = /readers \[([^\]#]+)#/.exec(f.violation.message)?.[1];
+  assert.equal(reader, "t0", f.violation.message);
+  const reaper = trace.tasks.find((t) => t.name === reader)?.id;
+  const rwsem = (e: (typeof trace.entries)[number]) =>
+    String(e.fields?.lock).startsWith("umem_rwsem(");
+  const at = (label: string, task: number | undefined) =>
+    trace.entries.filter((e) => e.label === label && e.task === task);
+  const start = at("invalidate_range_start", reaper)[0];
+  const taken = at("lock_acquire", reaper).find(rwsem);
+  assert.ok(start !== undefined && taken !== undefined, "the reaper's start took umem_rwsem");
+  assert.equal(taken.fields?.trylock, true, "non-blockable: a trylock");
+  const end = at("invalidate_range_end", reaper).find((e) => e.step > taken.step);
+  assert.ok(end !== undefined, "the reaper ended its range");
+  // Within the reaper's range (from its start's walk, which may already have passed the
+  // subscriber, to its end) the exiting thread released the mm's notifiers
+  // (ib_umem_notifier_release takes umem_rwsem for read) and unlinked the per_mm notifier
+  // the end would have reached.
+  const release = trace.entries.find(
+    (e) =>
+      e.label === "lock_acquire" &&
+      rwsem(e) &&
+      e.task !== reaper &&
+      e.step > start.step &&
+      e.step < end.step,
+  );
+  assert.ok(release !== undefined, "no notifier release within the reaper's range");
+  assert.equal(at("lock_release", reaper).some(rwsem), false, "the reaper released umem_rwsem");
+});

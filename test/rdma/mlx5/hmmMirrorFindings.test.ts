@@ -228,3 +228,21 @@ test("hmm-mirror use-after-free in mr_leaf_free_action: an implicit child's free
   assert.match(f.violation.message, /mr_leaf_free_action .* umem_odp\(implicit_child\)#\d+/);
   assertDoubleQueue(f.trace);
 });
+
+test("hmm-mirror-refusal-leaves-itree-open: the interval tree counts the OOM reaper's start, v5.2 hmm refuses it, and the exit waits for ever", () => {
+  const [f] = failures(finding("finding-hmm-mirror-deadlock-18"), (v) => v.kind === "deadlock");
+  assert.ok(f !== undefined, "not found");
+  const blocked = (f.violation.details as { blocked: { waitsOn: string; holds: string[] }[] })
+    .blocked;
+  assert.equal(blocked.length, 1);
+  assert.match(blocked[0]?.waitsOn ?? "", /^wait queue notifier_subscriptions\(.*\)\.wq$/);
+  assert.deepEqual(blocked[0]?.holds, []);
+  const opened = events(f.trace, "mn_itree_inv_start_range")[0];
+  const refused = events(f.trace, "mmu_notifier_start_failed").find((e) => e.fields?.ops === "hmm");
+  assert.ok(opened !== undefined && refused !== undefined, "no itree start or no hmm refusal");
+  assert.ok(refused.step >= opened.step, "the tree opened, then hmm refused");
+  assert.ok(
+    events(f.trace, "mn_itree_inv_end").every((e) => e.step < opened.step),
+    "an end followed the refused start",
+  );
+});

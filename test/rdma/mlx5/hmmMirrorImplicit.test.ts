@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { findingOf } from "../../../src/check/catalog/findings.ts";
 import { odpHost } from "../../../src/check/catalog/scenarios/odpHost.ts";
 import { explore } from "../../../src/check/explore.ts";
 import type { Scenario } from "../../../src/check/scenario.ts";
@@ -103,6 +104,9 @@ test("hmm-mirror implicit: device writes across a child boundary racing munmap o
   }
 });
 
+/** How the oracle's report says why the child's MTT still held the entry. */
+const LEAF_FREE_KEPT = "(mr_leaf_free unmapped it and zapped no MTT entry)";
+
 /**
  * The device keeps writing through an implicit MR while the process deregisters it and
  * unmaps the buffer. Built as a scenario so the explorer searches it.
@@ -154,6 +158,15 @@ test("hmm-mirror implicit, finding (as posted, inherited from v5.2): dereg unmap
   assert.equal(r.firstInternalError, null);
   assert.ok(r.firstFailure, "found within 300 random schedules");
   assert.equal(r.firstFailure.violation.kind, "device_translation_outlives_frame");
+  // The report says why the MTT still had the entry, and it is the documented finding.
+  assert.ok(
+    r.firstFailure.violation.message.endsWith(LEAF_FREE_KEPT),
+    r.firstFailure.violation.message,
+  );
+  assert.equal(
+    findingOf("hmm-mirror", r.firstFailure.violation)?.id,
+    "hmm-mirror-implicit-dereg-keeps-child-mtt",
+  );
   // The same v5.2/v5.3 scheme on the classic design fails the same way; the interval
   // design (v6.x, parent fenced first) is clean on the same schedules.
   const classic = explore(implicitDeregVsMunmap, {
@@ -162,6 +175,10 @@ test("hmm-mirror implicit, finding (as posted, inherited from v5.2): dereg unmap
     design: "classic",
   });
   assert.equal(classic.firstFailure?.violation.kind, "device_translation_outlives_frame");
+  assert.equal(
+    findingOf("classic", classic.firstFailure.violation)?.id,
+    "classic-implicit-dereg-keeps-child-mtt",
+  );
   const interval = explore(implicitDeregVsMunmap, {
     strategy: "random",
     schedules: 300,

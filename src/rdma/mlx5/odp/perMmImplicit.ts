@@ -41,6 +41,7 @@ import { ibUmemEnd, ibUmemStart, umemDyingId } from "../../core/umemOdp.ts";
 import type { Mlx5Mkey } from "../mkey.ts";
 import type { Mlx5IbDev } from "../mlx5IbDev.ts";
 import { Mlx5IbMr } from "../mlx5IbMr.ts";
+import { mirrorUnmappedUnzapped } from "../mttMirror.ts";
 import { mlx5IbUmrEnable, mlx5IbUpdateKsmSlots } from "../umr.ts";
 import {
   implicitChildSlot,
@@ -429,7 +430,15 @@ function* updateKsmLocked<U extends PerMmImplicitUmem<U>>(
   srcu.readUnlock(key);
 }
 
-/** mr_leaf_free(): unmap a child of `imr` and queue its freeing unless already dying. */
+/**
+ * mr_leaf_free(): unmap a child of `imr` and queue its freeing unless already dying.
+ *
+ * It unmaps the pages and zaps no MTT entry, and the parent's KSM still leads to the
+ * child until the freeing work rewrites its slot: a page the child mapped is neither
+ * pinned nor translated away, so an munmap racing the deregistration frees it under the
+ * device (finding *-implicit-dereg-keeps-child-mtt). v5.5's rework fences the parent
+ * mkey before it destroys the children.
+ */
 function* mrLeafFree<U extends PerMmImplicitUmem<U>>(
   core: PerMmImplicitCore<U>,
   umem: U,
@@ -439,14 +448,24 @@ function* mrLeafFree<U extends PerMmImplicitUmem<U>>(
   if (mr === null || mr.parent !== imr) return;
   if (core.unmapTakesMutex(umem)) {
     // As v5.2/v5.3 had it: dying is read and written outside umem_mutex.
-    yield* core.unmapDmaPages(umem, ibUmemStart(umem), ibUmemEnd(umem));
+    yield* unmapLeaf(core, umem, mr);
     if (!umem.dying) queueLeafFree(umem, imr);
     return;
   }
   yield* umem.umemMutex.lock();
-  yield* core.unmapDmaPages(umem, ibUmemStart(umem), ibUmemEnd(umem));
+  yield* unmapLeaf(core, umem, mr);
   if (!umem.dying) queueLeafFree(umem, imr);
   umem.umemMutex.unlock();
+}
+
+/** mr_leaf_free's unmap of a whole child, its MTT left to the device. */
+function* unmapLeaf<U extends PerMmImplicitUmem<U>>(
+  core: PerMmImplicitCore<U>,
+  umem: U,
+  mr: Mlx5IbMr<U>,
+): KGen {
+  yield* core.unmapDmaPages(umem, ibUmemStart(umem), ibUmemEnd(umem));
+  mirrorUnmappedUnzapped(mr, "mr_leaf_free unmapped it and zapped no MTT entry");
 }
 
 /**
