@@ -5,13 +5,17 @@
  *
  * The budget is programs, not seconds, so what is found is a function of the seed: the
  * seconds are reported beside it. FUZZ_SOAK_PROGRAMS (default 20,000) sets it. Each key
- * is printed on stderr with its count, its first program, and whether fuzz/findings/
- * already holds a file with that key (a new key is a finding to shrink and triage).
+ * is printed on stderr with its count, its first program, and what it is: a documented
+ * finding its first program's violation matches (findings.ts, as `odpsim fuzz` says
+ * "known: likely …"), a key fuzz/findings/ already holds a file for, or NEW (a finding
+ * to shrink and triage). Keys hold the thread that failed, so one finding reached from
+ * another thread is a key of its own; the finding match is what says it is not new.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type { BenchResult } from "./result.ts";
 import { MLX5_ODP_DESIGN_NAMES } from "../src/rdma/mlx5/odp/designs.ts";
-import { runSoak } from "../src/scenario/fuzz/soak.ts";
+import { findingOf } from "../src/check/catalog/findings.ts";
+import { runSoak, type SoakKey } from "../src/scenario/fuzz/soak.ts";
 
 const PROGRAMS = Number(process.env.FUZZ_SOAK_PROGRAMS ?? 20_000);
 const SEED = 1;
@@ -28,6 +32,17 @@ function knownKeys(): Set<string> {
   return known;
 }
 
+/** What a key is: the documented finding it matches, a key on file, or NEW. */
+function triage(design: string, k: SoakKey, known: ReadonlySet<string>): string {
+  const kind = k.key.split(" at ")[0] ?? "";
+  const finding =
+    k.first.type === "violation"
+      ? findingOf(design, { kind, message: k.first.message })
+      : undefined;
+  if (finding !== undefined) return `finding ${finding.id}`;
+  return known.has(`${design}: ${k.key}`) ? "on file" : "NEW";
+}
+
 // eslint-disable-next-line @typescript-eslint/require-await -- the suite interface is async
 export async function soakBenchmarks(): Promise<BenchResult[]> {
   const known = knownKeys();
@@ -39,17 +54,17 @@ export async function soakBenchmarks(): Promise<BenchResult[]> {
       `soak ${design}: ${r.programsRun} programs, ${r.schedulesRun} schedules, ${seconds.toFixed(0)} s; ` +
         `${r.failures} failing programs, ${r.keys.length} keys\n`,
     );
-    for (const k of r.keys) {
-      const tag = known.has(`${design}: ${k.key}`) ? "on file" : "NEW";
+    const tags = r.keys.map((k) => triage(design, k, known));
+    r.keys.forEach((k, i) => {
       process.stderr.write(
-        `  ${tag.padEnd(7)} ${String(k.count).padStart(5)}x  first program ${k.first.program}: ${k.key}\n`,
+        `  ${String(k.count).padStart(5)}x  first program ${k.first.program}: ${k.key}  [${tags[i] ?? ""}]\n`,
       );
-    }
-    const fresh = r.keys.filter((k) => !known.has(`${design}: ${k.key}`)).length;
+    });
+    const fresh = tags.filter((t) => t === "NEW").length;
     return [
       { id: `soak.${design}.failing_programs`, value: r.failures, unit: `of ${r.programsRun}` },
       { id: `soak.${design}.keys`, value: r.keys.length, unit: "distinct keys" },
-      { id: `soak.${design}.new_keys`, value: fresh, unit: "keys not in fuzz/findings/" },
+      { id: `soak.${design}.new_keys`, value: fresh, unit: "keys neither a finding nor on file" },
       { id: `soak.${design}.seconds`, value: seconds, unit: "s" },
     ];
   });

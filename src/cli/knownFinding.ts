@@ -11,19 +11,23 @@
 import { findingOf, type ViolationSummary } from "../check/catalog/findings.ts";
 import { isMlx5OdpDesignName, mlx5OdpDesign, userMlx5OdpDesign } from "../rdma/mlx5/odp/designs.ts";
 
+/**
+ * `known: likely …` for a violation that is one of the design's documented findings;
+ * `brief` leaves out the finding's title and where it is shown (a line of a list).
+ */
 export function knownFindingLine(
   design: string,
   defects: readonly string[],
   violation: ViolationSummary,
+  brief = false,
 ): string | null {
   if (defects.length > 0) return null;
   const builtIn = findingsDesign(design);
   const finding = findingOf(builtIn, violation);
   if (finding === undefined) return null;
-  return (
-    `known: likely ${builtIn}'s documented finding ${finding.id}: ${finding.title} ` +
-    `(README, "The catalog"; shown by ${finding.test})`
-  );
+  const named = `known: likely ${builtIn}'s documented finding ${finding.id}`;
+  if (brief) return named;
+  return `${named}: ${finding.title} (README, "The catalog"; shown by ${finding.test})`;
 }
 
 /** The design whose findings apply: a built-in one itself, a user's module its core. */

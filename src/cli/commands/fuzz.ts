@@ -1,8 +1,10 @@
 /**
  * `odpsim fuzz --design D [--defect ID ...] [--strategy blind|feedback] [--seconds S |
- * --programs N] [--seed X] [--workers N] [--shard k/n] [--json] [--out DIR]`: generate
- * programs of the scenario language, explore each under a few schedules, and stop at the
- * first that breaks the model (src/scenario/fuzz/campaign.ts).
+ * --programs N] [--seed X] [--workers N] [--shard k/n] [--fault SITE ...] [--keep-going]
+ * [--json] [--out DIR]`: generate programs of the scenario language, explore each under a
+ * few schedules, and stop at the first that breaks the model (src/scenario/fuzz/campaign.ts),
+ * or with --keep-going go on and list every distinct failure by kind and site (soak.ts),
+ * each one's first program shrunk and written.
  *
  * Models no kernel file. A failure is shrunk program first (campaign.ts), written to
  * DIR as a scenario file, loaded back from there, and its failing schedule shrunk by
@@ -39,6 +41,7 @@ import {
 import { fuzzProgram, FUZZ_TIMING } from "../../scenario/fuzz/fuzzProgram.ts";
 import { runCampaignParallel } from "../../scenario/fuzz/parallelCampaign.ts";
 import { scenarioText } from "../../scenario/fuzz/scenarioText.ts";
+import type { SoakKey } from "../../scenario/fuzz/soak.ts";
 import {
   DEFAULT_FUZZ_STRATEGY,
   FUZZ_STRATEGY_NAMES,
@@ -66,6 +69,7 @@ interface FuzzFlags {
   readonly workers: number;
   readonly shard?: Shard | "auto";
   readonly fault: string[];
+  readonly keepGoing: boolean;
   readonly json: boolean;
   readonly out: string;
 }
@@ -128,6 +132,12 @@ export function addFuzzCommand(program: Command, setCode: SetExitCode): void {
       collect,
       [],
     )
+    .option(
+      "--keep-going",
+      "go on after each failure and list every distinct one, each one's first program " +
+        "shrunk and written to --out",
+      false,
+    )
     .option("--json", "print JSON", false)
     .option("--out <dir>", "where a failing program is written", "odpsim-out/fuzz")
     .addHelpText(
@@ -139,6 +149,7 @@ export function addFuzzCommand(program: Command, setCode: SetExitCode): void {
         "  odpsim fuzz --design interval --strategy feedback --programs 2000\n" +
         "  odpsim fuzz --design ./my-design.ts --defect my-defect --programs 500\n" +
         "  odpsim fuzz --design interval --fault alloc --fault process_kill --programs 500\n" +
+        "  odpsim fuzz --design classic --programs 5000 --keep-going --workers 2\n" +
         "\nThe blind strategy gives the same first failure for a seed and --programs whatever\n" +
         "--workers and --shard are. Feedback's programs depend on the ones before them, so it\n" +
         "runs on one worker and no shard; there its result is a function of seed and budget.",
@@ -248,16 +259,23 @@ async function runFuzz(flags: FuzzFlags): Promise<number> {
     deadline: job.seconds === undefined ? null : started + job.seconds * 1000,
     ...(progress === null ? {} : { onProgress: progress }),
     ...(job.module ? { workerSetup: designModuleWorkerSetup(job.design) } : {}),
+    keepGoing: flags.keepGoing,
   });
   if (progress !== null) process.stderr.write("\n");
   const written = r.failure === null ? null : writeFailure(r.failure, job, flags);
+  const keys = (r.keys ?? []).map((k) => ({
+    ...k,
+    written: k.first === r.failure ? written : writeFailure(k.first, job, flags),
+  }));
   const seconds = (Date.now() - started) / 1000;
+  const failures =
+    r.keys === null ? (r.failure === null ? [] : [r.failure]) : keys.map((k) => k.first);
   const verdict = verdictOf({
-    internalError: r.failure?.type === "internal_error",
-    violation: r.failure?.type === "violation",
+    internalError: failures.some((f) => f.type === "internal_error"),
+    violation: failures.some((f) => f.type === "violation"),
     inconclusive: r.inconclusiveRuns > 0,
   });
-  const summary = { verdict, seconds, job, flags, r, written };
+  const summary = { verdict, seconds, job, flags, r, written, keys: r.keys === null ? null : keys };
   if (flags.json) out(JSON.stringify(jsonOf(summary), null, 2));
   else renderText(summary);
   return exitCodeOf(verdict);
@@ -338,9 +356,10 @@ function fuzzCommandLine(job: FuzzJob, flags: FuzzFlags): string {
       : sites.length === 0
         ? " --fault none"
         : sites.map((x) => ` --fault ${x}`).join("");
+  const keepGoing = flags.keepGoing ? " --keep-going" : "";
   return (
     `odpsim fuzz --design ${job.design}${defects} --strategy ${flags.strategy} ` +
-    `--seed ${flags.seed}${faults}${shard}`
+    `--seed ${flags.seed}${faults}${shard}${keepGoing}`
   );
 }
 
@@ -385,6 +404,19 @@ interface Summary {
   readonly flags: FuzzFlags;
   readonly r: CampaignResult;
   readonly written: Written | null;
+  /** --keep-going: every distinct failure, its first program written. */
+  readonly keys: readonly WrittenKey[] | null;
+}
+
+interface WrittenKey extends SoakKey {
+  readonly written: Written | null;
+}
+
+/** The known-finding line of a violation, if it is a documented finding. */
+function knownLine(f: CampaignFailure, job: FuzzJob, brief = false): string | null {
+  if (f.type !== "violation") return null;
+  const kind = f.key.split(" at ")[0] ?? "";
+  return knownFindingLine(job.design, job.defects, { kind, message: f.message }, brief);
 }
 
 function jsonOf(s: Summary) {
@@ -427,7 +459,33 @@ function jsonOf(s: Summary) {
             token: s.written?.token ?? null,
             preemptions: s.written?.preemptions ?? null,
           },
+    failures:
+      s.keys === null
+        ? null
+        : s.keys.map((k) => ({
+            type: k.first.type,
+            key: k.key,
+            count: k.count,
+            program: k.first.program,
+            message: k.first.message,
+            known: knownLine(k.first, s.job),
+            file: k.written?.file ?? null,
+            token: k.written?.token ?? null,
+          })),
   };
+}
+
+/** --keep-going: a line per distinct failure, with its known finding and file. */
+function renderKeys(keys: readonly WrittenKey[], job: FuzzJob): void {
+  const programs = keys.reduce((n, k) => n + k.count, 0);
+  out(`${programs} failing programs, ${keys.length} distinct failures (by kind and site):`);
+  for (const k of keys) {
+    out(`  ${String(k.count).padStart(5)}x  first program ${k.first.program}: ${k.key}`);
+    const known = knownLine(k.first, job, true);
+    if (known !== null) out(`          ${known}`);
+    if (k.written !== null) out(`          written to ${k.written.file}`);
+  }
+  out("the first of them:");
 }
 
 function renderText(s: Summary): void {
@@ -440,6 +498,7 @@ function renderText(s: Summary): void {
   );
   if (r.inconclusiveRuns > 0)
     out(`  ${r.inconclusiveRuns} runs hit the step bound and judge nothing`);
+  if (s.keys !== null && s.keys.length > 0) renderKeys(s.keys, job);
   const f = r.failure;
   if (f === null) {
     out(
@@ -451,11 +510,8 @@ function renderText(s: Summary): void {
     `${f.type === "internal_error" ? "INTERNAL ERROR" : "violation"} in program ${f.program}: ${f.key}`,
   );
   out(`  ${f.message.split("\n")[0] ?? ""}`);
-  if (f.type === "violation") {
-    const kind = f.key.split(" at ")[0] ?? "";
-    const known = knownFindingLine(job.design, job.defects, { kind, message: f.message });
-    if (known !== null) out(known);
-  }
+  const known = knownLine(f, job);
+  if (known !== null) out(known);
   if (s.written !== null) {
     out(`program written to ${s.written.file}`);
     if (s.written.report !== null) out(`\n${s.written.report}`);

@@ -5,12 +5,14 @@
  * Models no kernel file. Started by `runCampaignParallel` through a bootstrap that
  * registers tsx first (worker threads do not inherit the parent's loader). The shared
  * cell holds the lowest failing program index any worker has found; indices above it
- * are skipped, which cannot change the lowest. A `setup` (a user's design module to
+ * are skipped, which cannot change the lowest (not with keep-going, which runs every
+ * index and posts its failures by key). A `setup` (a user's design module to
  * register: src/cli/designModules.ts) runs before the campaign, as it did in the parent.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { Partition } from "../../check/explore.ts";
 import { runCampaign, type CampaignOptions } from "./campaign.ts";
+import { FailureKeys } from "./soak.ts";
 
 /**
  * What a worker calls before its campaign: `module`'s export `exportName`, a function of
@@ -34,6 +36,8 @@ export interface CampaignWorkerInput {
   /** Programs run by every worker so far (progress). */
   readonly programsRun: Int32Array;
   readonly setup: WorkerSetup | null;
+  /** Run the whole partition and post every failure by key (soak.ts). */
+  readonly keepGoing: boolean;
 }
 
 async function runSetup(setup: WorkerSetup | null): Promise<void> {
@@ -50,15 +54,18 @@ async function main(): Promise<void> {
   const input = workerData as CampaignWorkerInput;
   await runSetup(input.setup);
   const { deadline } = input;
+  const keys = input.keepGoing ? new FailureKeys() : null;
   const result = runCampaign({
     ...input.options,
     partition: input.partition,
     ...(deadline === null ? {} : { shouldStop: () => Date.now() >= deadline }),
-    lowestFailure: () => Atomics.load(input.lowestFailure, 0),
     onProgram: () => Atomics.add(input.programsRun, 0, 1),
+    ...(keys === null
+      ? { lowestFailure: () => Atomics.load(input.lowestFailure, 0) }
+      : { onFailure: keys.onFailure, alreadyShrunk: keys.alreadyShrunk }),
   });
   if (result.failure !== null) lowerTo(input.lowestFailure, result.failure.program);
-  port.postMessage(result);
+  port.postMessage({ ...result, keys: keys?.keys() ?? null });
 }
 
 /** Lowers slot 0 of `cell` to `value` unless another worker put a lower one there. */

@@ -9,11 +9,15 @@
  * count. One worker runs in this thread; more start worker threads from a bootstrap that
  * registers tsx, as the explorer's do, and each runs `workerSetup` first (a user's design
  * module registered again: worker threads share no module state with the parent).
+ * With `keepGoing` no index is skipped: every worker runs its whole partition and lists
+ * its failures by key (soak.ts), and the lists merge into the one a single campaign
+ * gives, whose lowest failure is the result's `failure`.
  */
 import { Worker } from "node:worker_threads";
 import { workerPartition, type Shard } from "../../check/shard.ts";
 import { runCampaign, type CampaignOptions, type CampaignResult } from "./campaign.ts";
 import type { CampaignWorkerInput, WorkerSetup } from "./campaignWorker.ts";
+import { FailureKeys, mergeKeys, type SoakKey } from "./soak.ts";
 
 export interface ParallelCampaignOptions extends Omit<
   CampaignOptions,
@@ -27,6 +31,13 @@ export interface ParallelCampaignOptions extends Omit<
   readonly onProgress?: (programsRun: number) => void;
   /** What each worker thread runs before its campaign (not run in this thread). */
   readonly workerSetup?: WorkerSetup;
+  /** Go on after each failure and list them all by key (`odpsim fuzz --keep-going`). */
+  readonly keepGoing?: boolean;
+}
+
+export interface ParallelCampaignResult extends CampaignResult {
+  /** With `keepGoing`: every failure's key, by first program; otherwise null. */
+  readonly keys: readonly SoakKey[] | null;
 }
 
 const WORKER_URL = new URL("./campaignWorker.ts", import.meta.url).href;
@@ -46,10 +57,10 @@ function sharedCell(value: number): Int32Array {
   return cell;
 }
 
-function startWorker(input: CampaignWorkerInput): Promise<CampaignResult> {
+function startWorker(input: CampaignWorkerInput): Promise<ParallelCampaignResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(bootstrap(), { eval: true, workerData: input });
-    worker.once("message", (r: CampaignResult) => {
+    worker.once("message", (r: ParallelCampaignResult) => {
       resolve(r);
     });
     worker.once("error", reject);
@@ -59,15 +70,20 @@ function startWorker(input: CampaignWorkerInput): Promise<CampaignResult> {
   });
 }
 
-export async function runCampaignParallel(o: ParallelCampaignOptions): Promise<CampaignResult> {
-  const { workers, shard, deadline, onProgress, workerSetup, ...options } = o;
+export async function runCampaignParallel(
+  o: ParallelCampaignOptions,
+): Promise<ParallelCampaignResult> {
+  const { workers, shard, deadline, onProgress, workerSetup, keepGoing = false, ...options } = o;
   if (workers <= 1) {
-    return runCampaign({
+    const keys = keepGoing ? new FailureKeys() : null;
+    const r = runCampaign({
       ...options,
       partition: workerPartition(shard, 1, 0),
       ...(deadline === null ? {} : { shouldStop: () => Date.now() >= deadline }),
       ...(onProgress === undefined ? {} : { onProgram: onProgress }),
+      ...(keys === null ? {} : { onFailure: keys.onFailure, alreadyShrunk: keys.alreadyShrunk }),
     });
+    return keys === null ? { ...r, keys: null } : withKeys(r, keys.keys());
   }
   const lowestFailure = sharedCell(NO_FAILURE);
   const programsRun = sharedCell(0);
@@ -87,6 +103,7 @@ export async function runCampaignParallel(o: ParallelCampaignOptions): Promise<C
           lowestFailure,
           programsRun,
           setup: workerSetup ?? null,
+          keepGoing,
         }),
       ),
     );
@@ -96,8 +113,24 @@ export async function runCampaignParallel(o: ParallelCampaignOptions): Promise<C
   }
 }
 
-/** The workers' tallies summed; the failure of the lowest program index. */
-export function mergeResults(results: readonly CampaignResult[]): CampaignResult {
+/** A keep-going campaign's result: its failure is the lowest key's first. */
+export function withKeys(r: CampaignResult, keys: readonly SoakKey[]): ParallelCampaignResult {
+  return { ...r, failure: keys[0]?.first ?? null, keys };
+}
+
+/**
+ * The workers' tallies summed; the failure of the lowest program index, and with
+ * keep-going their keys merged.
+ */
+export function mergeResults(
+  results: readonly (CampaignResult & { readonly keys?: readonly SoakKey[] | null })[],
+): ParallelCampaignResult {
+  const lists = results.flatMap((r) => (r.keys === undefined || r.keys === null ? [] : [r.keys]));
+  const merged = mergeTallies(results);
+  return lists.length === 0 ? { ...merged, keys: null } : withKeys(merged, mergeKeys(lists));
+}
+
+function mergeTallies(results: readonly CampaignResult[]): CampaignResult {
   const failures = results.flatMap((r) => (r.failure === null ? [] : [r.failure]));
   const lowest = failures.reduce<(typeof failures)[number] | null>(
     (best, f) => (best === null || f.program < best.program ? f : best),
