@@ -12,7 +12,7 @@
 import { EBADF, errnoName } from "../sim/errno.ts";
 import type { KGen } from "../sim/task.ts";
 import type { TraceFieldValue } from "../sim/trace.ts";
-import { File, fput } from "../mm/file.ts";
+import { File, fput, getFile } from "../mm/file.ts";
 import { dmirrorFopsOpen, dmirrorFopsRelease, Dmirror } from "../dmirror/dmirror.ts";
 import {
   HMM_DMIRROR_PROT_ERROR,
@@ -98,8 +98,7 @@ function commandOf(site: MirrorSite, op: MirrorCommandOp): HmmDmirrorCmd {
 export function* mirrorCommand(site: MirrorSite, op: MirrorCommandOp): KGen<MirrorOutcome> {
   const m = mirrorOf(site.p, op.args.mirror);
   const cmd = commandOf(site, op);
-  // A closed descriptor is not found by the ioctl syscall: the driver never sees it.
-  const ret = m.closed ? EBADF : yield* dmirrorFopsUnlockedIoctl(m.dmirror, COMMANDS[op.name], cmd);
+  const ret = yield* ioctl(site.p, m, COMMANDS[op.name], cmd);
   site.world.k.event("dmirror_cmd", {
     ret: ret < 0 ? errnoName(ret) : ret,
     cpages: cmd.cpages,
@@ -187,6 +186,26 @@ function checkProt(site: MirrorSite, want: readonly string[], got: Uint8Array): 
   if (i < 0) return;
   const message = `mirror_snapshot: page ${i} is ${mirrorProtName(got[i] ?? 0)}, expected ${want[i] ?? ""}`;
   fail(site, "data_mismatch", message);
+}
+
+/**
+ * ioctl(2) on the mirror's descriptor. A descriptor no longer in the file table (closed,
+ * or gone with the process's exit_files) is not found: EBADF, the driver never sees it.
+ * The call holds the file while the driver runs, as fdget() does when threads share the
+ * table, so a sibling's exit that closes the table cannot release the mirror under it:
+ * the release runs at this call's fput.
+ */
+function* ioctl(
+  p: ProcessRt,
+  m: MirrorRt,
+  command: HmmDmirrorCommand,
+  cmd: HmmDmirrorCmd,
+): KGen<number> {
+  if (m.closed || !p.proc.files.includes(m.file)) return EBADF;
+  getFile(m.file);
+  const ret = yield* dmirrorFopsUnlockedIoctl(m.dmirror, command, cmd);
+  yield* fput(m.file);
+  return ret;
 }
 
 /** close() of the mirror's descriptor: the file leaves the table, its last fput releases. */

@@ -133,3 +133,37 @@ test("the same fault against hot unplug with synchronize_srcu in dereg is clean"
   const r = exploreText(IMPLICIT_FAULT_VS_UNPLUG, 200);
   assert.equal(r.verdict, "clean", JSON.stringify(r.firstFailure?.violation));
 });
+
+// The fixed-design soak (hmm-mirror, seed 1, program 13275), shrunk by hand: a sibling's
+// exit closed the process's files while a thread was inside a dmirror ioctl, so the
+// mirror was released (its interval notifier removed) under the ioctl, which then missed
+// migration's invalidation and mapped and read the freed page (device_use_after_free).
+// ioctl(2) holds the file across the call (fdget with a shared file table): the release
+// waits for it. Any design: the dmirror is lib/test_hmm.c's.
+test("a dmirror ioctl holds its file: a sibling's exit cannot release the mirror under it", () => {
+  const r = exploreText(
+    `
+name: mirror-read-vs-sibling-exit
+design: interval
+hosts: [{ name: host0, frames: 64 }]
+processes:
+  - name: p0
+    setup:
+      buffers: [{ name: b1, pages: 1, fill: 0 }]
+      mirrors: [{ name: mirror }]
+    threads:
+      - name: t0
+        ops:
+          - mirror_read: { mirror: mirror, buffer: b1, offset: 0, pages: 1, expect: { error: any } }
+      - name: t1
+        kind: kernel
+        ops:
+          - migrate: { buffer: b1, offset: 0, pages: 1, expect: { error: any } }
+      - name: t2
+        ops:
+          - exit
+`,
+    1000,
+  );
+  assert.equal(r.verdict, "clean", JSON.stringify(r.firstFailure?.violation));
+});
