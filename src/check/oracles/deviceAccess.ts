@@ -128,7 +128,7 @@ function mlx5Access(access: DmaAccess): DeviceAccess {
     if (owner?.umem !== undefined && owner.umem !== null) objects.push(umemInterlockId(owner.umem));
   }
   return {
-    device: "device",
+    device: `${dev.name} mkey ${mkey.key}`,
     phys: dev.phys,
     mm: umem === undefined || umem === null ? null : umem.owningMm,
     va,

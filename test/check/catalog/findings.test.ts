@@ -41,6 +41,16 @@ for (const finding of FINDINGS) {
   });
 }
 
+/** An earlier finding of the design and kind that asks the same of the message. */
+function sameMessage(named: Finding | undefined, f: Finding): boolean {
+  return (
+    named !== undefined &&
+    FINDINGS.indexOf(named) < FINDINGS.indexOf(f) &&
+    named.design === f.design &&
+    JSON.stringify(named.messageIncludes) === JSON.stringify(f.messageIncludes)
+  );
+}
+
 test("findingOf names a finding only for its design and kinds", () => {
   for (const f of FINDINGS) {
     const message = (f.messageIncludes ?? []).join(" ");
@@ -48,7 +58,7 @@ test("findingOf names a finding only for its design and kinds", () => {
       // Two findings of one design and kind that no message tells apart (release-unlinks-
       // mirror and publish-after-zap) name the first; their tests pin which path it was.
       const named = findingOf(f.design, { kind, message });
-      if (f.messageIncludes !== undefined) assert.equal(named, f);
+      if (f.messageIncludes !== undefined) assert.ok(named === f || sameMessage(named, f), f.id);
       else assert.ok(named?.design === f.design && named.kinds.includes(kind));
     }
     for (const other of ["classic", "hmm-mirror", "interval"].filter((d) => d !== f.design)) {
