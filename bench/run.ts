@@ -20,6 +20,7 @@ import { mmBenchmarks } from "./mm.bench.ts";
 import { nicBenchmarks } from "./nic.bench.ts";
 import { notifierBenchmarks } from "./notifier.bench.ts";
 import { reportBenchmarks } from "./report.bench.ts";
+import { scenarioSizeBenchmarks } from "./scenarioSize.bench.ts";
 import { simBenchmarks } from "./sim.bench.ts";
 import { soakBenchmarks } from "./soak.bench.ts";
 import { timingBenchmarks } from "./timing.bench.ts";
@@ -39,6 +40,7 @@ export const SUITES: readonly BenchSuite[] = [
   { name: "cluster", prefix: "cluster.", run: clusterBenchmarks },
   { name: "fuzz", prefix: "fuzz.", run: fuzzBenchmarks },
   { name: "soak", prefix: "soak.", run: soakBenchmarks },
+  { name: "scenarioSize", prefix: "scenario.", run: scenarioSizeBenchmarks },
 ];
 
 const SUITE_MAIN = fileURLToPath(new URL("./suiteMain.ts", import.meta.url));
