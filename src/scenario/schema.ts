@@ -169,6 +169,19 @@ const mirrorSchema = z
       "mirroring this process's whole address space, kept in its file table.",
   );
 
+const userptrSchema = z
+  .strictObject({
+    name: ident,
+    buffer: ident.describe("The buffer whose range the object covers."),
+    offset: offset.optional().describe("Byte offset in the buffer, page-aligned (default 0)."),
+    pages: pages.optional().describe("Default: to the end of the buffer."),
+  })
+  .describe(
+    "An i915 GEM userptr object (DRM_IOCTL_I915_GEM_USERPTR) over the range, active (its " +
+      "pages got, as a GPU-bound object's are): the process's i915 mmu_notifier, registered " +
+      "with its first object, refuses a non-blockable invalidation that covers an active object.",
+  );
+
 const setupSchema = z.strictObject({
   files: z.array(fileSchema).optional(),
   buffers: z.array(bufferSchema).optional().describe("mmap()s made before the threads start."),
@@ -181,6 +194,10 @@ const setupSchema = z.strictObject({
     .array(mirrorSchema)
     .optional()
     .describe("HMM test device files (dmirror), opened after the buffers."),
+  userptrs: z
+    .array(userptrSchema)
+    .optional()
+    .describe("i915 GEM userptr objects, created after the registrations and QPs."),
 });
 
 // ---------------------------------------------------------------------------------------
@@ -637,6 +654,13 @@ const expectSchema = z.strictObject({
     .describe("Memory contents after a clean run, read through the process's page tables."),
 });
 
+/**
+ * Later kernels' fixes a scenario may put into its design's kernel: the design's era
+ * predates them, and a catalog scenario that needs one runs with it backported.
+ */
+export const BACKPORTS = ["mmu-notifier-range-end-pairing"] as const;
+export type Backport = (typeof BACKPORTS)[number];
+
 export const FAULT_SITES = [
   "alloc",
   "dma_map",
@@ -674,6 +698,14 @@ export const scenarioSchema = z
           "design module, which the command line loads with --design PATH.",
       ),
     defects: z.array(z.string()).optional().describe("Catalog defect ids to switch on."),
+    backports: z
+      .array(z.enum(BACKPORTS))
+      .optional()
+      .describe(
+        "Fixes of later kernels put into the design's kernel. mmu-notifier-range-end-pairing: " +
+          '"mm/mmu_notifiers: ensure range_end() is paired with range_start()" (v5.12), which ' +
+          "the classic and hmm-mirror designs' kernels predate.",
+      ),
     maxSteps: z.int().min(1).max(10_000_000).optional().describe("Step bound (default 50000)."),
     hosts: z.array(hostSchema).min(1).optional().describe("Default: one host, host0."),
     processes: z.array(processSchema).min(1),
@@ -691,6 +723,7 @@ export type FileSpec = z.infer<typeof fileSchema>;
 export type RegistrationSpec = z.infer<typeof registrationSchema>;
 export type QpSpec = z.infer<typeof qpSchema>;
 export type MirrorSpec = z.infer<typeof mirrorSchema>;
+export type UserptrSpec = z.infer<typeof userptrSchema>;
 export type OpSpec = z.infer<typeof opSchema>;
 export type OpObject = z.infer<typeof opObject>;
 export type DataCheckSpec = z.infer<typeof dataCheckSchema>;

@@ -1,6 +1,7 @@
 /**
  * A process's setup: its files, its mmap()s (touched from the CPU when asked), its
- * HMM test device files (mirrors.ts), its ODP registrations (over a buffer, or implicit) and its RC QPs, then the connection of the
+ * HMM test device files (mirrors.ts), its ODP registrations (over a buffer, or implicit),
+ * its RC QPs and its i915 GEM userptr objects (userptrs.ts), then the connection of the
  * QPs across processes — what a verbs program does before its threads get going.
  *
  * Models no kernel file: it is the program's prologue, calling the modelled syscalls
@@ -47,6 +48,7 @@ import {
 } from "./schema.ts";
 import { bufferFlags } from "./validate.ts";
 import { openMirror } from "./mirrors.ts";
+import { createUserptr } from "./userptrs.ts";
 import type { MrRt, ProcessRt, World } from "./world.ts";
 
 const PROT_BITS: Readonly<Record<string, number>> = {
@@ -108,8 +110,18 @@ export function* setupProcess(world: World, p: ProcessRt): KGen<boolean> {
     const err = yield* openMirror(p, m.name);
     if (err !== null) return fail(world, p, `mirror ${m.name}: ${err}`);
   }
-  const regs = setup.registrations ?? [];
-  const qps = setup.qps ?? [];
+  if (!(yield* setupVerbs(world, p))) return false;
+  for (const u of setup.userptrs ?? []) {
+    const err = yield* createUserptr(world, p, u);
+    if (err !== null) return fail(world, p, `userptr ${u.name}: ${err}`);
+  }
+  return true;
+}
+
+/** The device, the registrations and the QPs, when the process uses the device at all. */
+function* setupVerbs(world: World, p: ProcessRt): KGen<boolean> {
+  const regs = p.spec.setup?.registrations ?? [];
+  const qps = p.spec.setup?.qps ?? [];
   if (regs.length === 0 && qps.length === 0 && !threadsRegister(p)) return true;
   const pd = yield* openPd(p);
   if (typeof pd === "string") return fail(world, p, pd);

@@ -208,8 +208,43 @@ function setupScope(
     }
     mirrors.set(m.name, true);
   });
+  checkUserptrs(proc, at, p);
   const fileScope = new Map(files.map((f) => [f.name, true] as const));
   return { process: proc.name, buffers, mrs, qps, mirrors, files: fileScope, forked: false, all };
+}
+
+/**
+ * Each i915 userptr object has a name of its own and covers whole pages of one of the
+ * process's buffers (i915_gem_userptr_ioctl refuses a pointer or size that is not), as
+ * the buffer is at setup (before any mremap of a thread grows it).
+ */
+function checkUserptrs(proc: ProcessSpec, at: SpecPath, p: Problems): void {
+  const buffers = new Map<string, BufferInfo>(
+    (proc.setup?.buffers ?? []).map((b) => [b.name, { bytes: b.pages * PAGE }]),
+  );
+  const names = new Set<string>();
+  (proc.setup?.userptrs ?? []).forEach((u, i) => {
+    const path = [...at, "setup", "userptrs", i];
+    if (names.has(u.name)) p.add([...path, "name"], `userptr "${u.name}" is defined twice`);
+    names.add(u.name);
+    const buf = buffers.get(u.buffer);
+    if (buf === undefined) {
+      p.add([...path, "buffer"], noSuch("buffer", u.buffer, proc.name, buffers));
+      return;
+    }
+    const offset = u.offset ?? 0;
+    if (offset % PAGE !== 0) {
+      p.add([...path, "offset"], `offset ${offset} is not page-aligned (a multiple of 4096)`);
+      return;
+    }
+    const bytes = u.pages === undefined ? buf.bytes - offset : u.pages * PAGE;
+    if (!inside(offset, bytes, buf.bytes)) {
+      p.add(
+        [...path, u.pages === undefined ? "offset" : "pages"],
+        outside("userptr", offset, bytes, u.buffer, buf.bytes),
+      );
+    }
+  });
 }
 
 /**

@@ -10,6 +10,8 @@ import { withEra } from "../check/catalog/catalog.ts";
 import type { FaultPlan } from "../check/faults.ts";
 import { spawnDeviceFaultTasks, spawnProcessFaultTasks } from "../check/faultTasks.ts";
 import { DmirrorDevice, type Dmirror } from "../dmirror/dmirror.ts";
+import type { I915MmuNotifier, I915MmuObject } from "../drm/i915GemUserptr.ts";
+import { setPairEndsOnFailedStart } from "../mm/notifier/srcu.ts";
 import { Kernel } from "../sim/kernel.ts";
 import type { File } from "../mm/file.ts";
 import { PhysMem } from "../mm/physMem.ts";
@@ -44,7 +46,7 @@ import {
 import { attachLostDeviceWriteOracle } from "../check/oracles/lostDeviceWrite.ts";
 import { DEFAULT_MLX5_ODP_DESIGN, setupMlx5OdpDesign } from "../rdma/mlx5/odp/designs.ts";
 import { contextKernelOptions, type ScenarioContext } from "../check/scenario.ts";
-import type { HostSpec, OdpCapsSpec, ProcessSpec, ScenarioSpec } from "./schema.ts";
+import type { Backport, HostSpec, OdpCapsSpec, ProcessSpec, ScenarioSpec } from "./schema.ts";
 
 export const DEFAULT_FRAMES = 256;
 export const DEFAULT_MAX_STEPS = 50_000;
@@ -99,6 +101,10 @@ export interface ProcessRt {
   readonly files: Map<string, File>;
   readonly qps: Map<string, QpRt>;
   readonly mirrors: Map<string, MirrorRt>;
+  /** The i915 GEM userptr objects of the setup (userptrs.ts), by name. */
+  readonly userptrs: Map<string, I915MmuObject>;
+  /** The process's i915 mmu_notifier, once its first userptr object registered it. */
+  i915Mn: I915MmuNotifier | null;
   /** The device context the setup opened, if it opened the device. */
   ctx: IbUcontext | null;
   /** The protection domain of that context (setup registrations and `reg_mr` use it). */
@@ -169,6 +175,7 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
     maxSteps: spec.maxSteps ?? DEFAULT_MAX_STEPS,
   });
   const design = setupMlx5OdpDesign(k, name);
+  applyBackports(k, spec);
   attachDeviceTranslationOracle(k);
   const hostSpecs = spec.hosts ?? [{ name: "host0" }];
   const hosts = new Map<string, HostRt>();
@@ -195,6 +202,18 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
     world.procs.set(p.name, newProcessRt(p, host, new Process(k, host.phys)));
   }
   return world;
+}
+
+/** What each backport puts into a kernel whose design's era predates it. */
+const BACKPORT_SETUP: Readonly<Record<Backport, (k: Kernel) => void>> = {
+  "mmu-notifier-range-end-pairing": (k) => {
+    setPairEndsOnFailedStart(k, true);
+  },
+};
+
+/** The file's `backports`, put into the kernel after the design's own era setup. */
+function applyBackports(k: Kernel, spec: ScenarioSpec): void {
+  for (const fix of spec.backports ?? []) BACKPORT_SETUP[fix](k);
 }
 
 function buildHost(k: Kernel, h: HostSpec, index: number, design: Mlx5OdpDesign): HostRt {
@@ -270,6 +289,8 @@ export function newProcessRt(spec: ProcessSpec, host: HostRt, proc: Process): Pr
     files: new Map(),
     qps: new Map(),
     mirrors: new Map(),
+    userptrs: new Map(),
+    i915Mn: null,
     ctx: null,
     pd: null,
   };
