@@ -64,6 +64,7 @@ export const OP_THREAD_KINDS: Readonly<Record<OpName, readonly ThreadKind[]>> = 
   post_send: ["user"],
   poll_cq: ["user"],
   device_remove: ["kernel"],
+  uverbs_mmap: ["user"],
   mirror_read: ["user"],
   mirror_write: ["user"],
   mirror_snapshot: ["user"],

@@ -12,7 +12,8 @@ import { UniformRandom } from "../sim/strategies/uniformRandom.ts";
 import { DEFAULT_RUN_TIMING, type Timing } from "../sim/timing.ts";
 import type { Violation } from "../sim/violation.ts";
 import { verdictOf, type Verdict } from "../check/verdict.ts";
-import { DEFAULT_MLX5_ODP_DESIGN, mlx5OdpDesignProblem } from "../rdma/mlx5/odp/designs.ts";
+import { DEFAULT_MLX5_ODP_DESIGN } from "../rdma/mlx5/odp/designs.ts";
+import { scenarioDesignProblem } from "./designs.ts";
 import { runScenario, type Scenario, type ScenarioRun } from "../check/scenario.ts";
 import type { CompiledScenario } from "./compile.ts";
 import type { DataCheckResult } from "./dataCheck.ts";
@@ -59,7 +60,7 @@ export interface RunReport {
  * own, exactly as validate.ts holds a file's `design:` and `defects:`.
  */
 export function configProblem(design: string, defects: readonly string[]): string | null {
-  const problem = mlx5OdpDesignProblem(design);
+  const problem = scenarioDesignProblem(design);
   if (problem !== null) return problem;
   for (const id of defects) {
     const defect = defectProblem(id, design);

@@ -14,6 +14,7 @@
  * and sizes in bytes are `offset` / `bytes`; page counts are `pages` (4 KiB pages).
  */
 import { z } from "zod";
+import { UVERBS_MMAP_DESIGN_NAMES } from "../rdma/core/uverbs/designs.ts";
 import {
   DEFAULT_MLX5_ODP_DESIGN,
   DESIGN_MODULE_PATTERN,
@@ -316,6 +317,9 @@ const dmaRange = {
 
 const noArgs = z.union([z.null(), z.strictObject({})]);
 
+/** What a uverbs_mmap maps: the ucontext's doorbell (a BAR page) or its driver page. */
+export const UVERBS_OBJECTS = ["doorbell", "page"] as const;
+
 export const SEND_OPCODES = ["send", "rdma_write", "rdma_read"] as const;
 
 export const WC_STATUSES = [
@@ -539,6 +543,22 @@ const opObject = z
       })
       .optional()
       .describe("Wait for completions on the QP's CQ (sends and receives share it)."),
+    uverbs_mmap: z
+      .strictObject({
+        name: ident.describe(
+          "The mapping's name: later cpu_read, cpu_write and munmap of this process name it " +
+            "as a buffer, and a forked child inherits it.",
+        ),
+        object: z
+          .enum(UVERBS_OBJECTS)
+          .describe("doorbell: the context's doorbell page (IO memory); page: its driver page."),
+        expect: callExpect,
+      })
+      .optional()
+      .describe(
+        "mmap(2) of one page of the process's uverbs device file, shared, read-write, at the " +
+          "offset the driver gave for the object (user threads).",
+      ),
     device_remove: noArgs
       .optional()
       .describe("Hot unplug of the process's host NIC: disassociation (kernel threads)."),
@@ -687,15 +707,17 @@ export const scenarioSchema = z
     description: z.string().optional(),
     design: z
       .union([
-        z.enum(MLX5_ODP_DESIGN_NAMES),
+        z.enum([...MLX5_ODP_DESIGN_NAMES, ...UVERBS_MMAP_DESIGN_NAMES]),
         z.string().regex(DESIGN_MODULE_PATTERN, {
-          message: `${MLX5_ODP_DESIGN_NAMES.join(", ")} or a design module's path (.ts, .js)`,
+          message: `${[...MLX5_ODP_DESIGN_NAMES, ...UVERBS_MMAP_DESIGN_NAMES].join(", ")} or a design module's path (.ts, .js)`,
         }),
       ])
       .optional()
       .describe(
         `The interlock design (default ${DEFAULT_MLX5_ODP_DESIGN}), or the path of a ` +
-          "design module, which the command line loads with --design PATH.",
+          "design module, which the command line loads with --design PATH; or a uverbs " +
+          "mmap design (seed: seed 004, with classic; entry: the mmap-entry design, with " +
+          "interval), for files that map the device's IO memory (uverbs_mmap).",
       ),
     defects: z.array(z.string()).optional().describe("Catalog defect ids to switch on."),
     backports: z

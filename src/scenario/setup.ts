@@ -49,7 +49,7 @@ import {
 import { bufferFlags } from "./validate.ts";
 import { openMirror } from "./mirrors.ts";
 import { createUserptr } from "./userptrs.ts";
-import type { MrRt, ProcessRt, World } from "./world.ts";
+import { mapsIoMemory, type MrRt, type ProcessRt, type World } from "./world.ts";
 
 const PROT_BITS: Readonly<Record<string, number>> = {
   read: PROT_READ,
@@ -122,7 +122,9 @@ export function* setupProcess(world: World, p: ProcessRt): KGen<boolean> {
 function* setupVerbs(world: World, p: ProcessRt): KGen<boolean> {
   const regs = p.spec.setup?.registrations ?? [];
   const qps = p.spec.setup?.qps ?? [];
-  if (regs.length === 0 && qps.length === 0 && !threadsRegister(p)) return true;
+  if (regs.length === 0 && qps.length === 0 && !threadsRegister(p) && !mapsIoMemory(p.spec)) {
+    return true;
+  }
   const pd = yield* openPd(p);
   if (typeof pd === "string") return fail(world, p, pd);
   p.pd = pd;
@@ -298,7 +300,8 @@ function* mmapBuffer(p: ProcessRt, b: BufferSpec): KGen<string | null> {
 
 /**
  * open() of the uverbs device file (kept in the process's file table, so exit closes it
- * and hot unplug finds it) and GET_CONTEXT, then ibv_alloc_pd().
+ * and hot unplug finds it) and GET_CONTEXT, then ibv_alloc_pd(). On a host whose NIC
+ * offers IO memory the process keeps the file and its mmap offsets for `uverbs_mmap`.
  */
 function* openPd(p: ProcessRt): KGen<IbPd | string> {
   const mm = p.proc.mm;
@@ -309,6 +312,9 @@ function* openPd(p: ProcessRt): KGen<IbPd | string> {
   const ctx = ibUverbsGetUcontext(fileUfile(filp));
   if (typeof ctx === "number") return `get_context failed: ${errnoName(ctx)}`;
   p.ctx = ctx;
+  // The driver hands the mmap offsets of its objects to the program with the context.
+  const io = p.host.io;
+  if (io !== null) p.uverbs = { file: filp, offsets: io.doorbell.offsets(ctx) };
   const pd = ibvAllocPd(ctx);
   if (typeof pd === "number") return `alloc_pd failed: ${errnoName(pd)}`;
   return pd;

@@ -29,7 +29,7 @@ import {
   doMadvise,
 } from "../mm/madvise.ts";
 import { migrateRange } from "../mm/migrate.ts";
-import { MAP_FIXED, vmMmap, vmMunmap } from "../mm/mmap.ts";
+import { MAP_FIXED, MAP_SHARED, PROT_READ, PROT_WRITE, vmMmap, vmMunmap } from "../mm/mmap.ts";
 import type { Inode } from "../mm/file.ts";
 import { filemapWriteAndWait } from "../mm/pageWriteback.ts";
 import { invalidateMappingPages } from "../mm/truncate.ts";
@@ -161,6 +161,7 @@ const CALL_OPS: ReadonlySet<string> = new Set([
   "advise_mr",
   "post_recv",
   "post_send",
+  "uverbs_mmap",
 ]);
 
 /**
@@ -287,6 +288,8 @@ function* performOnMm(site: Site, mm: MmStruct, op: MmOp): KGen<Outcome> {
       return yield* mirrorCommand({ world: site.world, p: site.p, where: where(site) }, op);
     case "mirror_close":
       return yield* mirrorClose(site.p, op.args.mirror);
+    case "uverbs_mmap":
+      return yield* uverbsMmap(site, mm, op.args);
   }
 }
 
@@ -295,6 +298,26 @@ function bufferOf(site: Site, name: string): BufferRt {
   if (buf === undefined) throw new Error(`validated scenario lost buffer ${name}`);
   return buf;
 }
+
+/**
+ * The buffer `name` of an operation that may name a uverbs mapping (cpu_read, cpu_write,
+ * munmap), or null for a mapping the program does not have: its uverbs_mmap failed or
+ * has not returned, so the program holds MAP_FAILED (validation leaves no other name
+ * missing).
+ */
+function mappedBufferOf(site: Site, name: string): BufferRt | null {
+  const buf = site.p.buffers.get(name);
+  if (buf === undefined) {
+    site.world.k.event("no such mapping: its uverbs_mmap failed or has not returned", {
+      process: site.p.name,
+      buffer: name,
+    });
+  }
+  return buf ?? null;
+}
+
+/** MAP_FAILED, the address a program holds for a mapping it did not get. */
+const MAP_FAILED = -1;
 
 /**
  * The MR `name` of the process, or null when a thread registers it (`reg_mr`) and has
@@ -333,9 +356,12 @@ function* cpuAccess(
   mm: MmStruct,
   op: Extract<Op, { name: "cpu_read" | "cpu_write" }>,
 ): KGen<Outcome> {
-  const buf = bufferOf(site, op.args.buffer);
-  const addr = buf.addr + (op.args.offset ?? 0);
+  const buf = mappedBufferOf(site, op.args.buffer);
   const expect: ByteSpec & { signal?: string | undefined } = op.args.expect ?? {};
+  // A load or store through MAP_FAILED: nothing is mapped there.
+  if (buf === null)
+    return signalOutcome(site, { signal: "SIGSEGV", addr: MAP_FAILED }, expect.signal);
+  const addr = buf.addr + (op.args.offset ?? 0);
   if (op.name === "cpu_write") {
     const r = yield* cpuWrite(mm, addr, specBytes(op.args));
     return r.ok
@@ -390,6 +416,10 @@ function* rangeSyscall(
   mm: MmStruct,
   op: Extract<Op, { name: "munmap" | "mprotect" | "madvise" | "migrate" }>,
 ): KGen<Outcome> {
+  if (op.name === "munmap" && site.p.buffers.get(op.args.buffer) === undefined) {
+    mappedBufferOf(site, op.args.buffer);
+    return done(EINVAL); // munmap(MAP_FAILED, ...): the address is not page-aligned
+  }
   const buf = bufferOf(site, op.args.buffer);
   const offset = op.args.offset ?? 0;
   const start = buf.addr + offset;
@@ -438,6 +468,7 @@ function* fork(site: Site, childName: string): KGen<Outcome> {
   if (spec === undefined) throw new Error(`validated scenario lost process ${childName}`);
   const rt = newProcessRt(spec, p.host, child);
   for (const [name, buf] of p.buffers) rt.buffers.set(name, { ...buf });
+  p.host.io?.oracle.watchProcess(child);
   world.procs.set(childName, rt);
   spawnThreads(world, rt);
   return { ret: child.pid, next: "continue" };
@@ -458,6 +489,25 @@ function* mmapFixed(
   const at = buf.addr + offset;
   const flags = mapBits(names) | MAP_FIXED;
   return done(yield* vmMmap(mm, at, len, prot, flags, file, args.fileOffset ?? 0));
+}
+
+/**
+ * mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, uverbs_fd, offset) of one object
+ * of the process's device context, at the offset the driver gave for it: on success the
+ * mapping becomes the process's buffer `name` (one page).
+ */
+function* uverbsMmap(
+  site: Site,
+  mm: MmStruct,
+  args: Extract<Op, { name: "uverbs_mmap" }>["args"],
+): KGen<Outcome> {
+  const fd = site.p.uverbs;
+  if (fd === null) throw new Error(`validated scenario lost the uverbs file of ${site.p.name}`);
+  const prot = PROT_READ | PROT_WRITE;
+  const addr = yield* vmMmap(mm, 0, PAGE, prot, MAP_SHARED, fd.file, fd.offsets[args.object]);
+  if (addr < 0) return done(addr);
+  site.p.buffers.set(args.name, { addr, bytes: PAGE });
+  return { ret: `0x${addr.toString(16)}`, next: "continue" };
 }
 
 /** The inode of a file of the process's setup. */

@@ -11,11 +11,8 @@
  * part of what a scenario may explore.
  */
 import { CATALOG } from "../check/catalog/catalog.ts";
-import {
-  DEFAULT_MLX5_ODP_DESIGN,
-  mlx5OdpDesignProblem,
-  userMlx5OdpDesign,
-} from "../rdma/mlx5/odp/designs.ts";
+import { DEFAULT_MLX5_ODP_DESIGN, userMlx5OdpDesign } from "../rdma/mlx5/odp/designs.ts";
+import { scenarioDesignProblem } from "./designs.ts";
 import type { PathProblem, SpecPath } from "./errors.ts";
 import { isKnownViolationKind, VIOLATION_KINDS } from "../check/violationKinds.ts";
 import { closest } from "./closest.ts";
@@ -55,6 +52,8 @@ interface Scope {
   readonly qps: Map<string, string | null>;
   /** The HMM test device files of the setup. */
   readonly mirrors: ReadonlyMap<string, true>;
+  /** The uverbs mappings its threads make (`uverbs_mmap`), or its parent's for a child. */
+  readonly mappings: ReadonlyMap<string, BufferInfo>;
   /** The files of the setup (setup.files). */
   readonly files: ReadonlyMap<string, true>;
   readonly forked: boolean;
@@ -115,7 +114,7 @@ function unique(
 
 function checkDesign(spec: ScenarioSpec, p: Problems): void {
   const design = spec.design ?? DEFAULT_MLX5_ODP_DESIGN;
-  const problem = mlx5OdpDesignProblem(design);
+  const problem = scenarioDesignProblem(design);
   if (problem !== null) p.add(["design"], problem);
   (spec.defects ?? []).forEach((id, i) => {
     const problem = defectProblem(id, design);
@@ -210,7 +209,38 @@ function setupScope(
   });
   checkUserptrs(proc, at, p);
   const fileScope = new Map(files.map((f) => [f.name, true] as const));
-  return { process: proc.name, buffers, mrs, qps, mirrors, files: fileScope, forked: false, all };
+  const mappings = new Map<string, BufferInfo>();
+  threadMappings(proc).forEach(({ name, ti, oi }) => {
+    if (buffers.has(name) || mappings.has(name)) {
+      p.add(
+        [...at, "threads", ti, "ops", oi, "uverbs_mmap", "name"],
+        `buffer "${name}" is defined twice (a uverbs mapping is a buffer of the process)`,
+      );
+    }
+    mappings.set(name, { bytes: PAGE });
+  });
+  return {
+    process: proc.name,
+    buffers,
+    mrs,
+    qps,
+    mirrors,
+    mappings,
+    files: fileScope,
+    forked: false,
+    all,
+  };
+}
+
+/** The uverbs mappings the process's threads make, with where each is. */
+function threadMappings(proc: ProcessSpec): { name: string; ti: number; oi: number }[] {
+  return (proc.threads ?? []).flatMap((thread, ti) =>
+    thread.ops.flatMap((op, oi) =>
+      typeof op === "string" || op.uverbs_mmap === undefined
+        ? []
+        : [{ name: op.uverbs_mmap.name, ti, oi }],
+    ),
+  );
 }
 
 /**
@@ -464,6 +494,7 @@ function checkForkedProcess(
         mrs: new Map(),
         qps: new Map(),
         mirrors: new Map(),
+        mappings: root.mappings,
         files: new Map(),
         forked: true,
         all: scopes,
@@ -554,6 +585,8 @@ function checkOp(
       checkWrite(op.args, path, scope, p);
       return;
     case "munmap":
+      checkRange(op.args, path, scope, p, MAPPING_OK);
+      return;
     case "madvise":
     case "mprotect":
     case "migrate":
@@ -603,6 +636,9 @@ function checkOp(
     case "mirror_close":
       mirrorOf(op.args.mirror, [...path, "mirror"], scope, p);
       return;
+    case "uverbs_mmap":
+      checkUverbsMmap(thread, path, scope, p);
+      return;
     case "exit":
     case "oom_reap":
     case "device_remove":
@@ -633,10 +669,43 @@ function checkThreadRegistration(
   }
 }
 
-function bufferOf(name: string, path: SpecPath, scope: Scope, p: Problems): BufferInfo | null {
-  const buf = scope.buffers.get(name);
-  if (buf === undefined) p.add(path, noSuch("buffer", name, scope.process, scope.buffers));
-  return buf ?? null;
+/**
+ * A `uverbs_mmap` (its name was checked with the setup's buffers): in a process with a
+ * uverbs file of its own, once per run.
+ */
+function checkUverbsMmap(thread: ThreadSpec, path: SpecPath, scope: Scope, p: Problems): void {
+  if (scope.forked) {
+    p.add(
+      path,
+      `process "${scope.process}" is a forked child with no uverbs file of its own: uverbs_mmap belongs in its parent (a child inherits its parent's mappings)`,
+    );
+  } else if ((thread.repeat ?? 1) > 1) {
+    p.add([...path, "name"], "uverbs_mmap in a thread that repeats: each mapping is made once");
+  }
+}
+
+/** The operations that may name a uverbs mapping as their buffer. */
+const MAPPING_OPS = "cpu_read, cpu_write and munmap";
+
+/** bufferOf's flag: the operation may name a uverbs mapping too. */
+const MAPPING_OK = true;
+
+function bufferOf(
+  name: string,
+  path: SpecPath,
+  scope: Scope,
+  p: Problems,
+  mappingOk = false,
+): BufferInfo | null {
+  const buf = scope.buffers.get(name) ?? (mappingOk ? scope.mappings.get(name) : undefined);
+  if (buf !== undefined) return buf;
+  p.add(
+    path,
+    scope.mappings.has(name)
+      ? `buffer "${name}" is a uverbs mapping, which only ${MAPPING_OPS} may name`
+      : noSuch("buffer", name, scope.process, scope.buffers),
+  );
+  return null;
 }
 
 function mrOf(name: string, path: SpecPath, scope: Scope, p: Problems): MrInfo | null {
@@ -723,7 +792,7 @@ function checkRead(
   scope: Scope,
   p: Problems,
 ): void {
-  const buf = bufferOf(args.buffer, [...path, "buffer"], scope, p);
+  const buf = bufferOf(args.buffer, [...path, "buffer"], scope, p, MAPPING_OK);
   const offset = args.offset ?? 0;
   if (buf !== null && !inside(offset, args.bytes, buf.bytes)) {
     p.add(
@@ -776,7 +845,7 @@ function checkWrite(
   scope: Scope,
   p: Problems,
 ): void {
-  const buf = bufferOf(args.buffer, [...path, "buffer"], scope, p);
+  const buf = bufferOf(args.buffer, [...path, "buffer"], scope, p, MAPPING_OK);
   const len = checkWriteData(args, path, p);
   const offset = args.offset ?? 0;
   if (buf !== null && len !== null && !inside(offset, len, buf.bytes)) {
@@ -792,8 +861,9 @@ function checkRange(
   path: SpecPath,
   scope: Scope,
   p: Problems,
+  mappingOk = false,
 ): void {
-  const buf = bufferOf(args.buffer, [...path, "buffer"], scope, p);
+  const buf = bufferOf(args.buffer, [...path, "buffer"], scope, p, mappingOk);
   const offset = args.offset ?? 0;
   if (offset % PAGE !== 0) {
     p.add([...path, "offset"], `offset ${offset} is not page-aligned (a multiple of 4096)`);

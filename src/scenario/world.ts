@@ -32,10 +32,12 @@ import {
   type IbOdpCaps,
 } from "../rdma/core/ibVerbs.ts";
 import { uverbsMmapDesign } from "../rdma/core/uverbs/designs.ts";
+import { DoorbellDriver } from "../rdma/core/uverbs/doorbellDriver.ts";
+import type { UverbsMmapDesign } from "../rdma/core/uverbs/umapDesign.ts";
 import { IbUverbsDevice } from "../rdma/core/uverbs/uverbsDevice.ts";
 import type { IbUcontext } from "../rdma/core/ucontext.ts";
 import { mlx5IbRegisterDevice } from "../rdma/mlx5/mlx5Driver.ts";
-import { mlx5UverbsDriver } from "../rdma/mlx5/mlx5Uverbs.ts";
+import { mlx5DoorbellUverbsDriver, mlx5UverbsDriver } from "../rdma/mlx5/mlx5Uverbs.ts";
 import { Wire } from "../rdma/wire/wire.ts";
 import { MLX5_ODP_CAPS, Mlx5IbDev } from "../rdma/mlx5/mlx5IbDev.ts";
 import type { Mlx5OdpDesign } from "../rdma/mlx5/odp/mlx5OdpDesign.ts";
@@ -44,7 +46,9 @@ import {
   attachDeviceTranslationOracle,
 } from "../check/oracles/deviceAccess.ts";
 import { attachLostDeviceWriteOracle } from "../check/oracles/lostDeviceWrite.ts";
+import { IoMemoryOracle } from "../check/catalog/uverbs/ioMemoryOracle.ts";
 import { DEFAULT_MLX5_ODP_DESIGN, setupMlx5OdpDesign } from "../rdma/mlx5/odp/designs.ts";
+import { scenarioDesigns } from "./designs.ts";
 import { contextKernelOptions, type ScenarioContext } from "../check/scenario.ts";
 import type { Backport, HostSpec, OdpCapsSpec, ProcessSpec, ScenarioSpec } from "./schema.ts";
 
@@ -59,6 +63,19 @@ export interface HostRt {
   readonly udev: IbUverbsDevice;
   /** The host's HMM test device (/dev/hmm_dmirror0) that `mirrors` open. */
   readonly mdevice: DmirrorDevice;
+  /**
+   * The NIC's IO memory a `uverbs_mmap` maps (a doorbell page of a BAR and a driver
+   * page per context), with the IO-memory oracle on the BAR; null on a host none of
+   * whose processes maps it (the NIC then offers no mmap, as before).
+   */
+  readonly io: { readonly doorbell: DoorbellDriver; readonly oracle: IoMemoryOracle } | null;
+}
+
+/** The uverbs file setup opened for a process that maps IO memory, and the driver's offsets. */
+export interface UverbsFdRt {
+  readonly file: File;
+  /** The mmap() offsets of the doorbell and the driver page (given at alloc_ucontext). */
+  readonly offsets: { readonly doorbell: number; readonly page: number };
 }
 
 /** A buffer's mapping now: mremap moves and resizes it. */
@@ -109,12 +126,16 @@ export interface ProcessRt {
   ctx: IbUcontext | null;
   /** The protection domain of that context (setup registrations and `reg_mr` use it). */
   pd: IbPd | null;
+  /** Its uverbs file and mmap offsets, when its host's NIC offers IO memory (`uverbs_mmap`). */
+  uverbs: UverbsFdRt | null;
 }
 
 export interface World {
   readonly k: Kernel;
   readonly spec: ScenarioSpec;
   readonly design: Mlx5OdpDesign;
+  /** The uverbs mmap design: the file's `design:` if it names one, else the mmap-entry one. */
+  readonly uverbsDesign: UverbsMmapDesign;
   readonly hosts: ReadonlyMap<string, HostRt>;
   /** Every process created so far, forked children included, by name. */
   readonly procs: Map<string, ProcessRt>;
@@ -174,12 +195,19 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
     defects: withEra(ctx.defects ?? spec.defects ?? []),
     maxSteps: spec.maxSteps ?? DEFAULT_MAX_STEPS,
   });
-  const design = setupMlx5OdpDesign(k, name);
+  const designs = scenarioDesigns(name);
+  const design = setupMlx5OdpDesign(k, designs.mlx5);
+  const uverbsDesign = uverbsMmapDesign(designs.uverbs);
+  // A uverbs design names the kernel too: its fork order (the same as its mlx5 partner's).
+  if (designs.uverbsEra) uverbsDesign.kernelSetup(k);
   applyBackports(k, spec);
   attachDeviceTranslationOracle(k);
   const hostSpecs = spec.hosts ?? [{ name: "host0" }];
   const hosts = new Map<string, HostRt>();
-  hostSpecs.forEach((h, i) => hosts.set(h.name, buildHost(k, h, i, design)));
+  const mapping = hostsMappingIo(spec);
+  hostSpecs.forEach((h, i) =>
+    hosts.set(h.name, buildHost(k, h, i, design, uverbsDesign, mapping.has(h.name))),
+  );
   if (usesQps(spec)) {
     // Only scenarios with QPs cable their NICs together: the others have no port traffic.
     const wire = new Wire(k);
@@ -190,6 +218,7 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
     k,
     spec,
     design,
+    uverbsDesign,
     hosts,
     procs: new Map(),
     omitted,
@@ -199,7 +228,9 @@ export function buildWorld(spec: ScenarioSpec, ctx: ScenarioContext): World {
   for (const p of spec.processes) {
     if (p.forkOf !== undefined) continue;
     const host = hostOf(world, p);
-    world.procs.set(p.name, newProcessRt(p, host, new Process(k, host.phys)));
+    const proc = new Process(k, host.phys);
+    host.io?.oracle.watchProcess(proc);
+    world.procs.set(p.name, newProcessRt(p, host, proc));
   }
   return world;
 }
@@ -216,7 +247,27 @@ function applyBackports(k: Kernel, spec: ScenarioSpec): void {
   for (const fix of spec.backports ?? []) BACKPORT_SETUP[fix](k);
 }
 
-function buildHost(k: Kernel, h: HostSpec, index: number, design: Mlx5OdpDesign): HostRt {
+/** Whether a process's threads map its uverbs file's IO memory (`uverbs_mmap`). */
+export function mapsIoMemory(p: ProcessSpec): boolean {
+  return (p.threads ?? []).some((t) =>
+    t.ops.some((op) => typeof op !== "string" && op.uverbs_mmap !== undefined),
+  );
+}
+
+/** The hosts some process of which maps IO memory (forked children map none of their own). */
+function hostsMappingIo(spec: ScenarioSpec): Set<string> {
+  const first = spec.hosts?.[0]?.name ?? "host0";
+  return new Set(spec.processes.filter(mapsIoMemory).map((p) => p.host ?? first));
+}
+
+function buildHost(
+  k: Kernel,
+  h: HostSpec,
+  index: number,
+  design: Mlx5OdpDesign,
+  uverbsDesign: UverbsMmapDesign,
+  mapsIo: boolean,
+): HostRt {
   const phys = new PhysMem(k, {
     frames: h.frames ?? DEFAULT_FRAMES,
     ...(h.hugetlbPages === undefined ? {} : { hugetlbPages: h.hugetlbPages }),
@@ -228,10 +279,14 @@ function buildHost(k: Kernel, h: HostSpec, index: number, design: Mlx5OdpDesign)
   mlx5IbRegisterDevice(dev, design);
   attachDeviceAccessOracle(dev);
   attachLostDeviceWriteOracle(dev);
-  // No IO memory is mapped by scenarios, so the mmap design does not matter: the modern one.
-  const udev = new IbUverbsDevice(k, phys, dev, mlx5UverbsDriver(dev), uverbsMmapDesign("entry"));
+  // Only a host whose programs map IO memory has a doorbell BAR and the oracle watching it.
+  const doorbell = mapsIo ? new DoorbellDriver(phys, uverbsDesign.name) : null;
+  const driver =
+    doorbell === null ? mlx5UverbsDriver(dev) : mlx5DoorbellUverbsDriver(dev, doorbell);
+  const udev = new IbUverbsDevice(k, phys, dev, driver, uverbsDesign);
+  const io = doorbell === null ? null : { doorbell, oracle: new IoMemoryOracle(k, [doorbell.bar]) };
   const mdevice = new DmirrorDevice(k, "hmm_dmirror0");
-  return { name: h.name, phys, dev, udev, mdevice };
+  return { name: h.name, phys, dev, udev, mdevice, io };
 }
 
 function usesQps(spec: ScenarioSpec): boolean {
@@ -293,6 +348,7 @@ export function newProcessRt(spec: ProcessSpec, host: HostRt, proc: Process): Pr
     i915Mn: null,
     ctx: null,
     pd: null,
+    uverbs: null,
   };
 }
 

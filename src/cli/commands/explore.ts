@@ -7,6 +7,7 @@
  */
 import type { Command } from "commander";
 import { FAULT_SITES } from "../../check/faults.ts";
+import { UVERBS_MMAP_DESIGN_NAMES } from "../../rdma/core/uverbs/designs.ts";
 import { MLX5_ODP_DESIGN_NAMES } from "../../rdma/mlx5/odp/designs.ts";
 import { PCT_DEFAULT_DEPTH } from "../../check/strategies/pct.ts";
 import { exitCodeOf, type SetExitCode } from "../exitCodes.ts";
@@ -35,7 +36,10 @@ export function addExploreCommand(program: Command, setCode: SetExitCode): void 
   addReportOptions(explore);
   explore
     .description("search interleavings of a scenario for a violation")
-    .option("--design <d>", `${MLX5_ODP_DESIGN_NAMES.join(" | ")} | ./my-design.ts`)
+    .option(
+      "--design <d>",
+      `${MLX5_ODP_DESIGN_NAMES.join(" | ")} | ./my-design.ts (a file: also ${UVERBS_MMAP_DESIGN_NAMES.join(" | ")})`,
+    )
     .option(
       "--defect <id>",
       "switch a catalog defect on (repeatable; for a file, overrides its defects; none: no defect)",

@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { serializeChromeTrace, toChromeTrace } from "../../output/perfetto.ts";
-import { MLX5_ODP_DESIGN_NAMES } from "../../rdma/mlx5/odp/designs.ts";
+import { SCENARIO_DESIGN_NAMES } from "../../scenario/designs.ts";
 import { loadScenario } from "../../scenario/compile.ts";
 import {
   effectiveConfigProblem,
@@ -47,7 +47,7 @@ export function addRunCommand(program: Command, setCode: SetExitCode): void {
     .description("run a scenario file once (uniform random schedule from the seed)")
     .option(
       "--design <d>",
-      `${MLX5_ODP_DESIGN_NAMES.join(" | ")} | ./my-design.ts (overrides the file's)`,
+      `${SCENARIO_DESIGN_NAMES.join(" | ")} | ./my-design.ts (overrides the file's)`,
     )
     .option(
       "--defect <id>",

@@ -22,6 +22,7 @@ import { isDesignModule, loadDesignModule } from "../designModules.ts";
 import { loadScenario, type CompiledScenario } from "../../scenario/compile.ts";
 import { effectiveConfig, effectiveConfigProblem } from "../../scenario/runOnce.ts";
 import { defectProblem } from "../../scenario/validate.ts";
+import { scenarioDesignNames } from "../../scenario/designs.ts";
 import { defectsOverride } from "../options.ts";
 import { checkOutputDir } from "../outputPaths.ts";
 import { shardFromEnvironment, ShardAutoError } from "../shardAuto.ts";
@@ -93,7 +94,7 @@ export async function resolveExplore(name: string, flags: ExploreFlags): Promise
       ? catalogConfig(scenario, flags.design, asked ?? [])
       : effectiveConfig(file, flags.design, asked);
   const design = config.design;
-  const designs = file === null ? designsOf(scenario) : mlx5OdpDesignNames();
+  const designs = file === null ? designsOf(scenario) : scenarioDesignNames();
   if (!designs.includes(design)) {
     throw new UsageError(
       `design "${design}" is not modelled for ${name}; try ${designs.join(", ")}`,

@@ -277,6 +277,7 @@ function candidates(ctx: ThreadCtx): OpName[] {
     mirror_write: proc.mirror !== null,
     mirror_snapshot: proc.mirror !== null,
     mirror_close: proc.mirror !== null,
+    uverbs_mmap: false, // not generated, even when asked for (options.ts)
   };
   return (Object.keys(OP_THREAD_KINDS) as OpName[]).filter(
     (name) =>
@@ -417,6 +418,9 @@ function buildOp(name: OpName, g: OpGene, ctx: ThreadCtx): OpSpec {
       return { dma_read: { ...mrRange(pick(proc.mrs, g.d), proc, g), expect: any } };
     case "dma_write":
       return { dma_write: { ...mrRange(pick(proc.mrs, g.d), proc, g), pattern: g.d, expect: any } };
+    case "uverbs_mmap":
+      // Never a candidate (options.ts, NOT_GENERATED_OPS).
+      throw new RangeError("generate: uverbs_mmap is not in the generator's vocabulary");
   }
 }
 

@@ -33,6 +33,8 @@ export interface UverbsDriver {
   mmapFree?(entry: RdmaUserMmapEntry): void;
   /** ->disassociate_ucontext: hardware teardown of a context on hot unplug. */
   disassociateUcontext?(ucontext: IbUcontext): void;
+  /** PCI hot unplug, after ib_uverbs_remove_one: the device's IO memory (its BAR) goes. */
+  pciRemove?(): void;
 }
 
 export class IbUverbsDevice extends KObject {
