@@ -182,9 +182,16 @@ export class DevicePageTable {
    * and a report of a frame freed under one of them says why it was still there.
    */
   keep(start: number, end: number, why: string): void {
-    for (let va = start; va < end; va += PAGE_SIZE) {
-      const t = this.lookup(va);
-      if (t !== undefined) this.pt.set(Math.floor(va / PAGE_SIZE), { ...t, kept: why });
+    const first = Math.floor(start / PAGE_SIZE);
+    const last = Math.floor((end - 1) / PAGE_SIZE);
+    // Walk whichever is shorter: the range, or the translations held (a 1 GiB child).
+    const vpns =
+      last - first + 1 > this.pt.size
+        ? [...this.pt.keys()].filter((vpn) => vpn >= first && vpn <= last)
+        : Array.from({ length: last - first + 1 }, (_, i) => first + i);
+    for (const vpn of vpns) {
+      const t = this.pt.get(vpn);
+      if (t !== undefined) this.pt.set(vpn, { ...t, kept: why });
     }
   }
 
