@@ -24,8 +24,8 @@ function firstFailure(file: string) {
   return { scenario, f, finding: findingOf(DESIGN, f.violation)?.id };
 }
 
-/** The trace labels of a replay of `f` with the trace on. */
-function labels(scenario: Scenario, f: ExploreFailure): string[] {
+/** The trace of a replay of `f` with the trace on. */
+function replayTrace(scenario: Scenario, f: ExploreFailure) {
   const run = replayRecorded(scenario, {
     seed: f.seed,
     schedule: f.schedule,
@@ -36,7 +36,14 @@ function labels(scenario: Scenario, f: ExploreFailure): string[] {
   assert.equal(run.divergence, -1);
   const trace = run.kernel.trace;
   assert.ok(trace !== null);
-  return trace.entries.map((e) => `${e.label} ${JSON.stringify(e.fields ?? {})}`);
+  return trace;
+}
+
+/** The trace labels of a replay of `f` with the trace on. */
+function labels(scenario: Scenario, f: ExploreFailure): string[] {
+  return replayTrace(scenario, f).entries.map(
+    (e) => `${e.label} ${JSON.stringify(e.fields ?? {})}`,
+  );
 }
 
 function details(f: ExploreFailure) {
@@ -108,15 +115,7 @@ test("classic-implicit-dereg-keeps-child-mtt: the soak's program, a device remov
 test("classic-release-drops-reaper-end: the exit's mmu_notifier_release unlinks the per_mm notifier between the OOM reaper's start and end, and umem_rwsem stays read-held", () => {
   const { scenario, f, finding } = firstFailure("fuzz/findings/finding-classic-deadlock-19.yaml");
   assert.equal(finding, "classic-release-drops-reaper-end", f.violation.message);
-  const run = replayRecorded(scenario, {
-    seed: f.seed,
-    schedule: f.schedule,
-    timing: f.timing,
-    design: DESIGN,
-    defects: [],
-  });
-  const trace = run.kernel.trace;
-  assert.ok(trace !== null);
+  const trace = replayTrace(scenario, f);
   // The reader that holds umem_rwsem is the program's oom_reap thread (t0).
   const reader = /readers \[([^\]#]+)#/.exec(f.violation.message)?.[1];
   assert.equal(reader, "t0", f.violation.message);
