@@ -4,9 +4,11 @@
  * memory of a process that does both (scenarioSizeChild.ts, one process per size).
  *
  * The files are generated here, 76 bytes an operation (7.6 MB for 10^5), in the flow style
- * the examples use. Parsing goes through the yaml package's Document, which keeps a node
- * with its source range for every scalar, pair and map: that, not the model, is what the
- * peak grows with.
+ * the examples use. Parsing streams them (src/scenario/composeYaml.ts): the peak should
+ * stay near node's own and not grow with the yaml package's Document, a node with its
+ * source range for every scalar, pair and map (about 870 MB for the 10^5 file). For
+ * the largest file, scenario.yaml_{seconds,peak_rss_mb} read only its YAML, with
+ * parseDocument + toJS as the baseline measured beside it.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -50,13 +52,43 @@ function scenarioText(ops: number): string {
   return `${lines.join("\n")}\n`;
 }
 
-function measure(file: string): ChildResult {
-  const r = spawnSync(process.execPath, ["--single-threaded-gc", "--import", "tsx", CHILD, file], {
-    encoding: "utf8",
-    maxBuffer: 1 << 20,
-  });
+interface YamlResult {
+  readonly seconds: number;
+  readonly peakRssMb: number;
+}
+
+function child(args: readonly string[]): unknown {
+  const r = spawnSync(
+    process.execPath,
+    ["--single-threaded-gc", "--import", "tsx", CHILD, ...args],
+    {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+    },
+  );
   if (r.status !== 0) throw new Error(`scenario size child failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as ChildResult;
+  return JSON.parse(r.stdout);
+}
+
+function measure(file: string): ChildResult {
+  return child([file]) as ChildResult;
+}
+
+/** The YAML alone, composeYaml against parseDocument + toJS as the baseline, side by side. */
+function yamlSideBySide(file: string, at: string): BenchResult[] {
+  const document = child([file, "document"]) as YamlResult;
+  const stream = child([file, "stream"]) as YamlResult;
+  const figure = (id: string, unit: string, value: number, baseline: number): BenchResult => ({
+    id: `scenario.${id}.ops_${at}`,
+    value,
+    unit,
+    baseline,
+    ratio: value / baseline,
+  });
+  return [
+    figure("yaml_seconds", "s", stream.seconds, document.seconds),
+    figure("yaml_peak_rss_mb", "MB", stream.peakRssMb, document.peakRssMb),
+  ];
 }
 
 /** `1e3` for 1,000. */
@@ -78,6 +110,7 @@ export async function scenarioSizeBenchmarks(): Promise<BenchResult[]> {
         { id: `scenario.parse_seconds.ops_${at}`, value: m.parseSeconds, unit: "s" },
         { id: `scenario.run_seconds.ops_${at}`, value: m.runSeconds, unit: "s" },
         { id: `scenario.peak_rss_mb.ops_${at}`, value: m.peakRssMb, unit: "MB" },
+        ...(ops === SIZES.at(-1) ? yamlSideBySide(file, at) : []),
       ];
     });
   } finally {

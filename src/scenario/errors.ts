@@ -6,7 +6,7 @@
  * outside its mapping — becomes one `ScenarioError` whose position is that of the YAML
  * node at fault, so the command line can print `FILE:LINE:COL: message` like a compiler.
  */
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from "yaml";
+import type { LineCounter } from "yaml";
 
 /** A path into the scenario, as zod reports it: keys and array indices. */
 export type SpecPath = readonly (string | number)[];
@@ -46,68 +46,45 @@ export function formatPath(path: SpecPath): string {
   return out;
 }
 
+/** Where a path starts in the text (composeYaml's ComposedYaml). */
+export interface PathLocator {
+  offsetOf(path: SpecPath, key?: string): number;
+  /** A lower bound of offsetOf that is exact outside long sequences' items (yamlLocator.ts). */
+  coarseOffsetOf(path: SpecPath, key?: string): number;
+}
+
 /** Maps paths in the parsed document back to source positions. */
 export class PositionMap {
   constructor(
     readonly file: string,
-    private readonly doc: Document,
+    private readonly locator: PathLocator,
     private readonly lines: LineCounter,
   ) {}
 
-  /** The offset where the node at `path` (or its nearest existing ancestor) starts. */
-  offsetOf(path: SpecPath, key?: string): number {
-    let node: unknown = this.doc.contents;
-    let offset = rangeStart(node) ?? 0;
-    for (const part of path) {
-      const next = child(node, part);
-      if (next === undefined) break;
-      node = next.node;
-      offset = next.offset ?? offset;
-    }
-    if (key !== undefined && isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-      const at = pair === undefined ? undefined : rangeStart(pair.key);
-      if (at !== undefined) return at;
-    }
-    return offset;
-  }
-
   error(problem: PathProblem): ScenarioError {
-    const { line, col } = this.lines.linePos(this.offsetOf(problem.path, problem.key));
+    const at = this.locator.offsetOf(problem.path, problem.key);
+    const { line, col } = this.lines.linePos(at);
     return new ScenarioError(this.file, line, col, problem.message);
   }
 
-  /** The problem that comes first in the file (ties: the first reported). */
+  /**
+   * The problem that comes first in the file (ties: the first reported). Problems are
+   * ordered by their coarse offsets, and only those tied for first are located exactly:
+   * a mistake repeated in 10^5 operations is not 10^5 compositions of an item.
+   */
   first(problems: readonly PathProblem[]): ScenarioError | null {
-    let best: { at: number; problem: PathProblem } | null = null;
+    let least = Infinity;
+    let tied: PathProblem[] = [];
     for (const problem of problems) {
-      const at = this.offsetOf(problem.path, problem.key);
+      const at = this.locator.coarseOffsetOf(problem.path, problem.key);
+      if (at < least) [least, tied] = [at, [problem]];
+      else if (at === least) tied.push(problem);
+    }
+    let best: { at: number; problem: PathProblem } | null = null;
+    for (const problem of tied) {
+      const at = tied.length === 1 ? least : this.locator.offsetOf(problem.path, problem.key);
       if (best === null || at < best.at) best = { at, problem };
     }
     return best === null ? null : this.error(best.problem);
   }
-}
-
-function rangeStart(node: unknown): number | undefined {
-  if (node === null || typeof node !== "object" || !("range" in node)) return undefined;
-  const range = (node as Node).range;
-  return range?.[0];
-}
-
-/** The child node at `part`, and where its value starts (the key, for a null value). */
-function child(
-  node: unknown,
-  part: string | number,
-): { node: unknown; offset?: number } | undefined {
-  if (isSeq(node) && typeof part === "number") {
-    const item: unknown = node.items[part];
-    return item === undefined ? undefined : { node: item, offset: rangeStart(item) };
-  }
-  if (isMap(node)) {
-    const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === part);
-    if (pair === undefined) return undefined;
-    const value: unknown = pair.value;
-    return { node: value, offset: rangeStart(value) ?? rangeStart(pair.key) };
-  }
-  return undefined;
 }

@@ -8,8 +8,8 @@
  * mapping, designs and defects the model does not have).
  */
 import { closest } from "./closest.ts";
+import { composeYaml } from "./composeYaml.ts";
 import { readFileSync } from "node:fs";
-import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import {
   PositionMap,
@@ -41,15 +41,14 @@ export function loadScenarioFile(file: string): ParsedScenario {
 
 /** Validates scenario `text`, naming it `file` in errors; throws ScenarioError. */
 export function parseScenarioText(text: string, file: string): ParsedScenario {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const syntax = doc.errors[0];
-  if (syntax !== undefined) {
-    const pos = syntax.linePos?.[0] ?? lines.linePos(syntax.pos[0]);
+  const yaml = composeYaml(text);
+  const syntax = yaml.error;
+  if (syntax !== null) {
+    const pos = syntax.linePos?.[0] ?? yaml.lines.linePos(syntax.pos[0]);
     throw new ScenarioError(file, pos.line, pos.col, `YAML: ${firstLine(syntax.message)}`);
   }
-  const positions = new PositionMap(file, doc, lines);
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const positions = new PositionMap(file, yaml, yaml.lines);
+  const raw = yaml.value;
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new ScenarioError(file, 1, 1, "a scenario is a YAML mapping (name, processes, ...)");
   }

@@ -75,3 +75,40 @@ test("an error's parts are available to callers", () => {
     assert.equal(error.detail, 'processes[0]: unknown key "colour"');
   }
 });
+
+/** A one-thread scenario of `count` CPU stores, with `bad(i)` replacing some of them. */
+function longScenario(count: number, bad: (i: number) => string | undefined): string {
+  const head = "name: long\nprocesses:\n  - name: app\n    setup:\n      buffers:\n";
+  const body =
+    "        - { name: buf, pages: 4 }\n    threads:\n      - name: main\n        ops:\n";
+  const ops = Array.from(
+    { length: count },
+    (_, i) => bad(i) ?? `          - cpu_write: { buffer: buf, offset: 0, bytes: 8, pattern: 1 }`,
+  );
+  return `${head}${body}${ops.join("\n")}\n`;
+}
+
+// The operations start on line 10; ops[i] is on line 10 + i.
+test("errors deep in a long operation list are pinned to their lines", () => {
+  const unknownKey = longScenario(3000, (i) =>
+    i === 2500 ? "          - cpu_write: { buffer: buf, offset: 0, bites: 8 }" : undefined,
+  );
+  assert.equal(
+    errorOf(unknownKey, "x.yaml"),
+    'x.yaml:2510:50: processes[0].threads[0].ops[2500].cpu_write: unknown key "bites"',
+  );
+  const outside = longScenario(3000, (i) =>
+    i === 2999
+      ? "          - cpu_write: { buffer: buf, offset: 16384, bytes: 8, pattern: 1 }"
+      : undefined,
+  );
+  assert.match(errorOf(outside, "x.yaml"), /^x\.yaml:3009:\d+: .*outside/);
+});
+
+test("a mistake repeated in every operation is reported once, at the first", () => {
+  const text = longScenario(
+    20_000,
+    () => "          - cpu_write: { buffer: nowhere, offset: 0, bytes: 8 }",
+  );
+  assert.match(errorOf(text, "x.yaml"), /^x\.yaml:10:\d+: /);
+});
