@@ -33,7 +33,7 @@ export const VIOLATION_KINDS = {
   mmu_notifier_unpaired_end: "invalidate_range_end() without its invalidate_range_start()",
   mmu_interval_remove_in_callback: "mmu_interval_notifier_remove() from an invalidate callback",
   mmu_notifier_unregistered_twice:
-    "a driver unregistered an mmu_notifier twice: the second drops an mm_count reference it no longer holds",
+    "a driver unregistered an mmu_notifier twice (the second drops an mm_count reference it no longer holds)",
   // Oracles (src/check/oracles, src/check/catalog/uverbs).
   device_use_after_free: "the device reached a frame freed since it was mapped for it",
   device_stale_translation: "the device reached a frame the process no longer maps there",
