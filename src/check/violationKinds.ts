@@ -5,8 +5,11 @@
  * Models no kernel file. Kinds are reported by the layer that sees them (the simulation
  * kernel's lockdep and object lifetimes, mm, the notifiers, the NIC, the oracles, the
  * scenario runtime); this is their one index. test/check/violationKinds.test.ts scans
- * the sources for reported kinds and fails when one is missing here.
+ * the sources for kinds reported as string literals and fails when one is missing here;
+ * an oracle declares its kinds (`OracleKinds`), which the type checker and that test
+ * hold to this list.
  */
+import type { Kernel } from "../sim/kernel.ts";
 
 export const VIOLATION_KINDS = {
   // The simulation kernel (src/sim).
@@ -30,7 +33,7 @@ export const VIOLATION_KINDS = {
   mmu_notifier_unpaired_end: "invalidate_range_end() without its invalidate_range_start()",
   mmu_interval_remove_in_callback: "mmu_interval_notifier_remove() from an invalidate callback",
   mmu_notifier_unregistered_twice:
-    "a driver unregistered an mmu_notifier twice: the second drops an mm_count reference it no longer holds",
+    "a driver unregistered an mmu_notifier twice (the second drops an mm_count reference it no longer holds)",
   // Oracles (src/check/oracles, src/check/catalog/uverbs).
   device_use_after_free: "the device reached a frame freed since it was mapped for it",
   device_stale_translation: "the device reached a frame the process no longer maps there",
@@ -42,6 +45,8 @@ export const VIOLATION_KINDS = {
   lost_device_write: "a page the device wrote was dropped clean, losing the write",
   leak_at_teardown: "pages, pins, references or objects left when the run ended",
   cpu_access_removed_io: "the CPU touched device IO memory after the device went away",
+  io_released_while_mapped:
+    "device IO memory released while a live process still maps it through a VMA uverbs tracks (not zapped)",
   untracked_io_vma: "a VMA of device IO memory that uverbs does not track (it cannot zap it)",
   // The scenario runtime (src/scenario).
   qp_error: "a NIC access failed (its QP is in error) where the scenario expected success",
@@ -56,6 +61,24 @@ export type KnownViolationKind = keyof typeof VIOLATION_KINDS;
 
 export function isKnownViolationKind(kind: string): kind is KnownViolationKind {
   return Object.hasOwn(VIOLATION_KINDS, kind);
+}
+
+/**
+ * The kinds one oracle reports, declared next to it, and its way to report them: `report`
+ * takes only a declared kind, so the declaration is all the oracle can say, and each
+ * declared kind must be registered above.
+ */
+export class OracleKinds<K extends KnownViolationKind> {
+  constructor(
+    /** The oracle, as its module names it. */
+    readonly oracle: string,
+    readonly kinds: readonly K[],
+  ) {}
+
+  /** `k.report()` of one of this oracle's kinds. */
+  report(k: Kernel, kind: K, message: string, details?: Record<string, unknown>): void {
+    k.report(kind, message, details);
+  }
 }
 
 /**

@@ -12,7 +12,8 @@ import { compile, events, returns } from "./traceEvents.ts";
 import { explore } from "../../src/check/explore.ts";
 import { loadScenario } from "../../src/scenario/compile.ts";
 
-const RING = (design: string) => `
+/** Process `app` under `design`: thread `main` runs `ops`, and `threads` (YAML) follow. */
+const program = (design: string, ops: readonly string[], threads = "") => `
 name: t
 design: ${design}
 processes:
@@ -20,16 +21,21 @@ processes:
     threads:
       - name: main
         ops:
-          - uverbs_mmap: { name: db, object: doorbell }
-          - uverbs_mmap: { name: page, object: page }
-          - cpu_write: { buffer: db, bytes: 1, pattern: 7 }
-          - cpu_read: { buffer: db, bytes: 1, expect: { pattern: 7 } }
-          - cpu_write: { buffer: page, offset: 100, bytes: 4, pattern: 9 }
-          - cpu_read: { buffer: page, offset: 100, bytes: 4, expect: { pattern: 9 } }
-          - munmap: { buffer: db }
-          - cpu_read: { buffer: db, bytes: 1, expect: { signal: SIGSEGV } }
-          - exit
-`;
+${ops.map((op) => `          - ${op}`).join("\n")}
+${threads}`;
+
+const RING = (design: string) =>
+  program(design, [
+    "uverbs_mmap: { name: db, object: doorbell }",
+    "uverbs_mmap: { name: page, object: page }",
+    "cpu_write: { buffer: db, bytes: 1, pattern: 7 }",
+    "cpu_read: { buffer: db, bytes: 1, expect: { pattern: 7 } }",
+    "cpu_write: { buffer: page, offset: 100, bytes: 4, pattern: 9 }",
+    "cpu_read: { buffer: page, offset: 100, bytes: 4, expect: { pattern: 9 } }",
+    "munmap: { buffer: db }",
+    "cpu_read: { buffer: db, bytes: 1, expect: { signal: SIGSEGV } }",
+    "exit",
+  ]);
 
 for (const design of ["seed", "entry", "classic"]) {
   test(`uverbs_mmap (${design}): the doorbell and the driver page hold what the CPU stores; munmap removes the mapping`, () => {
@@ -41,29 +47,29 @@ for (const design of ["seed", "entry", "classic"]) {
   });
 }
 
-const AFTER_REMOVAL = (design: string, touch: string) => `
-name: t
-design: ${design}
-processes:
-  - name: app
-    threads:
-      - name: main
-        ops:
-          - uverbs_mmap: { name: db, object: doorbell }
-          - signal: mapped
-          - wait: removed
-          - ${touch}
-          - uverbs_mmap: { name: late, object: page, expect: { error: EIO } }
-          - cpu_write: { buffer: late, bytes: 1, pattern: 1, expect: { signal: SIGSEGV } }
-          - munmap: { buffer: late, expect: { error: EINVAL } }
-          - exit
-      - name: unplug
+const UNPLUG = `      - name: unplug
         kind: kernel
         ops:
           - wait: mapped
           - device_remove
           - signal: removed
 `;
+
+const AFTER_REMOVAL = (design: string, touch: string) =>
+  program(
+    design,
+    [
+      "uverbs_mmap: { name: db, object: doorbell }",
+      "signal: mapped",
+      "wait: removed",
+      touch,
+      "uverbs_mmap: { name: late, object: page, expect: { error: EIO } }",
+      "cpu_write: { buffer: late, bytes: 1, pattern: 1, expect: { signal: SIGSEGV } }",
+      "munmap: { buffer: late, expect: { error: EINVAL } }",
+      "exit",
+    ],
+    UNPLUG,
+  );
 
 test("after hot unplug: seed's zapped doorbell is SIGBUS, a new mapping fails, MAP_FAILED traps", () => {
   const s = compile(

@@ -27,6 +27,15 @@ import { PAGE_SIZE, frameId } from "../../mm/page.ts";
 import { umemInterlockId } from "../../rdma/core/umemOdp.ts";
 import { mkeyId } from "../../rdma/mlx5/mkey.ts";
 import type { DmaAccess, Mlx5IbDev } from "../../rdma/mlx5/mlx5IbDev.ts";
+import { OracleKinds } from "../violationKinds.ts";
+
+/** What this oracle reports. */
+export const DEVICE_ACCESS_KINDS = new OracleKinds("device access", [
+  "device_use_after_free",
+  "device_stale_translation",
+  "device_write_readonly",
+  "device_translation_outlives_frame",
+]);
 
 /**
  * Checks every DMA of an mlx5 device, and (through the translation oracle) the frames
@@ -60,7 +69,8 @@ export function checkDeviceAccess(k: Kernel, access: DeviceAccess): void {
   const who = `${access.device} ${rw(access)}`;
   const where = { ...access.details, va, pfn, write: access.write, objects: access.objects };
   if (!phys.pfnValid(pfn)) {
-    k.report(
+    DEVICE_ACCESS_KINDS.report(
+      k,
       "device_stale_translation",
       `${who} of va ${hex(va)} uses pfn ${pfn}, which is no RAM frame`,
       where,
@@ -69,7 +79,8 @@ export function checkDeviceAccess(k: Kernel, access: DeviceAccess): void {
   }
   const page = phys.pfnToPage(pfn);
   if (page.kind === "free" || page.generation !== access.mappedGeneration) {
-    k.report(
+    DEVICE_ACCESS_KINDS.report(
+      k,
       "device_use_after_free",
       `${who} of va ${hex(va)} hits pfn ${pfn}, freed since it was mapped`,
       { ...where, mappedGeneration: access.mappedGeneration, generation: page.generation },
@@ -80,7 +91,8 @@ export function checkDeviceAccess(k: Kernel, access: DeviceAccess): void {
   const walk = walkPte(mm, va);
   const cpuPfn = walk === null ? null : walk.pte.pfn + Math.floor((va - walk.base) / PAGE_SIZE);
   if (walk === null || cpuPfn !== pfn || walk.pte.protnone) {
-    k.report(
+    DEVICE_ACCESS_KINDS.report(
+      k,
       "device_stale_translation",
       `${who} of va ${hex(va)} uses pfn ${pfn}; the CPU maps ${cpuPfn ?? "nothing"} there`,
       { ...where, cpuPfn },
@@ -88,7 +100,8 @@ export function checkDeviceAccess(k: Kernel, access: DeviceAccess): void {
     return;
   }
   if (access.write && !walk.pte.writable) {
-    k.report(
+    DEVICE_ACCESS_KINDS.report(
+      k,
       "device_write_readonly",
       `${access.device} write of va ${hex(va)} through a read-only CPU mapping`,
       where,
@@ -101,7 +114,8 @@ function freedWhileMapped(k: Kernel, table: DevicePageTable, va: number): void {
   const t = table.lookup(va);
   if (t === undefined) return;
   const why = t.kept === undefined ? "" : ` (${t.kept})`;
-  k.report(
+  DEVICE_ACCESS_KINDS.report(
+    k,
     "device_translation_outlives_frame",
     `${table.name}: pfn ${t.pfn} freed while the device still translates va ${hex(va)} to it${why}`,
     {

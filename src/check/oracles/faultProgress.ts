@@ -19,6 +19,13 @@ import { PAGE_SIZE } from "../../mm/page.ts";
 import { VM_HUGETLB, VM_READ, VM_WRITE } from "../../mm/vma.ts";
 import { IB_ACCESS_HUGETLB } from "../../rdma/core/ibVerbs.ts";
 import type { Mlx5IbDev, PageFaultOutcome } from "../../rdma/mlx5/mlx5IbDev.ts";
+import { OracleKinds } from "../violationKinds.ts";
+
+/** What this oracle reports. */
+export const FAULT_PROGRESS_KINDS = new OracleKinds("fault progress", [
+  "qp_error_on_valid_memory",
+  "fault_livelock",
+]);
 
 /** Faults of one (key, va) in a row after which the device is deemed stuck. */
 export const FAULT_LIMIT = 64;
@@ -40,7 +47,8 @@ export function attachFaultProgressOracle(dev: Mlx5IbDev): void {
 }
 
 function reportLivelock(fault: PageFaultOutcome, n: number): void {
-  fault.dev.k.report(
+  FAULT_PROGRESS_KINDS.report(
+    fault.dev.k,
     "fault_livelock",
     `page fault at va 0x${fault.va.toString(16)} retried ${n} times`,
     // The entries the device kept missing: the slice looks for who wrote them last.
@@ -67,7 +75,8 @@ function checkFatal(fault: PageFaultOutcome): void {
   // An IB_ACCESS_HUGETLB MR promises hugetlb memory: over small pages the fault is
   // refused on purpose (-EINVAL since v5.10).
   if ((mr.access & IB_ACCESS_HUGETLB) !== 0 && (vma.vmFlags & VM_HUGETLB) === 0) return;
-  dev.k.report(
+  FAULT_PROGRESS_KINDS.report(
+    dev.k,
     "qp_error_on_valid_memory",
     `page fault at va 0x${va.toString(16)} failed ${errnoName(fault.ret)} although the MR is live and the memory mapped`,
     { key, va, ret: fault.ret, write: fault.write },

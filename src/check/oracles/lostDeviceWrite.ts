@@ -20,6 +20,10 @@ import { Inode } from "../../mm/file.ts";
 import { PAGE_SIZE, frameId, type Page } from "../../mm/page.ts";
 import type { Kernel } from "../../sim/kernel.ts";
 import type { DmaAccess, Mlx5IbDev } from "../../rdma/mlx5/mlx5IbDev.ts";
+import { OracleKinds } from "../violationKinds.ts";
+
+/** What this oracle reports. */
+export const LOST_DEVICE_WRITE_KINDS = new OracleKinds("lost device write", ["lost_device_write"]);
 
 /** A file page the device stored to since it was last written back. */
 interface DeviceWrittenPage {
@@ -76,7 +80,8 @@ function checkEviction(
   written.delete(page.pfn);
   if (record === undefined || record.generation !== page.generation) return;
   if (page.head.dirty || sameAsDisk(inode, index, page)) return;
-  k.report(
+  LOST_DEVICE_WRITE_KINDS.report(
+    k,
     "lost_device_write",
     `${inode.name} page ${index} (pfn ${page.pfn}) is dropped clean; the device's write to it never reached the file`,
     {

@@ -8,6 +8,11 @@
  */
 import type { Kernel, RunResult } from "../../sim/kernel.ts";
 import type { Violation } from "../../sim/violation.ts";
+import { OracleKinds } from "../violationKinds.ts";
+
+/** What this oracle reports (as a value after the run, not through `report`). */
+export const TEARDOWN_LEAK_KINDS = new OracleKinds("teardown leaks", ["leak_at_teardown"]);
+type TeardownLeakKind = (typeof TEARDOWN_LEAK_KINDS.kinds)[number];
 
 /** Object kinds that must not outlive their MR. */
 const MR_OBJECT_KINDS = [/^umem_odp/, /^ib_ucontext_per_mm$/, /^mlx5_ib_mr$/, /^hmm$/];
@@ -21,7 +26,7 @@ export function teardownLeaks(k: Kernel, result: RunResult): Violation[] {
   if (left.length === 0) return [];
   return [
     {
-      kind: "leak_at_teardown",
+      kind: "leak_at_teardown" satisfies TeardownLeakKind,
       message: `still allocated after every MR was deregistered: ${left.map((o) => o.objName).join(", ")}`,
       step: result.steps,
       timeNs: result.timeNs,

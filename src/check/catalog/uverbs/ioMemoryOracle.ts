@@ -25,6 +25,14 @@ import type { IoRegion } from "../../../mm/physMem.ts";
 import type { Process } from "../../../mm/process.ts";
 import type { VmAreaStruct } from "../../../mm/vma.ts";
 import { isUmapTracked, vmaUfile } from "../../../rdma/core/uverbs/uverbsFile.ts";
+import { OracleKinds } from "../../violationKinds.ts";
+
+/** What this oracle reports. */
+export const IO_MEMORY_KINDS = new OracleKinds("io memory", [
+  "cpu_access_removed_io",
+  "io_released_while_mapped",
+  "untracked_io_vma",
+]);
 
 export class IoMemoryOracle {
   private readonly processes: Process[] = [];
@@ -53,7 +61,8 @@ export class IoMemoryOracle {
   private onAccess(region: IoRegion, pfn: number, write: boolean): void {
     const what = write ? "store" : "load";
     if (region.released) {
-      this.k.report(
+      IO_MEMORY_KINDS.report(
+        this.k,
         "cpu_access_removed_io",
         `${what} to pfn ${pfn} of ${region.name}, whose device is gone`,
         { region: region.name, pfn, write },
@@ -65,7 +74,8 @@ export class IoMemoryOracle {
     if (mm === null || mm.mmapLock.writer !== null) return;
     for (const vma of mm.vmas) {
       if (!mapsPfn(vma, pfn) || isUmapTracked(vma) || disassociating(vma)) continue;
-      this.k.report(
+      IO_MEMORY_KINDS.report(
+        this.k,
         "untracked_io_vma",
         `${what} to ${region.name} through ${vma.describe()} of ${mm.name}, tracked by no uverbs file`,
         { region: region.name, pfn, mm: mm.name, vma: vma.describe() },
@@ -82,7 +92,8 @@ export class IoMemoryOracle {
         const pfn = firstPfnIn(vma, region);
         if (pfn === null) continue;
         const tracked = isUmapTracked(vma);
-        this.k.report(
+        IO_MEMORY_KINDS.report(
+          this.k,
           tracked ? "io_released_while_mapped" : "untracked_io_vma",
           `${region.name} released while ${vma.describe()} of ${obj.name} still maps pfn ${pfn}` +
             (tracked ? "" : ": no uverbs file tracked it, so disassociation could not zap it"),
