@@ -15,7 +15,8 @@ export const VIOLATION_KINDS = {
   // The simulation kernel (src/sim).
   deadlock: "nothing can run and some task waits for ever (names each wait and held lock)",
   lock_order_inversion: "lockdep: two locks taken in both orders (both chains shown)",
-  recursive_locking: "lockdep: a task takes a lock it already holds",
+  recursive_locking:
+    "lockdep: a task takes a lock it already holds, or another of its class without a subclass",
   lock_not_held: "lockdep_assert_held() failed, or a lock released that is not held",
   unlock_not_owner: "a mutex or rwsem released by a task that does not hold it",
   sleep_in_atomic: "a function that may sleep called with a spinlock held",

@@ -13,6 +13,14 @@
  * A trylock adds no edge (it cannot wait, so it cannot close a cycle) but is held, so
  * locks taken under it do add edges, as in lockdep.
  *
+ * Two locks of one class are one node, so nesting them is no edge; as lockdep's
+ * check_deadlock, taking one while holding another of its class is reported at once as
+ * possible recursive locking, whichever instances they are: a second task nesting them
+ * the other way round would deadlock with the first, and the graph cannot tell. Code
+ * that nests them in an order of its own says so with a subclass (mutex_lock_nested and
+ * the like: the `subclass` argument of Mutex.lock, RwSemaphore.downRead/downWrite and
+ * Spinlock.lock): `CLASS/N` is a class of its own.
+ *
  * With tracing on, each acquisition (when asked for, before any wait) and release is an
  * event, `lock_acquire` / `lock_release` as lockdep's tracepoints, writing the lock's
  * guard id `~lock:CLASS[NAME]` (src/sim/objectAccess.ts): a part of its class, so a
@@ -46,6 +54,8 @@ export type LockMode = "exclusive" | "read" | "write";
 
 export interface HeldLock {
   readonly lock: LockInstance;
+  /** The class it was taken as: its own, or `CLASS/N` taken with subclass N. */
+  readonly lockClass: LockClass;
   readonly mode: LockMode;
   readonly step: number;
   readonly trylock: boolean;
@@ -82,6 +92,7 @@ export class Lockdep {
   private readonly classes = new Map<string, LockClass>();
   private readonly edges = new Map<number, Map<number, DependencySite>>();
   private readonly reportedPairs = new Set<string>();
+  private readonly reportedNesting = new Set<LockClass>();
 
   constructor(private readonly host: LockdepHost) {}
 
@@ -95,16 +106,21 @@ export class Lockdep {
     return cls;
   }
 
-  /** Records that `task` is acquiring `lock`; call before it can block on it. */
-  acquire(task: Task, lock: LockInstance, mode: LockMode, trylock: boolean): void {
+  /**
+   * Records that `task` is acquiring `lock` (as `subclass`, for the *_nested forms); call
+   * before it can block on it.
+   */
+  acquire(task: Task, lock: LockInstance, mode: LockMode, trylock: boolean, subclass = 0): void {
     if (this.host.trace !== null) {
       const fields = { lock: lock.name, mode, ...(trylock ? { trylock } : {}) };
       this.host.event("lock_acquire", { ...fields, writes: lockId(lock) });
     }
     // Like lockdep's validate_chain, a trylock is never checked for deadlock: it cannot
     // wait, so taking a lock already held (a nested read hold) is no recursion bug.
+    const lockClass = subclass === 0 ? lock.lockClass : this.subclassFor(lock, subclass);
+    const held = { lock, lockClass, mode, step: this.host.stepNow, trylock };
     if (trylock) {
-      task.heldLocks.push({ lock, mode, step: this.host.stepNow, trylock });
+      task.heldLocks.push(held);
       return;
     }
     if (this.findHeld(task, lock) >= 0) {
@@ -117,19 +133,39 @@ export class Lockdep {
         },
       );
     } else {
-      for (const held of task.heldLocks) this.addEdge(task, held.lock.lockClass, lock.lockClass);
+      this.checkSameClass(task, lock, lockClass);
+      for (const h of task.heldLocks) this.addEdge(task, h.lockClass, lockClass);
       if (task.inHardirq) {
-        const chain = [HARDIRQ_CLASS, ...this.heldNames(task), lock.lockClass.name];
-        this.addEdge(task, this.classFor(HARDIRQ_CLASS), lock.lockClass, chain);
+        const chain = [HARDIRQ_CLASS, ...this.heldNames(task), lockClass.name];
+        this.addEdge(task, this.classFor(HARDIRQ_CLASS), lockClass, chain);
       }
     }
-    task.heldLocks.push({ lock, mode, step: this.host.stepNow, trylock });
+    task.heldLocks.push(held);
+  }
+
+  /** `CLASS/N`: the class a lock is taken as with subclass N (lockdep's subclass keys). */
+  private subclassFor(lock: LockInstance, subclass: number): LockClass {
+    return this.classFor(`${lock.lockClass.name}/${String(subclass)}`);
+  }
+
+  /** check_deadlock: another lock of the class `lock` is taken as is held (not by trylock). */
+  private checkSameClass(task: Task, lock: LockInstance, lockClass: LockClass): void {
+    const other = task.heldLocks.find((h) => h.lockClass === lockClass && !h.trylock);
+    if (other === undefined || this.reportedNesting.has(lockClass)) return;
+    this.reportedNesting.add(lockClass);
+    this.host.report(
+      "recursive_locking",
+      `possible recursive locking: ${task.label} acquires ${lock.name} holding ` +
+        `${other.lock.name} of the same class ${lockClass.name} (nesting them needs a subclass)`,
+      { lock: lock.name, held: this.heldNames(task), class: lockClass.name },
+    );
   }
 
   /** `task` holds spinlock `lock` with hard IRQs enabled (outside an IRQ handler). */
   heldWithHardirqsOn(task: Task, lock: LockInstance): void {
-    const chain = [lock.lockClass.name, HARDIRQ_CLASS];
-    this.addEdge(task, lock.lockClass, this.classFor(HARDIRQ_CLASS), chain);
+    const lockClass = this.heldAs(task, lock) ?? lock.lockClass;
+    const chain = [lockClass.name, HARDIRQ_CLASS];
+    this.addEdge(task, lockClass, this.classFor(HARDIRQ_CLASS), chain);
   }
 
   /** Undoes `acquire` for a trylock that failed: the lock was never held. */
@@ -185,6 +221,12 @@ export class Lockdep {
     return task.heldLocks.map((h) => h.lock.name);
   }
 
+  /** The class `task` holds `lock` as, if it holds it. */
+  private heldAs(task: Task, lock: LockInstance): LockClass | undefined {
+    const i = this.findHeld(task, lock);
+    return i < 0 ? undefined : task.heldLocks[i]?.lockClass;
+  }
+
   private findHeld(task: Task, lock: LockInstance): number {
     const held = task.heldLocks;
     for (let i = held.length - 1; i >= 0; i--) if (held[i]?.lock === lock) return i;
@@ -202,7 +244,7 @@ export class Lockdep {
     const site: DependencySite = {
       task: task.label,
       step: this.host.stepNow,
-      chain: chain ?? [...task.heldLocks.map((h) => h.lock.lockClass.name), to.name],
+      chain: chain ?? [...task.heldLocks.map((h) => h.lockClass.name), to.name],
     };
     const reverse = this.findPath(to.id, from.id);
     out.set(to.id, site);

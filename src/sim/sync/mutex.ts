@@ -32,12 +32,12 @@ export class Mutex implements LockInstance, WaitChannel {
     return `mutex ${this.name} (owner ${this.owner?.label ?? "none"})`;
   }
 
-  /** mutex_lock(). */
-  *lock(): KGen {
+  /** mutex_lock(); with a lockdep subclass of its class, mutex_lock_nested(). */
+  *lock(subclass = 0): KGen {
     const k = this.k;
     const task = k.currentTask();
     k.mightSleep(this.lockLabel);
-    k.lockdep.acquire(task, this, "exclusive", false);
+    k.lockdep.acquire(task, this, "exclusive", false, subclass);
     yield this.lockLabel;
     while (this.owner !== null) {
       this.waiters.add(task);

@@ -36,12 +36,12 @@ export class RwSemaphore implements LockInstance, WaitChannel {
     return `rwsem ${this.name} (writer ${this.writer?.label ?? "none"}, readers [${readers}])`;
   }
 
-  /** down_read(). */
-  *downRead(): KGen {
+  /** down_read(); with a lockdep subclass of its class, down_read_nested(). */
+  *downRead(subclass = 0): KGen {
     const k = this.k;
     const task = k.currentTask();
     k.mightSleep(this.readLabel);
-    k.lockdep.acquire(task, this, "read", false);
+    k.lockdep.acquire(task, this, "read", false, subclass);
     yield this.readLabel;
     while (this.writer !== null || this.writersWaiting > 0) {
       this.waiters.add(task);
@@ -51,12 +51,12 @@ export class RwSemaphore implements LockInstance, WaitChannel {
     this.addReader(task);
   }
 
-  /** down_write(). */
-  *downWrite(): KGen {
+  /** down_write(); with a lockdep subclass of its class, down_write_nested(). */
+  *downWrite(subclass = 0): KGen {
     const k = this.k;
     const task = k.currentTask();
     k.mightSleep(this.writeLabel);
-    k.lockdep.acquire(task, this, "write", false);
+    k.lockdep.acquire(task, this, "write", false, subclass);
     yield this.writeLabel;
     while (this.writer !== null || this.readers.size > 0) {
       this.writersWaiting++;

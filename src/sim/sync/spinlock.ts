@@ -29,11 +29,11 @@ export class Spinlock implements LockInstance {
     this.lockLabel = `spin_lock(${name})`;
   }
 
-  /** spin_lock(). */
-  *lock(): KGen {
+  /** spin_lock(); with a lockdep subclass of its class, spin_lock_nested(). */
+  *lock(subclass = 0): KGen {
     const k = this.k;
     const task = k.currentTask();
-    k.lockdep.acquire(task, this, "exclusive", false);
+    k.lockdep.acquire(task, this, "exclusive", false, subclass);
     // Held with hard IRQs on: an interrupt may come in while it is held.
     if (task.hardirqsOff === 0 && !task.inHardirq) k.lockdep.heldWithHardirqsOn(task, this);
     yield this.lockLabel;
