@@ -60,8 +60,11 @@ export interface RunReport {
  * own, exactly as validate.ts holds a file's `design:` and `defects:`.
  */
 export function configProblem(design: string, defects: readonly string[]): string | null {
-  const problem = scenarioDesignProblem(design);
-  if (problem !== null) return problem;
+  return scenarioDesignProblem(design) ?? defectsProblem(design, defects);
+}
+
+/** What is wrong with the first of `defects` that does not fit `design`, or null. */
+function defectsProblem(design: string, defects: readonly string[]): string | null {
   for (const id of defects) {
     const defect = defectProblem(id, design);
     if (defect !== null) return defect;
@@ -69,16 +72,22 @@ export function configProblem(design: string, defects: readonly string[]): strin
   return null;
 }
 
-/** configProblem of `scenario` under these overrides, saying when the defects are the file's. */
+/**
+ * configProblem of `scenario` under these overrides. A defect of the file (no
+ * `--defect` given) that does not fit says `--defect none` switches the file's defects
+ * off; a design that is wrong is said alone, as no defect flag would help it.
+ */
 export function effectiveConfigProblem(
   scenario: CompiledScenario,
   design: string | undefined,
   defects: readonly string[] | undefined,
 ): string | null {
   const config = effectiveConfig(scenario, design, defects);
-  const problem = configProblem(config.design, config.defects);
-  if (problem === null || defects !== undefined) return problem;
-  return `${problem} (a defect of the file; --defect none switches them off)`;
+  const problem = scenarioDesignProblem(config.design);
+  if (problem !== null) return problem;
+  const defect = defectsProblem(config.design, config.defects);
+  if (defect === null || defects !== undefined) return defect;
+  return `${defect} (a defect of the file; --defect none switches them off)`;
 }
 
 /**

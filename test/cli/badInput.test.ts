@@ -173,6 +173,16 @@ test("--defect none switches a file's defects off; a defect of another design is
   );
 });
 
+test("a design that is wrong is said without the hint about the file's defects", () => {
+  // The file has a defect, but no --defect would mend an unknown design.
+  const unknown = /^odpsim: unknown design "bogus"; known: classic, .*[^)]$/;
+  oneLineUsage(odpsim("run", FILE, "--design", "bogus"), unknown);
+  oneLineUsage(odpsim("run", FILE, "--design", "bogus", "--defect", "none"), unknown);
+  const explore = odpsim("explore", FILE, "--design", "bogus", "--schedules", "1");
+  oneLineUsage(explore, /^odpsim: design "bogus" is not modelled for /);
+  assert.doesNotMatch(explore.stderr, /--defect none/);
+});
+
 test("explore --defect of a catalog scenario runs under that defect's design", () => {
   const r = odpsim(
     "explore",

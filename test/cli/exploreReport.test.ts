@@ -73,3 +73,26 @@ test("replay takes --format kernel too; a bad --format is one line and exit 2", 
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--format must be text or kernel, got "html"/);
 });
+
+test("a failed zap UMR behind a violation is a row of the slice, in every design", () => {
+  // examples/19-zap-umr-failure.yaml injects UMR failures: the zap of MTT[0] fails, the
+  // page is freed under the translation the device kept. In classic and hmm-mirror the
+  // free is a later step than the failed UMR; in interval (and the catalog scenario
+  // under --fault umr) it is the same step.
+  const runs = [
+    ...["classic", "hmm-mirror", "interval"].map((design) => [
+      ...["explore", "examples/19-zap-umr-failure.yaml", "--design", design],
+    ]),
+    ["explore", "fault-vs-invalidate", "--design", "interval", "--fault", "umr"],
+  ];
+  for (const args of runs) {
+    const r = odpsim(...args, "--json");
+    assert.equal(r.code, 1, r.stderr);
+    const j = JSON.parse(r.stdout) as ExploreJson;
+    assert.equal(j.table, "slice");
+    const failed = j.rows.find((row) => row.text.includes("reg umr failed: mkey 322, first = 0"));
+    assert.ok(failed !== undefined, `${args.join(" ")}:\n${j.report}`);
+    assert.ok(j.slice.steps.includes(failed.step));
+    assert.match(j.report, /\(the zap UMR of MTT\[0\] failed\)/);
+  }
+});

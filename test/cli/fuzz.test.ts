@@ -104,7 +104,10 @@ test("a defect is found; the written file and its token reproduce it", () => {
   assert.match(text, /odpsim replay odp2\./);
   assert.match(text, /defects: \[ classic-mr-before-umem \]/);
   assert.equal(j.search.strategy, "blind");
-  assert.match(text, /# Found by: odpsim fuzz --design classic .*--strategy blind --seed 5 /);
+  assert.match(
+    text,
+    /# Found by: odpsim fuzz --design classic --defect classic-mr-before-umem --seed 5 --programs 30 \(program/,
+  );
   const kind = f.key.split(" ")[0] ?? "";
   const runArgs = headerCommand(text, "Run it:");
   assert.deepEqual(runArgs, ["run", f.file, "--timing", "free", "--seed", String(f.runSeed)]);
@@ -120,7 +123,10 @@ test("--strategy feedback is what runs, and the file and --json say so", () => {
   assert.equal(j.search.strategy, "feedback");
   assert.ok(j.failure !== null);
   const text = readFileSync(j.failure.file, "utf8");
-  assert.match(text, /# Found by: odpsim fuzz .*--strategy feedback --seed 5 \(program \d+, /);
+  assert.match(
+    text,
+    /# Found by: odpsim fuzz .*--strategy feedback --seed 5 --programs 30 \(program \d+, /,
+  );
 });
 
 test("--fault narrows the swarm's fault sites; the file's Found by and --json say which", () => {
@@ -129,7 +135,7 @@ test("--fault narrows the swarm's fault sites; the file's Found by and --json sa
   assert.ok(none.failure !== null);
   const text = readFileSync(none.failure.file, "utf8");
   assert.doesNotMatch(text, /^faults:/m);
-  assert.match(text, /# Found by: odpsim fuzz .*--seed 5 --fault none \(program/);
+  assert.match(text, /# Found by: odpsim fuzz .*--seed 5 --fault none --programs 30 \(program/);
   const two = fuzz(
     join(dir, "f2"),
     "--programs",
@@ -145,6 +151,45 @@ test("--fault narrows the swarm's fault sites; the file's Found by and --json sa
   assert.ok(two.failure !== null);
   const sites = /^faults: \{ sites: \[([^\]]*)\]/m.exec(readFileSync(two.failure.file, "utf8"));
   for (const site of sites?.[1]?.split(",") ?? []) assert.match(site.trim(), /^(umr|alloc)$/);
+});
+
+test("Found by gives every flag off its default that decides the finding, and finds it again", () => {
+  // --workers changes no result, --json and --out only where it is told: left out.
+  const j = fuzz(join(dir, "fb1"), "--programs", "30", "--seed", "5", "--schedules", "2");
+  assert.ok(j.failure !== null);
+  const text = readFileSync(j.failure.file, "utf8");
+  const args = headerCommand(text, "Found by:");
+  const at = args.findIndex((a) => a.startsWith("("));
+  assert.deepEqual(args.slice(0, at), [
+    "fuzz",
+    "--design",
+    "classic",
+    "--defect",
+    "classic-mr-before-umem",
+    "--seed",
+    "5",
+    "--schedules",
+    "2",
+    "--programs",
+    "30",
+  ]);
+  const again = fuzzJson(join(dir, "fb2"), ...args.slice(1, at));
+  assert.equal(again.failure?.program, j.failure.program);
+  assert.equal(again.failure.key, j.failure.key);
+});
+
+test("a --seconds budget is given in Found by as the programs it took", () => {
+  // The wall clock decides only how many programs run; the campaign stops at the first.
+  const j = fuzz(join(dir, "fs"), "--seconds", "120", "--seed", "5");
+  assert.ok(j.failure !== null);
+  const text = readFileSync(j.failure.file, "utf8");
+  const found = `--seed 5 --programs ${String(j.failure.program + 1)} (program `;
+  assert.ok(
+    text.includes(
+      `# Found by: odpsim fuzz --design classic --defect classic-mr-before-umem ${found}`,
+    ),
+    text,
+  );
 });
 
 test("a documented finding of the design is named as one (interval's failed zap UMR)", () => {
@@ -200,7 +245,7 @@ test("--keep-going lists every distinct failure with its first program, the same
   for (const f of one.failures) {
     const text = readFileSync(f.file, "utf8");
     assert.equal(text.split("\n")[0], `# violation: ${f.key}`);
-    assert.match(text, /--seed 1 --keep-going \(program \d+, fresh\)/);
+    assert.match(text, /--seed 1 --programs 120 --keep-going \(program \d+, fresh\)/);
   }
 });
 

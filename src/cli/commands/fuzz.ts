@@ -345,22 +345,34 @@ function designSlug(job: FuzzJob): string {
   return /^[A-Za-z_]/.test(base) ? base : `_${base}`;
 }
 
-/** The command line that runs `flags`' search again (the header's "Found by"). */
-function fuzzCommandLine(job: FuzzJob, flags: FuzzFlags): string {
-  const defects = job.defects.map((d) => ` --defect ${d}`).join("");
-  const shard = job.shard.count === 1 ? "" : ` --shard ${formatShard(job.shard)}`;
+/**
+ * The command line that finds `f` again (the header's "Found by"): every flag that
+ * decides which programs are drawn and how each is judged, where it is not the default
+ * — the design, the defects named (their era comes with them), the strategy, the seed,
+ * the schedules per program, the fault sites, the shard, the program budget, and
+ * --keep-going (a later failure's first program is found only by going on). --workers
+ * changes no result (campaign.ts) and --json and --out only where it is told, so they
+ * are left out. A --seconds budget is given as the programs it took to reach `f`
+ * (--programs f.program+1), as the wall clock decides only how many programs run.
+ */
+function fuzzCommandLine(job: FuzzJob, flags: FuzzFlags, f: CampaignFailure): string {
+  const args = ["odpsim", "fuzz", "--design", job.design];
+  for (const d of new Set(flags.defect.filter((d) => d !== "none"))) args.push("--defect", d);
+  if (flags.strategy !== DEFAULT_FUZZ_STRATEGY) args.push("--strategy", flags.strategy);
+  if (flags.seed !== 0) args.push("--seed", String(flags.seed));
+  if (flags.schedules !== DEFAULT_SCHEDULES_PER_PROGRAM) {
+    args.push("--schedules", String(flags.schedules));
+  }
   const sites = job.faultSites;
-  const faults =
-    sites === undefined
-      ? ""
-      : sites.length === 0
-        ? " --fault none"
-        : sites.map((x) => ` --fault ${x}`).join("");
-  const keepGoing = flags.keepGoing ? " --keep-going" : "";
-  return (
-    `odpsim fuzz --design ${job.design}${defects} --strategy ${flags.strategy} ` +
-    `--seed ${flags.seed}${faults}${shard}${keepGoing}`
-  );
+  if (sites !== undefined) {
+    if (sites.length === 0) args.push("--fault", "none");
+    for (const x of sites) args.push("--fault", x);
+  }
+  if (job.shard.count !== 1) args.push("--shard", formatShard(job.shard));
+  const programs = job.programs ?? f.program + 1;
+  if (programs !== DEFAULT_PROGRAMS) args.push("--programs", String(programs));
+  if (flags.keepGoing) args.push("--keep-going");
+  return args.join(" ");
 }
 
 function headerOf(
@@ -380,7 +392,7 @@ function headerOf(
       .slice(0, 8)
       .map((l) => `  ${l}`),
     "",
-    `Found by: ${fuzzCommandLine(job, flags)} (program ${f.program}, ${f.origin}),`,
+    `Found by: ${fuzzCommandLine(job, flags, f)} (program ${f.program}, ${f.origin}),`,
     `shrunk from ${countOps(f.original)} to ${countOps(f.shrunk)} operations in ${f.shrinkRuns} candidates.`,
     ...(runSeed === null
       ? []

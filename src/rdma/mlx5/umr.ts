@@ -66,10 +66,25 @@ export function* mlx5IbUpdateXlt(
   return 0;
 }
 
-/** A UMR that failed: nothing written; a failed zap leaves the device its entries. */
+/**
+ * A UMR that failed: nothing written; a failed zap leaves the device its entries. The MTT
+ * keeps its values, but the device's translations of them are now ones a zap meant to
+ * drop (mirrorZapFailed notes why, and a frame freed under one is reported with it):
+ * the event declares that write of the entries, so a race report's slice finds the
+ * failed zap behind a violation that names one. A failed update that is no zap changes
+ * nothing the device holds, and declares nothing.
+ */
 function umrFailed(mr: Mlx5IbMr, idx: number, npages: number, flags: number): number {
   const zap = (flags & MLX5_IB_UPD_XLT_ZAP) !== 0;
-  mr.dev.k.event("reg umr failed", { mkey: mr.mmkey.key, first: idx, count: npages, zap });
+  const k = mr.dev.k;
+  const kept = zap && k.trace !== null && mr.mmkey.mirror !== null;
+  k.event("reg umr failed", {
+    mkey: mr.mmkey.key,
+    first: idx,
+    count: npages,
+    zap,
+    ...(kept ? accessFields([], [mkeyId(mr.mmkey.key, idx, npages)]) : {}),
+  });
   if (zap) {
     const why = `the zap UMR of MTT${indexRange(idx, npages)} failed`;
     mirrorZapFailed(mr, idx, idx + npages, why);
