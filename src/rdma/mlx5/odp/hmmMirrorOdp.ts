@@ -58,6 +58,7 @@ import {
 } from "./hmmMirrorImplicit.ts";
 import { mrOfUmem, type Mlx5OdpDesign, type PagefaultFlags } from "./mlx5OdpDesign.ts";
 import { addBytesMapped, osPages, setPageCountPerDirectMr, type BytesMapped } from "./pageCount.ts";
+import { setPrefetchErrnos } from "../prefetch.ts";
 import {
   deregOdpMrSrcuEra,
   pagefaultSingleDataSegmentSrcuEra,
@@ -233,6 +234,8 @@ export const hmmMirrorMlx5Odp: Mlx5OdpDesign<HmmMirrorUmemOdp> = {
     setPairEndsOnFailedStart(k, false);
     // The RDMA responder handler checks the page count (pages_in_range), as until v6.13.
     setPageCountPerDirectMr(k, false);
+    // advise_mr refusals as v5.2 returns them, the same as v5.3 (prefetch.ts).
+    setPrefetchErrnos(k, "v5.3");
   },
 
   allocUcontext(_dev, ctx) {
