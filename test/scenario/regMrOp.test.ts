@@ -101,16 +101,18 @@ processes:
     threads:
       - name: main
         ops:
-          - advise_mr: { mr: mr, nextKey: 1, flush: true, expect: { error: ENOENT } }
+          - advise_mr: { mr: mr, nextKey: 1, flush: true, expect: { error: EFAULT } }
           - reg_mr: { name: mr2, buffer: buf }
           - advise_mr: { mr: mr, nextKey: 1, flush: true }
-          - advise_mr: { mr: mr, nextKey: 2, flush: true, expect: { error: ENOENT } }
+          - advise_mr: { mr: mr, nextKey: 2, flush: true, expect: { error: EFAULT } }
           - dereg_mr: { mr: mr2 }
 `;
 
 test("advise_mr nextKey: the key of the next registration, unknown before it and advised after", () => {
   const evs = events(compile(GUESS));
-  assert.deepEqual(returns(evs, "advise_mr"), ["-ENOENT", 0, "-ENOENT"]);
+  // The default design is classic, whose v5.3 FLUSH prefetch is pagefault_single_data_segment:
+  // a key it does not find is -EFAULT (v5.16+ says -ENOENT: mkeyLookup.test.ts).
+  assert.deepEqual(returns(evs, "advise_mr"), ["-EFAULT", 0, "-EFAULT"]);
   const keys = evs.filter((e) => e.label === "reg_mr").map((e) => Number(e.fields?.lkey));
   const [first, second] = keys;
   assert.ok(first !== undefined && second !== undefined);

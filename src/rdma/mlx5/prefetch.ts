@@ -17,20 +17,47 @@
  * The work holds the MR pointers; the count keeps dereg from freeing the MR under it,
  * and SRCU makes the count visible to dereg's check. A design whose kernel holds the MR
  * by reference instead (the interval design: get_prefetchable_mr takes mmkey.usecount,
- * v5.13+, and dereg waits for it) says so with `prefetchHold`. With FLUSH the prefetch runs in
- * the caller, under SRCU, and its errors are returned.
+ * v5.13+, and dereg waits for it) says so with `prefetchHold`, and its fault handler then
+ * faults the held MR with no second lookup (pagefault_mr, intervalOdp.ts). With FLUSH the
+ * prefetch runs in the caller, under SRCU, and its errors are returned.
  *
- * Errors are the modern ones (get_prefetchable_mr): -ENOENT no such key (or the MR is
- * dying), -EINVAL the key is not an ODP MR, -EPERM another PD's MR or PREFETCH_WRITE on
- * a read-only MR; flags other than FLUSH are -EINVAL (uverbs), an unknown advice
- * -EOPNOTSUPP (mlx5_ib_advise_mr).
+ * What an advise gets when an SGE's MR cannot be prefetched is the era of the design's own
+ * kernel (setPrefetchErrnos, put by each design's kernelSetup), though the SRCU-era lookup
+ * above has v5.4's shape:
+ *
+ *   - "v5.3" (the classic design's v5.3 and the hmm-mirror posting's v5.2, whose odp.c is
+ *     the same here). A synchronous prefetch is mlx5_ib_prefetch_sg_list() calling
+ *     pagefault_single_data_segment(MLX5_PF_FLAGS_PREFETCH) for each SGE: a key it does
+ *     not find ("failed to find mkey") or an MR not live ("got dead MR") is -EFAULT;
+ *     another PD's MR or a non-ODP one -EINVAL, and pagefault_mr() refuses a PREFETCH_WRITE
+ *     of a read-only MR with -EINVAL. An asynchronous one first counts each SGE's MR
+ *     (num_pending_prefetch_inc(): a key not found, another PD's MR, one not live: the
+ *     whole advise is -EINVAL); a non-ODP MR or a PREFETCH_WRITE of a read-only MR passes
+ *     that, the advise returns 0, and the queued work's fault of that SGE fails with
+ *     -EINVAL, which nobody sees, and ends the work's loop there. Simplification: the
+ *     model queues no work from that SGE on (the kernel counted those MRs in
+ *     num_pending_prefetch until its work ended; they are never faulted either way).
+ *   - "v5.16" (the interval design's v6.14), since "IB/mlx5: Flow through a more
+ *     detailed return code from get_prefetchable_mr()" (49b99314b49e, v5.16): the key is
+ *     looked up in dev->odp_mkeys, which holds only registered ODP MRs, so no such key, a
+ *     pinned MR, an implicit child or an MR dereg has taken out is -ENOENT (-EINVAL is
+ *     for a key of another mkey type, a memory window, which odpsim does not model);
+ *     another PD's MR, or PREFETCH_WRITE of a read-only MR, -EPERM; the same for both
+ *     forms of advise.
+ *
+ * In between, v5.4's first get_prefetchable_mr() ("RDMA/mlx5: Use SRCU properly in ODP
+ * prefetch") gave -ENOENT (FLUSH) or -EINVAL (queued) for every refusal; no design runs
+ * that era. Flags other than FLUSH are -EINVAL (uverbs), an unknown advice -EOPNOTSUPP
+ * (mlx5_ib_advise_mr). PREFETCH_NO_FAULT came with v5.10; the model accepts it under
+ * every design.
  *
  * PREFETCH maps read-only (MLX5_PF_FLAGS_DOWNGRADE), PREFETCH_WRITE writable,
  * PREFETCH_NO_FAULT (MLX5_PF_FLAGS_SNAPSHOT) only the pages the CPU maps now: the
  * snapshot is read from the page table in one step, and only the present runs are
  * handed to the fault handler (the kernel asks hmm_range_fault not to fault instead).
  */
-import { EINVAL, ENOENT, EOPNOTSUPP, EPERM } from "../../sim/errno.ts";
+import { EFAULT, EINVAL, ENOENT, EOPNOTSUPP, EPERM } from "../../sim/errno.ts";
+import { KernelGlobal, type Kernel } from "../../sim/kernel.ts";
 import { accessFields, countFields, objectId } from "../../sim/objectAccess.ts";
 import { WorkStruct, Workqueue } from "../../sim/sync/workqueue.ts";
 import type { KGen } from "../../sim/task.ts";
@@ -45,6 +72,31 @@ import type { Mlx5OdpDesign, PagefaultFlags } from "./odp/mlx5OdpDesign.ts";
 import { traceLive } from "./odp/srcuEraMr.ts";
 
 const ADVICES: readonly string[] = ["PREFETCH", "PREFETCH_WRITE", "PREFETCH_NO_FAULT"];
+
+/** The errnos of an advise whose SGE cannot be prefetched, by kernel era (above). */
+export type PrefetchErrnos = "v5.3" | "v5.16";
+
+const PREFETCH_ERRNOS = new KernelGlobal<{ form: PrefetchErrnos }>(
+  "drivers/infiniband/hw/mlx5/odp.c (advise_mr errors)",
+  () => ({ form: "v5.16" }),
+);
+
+/** Puts `k` in the era whose advise errors are `form`. */
+export function setPrefetchErrnos(k: Kernel, form: PrefetchErrnos): void {
+  k.global(PREFETCH_ERRNOS).form = form;
+}
+
+/** The era of `k`'s advise errors (v5.16 unless a design's kernelSetup said otherwise). */
+export function prefetchErrnos(k: Kernel): PrefetchErrnos {
+  return k.global(PREFETCH_ERRNOS).form;
+}
+
+/**
+ * What the v5.3 form's queued work does with an SGE that num_pending_prefetch_inc()
+ * accepted but the work's fault refuses (a non-ODP MR, PREFETCH_WRITE of a read-only
+ * one): the advise succeeds and nothing is prefetched from that SGE on.
+ */
+const FAILS_IN_WORK = "fails in work";
 
 /** Worker count of the model's system_unbound_wq. */
 const UNBOUND_WORKERS = 2;
@@ -89,14 +141,31 @@ export class Mlx5Prefetch {
     return yield* this.queuePrefetch(pd, advice, pf, sgList);
   }
 
-  /** get_prefetchable_mr(): the MR behind `lkey` if it may be prefetched, or an errno. */
-  private getPrefetchableMr(pd: IbPd, advice: IbAdviseMrAdvice, lkey: number): Mlx5IbMr | number {
+  /**
+   * get_prefetchable_mr(): the MR behind `lkey` if it may be prefetched, or the errno of
+   * the era (above) for a synchronous (`sync`) or queued advise; in the v5.3 form a
+   * queued advise may also be accepted for an SGE its work will fail (FAILS_IN_WORK).
+   */
+  private getPrefetchableMr(
+    pd: IbPd,
+    advice: IbAdviseMrAdvice,
+    lkey: number,
+    sync: boolean,
+  ): Mlx5IbMr | number | typeof FAILS_IN_WORK {
     const mr = this.dev.mrs.get(lkey);
     if (mr !== undefined) traceLive(mr, "get_prefetchable_mr", false);
-    if (mr === undefined || !mr.live) return ENOENT;
-    if (mr.umem === null) return EINVAL;
+    const readOnlyWrite = advice === "PREFETCH_WRITE" && mr?.umem?.writable === false;
+    if (prefetchErrnos(this.dev.k) === "v5.3") {
+      if (mr === undefined || !mr.live) return sync ? EFAULT : EINVAL;
+      if (mr.pd !== pd) return EINVAL;
+      if (mr.umem === null || readOnlyWrite) return sync ? EINVAL : FAILS_IN_WORK;
+      return mr;
+    }
+    // Not in odp_mkeys: no such key, a pinned MR, an implicit child, or one being
+    // destroyed (the hold's own test, in the same step, catches an erased key).
+    if (mr === undefined || !mr.live || mr.umem === null || mr.parent !== null) return ENOENT;
     if (mr.pd !== pd) return EPERM;
-    if (advice === "PREFETCH_WRITE" && !mr.umem.writable) return EPERM;
+    if (readOnlyWrite) return EPERM;
     return mr;
   }
 
@@ -111,9 +180,9 @@ export class Mlx5Prefetch {
     const idx = srcu.readLock();
     let ret = 0;
     for (const sge of sgList) {
-      const mr = this.getPrefetchableMr(pd, advice, sge.lkey);
-      if (typeof mr === "number") {
-        ret = mr;
+      const mr = this.getPrefetchableMr(pd, advice, sge.lkey, true);
+      if (typeof mr !== "object") {
+        ret = typeof mr === "number" ? mr : EINVAL;
         break;
       }
       const hold = this.design.prefetchHold;
@@ -144,12 +213,16 @@ export class Mlx5Prefetch {
     const idx = srcu.readLock();
     const frags: PrefetchFrag[] = [];
     let ret = 0;
+    // v5.3: the work's fault fails at this SGE and its loop ends there.
+    let workStops = false;
     for (const sge of sgList) {
-      const mr = this.getPrefetchableMr(pd, advice, sge.lkey);
+      const mr = this.getPrefetchableMr(pd, advice, sge.lkey, false);
       if (typeof mr === "number") {
         ret = mr;
         break;
       }
+      if (mr === FAILS_IN_WORK) workStops = true;
+      if (mr === FAILS_IN_WORK || workStops) continue;
       const hold = this.design.prefetchHold;
       if (hold !== undefined) {
         // The modern kernel takes its reference in the lookup's step (under xa_lock).

@@ -11,13 +11,12 @@ import { MADV_DONTNEED, doMadvise } from "../../../src/mm/madvise.ts";
 import { PAGE_SIZE } from "../../../src/mm/page.ts";
 import {
   IB_ACCESS_ON_DEMAND,
-  IB_ACCESS_LOCAL_WRITE,
   IB_UVERBS_ADVISE_MR_FLAG_FLUSH,
   type IbAdviseMrAdvice,
 } from "../../../src/rdma/core/ibVerbs.ts";
-import { ibvAdviseMr, ibvAllocPd, ibvDeregMr, ibvRegMr } from "../../../src/rdma/core/verbs.ts";
+import { ibvAdviseMr, ibvDeregMr, ibvRegMr } from "../../../src/rdma/core/verbs.ts";
 import { mttReadable, mttWritable } from "../../../src/rdma/mlx5/mkey.ts";
-import { EINVAL, ENOENT, EOPNOTSUPP, EPERM } from "../../../src/sim/errno.ts";
+import { EINVAL, EOPNOTSUPP } from "../../../src/sim/errno.ts";
 import { FirstRunnable } from "../../../src/sim/strategies/firstRunnable.ts";
 import { Completion } from "../../../src/sim/sync/completion.ts";
 import { mlx5PrefetchOf } from "../../../src/rdma/mlx5/prefetch.ts";
@@ -82,28 +81,20 @@ test("asynchronous prefetch runs on system_unbound_wq and maps the pages later",
   });
 });
 
-test("advise_mr errors: -ENOENT, -EINVAL, -EPERM, -EOPNOTSUPP as in mlx5", () => {
+// What an SGE the driver cannot prefetch gets (a key not found, a dying, pinned or other
+// PD's MR, a write to a read-only one) is the design's era: mkeyLookup.test.ts.
+test("advise_mr errors every era shares: -EINVAL for bad flags or no SGE, -EOPNOTSUPP for an unknown advice", () => {
   run(function* (h) {
     const buf = yield* setupOdpBuffer(h, 2);
     const sge = (lkey: number) => [{ addr: buf.addr, length: PAGE_SIZE, lkey }];
     const lkey = buf.mr.lkey;
-    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", FLUSH, sge(lkey + 0x100)), ENOENT);
-    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", 0, sge(lkey + 0x100)), ENOENT);
     assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", 1 << 5, sge(lkey)), EINVAL);
     assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", FLUSH, []), EINVAL);
     const bogus = "WILLNEED" as IbAdviseMrAdvice;
     assert.equal(yield* ibvAdviseMr(buf.pd, bogus, FLUSH, sge(lkey)), EOPNOTSUPP);
-    const other = ibvAllocPd(buf.pd.uctx);
-    assert.ok(typeof other !== "number");
-    assert.equal(yield* ibvAdviseMr(other, "PREFETCH", FLUSH, sge(lkey)), EPERM);
     const ro = yield* ibvRegMr(buf.pd, buf.addr, PAGE_SIZE, IB_ACCESS_ON_DEMAND);
     assert.ok(typeof ro !== "number");
-    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH_WRITE", FLUSH, sge(ro.lkey)), EPERM);
     assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", FLUSH, sge(ro.lkey)), 0);
-    const pinned = yield* ibvRegMr(buf.pd, buf.addr, PAGE_SIZE, IB_ACCESS_LOCAL_WRITE);
-    assert.ok(typeof pinned !== "number");
-    assert.equal(yield* ibvAdviseMr(buf.pd, "PREFETCH", FLUSH, sge(pinned.lkey)), EINVAL);
-    assert.equal(yield* ibvDeregMr(pinned), 0);
   });
 });
 

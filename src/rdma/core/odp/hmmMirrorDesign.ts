@@ -64,7 +64,8 @@ function recordDeviceView(umem: HmmMirrorUmemOdp, range: HmmRange, idx: number, 
 /**
  * ib_umem_odp_map_dma_pages(umem, range) as posted: pages mapped, -EAGAIN to retry
  * (also for 0 pages and -EBUSY), -ENOENT without an mm, -EINVAL on bad arguments or a
- * dead mm.
+ * dead mm. It maps exactly the range the driver registered: pagefault_mr's, which as
+ * posted ends a page short for some unaligned faults (hmmMirrorOdp.ts).
  */
 export function* ibUmemOdpMapDmaPagesHmm(umem: HmmMirrorUmemOdp, range: HmmRange): KGen<number> {
   const perMm = umem.perMm;

@@ -50,6 +50,7 @@ import {
 } from "../../core/umemOdp.ts";
 import type { Mlx5IbMr } from "../mlx5IbMr.ts";
 import { addBytesMapped, osPages, setPageCountPerDirectMr, type BytesMapped } from "./pageCount.ts";
+import { setPrefetchErrnos } from "../prefetch.ts";
 import {
   deregOdpMrSrcuEra,
   pagefaultSingleDataSegmentSrcuEra,
@@ -245,6 +246,8 @@ export const classicMlx5Odp: Mlx5OdpDesign<ClassicUmemOdp> = {
     setPairEndsOnFailedStart(k, false);
     // The RDMA responder handler checks the page count (pages_in_range), as until v6.13.
     setPageCountPerDirectMr(k, false);
+    // advise_mr refusals as v5.3 returns them (prefetch.ts).
+    setPrefetchErrnos(k, "v5.3");
   },
 
   allocUcontext(_dev, ctx: IbUcontext) {

@@ -40,6 +40,7 @@ export const HMM_MIRROR_CARRIED_CHANGES: readonly HmmMirrorChange[] = [
 /** What the default keeps as posted, defects and all (no switch turns them off). */
 export const HMM_MIRROR_KEPT_AS_POSTED: readonly string[] = [
   "pagefault_mr turns an explicit MR's -EAGAIN into -EFAULT (`!implicit || odp->dying`): a raced fault kills the QP",
+  "pagefault_mr takes `off` after aligning io_virt (always 0), so an unaligned fault's range is ALIGN(size) from the aligned address, a page short when the offset carries the end into one more page: an RDMA responder fault fails the QP, a WQE or plain access faults again",
   "the invalidation clears range->valid and zaps without umem_mutex, so a fault that passed hmm_range_valid() can publish a zapped page",
   "umem_mutex held across hmm_range_dma_map(): a COW-breaking device write fault takes it again (examples/18-hmm-mirror-self-deadlock.yaml)",
   "unlocked reads of hmm->dead and range->valid",

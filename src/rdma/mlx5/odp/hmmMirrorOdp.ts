@@ -26,7 +26,15 @@
  * Kept as posted: the -EAGAIN path turns every retry of an explicit MR into -EFAULT
  * (the test reads `!implicit || odp->dying` where the code it replaced read
  * `implicit || !odp->dying`), so a fault raced by any invalidation kills the QP; and
- * io_virt is page-aligned before its offset is taken, so `off` is always 0.
+ * io_virt is page-aligned before its offset is taken, so `off` is always 0 and
+ * fault_size is ALIGN(size): the range registered and mapped, [io_virt aligned, +
+ * fault_size), ends one page short of the last page [io_virt, io_virt + size) touches
+ * whenever the offset carries the end into one more page (a 4 KiB fault from 2 KiB into
+ * a page maps that page only). The RDMA responder handler then finds fewer pages than
+ * pages_in_range() and fails the QP; a WQE or plain device access resumes
+ * (bytes_mapped, also computed with off 0, claims the whole segment) and faults again on
+ * the page left out (test/rdma/mlx5/hmmMirrorUnaligned.test.ts). Registration is not
+ * affected: ib_umem_start/end round the umem out to whole pages.
  */
 import { EAGAIN, EFAULT, EINVAL } from "../../../sim/errno.ts";
 import type { KGen } from "../../../sim/task.ts";
@@ -58,6 +66,7 @@ import {
 } from "./hmmMirrorImplicit.ts";
 import { mrOfUmem, type Mlx5OdpDesign, type PagefaultFlags } from "./mlx5OdpDesign.ts";
 import { addBytesMapped, osPages, setPageCountPerDirectMr, type BytesMapped } from "./pageCount.ts";
+import { setPrefetchErrnos } from "../prefetch.ts";
 import {
   deregOdpMrSrcuEra,
   pagefaultSingleDataSegmentSrcuEra,
@@ -99,7 +108,12 @@ interface LeafSpan {
   readonly off: number;
 }
 
-/** The head of pagefault_mr()'s next_mr step as posted, for `odp` at `ioVirtIn`. */
+/**
+ * The head of pagefault_mr()'s next_mr step as posted, for `odp` at `ioVirtIn`: size to
+ * the umem's end from the unaligned address, then the address aligned and `off` taken
+ * from the aligned one (0), so the fault covers ALIGN(size) from the aligned address,
+ * one page short when ioVirtIn's offset carries the end into one more page.
+ */
 function leafSpan(odp: HmmMirrorUmemOdp, ioVirtIn: number, bcnt: number): LeafSpan {
   const size = sizeToUmemEnd(odp, ioVirtIn, bcnt);
   const pageSize = odp.pageSize;
@@ -233,6 +247,8 @@ export const hmmMirrorMlx5Odp: Mlx5OdpDesign<HmmMirrorUmemOdp> = {
     setPairEndsOnFailedStart(k, false);
     // The RDMA responder handler checks the page count (pages_in_range), as until v6.13.
     setPageCountPerDirectMr(k, false);
+    // advise_mr refusals as v5.2 returns them, the same as v5.3 (prefetch.ts).
+    setPrefetchErrnos(k, "v5.3");
   },
 
   allocUcontext(_dev, ctx) {

@@ -8,6 +8,11 @@
  * fixes applied). Users of an MR found by key hold mmkey.usecount (v5.13+, replacing
  * the odp_srcu of earlier kernels); a key is looked up in dev->odp_mkeys, which only
  * registered ODP MRs are in (implicit children are reached through the parent's KSM).
+ * A fault on a key not there (pinned, a child, gone) is "skipping non ODP MR": 0, its
+ * bytes counted as mapped; one a dereg in progress has erased is -EFAULT here, a stated
+ * simplification (pagefaultSingleDataSegment). Prefetch looks up and holds its MR in
+ * get_prefetchable_mr() (prefetch.ts: -ENOENT when the key is not there) and calls
+ * pagefault_mr on it directly.
  *
  *     fault (kworker)                         ->invalidate (notifier of the umem)
  *     mr = odp_mkeys[key]; usecount++         !blockable: refuse
@@ -59,6 +64,7 @@ import {
   setPageCountPerDirectMr,
   type BytesMapped,
 } from "./pageCount.ts";
+import { setPrefetchErrnos } from "../prefetch.ts";
 import {
   MLX5_IMR_MTT_SIZE,
   implicitChildSlot,
@@ -452,6 +458,25 @@ export function* mlx5IbDeregMr(mr: IntervalMr): KGen<number> {
   return 0;
 }
 
+/**
+ * The prefetch's pagefault_mr() (mlx5_ib_prefetch_sg_list, mlx5_ib_prefetch_mr_work): on
+ * the MR get_prefetchable_mr() found and holds (prefetchHold), with no second lookup in
+ * odp_mkeys, so a dereg that erased the key meanwhile waits for it and the pages are
+ * mapped; no page-count check (that is pagefault_single_data_segment's).
+ */
+function* prefetchPagefaultMr(
+  dev: Mlx5IbDev,
+  key: number,
+  va: number,
+  bcnt: number,
+  flags: PagefaultFlags,
+): KGen<number> {
+  yield "pagefault_mr (prefetch)";
+  const mr = designMrByKey<IntervalUmemOdp>(dev, key);
+  if (mr === undefined || !dev.k.kasan.check(mr, "prefetch uses the mr it holds")) return EFAULT;
+  return yield* pagefaultMr(mr, va, bcnt, flags, null);
+}
+
 export const intervalMlx5Odp: Mlx5OdpDesign<IntervalUmemOdp> = {
   core: intervalDesign,
 
@@ -461,6 +486,8 @@ export const intervalMlx5Odp: Mlx5OdpDesign<IntervalUmemOdp> = {
     setForkOpensBeforeCopy(k, true);
     // pagefault_single_data_segment checks each MR's page count (235f23840219, v6.14-rc1).
     setPageCountPerDirectMr(k, true);
+    // advise_mr refusals from get_prefetchable_mr()'s detailed codes (v5.16+, prefetch.ts).
+    setPrefetchErrnos(k, "v5.16");
   },
 
   allocUcontext() {
@@ -488,31 +515,35 @@ export const intervalMlx5Odp: Mlx5OdpDesign<IntervalUmemOdp> = {
     put: mlx5rDerefOdpMkey,
   },
 
-  *pagefaultSingleDataSegment(dev, pd, key, va, bcnt, flags, bytesMapped) {
+  // The prefetch's PD was get_prefetchable_mr()'s to check (-EPERM).
+  *pagefaultSingleDataSegment(dev, _pd, key, va, bcnt, flags, bytesMapped) {
     const k = dev.k;
+    if (flags.prefetch === true) return yield* prefetchPagefaultMr(dev, key, va, bcnt, flags);
     // xa_load(&dev->odp_mkeys) and refcount_inc under xa_lock: one atomic step.
     yield "odp_mkeys lookup";
     const mr = designMrByKey<IntervalUmemOdp>(dev, key);
-    if (mr !== undefined && mr.umem === null) {
-      // Not in odp_mkeys (-ENOENT): "skipping non ODP MR", counted as mapped whole.
+    if (mr === undefined || mr.umem === null || mr.parent !== null) {
+      // Not in odp_mkeys: no MR by that key any more (its dereg is done, the mkey
+      // destroyed), a pinned MR, an implicit child (reached through its parent's KSM).
+      // "skipping non ODP MR": treated as faulted in whole, 0.
       if (bytesMapped != null) bytesMapped.value += bcnt;
       return 0;
     }
-    // Simplification: the key of an ODP MR that dereg already took out of odp_mkeys is
-    // -EFAULT here; the kernel's -ENOENT skips it as mapped and the device faults again
-    // until the revoked mkey stops it.
-    if (mr === undefined || !mr.inOdpMkeys) return EFAULT;
+    if (!mr.inOdpMkeys) {
+      // Simplification: a key a dereg in progress has erased is not in odp_mkeys either,
+      // and the kernel skips it the same way (0, bytes counted); the device, resumed,
+      // faults again on the mkey, still valid, until the dereg revokes it and the access
+      // fails. odpsim fails the fault at once with the -EFAULT that access ends with:
+      // the spin needs the dereg to run, which a strict-priority schedule (PCT) may
+      // never do (31 of 1,500 PCT schedules of examples/11-dereg-racing-faults.yaml under
+      // interval ran into the step bound when the model spun).
+      return EFAULT;
+    }
     if (!k.kasan.check(mr, "pagefault finds mr by key")) return EFAULT;
     mr.usecount++;
     traceUsecount(mr, "pagefault_single_data_segment", 1);
-    let ret: number;
-    if (flags.prefetch === true && pd !== null && mr.pd !== pd) {
-      ret = EFAULT;
-    } else {
-      ret = yield* pagefaultMr(mr, va, bcnt, flags, bytesMapped ?? null);
-      // Prefetch (mlx5_ib_prefetch_sg_list) calls pagefault_mr itself, past this check.
-      if (flags.prefetch !== true) ret = mkeyMrPageCount(k, va, bcnt, ret);
-    }
+    let ret = yield* pagefaultMr(mr, va, bcnt, flags, bytesMapped ?? null);
+    ret = mkeyMrPageCount(k, va, bcnt, ret);
     mlx5rDerefOdpMkey(mr);
     return ret;
   },

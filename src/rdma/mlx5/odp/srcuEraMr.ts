@@ -179,7 +179,12 @@ export function* deregOdpMrSrcuEra<U extends IbUmemOdp>(
   return 0;
 }
 
-/** pagefault_single_data_segment(): find the MR by key under mr_srcu, then fault. */
+/**
+ * pagefault_single_data_segment(): find the MR by key under mr_srcu, then fault. A key
+ * not found ("failed to find mkey") or an MR not live ("got dead MR") is -EFAULT; a
+ * pinned MR counts as faulted in whole (0), except to a prefetch (MLX5_PF_FLAGS_PREFETCH),
+ * which it and another PD's MR refuse with -EINVAL (v5.2 and v5.3 alike).
+ */
 export function* pagefaultSingleDataSegmentSrcuEra<U extends IbUmemOdp>(
   dev: Mlx5IbDev,
   pd: IbPd | null,
@@ -205,8 +210,9 @@ export function* pagefaultSingleDataSegmentSrcuEra<U extends IbUmemOdp>(
   const dead = mr !== undefined && !mr.live && !k.hasDefect("classic-no-live-check");
   if (mr === undefined || !k.kasan.check(mr, "pagefault finds mr by key") || dead) {
     ret = EFAULT;
-  } else if (flags.prefetch === true && pd !== null && mr.pd !== pd) {
-    ret = EFAULT;
+  } else if (flags.prefetch === true && (mr.umem === null || (pd !== null && mr.pd !== pd))) {
+    // "Invalid prefetch request": MR is not ODP, or PD is not of the MR.
+    ret = EINVAL;
   } else if (mr.umem === null) {
     // "skipping non ODP MR": a pinned MR in a WQE's list counts as fully mapped.
     if (bytesMapped !== null) bytesMapped.value += bcnt;
