@@ -157,7 +157,8 @@ export const FINDINGS: readonly Finding[] = [
     id: "hmm-mirror-self-deadlock",
     design: "hmm-mirror",
     kinds: ["recursive_locking"],
-    messageIncludes: ["acquires umem_mutex(umem_odp("],
+    // The same mutex again, not another of its class (lockdep's other recursive report).
+    messageIncludes: ["acquires umem_mutex(umem_odp(", "it already holds"],
     title:
       "the hmm-mirror posting holds umem_mutex across hmm_range_dma_map(): a fault that " +
       "breaks copy-on-write (after fork, over the zero page, or of a private file page) " +

@@ -109,6 +109,17 @@ test("a violation of a finding's kind with other locks in its message is not tha
   const otherWait =
     "deadlock: nothing can run\n  t0#1 waits on completion notifier_completion holding []";
   assert.equal(findingOf("classic", { kind: "deadlock", message: otherWait }), undefined);
+  // lockdep's two recursive reports: the same mutex again is the self-deadlock; another
+  // of its class (two umems' mutexes nested) is not.
+  const again = "t0#1 acquires umem_mutex(umem_odp(explicit)#15) it already holds";
+  assert.equal(
+    findingOf("hmm-mirror", { kind: "recursive_locking", message: again })?.id,
+    "hmm-mirror-self-deadlock",
+  );
+  const nested =
+    "possible recursive locking: t0#1 acquires umem_mutex(umem_odp(explicit)#16) holding " +
+    "umem_mutex(umem_odp(explicit)#15) of the same class umem_mutex (nesting them needs a subclass)";
+  assert.equal(findingOf("hmm-mirror", { kind: "recursive_locking", message: nested }), undefined);
 });
 
 test("the catalog check classifies a fixed design's runs one violation at a time", () => {
