@@ -80,9 +80,10 @@ export class PositionMap {
       if (at < least) [least, tied] = [at, [problem]];
       else if (at === least) tied.push(problem);
     }
+    if (tied.length <= 1) return tied[0] === undefined ? null : this.error(tied[0]);
     let best: { at: number; problem: PathProblem } | null = null;
     for (const problem of tied) {
-      const at = tied.length === 1 ? least : this.locator.offsetOf(problem.path, problem.key);
+      const at = this.locator.offsetOf(problem.path, problem.key);
       if (best === null || at < best.at) best = { at, problem };
     }
     return best === null ? null : this.error(best.problem);

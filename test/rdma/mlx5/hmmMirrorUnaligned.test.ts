@@ -23,12 +23,11 @@ import {
 import type { OdpDesignName } from "../../../src/rdma/core/odp/umemOdpDesign.ts";
 import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../src/rdma/core/verbs.ts";
 import { mlx5DeviceDma } from "../../../src/rdma/mlx5/deviceDma.ts";
-import type { Mlx5OdpDesign } from "../../../src/rdma/mlx5/odp/mlx5OdpDesign.ts";
 import type { BytesMapped } from "../../../src/rdma/mlx5/odp/pageCount.ts";
-import { mlx5IbMrRdmaPfaultHandler } from "../../../src/rdma/mlx5/rdmaPfault.ts";
 import { EFAULT } from "../../../src/sim/errno.ts";
 import { FirstRunnable } from "../../../src/sim/strategies/firstRunnable.ts";
 import type { KGen } from "../../../src/sim/task.ts";
+import { responderFault } from "./responderFaultFixtures.ts";
 
 type Host = ReturnType<typeof odpHost>;
 
@@ -66,49 +65,6 @@ function mapped(h: Host, key: number): boolean[] {
   const mtt = h.dev.mkeys.get(key)?.mtt;
   assert.ok(mtt);
   return Array.from({ length: PAGES }, (_, i) => mtt.get(i) !== 0);
-}
-
-/** The design, recording what each pagefault_single_data_segment returned. */
-function recording(design: Mlx5OdpDesign, rets: number[]): Mlx5OdpDesign {
-  return {
-    ...design,
-    *pagefaultSingleDataSegment(dev, pd, key, va, bcnt, flags, bytesMapped) {
-      const ret = yield* design.pagefaultSingleDataSegment(
-        dev,
-        pd,
-        key,
-        va,
-        bcnt,
-        flags,
-        bytesMapped,
-      );
-      rets.push(ret);
-      return ret;
-    },
-  };
-}
-
-/** An RDMA responder fault of [va, va + len): what the segment returned, what it resumed. */
-function* responderFault(
-  h: Host,
-  key: number,
-  va: number,
-  len: number,
-): KGen<{ seg: number[]; resumed: number }> {
-  const seg: number[] = [];
-  let resumed = Number.NaN;
-  const pf = {
-    rkey: key,
-    rdmaVa: va,
-    rdmaOpLen: len,
-    bytesCommitted: 0,
-    packetSize: 1024,
-    write: true,
-  };
-  yield* mlx5IbMrRdmaPfaultHandler(h.dev, recording(h.design, seg), pf, (ret) => {
-    resumed = ret;
-  });
-  return { seg, resumed };
 }
 
 test("hmm-mirror as posted: a responder fault of [page 0 + 2 KiB, + 4 KiB) maps page 0 only, and the QP fails", () => {

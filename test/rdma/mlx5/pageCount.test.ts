@@ -28,14 +28,12 @@ import {
 } from "../../../src/rdma/core/ibVerbs.ts";
 import { ibvAllocPd, ibvOpenDevice, ibvRegMr } from "../../../src/rdma/core/verbs.ts";
 import type { OdpDesignName } from "../../../src/rdma/core/odp/umemOdpDesign.ts";
-import type { Mlx5OdpDesign } from "../../../src/rdma/mlx5/odp/mlx5OdpDesign.ts";
 import {
   pageCountPerDirectMr,
   pagesInRange,
   setPageCountPerDirectMr,
 } from "../../../src/rdma/mlx5/odp/pageCount.ts";
 import { createResourceCommon, mlx5QpTable } from "../../../src/rdma/mlx5/qp/qpTable.ts";
-import { mlx5IbMrRdmaPfaultHandler } from "../../../src/rdma/mlx5/rdmaPfault.ts";
 import {
   mlx5IbMrWqePfaultHandler,
   pagefaultDataSegments,
@@ -45,6 +43,7 @@ import { EFAULT } from "../../../src/sim/errno.ts";
 import { KObject } from "../../../src/sim/kasan.ts";
 import { FirstRunnable } from "../../../src/sim/strategies/firstRunnable.ts";
 import type { KGen } from "../../../src/sim/task.ts";
+import { recording, responderFault } from "./responderFaultFixtures.ts";
 
 const ODP = IB_ACCESS_ON_DEMAND | IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_WRITE;
 const MR_PAGES = 8;
@@ -84,48 +83,15 @@ function* odpBuf(h: Host, present = MR_PAGES): KGen<Buf> {
   return { mm, pd, addr, key: mr.lkey };
 }
 
-/** The design, recording what each pagefault_single_data_segment returned. */
-function recording(design: Mlx5OdpDesign, rets: number[]): Mlx5OdpDesign {
-  return {
-    ...design,
-    *pagefaultSingleDataSegment(dev, pd, key, va, bcnt, flags, bytesMapped) {
-      const ret = yield* design.pagefaultSingleDataSegment(
-        dev,
-        pd,
-        key,
-        va,
-        bcnt,
-        flags,
-        bytesMapped,
-      );
-      rets.push(ret);
-      return ret;
-    },
-  };
-}
-
 function run(h: Host, body: () => KGen): void {
   h.proc.spawnThread("t", body);
   const r = h.k.run();
   assert.equal(r.status, "ok", JSON.stringify(r.violations) + JSON.stringify(r.internalError));
 }
 
-/** A responder fault on a 4-page RDMA WRITE at `buf.addr`: what the segment and resume gave. */
-function* responderFault(h: Host, buf: Buf, pages = 4): KGen<{ seg: number[]; resumed: number }> {
-  const seg: number[] = [];
-  let resumed = Number.NaN;
-  const pf = {
-    rkey: buf.key,
-    rdmaVa: buf.addr,
-    rdmaOpLen: pages * PAGE_SIZE,
-    bytesCommitted: 0,
-    packetSize: 1024,
-    write: true,
-  };
-  yield* mlx5IbMrRdmaPfaultHandler(h.dev, recording(h.design, seg), pf, (ret) => {
-    resumed = ret;
-  });
-  return { seg, resumed };
+/** A responder fault on a `pages`-page RDMA WRITE at `buf.addr`. */
+function bufFault(h: Host, buf: Buf, pages = 4): KGen<{ seg: number[]; resumed: number }> {
+  return responderFault(h, buf.key, buf.addr, pages * PAGE_SIZE);
 }
 
 test("each design's kernel is in its era: the page count is checked per direct MR only in v6.14", () => {
@@ -145,7 +111,7 @@ test("up to v6.13 a responder fault that maps 2 of 4 pages returns 2, and the RD
   const h = host("classic");
   run(h, function* () {
     // GUP pins the 2 pages still mapped and stops at the hole: the fault maps 2 pages.
-    const { seg, resumed } = yield* responderFault(h, yield* odpBuf(h, 2));
+    const { seg, resumed } = yield* bufFault(h, yield* odpBuf(h, 2));
     assert.deepEqual(seg, [2], "pagefault_single_data_segment returns the pages it mapped");
     assert.equal(resumed, EFAULT, "pages_in_range 4 > 2: resumed with an error");
   });
@@ -154,7 +120,7 @@ test("up to v6.13 a responder fault that maps 2 of 4 pages returns 2, and the RD
 test("since 235f23840219 the same short fault fails inside pagefault_single_data_segment", () => {
   const h = host("classic", true);
   run(h, function* () {
-    const { seg, resumed } = yield* responderFault(h, yield* odpBuf(h, 2));
+    const { seg, resumed } = yield* bufFault(h, yield* odpBuf(h, 2));
     assert.deepEqual(seg, [EFAULT], "the MR's count is checked where pagefault_mr returned it");
     assert.equal(resumed, EFAULT);
   });
@@ -167,7 +133,7 @@ test("a responder fault that maps every page succeeds in both forms: pages up to
   ] as const) {
     const h = host("classic", perDirectMr);
     run(h, function* () {
-      const { seg, resumed } = yield* responderFault(h, yield* odpBuf(h));
+      const { seg, resumed } = yield* bufFault(h, yield* odpBuf(h));
       assert.deepEqual(seg, [expected]);
       assert.equal(resumed, expected);
     });
@@ -177,7 +143,7 @@ test("a responder fault that maps every page succeeds in both forms: pages up to
 test("interval (v6.14): a fault on pages the process no longer maps fails the responder", () => {
   const h = host("interval");
   run(h, function* () {
-    const { resumed } = yield* responderFault(h, yield* odpBuf(h, 2));
+    const { resumed } = yield* bufFault(h, yield* odpBuf(h, 2));
     assert.ok(resumed < 0, `resumed with ${String(resumed)}`);
   });
 });
@@ -199,7 +165,7 @@ for (const design of ["classic", "hmm-mirror", "interval"] as const) {
       const mr = yield* ibvRegMr(pd, addr, HPAGE_PMD_SIZE, ODP | IB_ACCESS_HUGETLB);
       assert.ok(typeof mr !== "number", "reg_mr of a HUGETLB MR over a hugetlb VMA");
       const buf = { mm, pd, addr: addr + 2 * PAGE_SIZE, key: mr.rkey };
-      const { seg, resumed } = yield* responderFault(h, buf);
+      const { seg, resumed } = yield* bufFault(h, buf);
       // One 2 MiB umem page is 512 PAGE_SIZE pages (np << (page_shift - PAGE_SHIFT)).
       assert.deepEqual(seg, [pageCountPerDirectMr(h.k) ? 0 : 512]);
       assert.ok(resumed >= 0, `resumed with ${String(resumed)}`);
